@@ -1,0 +1,99 @@
+#pragma once
+/// One rabbitmq-c connection driven by a libuv loop: a `uv_poll` on its socket drains every
+/// buffered frame, so no second thread exists. Channel 1 publishes with confirms
+/// (`ConfirmingPublisher` semantics: every publish completes exactly once, with the broker's
+/// ack, or with an error on nack, return, deadline or a dropped connection). Channel 2, when
+/// `consume` is set, consumes the action queue with manual acks and bounded prefetch.
+/// Thread: loop only. Connection setup is synchronous with a short timeout (loopback broker).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "lambda/result.h"
+
+namespace lambda::amqp {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 5672;
+  std::string user = "guest";
+  std::string password = "guest";
+  std::string vhost = "/";
+  std::string prefix = "lambda";       ///< names of exchanges and queues
+  std::string queue_type = "quorum";   ///< quorum | classic
+  int prefetch = 200;
+  int heartbeat_s = 0;
+  uint64_t publish_timeout_ms = 5000;
+  size_t max_in_flight = 4096;         ///< unconfirmed publishes; beyond → kUnavailable
+  uint64_t retry_delay_ms = 1000;      ///< TTL of the delayed-retry queue
+  int delivery_limit = 20;             ///< quorum: redeliveries before dead-lettering
+  uint64_t reconnect_min_ms = 100;
+  uint64_t reconnect_max_ms = 5000;
+};
+
+/// Parses amqp://user:pass@host:port/vhost (vhost percent-encoded, "/" by default).
+Result<Config> ParseUrl(std::string_view url, Config base = {});
+
+/// Exchange and queue names derived from the prefix.
+struct Topology {
+  explicit Topology(const std::string& prefix);
+  std::string actions_exchange, actions_queue;
+  std::string retry_exchange, retry_queue;
+  std::string dead_exchange, dead_queue;
+  static constexpr const char* kActionKey = "action";
+  static constexpr const char* kDeadKey = "dead";
+};
+
+struct Delivery {
+  uint64_t tag = 0;
+  bool redelivered = false;
+  std::string body;
+  std::string message_id;
+};
+
+struct PublishOptions {
+  std::string message_id;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+class Connection {
+ public:
+  enum class State { kDisconnected, kConnected, kStopped };
+  struct Handlers {
+    std::function<void(State)> on_state;
+    std::function<void(Delivery)> on_delivery;  ///< consumer only
+  };
+
+  Connection(uv_loop_t* loop, Config config, bool consume, Handlers handlers);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void Start();
+  /// Fails in-flight publishes and closes; unacked deliveries return to the queue.
+  void Stop();
+
+  State state() const;
+  bool connected() const { return state() == State::kConnected; }
+  const Topology& topology() const;
+  size_t in_flight() const;
+
+  /// Persistent, mandatory publish on the confirm channel. `done` runs exactly once.
+  void Publish(const std::string& exchange, const std::string& routing_key, std::string_view body,
+               const PublishOptions& options, std::function<void(Status)> done);
+  Status Ack(uint64_t tag, bool multiple = false);
+  Status Reject(uint64_t tag, bool requeue);
+  /// Stops new deliveries (basic.cancel); unacked ones stay ours until acked or closed.
+  void CancelConsumer();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lambda::amqp

@@ -1,0 +1,78 @@
+#pragma once
+/// The status vocabulary and the admission table of SPEC §2: data plus pure functions, no I/O.
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lambda::domain {
+
+enum class Status : int {
+  kStarted = 0,
+  kStopped = 1,
+  kPending = 2,
+  kStarting = 3,
+  kStopping = 4,
+  kDestroying = 5,
+  kDestroyed = 6,
+  kScalingUp = 7,
+  kScalingDown = 8,
+  kFailed = 9,
+  kClusterCreated = 10,
+  kClusterFailed = 11,
+  kInitDone = 12,
+  kInitFailed = 13,
+  kCommonsInstalled = 14,
+  kCommonsFailed = 15,
+  kHadoopInstalled = 16,
+  kHadoopFailed = 17,
+  kKafkaInstalled = 18,
+  kKafkaFailed = 19,
+  kFlinkInstalled = 20,
+  kFlinkFailed = 21,
+};
+inline constexpr int kStatusCount = 22;
+
+struct StatusInfo {
+  Status status;
+  std::string_view name;
+  std::string_view detail;
+};
+
+const StatusInfo& Info(Status s);
+std::optional<Status> FromCode(int code);
+std::optional<Status> FromName(std::string_view name);
+inline int CodeOf(Status s) { return static_cast<int>(s); }
+
+/// Settled: an action may be admitted from it (STARTED, STOPPED, FAILED, DESTROYED, *_FAILED).
+bool IsSettled(Status s);
+bool IsBuildFailure(Status s);  ///< one of the *_FAILED statuses of create
+
+enum class Action { kCreate, kStart, kStop, kDestroy };
+std::string_view ActionName(Action a);
+std::optional<Action> ParseAction(std::string_view name);
+
+enum class AdmitOutcome { kAdmitted, kAlreadyThere, kConflict };
+struct AdmitDecision {
+  AdmitOutcome outcome;
+  Status next;          ///< the transitional status written when admitted
+  std::string message;  ///< the 409 text when not admitted
+};
+
+/// Admission of a start/stop/destroy from the current status (SPEC §2 table).
+AdmitDecision Admit(Action action, Status current);
+/// The statuses from which `action` is admitted; Lua gets these as arguments.
+std::vector<Status> AllowedFrom(Action action);
+/// The transitional status an admitted action writes at once.
+Status TransitionalStatus(Action action);
+
+/// One step of the create lifecycle: the status written on success and on failure.
+struct BuildStep {
+  std::string_view key;  ///< CLUSTER, INIT, COMMONS, HADOOP, KAFKA, FLINK (simulate.fail_at)
+  Status done;
+  Status failed;
+};
+std::span<const BuildStep> CreateSteps();
+
+}  // namespace lambda::domain

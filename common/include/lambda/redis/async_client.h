@@ -1,0 +1,103 @@
+#pragma once
+/// Asynchronous Redis client on a libuv loop (hiredis + its libuv adapter), with reconnection.
+/// Thread: loop only. Every command's callback runs exactly once, on the loop, with the reply
+/// or an Error (kUnavailable when not connected or the connection dropped).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <uv.h>
+
+#include "lambda/result.h"
+
+struct redisAsyncContext;
+
+namespace lambda::redis {
+
+/// An owned copy of a hiredis reply.
+struct Value {
+  enum class Type { kNil, kString, kStatus, kInteger, kArray, kError };
+  Type type = Type::kNil;
+  std::string str;
+  int64_t integer = 0;
+  std::vector<Value> elements;
+
+  bool is_nil() const { return type == Type::kNil; }
+  bool is_error() const { return type == Type::kError; }
+  /// Integer or a string holding an integer; `fallback` otherwise.
+  int64_t AsInt(int64_t fallback = 0) const;
+};
+
+struct Config {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int db = 0;
+  std::string password;
+  uint64_t reconnect_min_ms = 100;
+  uint64_t reconnect_max_ms = 5000;
+  size_t max_pending = 20000;  ///< commands awaiting replies; beyond → kUnavailable
+};
+
+/// Parses redis://[:password@]host:port[/db].
+Result<Config> ParseUrl(std::string_view url);
+
+/// A Lua script embedded at build time, called by EVALSHA (NOSCRIPT falls back to EVAL).
+struct Script {
+  std::string_view name;
+  std::string_view body;
+  std::string sha;  ///< hex SHA-1 of body
+};
+Script MakeScript(std::string_view name, std::string_view body);
+
+using Callback = std::function<void(Result<Value>)>;
+
+class AsyncClient {
+ public:
+  /// kDisconnected → kConnecting → kConnected; any drop goes back to kDisconnected and a
+  /// reconnect is scheduled with exponential back-off and jitter, until Stop().
+  enum class State { kDisconnected, kConnecting, kConnected, kStopped };
+
+  AsyncClient(uv_loop_t* loop, Config config);
+  ~AsyncClient();
+  AsyncClient(const AsyncClient&) = delete;
+  AsyncClient& operator=(const AsyncClient&) = delete;
+
+  /// `on_state` is told every state change (e.g. for /readyz and logs).
+  void Start(std::function<void(State)> on_state = nullptr);
+  /// Fails pending commands with kUnavailable and stops reconnecting.
+  void Stop();
+
+  State state() const { return state_; }
+  bool connected() const { return state_ == State::kConnected; }
+  size_t pending() const { return pending_; }
+
+  void Command(const std::vector<std::string>& argv, Callback cb);
+  void EvalSha(const Script& script, const std::vector<std::string>& keys,
+               const std::vector<std::string>& args, Callback cb);
+
+ private:
+  struct Pending;
+  static void OnConnect(const redisAsyncContext* c, int status) noexcept;
+  static void OnDisconnect(const redisAsyncContext* c, int status) noexcept;
+  static void OnReply(redisAsyncContext* c, void* reply, void* privdata) noexcept;
+  void Connect();
+  void ScheduleReconnect();
+  void SetState(State s);
+  void Send(const std::vector<std::string>& argv, std::unique_ptr<Pending> p);
+
+  uv_loop_t* loop_;
+  Config config_;
+  redisAsyncContext* ctx_ = nullptr;  // owned by hiredis after connect; nulled on disconnect
+  State state_ = State::kDisconnected;
+  std::function<void(State)> on_state_;
+  size_t pending_ = 0;
+  uint64_t backoff_ms_ = 0;
+  class ReconnectTimer;
+  std::unique_ptr<ReconnectTimer> reconnect_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace lambda::redis

@@ -1,0 +1,30 @@
+#pragma once
+/// Small pure helpers: ids, time, hashing, encodings.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lambda::util {
+
+/// A random UUID v4, lowercase. Not for secrets.
+std::string NewUuid();
+bool IsUuid(std::string_view s);
+/// `n` bytes from the OpenSSL CSPRNG, base64url without padding. For secrets.
+std::string RandomToken(size_t n_bytes);
+std::string Sha256Hex(std::string_view data);
+std::string Sha1Hex(std::string_view data);
+/// Constant-time equality of two strings of equal length; false when the lengths differ.
+bool ConstantTimeEqual(std::string_view a, std::string_view b);
+
+int64_t NowMs();
+/// RFC 3339 UTC with milliseconds, e.g. 2026-11-22T05:14:19.123Z.
+std::string Rfc3339(int64_t unix_ms);
+
+std::optional<int64_t> ParseInt(std::string_view s);
+std::string UrlDecode(std::string_view s, bool plus_is_space = true);
+std::string JsonEscape(std::string_view s);
+std::string ToLower(std::string_view s);
+std::string_view Trim(std::string_view s);
+
+}  // namespace lambda::util

@@ -1,0 +1,17 @@
+-- Admits start/stop/destroy atomically: existence, tenant, the guard, gen+1, the outbox.
+-- The allowed-from set comes from the C++ status table (domain::AllowedFrom), never copied here.
+-- ARGV: prefix, id, tenant, action, transitional_code, allowed (",1,9,"), request_id, now_ms,
+--       now_rfc3339, history_max
+local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
+local key = p .. 'i:' .. id
+local cur = redis.call('HMGET', key, 'owner', 'status')
+if not cur[1] or cur[1] ~= tenant then return {'notfound'} end
+local status = cur[2]
+if not string.find(ARGV[6], ',' .. status .. ',', 1, true) then return {'refused', tonumber(status)} end
+local gen = redis.call('HINCRBY', key, 'gen', 1)
+redis.call('HSET', key, 'status', ARGV[5], 'failure_message', '', 'updated_at', ARGV[9],
+  'p_action', ARGV[4], 'p_gen', gen, 'p_req', ARGV[7], 'p_at', ARGV[8], 'p_prev', status)
+redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
+  'request_id', ARGV[7], 'worker', '', 'at', ARGV[8])
+redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)
+return {'ok', gen, tonumber(status)}

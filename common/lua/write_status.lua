@@ -1,0 +1,26 @@
+-- Writes one status change, fenced by gen and by the worker's lease; appends it to the
+-- history stream and publishes it. A final write clears the outbox and releases the lease.
+-- ARGV: prefix, id, gen, worker, status_code, failure_message, servers_json ('' = unchanged),
+--       final ('1'|'0'), now_ms, now_rfc3339, request_id, lease_ms, master_node_id ('' = unchanged),
+--       history_max
+local p, id, gen, worker = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local key = p .. 'i:' .. id
+local cur = redis.call('HMGET', key, 'gen', 'owner')
+if not cur[1] then return 'gone' end
+if cur[1] ~= gen then return 'stale' end
+local lease_key = p .. 'lease:' .. id
+if redis.call('GET', lease_key) ~= worker then return 'lost' end
+redis.call('HSET', key, 'status', ARGV[5], 'failure_message', ARGV[6], 'updated_at', ARGV[10])
+if ARGV[7] ~= '' then redis.call('HSET', key, 'servers', ARGV[7]) end
+if ARGV[13] ~= '' then redis.call('HSET', key, 'master_node_id', ARGV[13]) end
+redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[14], '*', 'status', ARGV[5], 'gen', gen,
+  'request_id', ARGV[11], 'worker', worker, 'at', ARGV[9])
+redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)
+if ARGV[8] == '1' then
+  redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_prev', 'claimed_by')
+  redis.call('DEL', lease_key)
+  if ARGV[5] == '6' then redis.call('SREM', p .. 't:' .. cur[2] .. ':live', id) end
+else
+  redis.call('PEXPIRE', lease_key, ARGV[12])
+end
+return 'ok'

@@ -1,0 +1,53 @@
+#include "lambda/domain/command.h"
+
+#include "lambda/json/json.h"
+
+namespace lambda::domain {
+
+std::string ToJson(const Command& c) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  json::KV(w, "v", c.v);
+  json::KV(w, "request_id", c.request_id);
+  json::KV(w, "instance_id", c.instance_id);
+  json::KV(w, "action", ActionName(c.action));
+  json::KV(w, "gen", c.gen);
+  json::KV(w, "issued_at", c.issued_at);
+  json::KV(w, "attempt", c.attempt);
+  w.EndObject();
+  return {sb.GetString(), sb.GetSize()};
+}
+
+Result<Command> ParseCommand(std::string_view body) {
+  static const json::Schema kSchema(json::CommandSchemaText());
+  rapidjson::Document doc;
+  if (auto st = json::Parse(body, &doc); !st) return st.error();
+  if (doc.IsObject()) {
+    // Name an unknown version plainly: it is the most likely mismatch across a rolling upgrade.
+    auto v = doc.FindMember("v");
+    if (v != doc.MemberEnd() && !(v->value.IsInt() && v->value.GetInt() == 1)) {
+      return Error{Code::kInvalidArgument, "v: unsupported command version"};
+    }
+  }
+  auto problems = kSchema.Validate(doc);
+  if (!problems.empty()) {
+    std::string msg;
+    for (const auto& p : problems) {
+      if (!msg.empty()) msg += "; ";
+      msg += p;
+    }
+    return Error{Code::kInvalidArgument, msg};
+  }
+  Command c;
+  c.v = doc["v"].GetInt();
+  c.request_id = doc["request_id"].GetString();
+  c.instance_id = doc["instance_id"].GetString();
+  c.action = *ParseAction(doc["action"].GetString());
+  c.gen = doc["gen"].GetInt64();
+  c.issued_at = doc["issued_at"].GetInt64();
+  c.attempt = doc["attempt"].GetInt();
+  return c;
+}
+
+}  // namespace lambda::domain

@@ -1,0 +1,131 @@
+#include "lambda/json/json.h"
+
+#include <rapidjson/error/en.h>
+
+#include <stdexcept>
+
+namespace lambda::schemas {
+extern const std::string_view k_create_request;
+extern const std::string_view k_command;
+extern const std::string_view k_openapi;
+}  // namespace lambda::schemas
+
+namespace lambda::json {
+namespace {
+
+std::string FieldName(const rapidjson::Pointer& pointer) {
+  rapidjson::StringBuffer sb;
+  pointer.StringifyUriFragment(sb);
+  std::string s(sb.GetString(), sb.GetSize());
+  // "#/simulate/fail_at" -> "simulate.fail_at"; the root is named "body".
+  if (!s.empty() && s[0] == '#') s.erase(0, 1);
+  if (!s.empty() && s[0] == '/') s.erase(0, 1);
+  for (auto& c : s) {
+    if (c == '/') c = '.';
+  }
+  return s.empty() ? "body" : s;
+}
+
+std::string NumberText(const rapidjson::Value& v) {
+  if (v.IsInt64()) return std::to_string(v.GetInt64());
+  if (v.IsNumber()) return std::to_string(v.GetDouble());
+  return "?";
+}
+
+std::string Describe(std::string_view keyword, const rapidjson::Value& schema_node) {
+  auto get = [&](const char* k) -> const rapidjson::Value* {
+    auto it = schema_node.FindMember(k);
+    return it == schema_node.MemberEnd() ? nullptr : &it->value;
+  };
+  if (keyword == "type") {
+    const auto* t = get("type");
+    return std::string("must be of type ") + (t && t->IsString() ? t->GetString() : "?");
+  }
+  if (keyword == "minimum") return "must be >= " + NumberText(*get("minimum"));
+  if (keyword == "maximum") return "must be <= " + NumberText(*get("maximum"));
+  if (keyword == "minLength") return "must be at least " + NumberText(*get("minLength")) + " characters long";
+  if (keyword == "maxLength") return "must be at most " + NumberText(*get("maxLength")) + " characters long";
+  if (keyword == "enum") {
+    std::string s = "must be one of";
+    const auto* e = get("enum");
+    if (e && e->IsArray()) {
+      for (const auto& v : e->GetArray()) {
+        s += ' ';
+        s += v.IsString() ? v.GetString() : NumberText(v);
+      }
+    }
+    return s;
+  }
+  if (keyword == "pattern") return "has an invalid format";
+  if (keyword == "required") return "missing required field";
+  if (keyword == "additionalProperties") return "unknown field";
+  return std::string("violates ") + std::string(keyword);
+}
+
+const rapidjson::Value* Member(const rapidjson::Value& obj, const char* key) {
+  if (!obj.IsObject()) return nullptr;
+  auto it = obj.FindMember(key);
+  return it == obj.MemberEnd() ? nullptr : &it->value;
+}
+
+// RapidJSON 1.1 reports the first violation only: keyword, schema node and document node.
+void Explain(std::string_view keyword, const rapidjson::Value& schema_node, const std::string& field,
+             const rapidjson::Value* doc_node, std::vector<std::string>* out) {
+  std::string prefix = field == "body" ? "" : field + ".";
+  if (keyword == "required" && doc_node != nullptr && doc_node->IsObject()) {
+    if (const auto* req = Member(schema_node, "required"); req && req->IsArray()) {
+      for (const auto& name : req->GetArray()) {
+        if (!doc_node->HasMember(name.GetString())) {
+          out->push_back(prefix + name.GetString() + ": missing required field");
+        }
+      }
+      if (!out->empty()) return;
+    }
+  }
+  if (keyword == "additionalProperties" && doc_node != nullptr && doc_node->IsObject()) {
+    const auto* props = Member(schema_node, "properties");
+    for (const auto& m : doc_node->GetObject()) {
+      if (props == nullptr || !props->HasMember(m.name.GetString())) {
+        out->push_back(prefix + m.name.GetString() + ": unknown field");
+      }
+    }
+    if (!out->empty()) return;
+  }
+  out->push_back(field + ": " + Describe(keyword, schema_node));
+}
+
+}  // namespace
+
+Status Parse(std::string_view text, rapidjson::Document* doc) {
+  doc->Parse(text.data(), text.size());
+  if (doc->HasParseError()) {
+    return Error{Code::kInvalidArgument,
+                 std::string("body: invalid JSON at offset ") + std::to_string(doc->GetErrorOffset()) +
+                     ": " + rapidjson::GetParseError_En(doc->GetParseError())};
+  }
+  return OkStatus();
+}
+
+Schema::Schema(std::string_view schema_text) {
+  schema_doc_.Parse(schema_text.data(), schema_text.size());
+  if (schema_doc_.HasParseError()) throw std::runtime_error("invalid embedded JSON schema");
+  schema_ = std::make_unique<rapidjson::SchemaDocument>(schema_doc_);
+}
+
+std::vector<std::string> Schema::Validate(const rapidjson::Value& doc) const {
+  rapidjson::SchemaValidator validator(*schema_);
+  if (doc.Accept(validator)) return {};
+  std::vector<std::string> out;
+  const rapidjson::Value* schema_node = validator.GetInvalidSchemaPointer().Get(schema_doc_);
+  const rapidjson::Value* doc_node = validator.GetInvalidDocumentPointer().Get(doc);
+  Explain(validator.GetInvalidSchemaKeyword(), schema_node ? *schema_node : schema_doc_,
+          FieldName(validator.GetInvalidDocumentPointer()), doc_node, &out);
+  if (out.empty()) out.emplace_back("body: does not match the schema");
+  return out;
+}
+
+std::string_view CreateRequestSchemaText() { return schemas::k_create_request; }
+std::string_view CommandSchemaText() { return schemas::k_command; }
+std::string_view OpenApiText() { return schemas::k_openapi; }
+
+}  // namespace lambda::json

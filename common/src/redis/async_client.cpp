@@ -1,0 +1,268 @@
+#include "lambda/redis/async_client.h"
+
+#include <hiredis/adapters/libuv.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+
+#include <random>
+
+#include "lambda/log/log.h"
+#include "lambda/util/util.h"
+#include "lambda/uv/handle.h"
+
+namespace lambda::redis {
+
+int64_t Value::AsInt(int64_t fallback) const {
+  if (type == Type::kInteger) return integer;
+  if (type == Type::kString || type == Type::kStatus) {
+    if (auto v = util::ParseInt(str)) return *v;
+  }
+  return fallback;
+}
+
+Result<Config> ParseUrl(std::string_view url) {
+  Config c;
+  constexpr std::string_view kScheme = "redis://";
+  if (url.substr(0, kScheme.size()) != kScheme) {
+    return Error{Code::kInvalidArgument, "redis url must start with redis://"};
+  }
+  std::string_view rest = url.substr(kScheme.size());
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view cred = rest.substr(0, at);
+    if (auto colon = cred.find(':'); colon != std::string_view::npos) cred = cred.substr(colon + 1);
+    c.password = std::string(cred);
+    rest = rest.substr(at + 1);
+  }
+  if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+    auto db = util::ParseInt(rest.substr(slash + 1));
+    if (!rest.substr(slash + 1).empty()) {
+      if (!db || *db < 0 || *db > 15) return Error{Code::kInvalidArgument, "redis url: bad db"};
+      c.db = static_cast<int>(*db);
+    }
+    rest = rest.substr(0, slash);
+  }
+  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    auto port = util::ParseInt(rest.substr(colon + 1));
+    if (!port || *port <= 0 || *port > 65535) return Error{Code::kInvalidArgument, "redis url: bad port"};
+    c.port = static_cast<int>(*port);
+    rest = rest.substr(0, colon);
+  }
+  if (!rest.empty()) c.host = std::string(rest);
+  return c;
+}
+
+Script MakeScript(std::string_view name, std::string_view body) {
+  return Script{name, body, util::Sha1Hex(body)};
+}
+
+namespace {
+
+Value Copy(const redisReply* r) {
+  Value v;
+  switch (r->type) {
+    case REDIS_REPLY_STRING: v.type = Value::Type::kString; v.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_STATUS: v.type = Value::Type::kStatus; v.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_ERROR: v.type = Value::Type::kError; v.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_INTEGER: v.type = Value::Type::kInteger; v.integer = r->integer; break;
+    case REDIS_REPLY_ARRAY:
+      v.type = Value::Type::kArray;
+      v.elements.reserve(r->elements);
+      for (size_t i = 0; i < r->elements; ++i) v.elements.push_back(Copy(r->element[i]));
+      break;
+    default: v.type = Value::Type::kNil; break;
+  }
+  return v;
+}
+
+}  // namespace
+
+struct AsyncClient::Pending {
+  Callback cb;
+  AsyncClient* owner = nullptr;
+  std::shared_ptr<bool> alive;
+  const Script* script = nullptr;  // set for EVALSHA: NOSCRIPT retries once with EVAL
+  std::vector<std::string> eval_argv;
+};
+
+class AsyncClient::ReconnectTimer : public uv::Timer {
+ public:
+  using uv::Timer::Timer;
+};
+
+AsyncClient::AsyncClient(uv_loop_t* loop, Config config)
+    : loop_(loop), config_(std::move(config)), reconnect_(std::make_unique<ReconnectTimer>(loop)) {}
+
+AsyncClient::~AsyncClient() {
+  state_ = State::kStopped;
+  *alive_ = false;
+  if (ctx_ != nullptr) {
+    redisAsyncContext* c = ctx_;
+    ctx_ = nullptr;
+    c->data = nullptr;
+    redisAsyncFree(c);  // calls every pending callback with a NULL reply
+  }
+}
+
+void AsyncClient::Start(std::function<void(State)> on_state) {
+  on_state_ = std::move(on_state);
+  Connect();
+}
+
+void AsyncClient::Stop() {
+  SetState(State::kStopped);
+  reconnect_->Stop();
+  if (ctx_ != nullptr) {
+    redisAsyncContext* c = ctx_;
+    ctx_ = nullptr;
+    c->data = nullptr;
+    redisAsyncFree(c);
+  }
+}
+
+void AsyncClient::SetState(State s) {
+  if (state_ == s) return;
+  if (state_ == State::kStopped) return;
+  state_ = s;
+  static constexpr const char* kNames[] = {"disconnected", "connecting", "connected", "stopped"};
+  log::Info("redis state", {{"state", kNames[static_cast<int>(s)]},
+                            {"addr", config_.host + ":" + std::to_string(config_.port)}});
+  if (on_state_) on_state_(s);
+}
+
+void AsyncClient::Connect() {
+  if (state_ == State::kStopped) return;
+  SetState(State::kConnecting);
+  redisAsyncContext* c = redisAsyncConnect(config_.host.c_str(), config_.port);
+  if (c == nullptr || c->err) {
+    log::Warn("redis connect failed", {{"error", c ? c->errstr : "out of memory"}});
+    if (c) redisAsyncFree(c);
+    SetState(State::kDisconnected);
+    ScheduleReconnect();
+    return;
+  }
+  c->data = this;
+  redisLibuvAttach(c, loop_);
+  redisAsyncSetConnectCallback(c, &AsyncClient::OnConnect);
+  redisAsyncSetDisconnectCallback(c, &AsyncClient::OnDisconnect);
+  ctx_ = c;
+}
+
+void AsyncClient::ScheduleReconnect() {
+  if (state_ == State::kStopped) return;
+  backoff_ms_ = backoff_ms_ == 0 ? config_.reconnect_min_ms
+                                 : std::min(backoff_ms_ * 2, config_.reconnect_max_ms);
+  thread_local std::mt19937 rng{std::random_device{}()};
+  uint64_t delay = backoff_ms_ / 2 + std::uniform_int_distribution<uint64_t>(0, backoff_ms_ / 2)(rng);
+  reconnect_->Start(delay, 0, [this] { Connect(); });
+}
+
+void AsyncClient::OnConnect(const redisAsyncContext* c, int status) noexcept {
+  auto* self = static_cast<AsyncClient*>(c->data);
+  if (self == nullptr) return;
+  if (status != REDIS_OK) {
+    // hiredis frees the context after this callback.
+    log::Warn("redis connect failed", {{"error", c->errstr}});
+    self->ctx_ = nullptr;
+    self->SetState(State::kDisconnected);
+    self->ScheduleReconnect();
+    return;
+  }
+  self->backoff_ms_ = 0;
+  // AUTH and SELECT go first on the wire, so every later command sees them applied.
+  if (!self->config_.password.empty()) self->Command({"AUTH", self->config_.password}, [](Result<Value>) {});
+  if (self->config_.db != 0) self->Command({"SELECT", std::to_string(self->config_.db)}, [](Result<Value>) {});
+  self->SetState(State::kConnected);
+}
+
+void AsyncClient::OnDisconnect(const redisAsyncContext* c, int status) noexcept {
+  auto* self = static_cast<AsyncClient*>(c->data);
+  if (self == nullptr) return;
+  // hiredis frees the context after this callback; never touch it again.
+  self->ctx_ = nullptr;
+  if (status != REDIS_OK) log::Warn("redis disconnected", {{"error", c->errstr}});
+  self->SetState(State::kDisconnected);
+  self->ScheduleReconnect();
+}
+
+void AsyncClient::OnReply(redisAsyncContext* /*c*/, void* reply, void* privdata) noexcept {
+  std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
+  bool alive = *p->alive;
+  if (alive) --p->owner->pending_;
+  try {
+    if (reply == nullptr) {
+      p->cb(Error{Code::kUnavailable, "redis connection lost"});
+      return;
+    }
+    Value v = Copy(static_cast<redisReply*>(reply));
+    if (v.is_error() && p->script != nullptr && v.str.rfind("NOSCRIPT", 0) == 0 && alive &&
+        p->owner->connected()) {
+      // The server lost its script cache (restart, SCRIPT FLUSH): send the body once.
+      AsyncClient* owner = p->owner;
+      auto argv = std::move(p->eval_argv);
+      argv[0] = "EVAL";
+      argv[1] = std::string(p->script->body);
+      p->script = nullptr;
+      owner->Send(argv, std::move(p));
+      return;
+    }
+    p->cb(std::move(v));
+  } catch (const std::exception& e) {
+    log::Error("redis callback threw", {{"error", e.what()}});
+  }
+}
+
+void AsyncClient::Send(const std::vector<std::string>& argv, std::unique_ptr<Pending> p) {
+  if (ctx_ == nullptr || state_ != State::kConnected) {
+    p->cb(Error{Code::kUnavailable, "redis is not connected"});
+    return;
+  }
+  if (pending_ >= config_.max_pending) {
+    p->cb(Error{Code::kUnavailable, "too many pending redis commands"});
+    return;
+  }
+  std::vector<const char*> ptrs;
+  std::vector<size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (const auto& a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  Pending* raw = p.release();
+  if (redisAsyncCommandArgv(ctx_, &AsyncClient::OnReply, raw, static_cast<int>(argv.size()),
+                            ptrs.data(), lens.data()) != REDIS_OK) {
+    // Refused synchronously (disconnecting): hiredis will not call back, so we do.
+    std::unique_ptr<Pending> reclaim(raw);
+    reclaim->cb(Error{Code::kUnavailable, "redis is disconnecting"});
+    return;
+  }
+  ++pending_;
+}
+
+void AsyncClient::Command(const std::vector<std::string>& argv, Callback cb) {
+  auto p = std::make_unique<Pending>();
+  p->cb = std::move(cb);
+  p->owner = this;
+  p->alive = alive_;
+  Send(argv, std::move(p));
+}
+
+void AsyncClient::EvalSha(const Script& script, const std::vector<std::string>& keys,
+                          const std::vector<std::string>& args, Callback cb) {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.emplace_back("EVALSHA");
+  argv.push_back(script.sha);
+  argv.push_back(std::to_string(keys.size()));
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto p = std::make_unique<Pending>();
+  p->cb = std::move(cb);
+  p->owner = this;
+  p->alive = alive_;
+  p->script = &script;
+  p->eval_argv = argv;
+  Send(argv, std::move(p));
+}
+
+}  // namespace lambda::redis

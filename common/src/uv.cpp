@@ -1,0 +1,44 @@
+#include "lambda/log/log.h"
+#include "lambda/uv/handle.h"
+
+namespace lambda::uv {
+
+void Timer::OnTimer(uv_timer_t* t) noexcept {
+  auto* self = static_cast<Timer*>(t->data);
+  if (self == nullptr || !self->fn_) return;
+  try {
+    // Copy first: the callback may restart this timer with another function.
+    auto fn = self->fn_;
+    fn();
+  } catch (const std::exception& e) {
+    log::Error("timer callback threw", {{"error", e.what()}});
+  }
+}
+
+void Async::OnAsync(uv_async_t* a) noexcept {
+  auto* self = static_cast<Async*>(a->data);
+  if (self == nullptr) return;
+  try {
+    self->fn_();
+  } catch (const std::exception& e) {
+    log::Error("async callback threw", {{"error", e.what()}});
+  }
+}
+
+bool DrainAndClose(uv_loop_t* loop) {
+  for (int i = 0; i < 100; ++i) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (uv_loop_close(loop) == 0) return true;
+  }
+  // Something is still open: close whatever is left so the loop can end.
+  uv_walk(
+      loop,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      },
+      nullptr);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return uv_loop_close(loop) == 0;
+}
+
+}  // namespace lambda::uv
