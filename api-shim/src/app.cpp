@@ -1,0 +1,402 @@
+#include "app.h"
+
+#include "lambda/domain/command.h"
+#include "lambda/log/log.h"
+#include "lambda/redis/scripts.h"
+#include "lambda/util/util.h"
+#include "lambda/uv/handle.h"
+#include "routes/body.h"
+#include "routes/shape.h"
+
+namespace lambda::shim {
+namespace {
+
+constexpr std::string_view kUnauthorized =
+    "Unauthorized. Request failed because user provided an invalid token.";
+constexpr std::string_view kNotFound = "The specified lambda instance doesn't exist.";
+constexpr std::string_view kBadAction = "action POST parameter can be used with start or stop value.";
+constexpr std::string_view kBadFilter = "filter GET parameter can be used with values status or info.";
+constexpr std::string_view kBadLimit = "limit value should be an integer greater or equal to zero.";
+
+std::vector<std::pair<std::string, std::string>> Pairs(const redis::Value& v) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i + 1 < v.elements.size(); i += 2) {
+    out.emplace_back(v.elements[i].str, v.elements[i + 1].str);
+  }
+  return out;
+}
+
+}  // namespace
+
+App::App(uv_loop_t* loop, Config config)
+    : loop_(loop), config_(std::move(config)), create_schema_(json::CreateRequestSchemaText()) {
+  for (auto a : {domain::Action::kCreate, domain::Action::kStart, domain::Action::kStop,
+                 domain::Action::kDestroy}) {
+    std::string set = ",";
+    for (auto s : domain::AllowedFrom(a)) set += std::to_string(domain::CodeOf(s)) + ",";
+    allowed_[static_cast<int>(a)] = set;
+  }
+}
+
+App::~App() {
+  server_.reset();
+  amqp_.reset();
+  redis_.reset();
+}
+
+Status App::Start() {
+  redis_ = std::make_unique<redis::AsyncClient>(loop_, config_.redis);
+  redis_->Start();
+  amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, false, amqp::Connection::Handlers{});
+  amqp_->Start();
+  server_ = std::make_unique<http::Server>(
+      loop_, config_.http, [this](http::Request req, http::Responder respond) {
+        Handle(std::move(req), std::move(respond));
+      });
+  if (auto st = server_->Listen(config_.host, config_.port); !st) return st;
+  log::Info("api-shim listening", {{"addr", config_.host + ":" + std::to_string(server_->port())}});
+  return OkStatus();
+}
+
+void App::Shutdown(std::function<void()> done) {
+  log::Info("api-shim shutting down", {{"in_flight", static_cast<unsigned long>(server_->in_flight())}});
+  server_->StopAccepting();
+  shutdown_timer_ = std::make_unique<uv::Timer>(loop_);
+  uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
+  shutdown_timer_->Start(0, 20, [this, deadline, done] {
+    bool idle = server_->in_flight() == 0 && amqp_->in_flight() == 0;
+    if (!idle && static_cast<uint64_t>(util::NowMs()) < deadline) return;
+    shutdown_timer_->Stop();
+    server_->StopAccepting();
+    amqp_->Stop();
+    redis_->Stop();
+    log::Info("api-shim stopped");
+    done();
+  });
+}
+
+std::string App::Key(std::string_view kind, std::string_view id) const {
+  std::string k = config_.redis_prefix;
+  k += kind;
+  k += ':';
+  k += id;
+  return k;
+}
+
+std::string App::BaseUrl(const http::Request& req) const {
+  if (!config_.public_url.empty()) return config_.public_url;
+  const auto* host = req.Header("host");
+  return "http://" + (host ? *host : config_.host + ":" + std::to_string(server_->port()));
+}
+
+void App::Reply(Call& call, int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.body = std::move(body);
+  r.headers.emplace_back("X-Request-Id", call.request_id);
+  ++counters_["http_responses_total{route=\"" + std::string(http::RouteName(call.match.route)) +
+              "\",code=\"" + std::to_string(status) + "\"}"];
+  call.respond(std::move(r));
+}
+
+void App::ReplyError(Call& call, int status, std::string_view detail) {
+  Reply(call, status, routes::ErrorBody(status, detail));
+}
+
+void App::ReplyUnavailable(Call& call, std::string_view why) {
+  http::Response r;
+  r.status = 503;
+  r.body = routes::ErrorBody(503, std::string("Service temporarily unavailable: ") + std::string(why));
+  r.headers.emplace_back("Retry-After", "1");
+  r.headers.emplace_back("X-Request-Id", call.request_id);
+  ++counters_["http_responses_total{route=\"" + std::string(http::RouteName(call.match.route)) +
+              "\",code=\"503\"}"];
+  call.respond(std::move(r));
+}
+
+void App::Handle(http::Request req, http::Responder respond) {
+  auto call = std::make_shared<Call>();
+  call->match = http::Match(req.method, req.path);
+  call->request_id = routes::ClientRequestId(req).value_or(util::NewUuid());
+  call->req = std::move(req);
+  call->respond = std::move(respond);
+  switch (call->match.route) {
+    case http::Route::kNotFound:
+      return ReplyError(*call, 404, "Not found.");
+    case http::Route::kMethodNotAllowed: {
+      http::Response r;
+      r.status = 405;
+      r.body = routes::ErrorBody(405, "Method not allowed.");
+      r.headers.emplace_back("Allow", call->match.allow);
+      ++counters_["http_responses_total{route=\"method_not_allowed\",code=\"405\"}"];
+      return call->respond(std::move(r));
+    }
+    case http::Route::kHealthz:
+      return Reply(*call, 200, R"({"status":"ok"})");
+    case http::Route::kReadyz: {
+      bool r = redis_->connected(), a = amqp_->connected();
+      std::string body = std::string(R"({"status":")") + (r && a ? "ready" : "not ready") +
+                         R"(","redis":)" + (r ? "true" : "false") + R"(,"rabbitmq":)" +
+                         (a ? "true" : "false") + "}";
+      return Reply(*call, r && a ? 200 : 503, body);
+    }
+    case http::Route::kMetrics: {
+      http::Response r;
+      r.status = 200;
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = Metrics();
+      return call->respond(std::move(r));
+    }
+    case http::Route::kOpenApi: {
+      http::Response r;
+      r.status = 200;
+      r.content_type = "application/yaml";
+      r.body = std::string(json::OpenApiText());
+      return call->respond(std::move(r));
+    }
+    default:
+      return Authenticate(std::move(call));
+  }
+}
+
+void App::Authenticate(std::shared_ptr<Call> call) {
+  std::string key = routes::ExtractApiKey(call->req);
+  if (key.empty() || key.size() > 256) return ReplyError(*call, 401, kUnauthorized);
+  std::string hash = util::Sha256Hex(key);
+  uint64_t now = static_cast<uint64_t>(util::NowMs());
+  if (auto it = key_cache_.find(hash); it != key_cache_.end()) {
+    if (it->second.expires_ms > now) {
+      call->tenant = it->second.tenant;
+      return Dispatch(std::move(call));
+    }
+    key_cache_.erase(it);
+  }
+  redis_->Command({"HMGET", Key("k", hash), "tenant", "hash"},
+                  [this, call, hash](Result<redis::Value> r) {
+                    if (!r || r->is_error() || r->elements.size() != 2) {
+                      return ReplyUnavailable(*call, r ? r->str : r.error().message);
+                    }
+                    const auto& tenant = r->elements[0];
+                    const auto& stored = r->elements[1];
+                    // The lookup is by hash; the stored hash is still compared in constant time.
+                    if (tenant.is_nil() || stored.is_nil() || !util::ConstantTimeEqual(stored.str, hash)) {
+                      return ReplyError(*call, 401, kUnauthorized);
+                    }
+                    if (config_.key_cache_ms > 0) {
+                      if (key_cache_.size() > 10000) key_cache_.clear();
+                      key_cache_[hash] = {tenant.str, static_cast<uint64_t>(util::NowMs()) + config_.key_cache_ms};
+                    }
+                    call->tenant = tenant.str;
+                    Dispatch(call);
+                  });
+}
+
+void App::Dispatch(std::shared_ptr<Call> call) {
+  using http::Route;
+  switch (call->match.route) {
+    case Route::kAuthenticate: return Reply(*call, 200, routes::AuthenticateOk());
+    case Route::kCreate: return Create(std::move(call));
+    case Route::kList: return List(std::move(call));
+    case Route::kCount: return Count(std::move(call));
+    case Route::kDetails: return Details(std::move(call), false);
+    case Route::kStatus: return Details(std::move(call), true);
+    case Route::kDestroy: return Transition(std::move(call), domain::Action::kDestroy);
+    case Route::kAction: {
+      auto action = routes::DecodeActionField(call->req);
+      if (action == "start") return Transition(std::move(call), domain::Action::kStart);
+      if (action == "stop") return Transition(std::move(call), domain::Action::kStop);
+      return ReplyError(*call, 400, kBadAction);
+    }
+    default: return ReplyError(*call, 404, "Not found.");
+  }
+}
+
+void App::Create(std::shared_ptr<Call> call) {
+  rapidjson::Document doc;
+  if (auto st = json::Parse(call->req.body, &doc); !st) {
+    return Reply(*call, 400, routes::ValidationErrorBody(400, {st.error().message}));
+  }
+  if (auto problems = create_schema_.Validate(doc); !problems.empty()) {
+    return Reply(*call, 400, routes::ValidationErrorBody(400, problems));
+  }
+  std::string id = util::NewUuid();
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  doc.Accept(w);
+  int64_t now = util::NowMs();
+  std::vector<std::string> args{config_.redis_prefix, id, call->tenant,
+                                doc["instance_name"].GetString(), std::string(json::View(sb)),
+                                call->request_id, std::to_string(now), util::Rfc3339(now),
+                                std::to_string(config_.history_max)};
+  redis_->EvalSha(redis::scripts::AdmitCreate(), {}, args, [this, call, id](Result<redis::Value> r) {
+    if (!r || r->is_error()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
+    if (r->elements.empty() || r->elements[0].str != "ok") {
+      return ReplyUnavailable(*call, "instance id collision; retry");
+    }
+    log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", id},
+                           {"action", "create"}, {"gen", 1}});
+    Publish(call, id, domain::Action::kCreate, 1, [this, call, id] {
+      Reply(*call, 202, routes::CreateAccepted(id, BaseUrl(call->req) + "/api/lambda-instances/" + id + "/"));
+    });
+  });
+}
+
+void App::Transition(std::shared_ptr<Call> call, domain::Action action) {
+  const std::string& id = call->match.id;
+  if (!util::IsUuid(id)) return ReplyError(*call, 404, kNotFound);
+  int64_t now = util::NowMs();
+  std::vector<std::string> args{config_.redis_prefix,
+                                id,
+                                call->tenant,
+                                std::string(domain::ActionName(action)),
+                                std::to_string(domain::CodeOf(domain::TransitionalStatus(action))),
+                                allowed_[static_cast<int>(action)],
+                                call->request_id,
+                                std::to_string(now),
+                                util::Rfc3339(now),
+                                std::to_string(config_.history_max)};
+  redis_->EvalSha(redis::scripts::Admit(), {}, args, [this, call, action](Result<redis::Value> r) {
+    if (!r || r->is_error()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
+    const auto& e = r->elements;
+    if (e.empty()) return ReplyUnavailable(*call, "unexpected admission reply");
+    const std::string& outcome = e[0].str;
+    if (outcome == "notfound") return ReplyError(*call, 404, kNotFound);
+    if (outcome == "refused") {
+      auto status = domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending);
+      return ReplyError(*call, 409, domain::Admit(action, status).message);
+    }
+    int64_t gen = e[1].AsInt();
+    log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", call->match.id},
+                           {"action", std::string(domain::ActionName(action))}, {"gen", gen}});
+    Publish(call, call->match.id, action, gen, [this, call, action] {
+      Reply(*call, 202, action == domain::Action::kDestroy ? routes::DestroyAccepted() : routes::ActionAccepted());
+    });
+  });
+}
+
+void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
+                  int64_t gen, std::function<void()> on_confirmed) {
+  domain::Command cmd;
+  cmd.request_id = call->request_id;
+  cmd.instance_id = instance_id;
+  cmd.action = action;
+  cmd.gen = gen;
+  cmd.issued_at = util::NowMs();
+  const auto& topo = amqp_->topology();
+  amqp::PublishOptions opts;
+  opts.message_id = call->request_id;
+  amqp_->Publish(topo.actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
+                 [this, call, instance_id, gen, action, on_confirmed = std::move(on_confirmed)](Status st) {
+                   if (st) {
+                     ++counters_["publishes_confirmed_total"];
+                     return on_confirmed();
+                   }
+                   ++counters_["publishes_failed_total"];
+                   log::Warn("publish failed; undoing admission",
+                             {{"request_id", call->request_id}, {"instance_id", instance_id},
+                              {"action", std::string(domain::ActionName(action))}, {"gen", gen},
+                              {"error", st.error().message}});
+                   int64_t now = util::NowMs();
+                   redis_->EvalSha(
+                       redis::scripts::UndoAdmission(), {},
+                       {config_.redis_prefix, instance_id, std::to_string(gen), std::to_string(now),
+                        util::Rfc3339(now), std::to_string(config_.history_max)},
+                       [this, call, instance_id, why = st.error().message](Result<redis::Value> r) {
+                         // If the undo itself fails the reconciler republishes the outbox entry.
+                         if (!r || r->is_error()) {
+                           log::Error("undo admission failed", {{"request_id", call->request_id},
+                                                                {"instance_id", instance_id}});
+                         } else {
+                           ++counters_["admissions_undone_total"];
+                         }
+                         ReplyUnavailable(*call, why);
+                       });
+                 });
+}
+
+void App::List(std::shared_ptr<Call> call) {
+  std::string limit_text, offset_text;
+  bool has_limit = call->req.QueryParam("limit", &limit_text);
+  int64_t limit = -1, offset = 0;
+  if (has_limit) {
+    auto l = util::ParseInt(limit_text);
+    if (!l || *l < 0) return ReplyError(*call, 400, kBadLimit);
+    limit = *l;
+    if (call->req.QueryParam("offset", &offset_text)) {
+      auto o = util::ParseInt(offset_text);
+      if (o && *o > 0) offset = *o;
+    }
+  }
+  int64_t start = has_limit ? offset : 0;
+  int64_t stop = has_limit ? offset + limit - 1 : -1;
+  if (has_limit && limit == 0) stop = start - 1;  // an empty page still reports the count
+  redis_->EvalSha(
+      redis::scripts::List(), {},
+      {config_.redis_prefix, call->tenant, std::to_string(start), std::to_string(stop)},
+      [this, call, has_limit, limit, offset](Result<redis::Value> r) {
+        if (!r || r->is_error() || r->elements.empty()) {
+          return ReplyUnavailable(*call, r ? r->str : r.error().message);
+        }
+        const auto& e = r->elements;
+        int64_t total = e[0].AsInt();
+        std::vector<routes::ListRow> rows;
+        for (size_t i = 1; i + 4 < e.size(); i += 5) {
+          auto status = domain::FromCode(static_cast<int>(e[i + 2].AsInt(2))).value_or(domain::Status::kPending);
+          rows.push_back({e[i].str, e[i + 1].str, status, e[i + 3].str, e[i + 4].AsInt()});
+        }
+        std::optional<routes::Pagination> page;
+        if (has_limit) {
+          page.emplace();
+          page->count = total;
+          std::string base = BaseUrl(call->req) + "/api/lambda-instances/?limit=" + std::to_string(limit);
+          if (limit > 0 && offset + limit < total) page->next = base + "&offset=" + std::to_string(offset + limit);
+          if (offset > 0) page->previous = base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
+        }
+        Reply(*call, 200, routes::ListBody(rows, page));
+      });
+}
+
+void App::Count(std::shared_ptr<Call> call) {
+  redis_->Command({"SCARD", config_.redis_prefix + "t:" + call->tenant + ":live"},
+                  [this, call](Result<redis::Value> r) {
+                    if (!r || r->is_error()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
+                    Reply(*call, 200, routes::CountBody(r->AsInt()));
+                  });
+}
+
+void App::Details(std::shared_ptr<Call> call, bool status_only) {
+  routes::DetailsFilter filter = routes::DetailsFilter::kAll;
+  if (status_only) {
+    filter = routes::DetailsFilter::kStatus;
+  } else if (std::string f; call->req.QueryParam("filter", &f)) {
+    if (f == "status") filter = routes::DetailsFilter::kStatus;
+    else if (f == "info") filter = routes::DetailsFilter::kInfo;
+    else return ReplyError(*call, 400, kBadFilter);
+  }
+  if (!util::IsUuid(call->match.id)) return ReplyError(*call, 404, kNotFound);
+  redis_->Command({"HGETALL", Key("i", call->match.id)}, [this, call, filter](Result<redis::Value> r) {
+    if (!r || r->is_error()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
+    auto rec = routes::RecordFromHash(Pairs(*r));
+    // Another tenant's instance answers exactly as a missing one.
+    if (!rec || rec->owner != call->tenant) return ReplyError(*call, 404, kNotFound);
+    Reply(*call, 200, routes::DetailsBody(*rec, filter));
+  });
+}
+
+std::string App::Metrics() const {
+  std::string out;
+  out += "# TYPE lambda_http_connections gauge\nlambda_http_connections " +
+         std::to_string(server_ ? server_->connections() : 0) + "\n";
+  out += "# TYPE lambda_http_in_flight gauge\nlambda_http_in_flight " +
+         std::to_string(server_ ? server_->in_flight() : 0) + "\n";
+  out += "# TYPE lambda_amqp_unconfirmed gauge\nlambda_amqp_unconfirmed " +
+         std::to_string(amqp_ ? amqp_->in_flight() : 0) + "\n";
+  out += "# TYPE lambda_redis_pending gauge\nlambda_redis_pending " +
+         std::to_string(redis_ ? redis_->pending() : 0) + "\n";
+  out += std::string("lambda_redis_up ") + (redis_ && redis_->connected() ? "1" : "0") + "\n";
+  out += std::string("lambda_amqp_up ") + (amqp_ && amqp_->connected() ? "1" : "0") + "\n";
+  for (const auto& [k, v] : counters_) out += "lambda_" + k + " " + std::to_string(v) + "\n";
+  return out;
+}
+
+}  // namespace lambda::shim

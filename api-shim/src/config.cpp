@@ -1,0 +1,41 @@
+#include "config.h"
+
+namespace lambda::shim {
+
+Result<Config> LoadConfig(config::Source& src) {
+  Config c;
+  c.host = src.String("host", c.host);
+  c.port = static_cast<int>(src.Int("http-port", c.port, 0, 65535));
+  c.public_url = src.String("public-url", c.public_url);
+  auto redis = redis::ParseUrl(src.String("redis-url", "redis://127.0.0.1:6379"));
+  if (redis) c.redis = *redis; else src.AddError("--redis-url: " + redis.error().message);
+  c.redis.max_pending = static_cast<size_t>(src.Int("max-pending-redis", 20000, 1, 1000000));
+  c.redis_prefix = src.String("redis-prefix", c.redis_prefix);
+  amqp::Config base;
+  base.prefix = src.String("amqp-prefix", base.prefix);
+  base.queue_type = src.OneOf("queue-type", base.queue_type, {"quorum", "classic"});
+  base.publish_timeout_ms = static_cast<uint64_t>(src.Int("publish-timeout-ms", 5000, 50, 600000));
+  base.max_in_flight = static_cast<size_t>(src.Int("max-in-flight-publishes", 4096, 1, 1000000));
+  base.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 3600000));
+  auto amqp = amqp::ParseUrl(src.String("amqp-url", "amqp://guest:guest@127.0.0.1:5672/"), base);
+  if (amqp) c.amqp = *amqp; else src.AddError("--amqp-url: " + amqp.error().message);
+  c.http.parser.max_header_bytes = static_cast<size_t>(src.Int("max-header-bytes", 8192, 1024, 1 << 20));
+  c.http.parser.max_body_bytes = static_cast<size_t>(src.Int("max-body-bytes", 1 << 20, 1024, 64 << 20));
+  c.http.request_timeout_ms = static_cast<uint64_t>(src.Int("request-timeout-ms", 30000, 100, 3600000));
+  c.http.idle_timeout_ms = static_cast<uint64_t>(src.Int("idle-timeout-ms", 75000, 100, 3600000));
+  c.http.max_connections = static_cast<size_t>(src.Int("max-connections", 10000, 1, 1000000));
+  c.key_cache_ms = static_cast<uint64_t>(src.Int("key-cache-ms", 2000, 0, 600000));
+  c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
+  c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
+  c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});
+  if (c.redis_prefix.empty()) src.AddError("--redis-prefix must not be empty");
+  const auto& errors = src.Finish();
+  if (!errors.empty()) {
+    std::string all;
+    for (const auto& e : errors) all += e + "\n";
+    return Error{Code::kInvalidArgument, all};
+  }
+  return c;
+}
+
+}  // namespace lambda::shim

@@ -1,0 +1,139 @@
+#include "http/parser.h"
+
+#include "lambda/util/util.h"
+
+namespace lambda::http {
+
+RequestParser::RequestParser(ParserLimits limits) : limits_(limits) {
+  http_parser_init(&parser_, HTTP_REQUEST);
+  parser_.data = this;
+  settings_.on_message_begin = &OnMessageBegin;
+  settings_.on_url = &OnUrl;
+  settings_.on_header_field = &OnHeaderField;
+  settings_.on_header_value = &OnHeaderValue;
+  settings_.on_headers_complete = &OnHeadersComplete;
+  settings_.on_body = &OnBody;
+  settings_.on_message_complete = &OnMessageComplete;
+}
+
+int RequestParser::Fail(int status, std::string text) {
+  error_status_ = status;
+  error_text_ = std::move(text);
+  return -1;
+}
+
+int RequestParser::OnMessageBegin(http_parser* p) {
+  auto* self = static_cast<RequestParser*>(p->data);
+  self->current_ = Request{};
+  self->field_.clear();
+  self->last_was_value_ = false;
+  self->header_bytes_ = 0;
+  self->in_request_ = true;
+  return 0;
+}
+
+int RequestParser::OnUrl(http_parser* p, const char* at, size_t len) {
+  auto* self = static_cast<RequestParser*>(p->data);
+  self->header_bytes_ += len;
+  if (self->header_bytes_ > self->limits_.max_header_bytes) return self->Fail(431, "request header too large");
+  self->current_.target.append(at, len);
+  return 0;
+}
+
+int RequestParser::OnHeaderField(http_parser* p, const char* at, size_t len) {
+  auto* self = static_cast<RequestParser*>(p->data);
+  self->header_bytes_ += len;
+  if (self->header_bytes_ > self->limits_.max_header_bytes) return self->Fail(431, "request header too large");
+  if (self->last_was_value_ || self->current_.headers.empty()) {
+    self->current_.headers.emplace_back();
+    self->field_.clear();
+  }
+  self->field_.append(at, len);
+  self->current_.headers.back().first = util::ToLower(self->field_);
+  self->last_was_value_ = false;
+  return 0;
+}
+
+int RequestParser::OnHeaderValue(http_parser* p, const char* at, size_t len) {
+  auto* self = static_cast<RequestParser*>(p->data);
+  self->header_bytes_ += len;
+  if (self->header_bytes_ > self->limits_.max_header_bytes) return self->Fail(431, "request header too large");
+  self->current_.headers.back().second.append(at, len);
+  self->last_was_value_ = true;
+  return 0;
+}
+
+int RequestParser::OnHeadersComplete(http_parser* p) {
+  auto* self = static_cast<RequestParser*>(p->data);
+  auto& r = self->current_;
+  r.method = http_method_str(static_cast<http_method>(p->method));
+  r.keep_alive = http_should_keep_alive(p) != 0;
+  http_parser_url u;
+  http_parser_url_init(&u);
+  if (http_parser_parse_url(r.target.data(), r.target.size(), 0, &u) != 0) {
+    return self->Fail(400, "malformed request target");
+  }
+  if (u.field_set & (1 << UF_PATH)) {
+    r.path = util::UrlDecode(std::string_view(r.target).substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len), false);
+  } else {
+    r.path = "/";
+  }
+  if (u.field_set & (1 << UF_QUERY)) {
+    r.query = r.target.substr(u.field_data[UF_QUERY].off, u.field_data[UF_QUERY].len);
+  }
+  if ((p->flags & F_CONTENTLENGTH) && p->content_length > self->limits_.max_body_bytes) {
+    return self->Fail(413, "request body too large");
+  }
+  return 0;
+}
+
+int RequestParser::OnBody(http_parser* p, const char* at, size_t len) {
+  auto* self = static_cast<RequestParser*>(p->data);
+  if (self->current_.body.size() + len > self->limits_.max_body_bytes) {
+    return self->Fail(413, "request body too large");
+  }
+  self->current_.body.append(at, len);
+  return 0;
+}
+
+int RequestParser::OnMessageComplete(http_parser* p) {
+  auto* self = static_cast<RequestParser*>(p->data);
+  self->complete_ = true;
+  self->in_request_ = false;
+  http_parser_pause(p, 1);  // one request at a time: the rest waits in the buffer
+  return 0;
+}
+
+RequestParser::State RequestParser::Feed(const char* data, size_t len, size_t* consumed) {
+  *consumed = 0;
+  if (error_status_ != 0) return State::kError;
+  if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) http_parser_pause(&parser_, 0);
+  if (len == 0) return State::kNeedMore;
+  size_t n = http_parser_execute(&parser_, &settings_, data, len);
+  *consumed = n;
+  auto err = HTTP_PARSER_ERRNO(&parser_);
+  if (complete_) {
+    // A paused parser stops right after the message; count the byte it paused on.
+    return State::kComplete;
+  }
+  if (err != HPE_OK && err != HPE_PAUSED) {
+    if (error_status_ == 0) {
+      error_status_ = 400;
+      error_text_ = std::string("malformed request: ") + http_errno_description(err);
+    }
+    return State::kError;
+  }
+  if (parser_.upgrade) {
+    error_status_ = 400;
+    error_text_ = "protocol upgrade is not supported";
+    return State::kError;
+  }
+  return State::kNeedMore;
+}
+
+Request RequestParser::Take() {
+  complete_ = false;
+  return std::move(current_);
+}
+
+}  // namespace lambda::http

@@ -1,0 +1,269 @@
+#include "http/server.h"
+
+#include <cstring>
+
+#include "lambda/log/log.h"
+#include "lambda/util/util.h"
+#include "lambda/uv/handle.h"
+
+namespace lambda::http {
+
+struct ListenHandle {
+  explicit ListenHandle(uv_loop_t* loop) : tcp([loop](uv_tcp_t* t) { return uv_tcp_init(loop, t); }) {}
+  uv::UvHandle<uv_tcp_t> tcp;
+};
+
+namespace {
+
+struct WriteReq {
+  uv_write_t req{};
+  std::string data;
+  std::weak_ptr<Connection> conn;
+  bool close_after = false;
+};
+
+}  // namespace
+
+/// One client connection. Owned by the server's set until closed; requests in flight hold only
+/// a weak_ptr, so a client that leaves never receives a late answer on a dead socket.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Server* server, uv_loop_t* loop)
+      : server_(server),
+        tcp_([loop](uv_tcp_t* t) { return uv_tcp_init(loop, t); }),
+        timer_(loop),
+        parser_(server->limits_.parser) {
+    tcp_.get()->data = this;
+  }
+
+  uv_stream_t* stream() { return tcp_.stream(); }
+
+  void Begin() {
+    uv_tcp_nodelay(tcp_.get(), 1);
+    uv_read_start(stream(), &OnAlloc, &OnRead);
+    ArmTimer();
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    timer_.Stop();
+    uv_read_stop(stream());
+    if (busy_) --server_->in_flight_;
+    busy_ = false;
+    auto self = shared_from_this();
+    server_->connections_.erase(self);  // the handle closes when the last reference goes
+  }
+
+  /// Called by the server when draining: close now if nothing is in flight.
+  void CloseIfIdle() {
+    if (!busy_) Close();
+  }
+
+ private:
+  static void OnAlloc(uv_handle_t* h, size_t /*suggested*/, uv_buf_t* buf) noexcept {
+    auto* self = static_cast<Connection*>(h->data);
+    buf->base = self->readbuf_;
+    buf->len = sizeof self->readbuf_;
+  }
+
+  static void OnRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) noexcept {
+    auto* raw = static_cast<Connection*>(s->data);
+    if (raw == nullptr) return;
+    auto self = raw->shared_from_this();  // keeps us alive through Close() below
+    try {
+      if (nread < 0) {
+        self->Close();
+        return;
+      }
+      if (nread == 0) return;
+      self->inbuf_.append(buf->base, static_cast<size_t>(nread));
+      // Bound what a pipelining client may queue while one request is in flight.
+      if (self->inbuf_.size() - self->inbuf_off_ > self->server_->limits_.parser.max_body_bytes + 64 * 1024) {
+        uv_read_stop(self->stream());
+        self->reading_paused_ = true;
+      }
+      self->Pump();
+    } catch (const std::exception& e) {
+      log::Error("http connection error", {{"error", e.what()}});
+      self->Close();
+    }
+  }
+
+  void Pump() {
+    while (!closed_ && !busy_ && inbuf_off_ < inbuf_.size()) {
+      size_t consumed = 0;
+      auto st = parser_.Feed(inbuf_.data() + inbuf_off_, inbuf_.size() - inbuf_off_, &consumed);
+      inbuf_off_ += consumed;
+      if (st == RequestParser::State::kError) {
+        Response r;
+        r.status = parser_.error_status();
+        r.body = R"({"errors":[{"status":)" + std::to_string(r.status) + R"(,"detail":")" +
+                 util::JsonEscape(parser_.error_text()) + "\"}]}";
+        Write(Serialize(r, false), true);
+        closed_for_error_ = true;
+        timer_.Stop();
+        uv_read_stop(stream());
+        return;
+      }
+      if (st == RequestParser::State::kNeedMore) break;
+      Dispatch(parser_.Take());
+    }
+    if (inbuf_off_ == inbuf_.size()) {
+      inbuf_.clear();
+      inbuf_off_ = 0;
+    } else if (inbuf_off_ > 64 * 1024) {
+      inbuf_.erase(0, inbuf_off_);
+      inbuf_off_ = 0;
+    }
+    if (reading_paused_ && !closed_ && inbuf_.size() - inbuf_off_ < 64 * 1024) {
+      reading_paused_ = false;
+      uv_read_start(stream(), &OnAlloc, &OnRead);
+    }
+    ArmTimer();
+  }
+
+  void Dispatch(Request req) {
+    busy_ = true;
+    ++server_->in_flight_;
+    keep_alive_ = req.keep_alive;
+    uint64_t serial = ++serial_;
+    std::weak_ptr<Connection> weak = weak_from_this();
+    Responder respond = [weak, serial](Response r) {
+      auto self = weak.lock();
+      if (!self || self->closed_ || self->serial_ != serial || !self->busy_) return;
+      self->Finish(std::move(r));
+    };
+    server_->handler_(std::move(req), std::move(respond));
+  }
+
+  void Finish(Response r) {
+    busy_ = false;
+    --server_->in_flight_;
+    bool keep = keep_alive_ && !r.close && !server_->draining_;
+    Write(Serialize(r, keep), !keep);
+    if (!keep) {
+      closed_for_error_ = true;
+      uv_read_stop(stream());
+      timer_.Stop();
+      return;
+    }
+    Pump();
+  }
+
+  void Write(std::string bytes, bool close_after) {
+    auto w = std::make_unique<WriteReq>();
+    w->data = std::move(bytes);
+    w->conn = weak_from_this();
+    w->close_after = close_after;
+    uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(w->data.size()));
+    WriteReq* raw = w.release();
+    raw->req.data = raw;
+    if (int rc = uv_write(&raw->req, stream(), &buf, 1, &OnWrite); rc != 0) {
+      std::unique_ptr<WriteReq> reclaim(raw);
+      Close();
+    }
+  }
+
+  static void OnWrite(uv_write_t* req, int status) noexcept {
+    std::unique_ptr<WriteReq> w(static_cast<WriteReq*>(req->data));
+    auto self = w->conn.lock();
+    if (!self) return;
+    if (status < 0 || w->close_after) self->Close();
+  }
+
+  void ArmTimer() {
+    if (closed_ || closed_for_error_) return;
+    if (busy_) {
+      timer_.Stop();  // the handler owns the clock now (its own deadlines answer 503)
+      return;
+    }
+    if (parser_.in_request() || inbuf_off_ < inbuf_.size()) {
+      if (!request_timer_armed_) {
+        request_timer_armed_ = true;
+        timer_.Start(server_->limits_.request_timeout_ms, 0, [this] {
+          Response r;
+          r.status = 408;
+          r.body = R"({"errors":[{"status":408,"detail":"request timed out"}]})";
+          closed_for_error_ = true;
+          uv_read_stop(stream());
+          Write(Serialize(r, false), true);
+        });
+      }
+      return;
+    }
+    request_timer_armed_ = false;
+    timer_.Start(server_->limits_.idle_timeout_ms, 0, [this] { Close(); });
+  }
+
+  Server* server_;
+  uv::UvHandle<uv_tcp_t> tcp_;
+  uv::Timer timer_;
+  RequestParser parser_;
+  std::string inbuf_;
+  size_t inbuf_off_ = 0;
+  char readbuf_[16 * 1024];
+  uint64_t serial_ = 0;
+  bool busy_ = false;
+  bool keep_alive_ = true;
+  bool closed_ = false;
+  bool closed_for_error_ = false;
+  bool reading_paused_ = false;
+  bool request_timer_armed_ = false;
+};
+
+Server::Server(uv_loop_t* loop, ServerLimits limits, Handler handler)
+    : loop_(loop), limits_(limits), handler_(std::move(handler)) {}
+
+Server::~Server() {
+  listener_.reset();
+  auto conns = connections_;
+  for (const auto& c : conns) c->Close();
+}
+
+Status Server::Listen(const std::string& host, int port) {
+  listener_ = std::make_unique<ListenHandle>(loop_);
+  listener_->tcp.get()->data = this;
+  sockaddr_in addr{};
+  if (int rc = uv_ip4_addr(host.c_str(), port, &addr); rc != 0) {
+    return Error{Code::kInvalidArgument, std::string("listen address: ") + uv_strerror(rc)};
+  }
+  if (int rc = uv_tcp_bind(listener_->tcp.get(), reinterpret_cast<const sockaddr*>(&addr), 0); rc != 0) {
+    return Error{Code::kUnavailable, std::string("bind: ") + uv_strerror(rc)};
+  }
+  if (int rc = uv_listen(listener_->tcp.stream(), 1024, &OnConnection); rc != 0) {
+    return Error{Code::kUnavailable, std::string("listen: ") + uv_strerror(rc)};
+  }
+  sockaddr_storage bound{};
+  int len = sizeof bound;
+  uv_tcp_getsockname(listener_->tcp.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  port_ = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  return OkStatus();
+}
+
+void Server::StopAccepting() {
+  draining_ = true;
+  listener_.reset();
+  auto conns = connections_;
+  for (const auto& c : conns) c->CloseIfIdle();
+}
+
+void Server::OnConnection(uv_stream_t* s, int status) noexcept {
+  auto* self = static_cast<Server*>(s->data);
+  if (self == nullptr || status < 0) return;
+  try {
+    auto conn = std::make_shared<Connection>(self, self->loop_);
+    if (uv_accept(s, conn->stream()) != 0) return;
+    if (self->connections_.size() >= self->limits_.max_connections) {
+      log::Warn("connection limit reached; refusing a client",
+                {{"limit", static_cast<unsigned long>(self->limits_.max_connections)}});
+      return;  // conn's destructor closes the accepted socket
+    }
+    self->connections_.insert(conn);
+    conn->Begin();
+  } catch (const std::exception& e) {
+    log::Error("accept failed", {{"error", e.what()}});
+  }
+}
+
+}  // namespace lambda::http

@@ -1,0 +1,59 @@
+#pragma once
+/// HTTP/1.1 server on a libuv loop: keep-alive, pipelining (answered in order, one request at a
+/// time per connection), header/body limits, request and idle timeouts, bounded connections.
+/// Thread: loop only.
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+
+#include "http/message.h"
+#include "http/parser.h"
+#include "lambda/result.h"
+
+namespace lambda::http {
+
+struct ServerLimits {
+  ParserLimits parser;
+  uint64_t request_timeout_ms = 30000;  ///< first byte to complete request → 408
+  uint64_t idle_timeout_ms = 75000;     ///< keep-alive connection with nothing to do → close
+  size_t max_connections = 10000;
+};
+
+/// Answers one request. Call exactly once; harmless after the client has gone.
+using Responder = std::function<void(Response)>;
+using Handler = std::function<void(Request, Responder)>;
+
+class Connection;
+
+class Server {
+ public:
+  Server(uv_loop_t* loop, ServerLimits limits, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  Status Listen(const std::string& host, int port);
+  int port() const { return port_; }
+  /// Stops accepting; open connections close once idle (after their in-flight answer).
+  void StopAccepting();
+  size_t connections() const { return connections_.size(); }
+  size_t in_flight() const { return in_flight_; }
+
+ private:
+  friend class Connection;
+  static void OnConnection(uv_stream_t* s, int status) noexcept;
+
+  uv_loop_t* loop_;
+  ServerLimits limits_;
+  Handler handler_;
+  std::unique_ptr<struct ListenHandle> listener_;
+  std::unordered_set<std::shared_ptr<Connection>> connections_;
+  size_t in_flight_ = 0;
+  bool draining_ = false;
+  int port_ = 0;
+};
+
+}  // namespace lambda::http

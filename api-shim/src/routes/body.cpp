@@ -1,0 +1,124 @@
+#include "routes/body.h"
+
+#include <rapidjson/document.h>
+
+#include "lambda/util/util.h"
+
+namespace lambda::routes {
+namespace {
+
+// Parameter `key` of a header value such as `multipart/form-data; boundary=xyz`.
+std::optional<std::string> HeaderParam(std::string_view value, std::string_view key) {
+  while (!value.empty()) {
+    auto semi = value.find(';');
+    std::string_view part = util::Trim(value.substr(0, semi));
+    value = semi == std::string_view::npos ? std::string_view{} : value.substr(semi + 1);
+    auto eq = part.find('=');
+    if (eq == std::string_view::npos) continue;
+    if (util::ToLower(util::Trim(part.substr(0, eq))) != key) continue;
+    std::string_view v = util::Trim(part.substr(eq + 1));
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    return std::string(v);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> FormField(std::string_view body, std::string_view name) {
+  body = util::Trim(body);
+  while (!body.empty()) {
+    auto amp = body.find('&');
+    std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    auto eq = pair.find('=');
+    if (util::UrlDecode(pair.substr(0, eq)) == name) {
+      return eq == std::string_view::npos ? std::string() : util::UrlDecode(pair.substr(eq + 1));
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> MultipartField(std::string_view body, std::string_view boundary,
+                                          std::string_view name) {
+  if (boundary.empty()) return std::nullopt;
+  std::string delim = "--" + std::string(boundary);
+  size_t pos = body.find(delim);
+  while (pos != std::string_view::npos) {
+    pos += delim.size();
+    if (body.substr(pos, 2) == "--") break;  // closing delimiter
+    size_t headers_end = body.find("\r\n\r\n", pos);
+    if (headers_end == std::string_view::npos) break;
+    std::string_view headers = body.substr(pos, headers_end - pos);
+    size_t content_begin = headers_end + 4;
+    size_t next = body.find("\r\n" + delim, content_begin);
+    if (next == std::string_view::npos) break;
+    std::string_view content = body.substr(content_begin, next - content_begin);
+    // Find the Content-Disposition line of this part.
+    while (!headers.empty()) {
+      auto eol = headers.find("\r\n");
+      std::string_view line = util::Trim(headers.substr(0, eol));
+      headers = eol == std::string_view::npos ? std::string_view{} : headers.substr(eol + 2);
+      auto colon = line.find(':');
+      if (colon == std::string_view::npos) continue;
+      if (util::ToLower(util::Trim(line.substr(0, colon))) != "content-disposition") continue;
+      if (auto n = HeaderParam(line.substr(colon + 1), "name"); n && *n == name) {
+        return std::string(content);
+      }
+    }
+    pos = next + 2;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> DecodeActionField(const http::Request& req) {
+  const std::string* ct = req.Header("content-type");
+  std::string type = ct ? util::ToLower(util::Trim(std::string_view(*ct).substr(0, ct->find(';')))) : "";
+  if (type == "application/json") {
+    rapidjson::Document doc;
+    doc.Parse(req.body.data(), req.body.size());
+    if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+    auto it = doc.FindMember("action");
+    if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    return std::string(it->value.GetString(), it->value.GetStringLength());
+  }
+  if (type == "multipart/form-data") {
+    auto boundary = HeaderParam(*ct, "boundary");
+    if (!boundary) return std::nullopt;
+    return MultipartField(req.body, *boundary, "action");
+  }
+  if (auto v = FormField(req.body, "action")) return v;
+  // curl -d "" with ?action=start also works: the query is the last place to look.
+  std::string q;
+  if (req.QueryParam("action", &q)) return q;
+  return std::nullopt;
+}
+
+std::string ExtractApiKey(const http::Request& req) {
+  auto scheme_value = [](const std::string* h) -> std::string {
+    if (h == nullptr) return {};
+    std::string_view v = util::Trim(*h);
+    auto space = v.find(' ');
+    if (space == std::string_view::npos) return {};
+    std::string scheme = util::ToLower(v.substr(0, space));
+    if (scheme != "token" && scheme != "bearer") return {};
+    return std::string(util::Trim(v.substr(space + 1)));
+  };
+  if (auto k = scheme_value(req.Header("authorization")); !k.empty()) return k;
+  if (auto k = scheme_value(req.Header("authentication")); !k.empty()) return k;
+  if (const auto* h = req.Header("x-api-key")) return std::string(util::Trim(*h));
+  return {};
+}
+
+std::optional<std::string> ClientRequestId(const http::Request& req) {
+  const auto* h = req.Header("x-request-id");
+  if (h == nullptr || h->empty() || h->size() > 128) return std::nullopt;
+  for (char c : *h) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.';
+    if (!ok) return std::nullopt;
+  }
+  return *h;
+}
+
+}  // namespace lambda::routes

@@ -1,0 +1,27 @@
+#pragma once
+/// Decoding of request bodies and headers that routes share; pure functions.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "http/message.h"
+
+namespace lambda::routes {
+
+/// The `action` field of an action body: urlencoded, multipart/form-data or JSON.
+/// nullopt when the body has no readable `action` field.
+std::optional<std::string> DecodeActionField(const http::Request& req);
+
+/// The API key of SPEC §3, from the first header form present; empty when none.
+std::string ExtractApiKey(const http::Request& req);
+
+/// A safe request id: the client's X-Request-Id when well-formed, else nullopt.
+std::optional<std::string> ClientRequestId(const http::Request& req);
+
+/// Value of `name` in a urlencoded form body.
+std::optional<std::string> FormField(std::string_view body, std::string_view name);
+/// Value of the part named `name` in a multipart/form-data body with `boundary`.
+std::optional<std::string> MultipartField(std::string_view body, std::string_view boundary,
+                                          std::string_view name);
+
+}  // namespace lambda::routes

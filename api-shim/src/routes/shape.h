@@ -1,0 +1,60 @@
+#pragma once
+/// Response bodies of the service API (SPEC §4.1); pure functions of plain values.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lambda/domain/status.h"
+
+namespace lambda::routes {
+
+/// An instance as stored in Redis (one hash).
+struct InstanceRecord {
+  std::string id;
+  int64_t seq = 0;
+  std::string name;
+  std::string owner;
+  domain::Status status = domain::Status::kPending;
+  std::string failure_message;
+  std::string info_json = "{}";
+  std::string servers_json = "[]";
+  std::string master_node_id;
+  std::string created_at;
+  std::string updated_at;
+};
+
+/// From HGETALL's flat field/value list; nullopt when empty (no such instance).
+std::optional<InstanceRecord> RecordFromHash(const std::vector<std::pair<std::string, std::string>>& kv);
+
+struct ListRow {
+  std::string id;
+  std::string name;
+  domain::Status status;
+  std::string failure_message;
+  int64_t seq = 0;
+};
+
+struct Pagination {
+  int64_t count = 0;
+  std::optional<std::string> next;
+  std::optional<std::string> previous;
+};
+
+std::string ErrorBody(int status, std::string_view detail);
+std::string ValidationErrorBody(int status, const std::vector<std::string>& details);
+std::string CreateAccepted(std::string_view id, std::string_view self_url);
+std::string ActionAccepted();
+std::string DestroyAccepted();
+std::string AuthenticateOk();
+std::string CountBody(int64_t n);
+std::string ListBody(const std::vector<ListRow>& rows, const std::optional<Pagination>& page);
+
+enum class DetailsFilter { kAll, kStatus, kInfo };
+std::string DetailsBody(const InstanceRecord& r, DetailsFilter filter);
+
+/// instance_info with master_node_id merged in once provisioned.
+std::string InstanceInfo(const InstanceRecord& r);
+
+}  // namespace lambda::routes
