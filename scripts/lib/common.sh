@@ -1,0 +1,145 @@
+# Shared shell functions for scripts/ and the test harness. Source it; it defines, never runs.
+# shellcheck shell=bash
+
+LAMBDA_ROOT="${LAMBDA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+
+LAMBDA_DEBIAN_PACKAGES=(
+  build-essential cmake pkg-config
+  libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev libhttp-parser-dev
+  libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev
+  redis-server rabbitmq-server redis-tools
+  wrk docker-compose curl procps
+)
+
+log_step() { printf '==> %s\n' "$*" >&2; }
+
+# Installs the Debian packages that are missing (apt-get update once, then install).
+ensure_deps() {
+  local missing=()
+  for p in "${LAMBDA_DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then return 0; fi
+  log_step "installing missing Debian packages: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  # Package scripts must not start services: we run our own servers on our own ports.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod +x /usr/sbin/policy-rc.d
+    local cleanup_policy=1
+  fi
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "${cleanup_policy:-0}" = 1 ]; then $sudo rm -f /usr/sbin/policy-rc.d; fi
+}
+
+# Prints a free TCP port on 127.0.0.1.
+free_port() {
+  python3 - <<'PY' 2>/dev/null || free_port_bash
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+PY
+}
+free_port_bash() {
+  local p
+  for _ in $(seq 1 200); do
+    p=$(( (RANDOM % 20000) + 20000 ))
+    if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
+  done
+  return 1
+}
+
+# Builds with a CMake preset (dev, release, asan).
+build_preset() {
+  local preset="$1"
+  (cd "$LAMBDA_ROOT" && cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j"$(nproc)")
+}
+
+# start_redis DIR PORT: AOF on (everysec), daemonized, pid in DIR/redis.pid.
+start_redis() {
+  local dir="$1" port="$2"
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes --appendfsync everysec \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" >/dev/null
+  for _ in $(seq 1 100); do
+    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.1
+  done
+  echo "redis did not start on port $port; see $dir/redis.log" >&2
+  return 1
+}
+
+stop_pidfile() {
+  local pidfile="$1" pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile" 2>/dev/null)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+# rabbit_env DIR PORT: exports the variables that make rabbitmq-server a private plain process.
+rabbit_env() {
+  local dir="$1" port="$2"
+  local node_file="$dir/nodename" dist_file="$dir/distport"
+  [ -f "$node_file" ] || echo "lambda$port-$$@localhost" >"$node_file"
+  [ -f "$dist_file" ] || free_port >"$dist_file"
+  export PATH="/usr/lib/rabbitmq/bin:$PATH"
+  export HOME="$dir/home"
+  export RABBITMQ_NODENAME; RABBITMQ_NODENAME=$(cat "$node_file")
+  export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT="$port"
+  export RABBITMQ_DIST_PORT; RABBITMQ_DIST_PORT=$(cat "$dist_file")
+  export RABBITMQ_MNESIA_BASE="$dir/mnesia"
+  export RABBITMQ_LOG_BASE="$dir/log"
+  export RABBITMQ_PID_FILE="$dir/rabbitmq.pid"
+  export RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
+  export ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+# start_rabbitmq DIR PORT: starts the broker and waits until it accepts work.
+start_rabbitmq() {
+  local dir="$1" port="$2"
+  mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
+  (
+    rabbit_env "$dir" "$port"
+    [ -f "$HOME/.erlang.cookie" ] || { head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$HOME/.erlang.cookie"; chmod 400 "$HOME/.erlang.cookie"; }
+    cat >"$dir/rabbitmq.conf" <<CONF
+listeners.tcp.1 = 127.0.0.1:$port
+loopback_users.guest = true
+disk_free_limit.absolute = 200MB
+CONF
+    echo "[]." >"$dir/enabled_plugins"
+    setsid rabbitmq-server >"$dir/server.log" 2>&1 </dev/null &
+    # `wait` waits for the pid file, then distribution, then the app; await_startup alone can
+    # give up before the node has registered.
+    if ! rabbitmqctl -n "$RABBITMQ_NODENAME" wait "$RABBITMQ_PID_FILE" --timeout 120 >/dev/null 2>&1 ||
+       ! rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup --timeout 120 >/dev/null 2>&1; then
+      echo "rabbitmq did not start on port $port; see $dir/server.log and $dir/log" >&2
+      exit 1
+    fi
+  )
+}
+
+stop_rabbitmq() {
+  local dir="$1" port="$2"
+  [ -f "$dir/nodename" ] || return 0
+  (
+    rabbit_env "$dir" "$port"
+    local pid=""
+    [ -f "$RABBITMQ_PID_FILE" ] && pid=$(cat "$RABBITMQ_PID_FILE")
+    rabbitmqctl -n "$RABBITMQ_NODENAME" stop >/dev/null 2>&1 || true
+    if [ -n "$pid" ]; then
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    # epmd was started by this node's VM; leave it only if other nodes still use it.
+    rm -f "$RABBITMQ_PID_FILE"
+  )
+}

@@ -1,0 +1,233 @@
+// lambdactl: the admin CLI (SPEC §7). Talks to Redis directly for keys and seeding.
+#include <hiredis/hiredis.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lambda/domain/status.h"
+#include "lambda/redis/async_client.h"
+#include "lambda/util/util.h"
+
+namespace {
+
+using namespace lambda;
+
+struct RedisDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using RedisPtr = std::unique_ptr<redisContext, RedisDeleter>;
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: lambdactl [--redis-url URL] [--redis-prefix P] COMMAND\n"
+               "  apikey create --tenant T      create a key (printed once)\n"
+               "  apikey revoke KEY             revoke a key\n"
+               "  seed --count N --status S --tenant T [--slaves K]\n"
+               "                                write N instances straight into Redis; prints ids\n"
+               "Environment: LAMBDA_REDIS_URL, LAMBDA_REDIS_PREFIX\n");
+  return 2;
+}
+
+struct Args {
+  std::vector<std::string> positional;
+  std::string Flag(const std::string& name, const std::string& fallback) const {
+    for (size_t i = 0; i + 1 < all.size(); ++i) {
+      if (all[i] == "--" + name) return all[i + 1];
+    }
+    for (const auto& a : all) {
+      if (a.rfind("--" + name + "=", 0) == 0) return a.substr(name.size() + 3);
+    }
+    return fallback;
+  }
+  std::vector<std::string> all;
+};
+
+std::string Env(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+RedisPtr Connect(const std::string& url) {
+  auto cfg = redis::ParseUrl(url);
+  if (!cfg) {
+    std::fprintf(stderr, "lambdactl: %s\n", cfg.error().message.c_str());
+    std::exit(2);
+  }
+  RedisPtr c(redisConnect(cfg->host.c_str(), cfg->port));
+  if (!c || c->err) {
+    std::fprintf(stderr, "lambdactl: cannot connect to redis at %s: %s\n", url.c_str(),
+                 c ? c->errstr : "out of memory");
+    std::exit(1);
+  }
+  if (!cfg->password.empty()) ReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %s", cfg->password.c_str())));
+  if (cfg->db != 0) ReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", cfg->db)));
+  return c;
+}
+
+ReplyPtr Command(redisContext* c, const std::vector<std::string>& argv) {
+  std::vector<const char*> p;
+  std::vector<size_t> l;
+  for (const auto& a : argv) {
+    p.push_back(a.data());
+    l.push_back(a.size());
+  }
+  ReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), p.data(), l.data())));
+  if (!r) {
+    std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
+    std::exit(1);
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    std::fprintf(stderr, "lambdactl: redis error: %s\n", r->str);
+    std::exit(1);
+  }
+  return r;
+}
+
+bool ValidTenant(const std::string& t) {
+  if (t.empty() || t.size() > 64) return false;
+  for (char c : t) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return true;
+}
+
+int ApiKeyCreate(redisContext* c, const std::string& prefix, const std::string& tenant) {
+  if (!ValidTenant(tenant)) {
+    std::fprintf(stderr, "lambdactl: --tenant must be 1..64 of [A-Za-z0-9._-]\n");
+    return 2;
+  }
+  // 256 bits from the CSPRNG, URL-safe; only its SHA-256 is stored.
+  std::string key = util::RandomToken(32);
+  std::string hash = util::Sha256Hex(key);
+  Command(c, {"HSET", prefix + "k:" + hash, "tenant", tenant, "hash", hash, "created_at",
+              util::Rfc3339(util::NowMs())});
+  Command(c, {"SADD", prefix + "tenants", tenant});
+  std::printf("%s\n", key.c_str());
+  return 0;
+}
+
+int ApiKeyRevoke(redisContext* c, const std::string& prefix, const std::string& key) {
+  auto r = Command(c, {"DEL", prefix + "k:" + util::Sha256Hex(key)});
+  if (r->integer == 0) {
+    std::fprintf(stderr, "lambdactl: no such key\n");
+    return 1;
+  }
+  std::fprintf(stderr, "revoked (running shims stop trusting it within their key cache TTL)\n");
+  return 0;
+}
+
+std::string SeedServers(const std::string& id, int slaves, bool running) {
+  std::string status = running ? "ACTIVE" : "SHUTOFF";
+  std::string out = "[";
+  for (int i = 0; i <= slaves; ++i) {
+    if (i > 0) out += ",";
+    out += R"({"id":")" + id.substr(0, 8) + "-" + std::to_string(i) + R"(","role":")" +
+           (i == 0 ? "master" : "slave") + R"(","status":")" + status + R"(","private_ip":"10.0.0.)" +
+           std::to_string(i + 2) + R"(","public_ip":)" + (i == 0 ? "\"203.0.113.10\"" : "null") + "}";
+  }
+  return out + "]";
+}
+
+int Seed(redisContext* c, const std::string& prefix, const Args& args) {
+  auto count = util::ParseInt(args.Flag("count", "1"));
+  auto status = domain::FromName(args.Flag("status", "STOPPED"));
+  auto slaves = util::ParseInt(args.Flag("slaves", "1"));
+  std::string tenant = args.Flag("tenant", "");
+  if (!count || *count < 1 || *count > 10000000 || !status || !slaves || *slaves < 0 || *slaves > 64 ||
+      !ValidTenant(tenant)) {
+    std::fprintf(stderr, "lambdactl: seed needs --count 1..10000000 --status NAME --tenant T [--slaves 0..64]\n");
+    return 2;
+  }
+  std::string code = std::to_string(domain::CodeOf(*status));
+  int64_t now = util::NowMs();
+  std::string now_text = util::Rfc3339(now);
+  constexpr int kBatch = 1000;
+  for (int64_t done = 0; done < *count;) {
+    int64_t n = std::min<int64_t>(kBatch, *count - done);
+    auto first = Command(c, {"INCRBY", prefix + "seq", std::to_string(n)});
+    int64_t seq = first->integer - n + 1;
+    std::vector<std::string> ids;
+    for (int64_t i = 0; i < n; ++i) {
+      std::string id = util::NewUuid();
+      std::string name = "seed-" + std::to_string(seq + i);
+      std::string info = R"({"instance_name":")" + name + R"(","master_name":")" + name +
+                         R"(-master","slaves":)" + std::to_string(*slaves) +
+                         R"(,"vcpus_master":2,"vcpus_slave":2,"ram_master":2048,"ram_slave":2048,"disk_master":10,"disk_slave":10,"ip_allocation":"master","network_request":1,"project_name":"seed"})";
+      std::vector<std::string> hset{"HSET", prefix + "i:" + id, "id", id, "seq", std::to_string(seq + i),
+                                    "name", name, "owner", tenant, "info", info, "servers",
+                                    SeedServers(id, static_cast<int>(*slaves), *status == domain::Status::kStarted),
+                                    "status", code, "failure_message", "", "created_at", now_text,
+                                    "updated_at", now_text, "gen", "1", "master_node_id", id.substr(0, 8) + "-0"};
+      std::vector<const char*> p;
+      std::vector<size_t> l;
+      for (const auto& a : hset) {
+        p.push_back(a.data());
+        l.push_back(a.size());
+      }
+      redisAppendCommandArgv(c, static_cast<int>(hset.size()), p.data(), l.data());
+      std::string zs = std::to_string(seq + i);
+      std::vector<std::string> zadd{"ZADD", prefix + "t:" + tenant + ":ids", zs, id};
+      std::vector<const char*> zp{zadd[0].data(), zadd[1].data(), zadd[2].data(), zadd[3].data()};
+      std::vector<size_t> zl{zadd[0].size(), zadd[1].size(), zadd[2].size(), zadd[3].size()};
+      redisAppendCommandArgv(c, 4, zp.data(), zl.data());
+      int pipelined = 2;
+      if (*status != domain::Status::kDestroyed) {
+        std::vector<std::string> sadd{"SADD", prefix + "t:" + tenant + ":live", id};
+        std::vector<const char*> sp{sadd[0].data(), sadd[1].data(), sadd[2].data()};
+        std::vector<size_t> sl{sadd[0].size(), sadd[1].size(), sadd[2].size()};
+        redisAppendCommandArgv(c, 3, sp.data(), sl.data());
+        ++pipelined;
+      }
+      for (int k = 0; k < pipelined; ++k) {
+        void* raw = nullptr;
+        if (redisGetReply(c, &raw) != REDIS_OK) {
+          std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
+          return 1;
+        }
+        ReplyPtr r(static_cast<redisReply*>(raw));
+      }
+      ids.push_back(std::move(id));
+    }
+    for (const auto& id : ids) std::printf("%s\n", id.c_str());
+    done += n;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) args.all.emplace_back(argv[i]);
+  // Positional words are those that are neither flags nor flag values.
+  for (size_t i = 0; i < args.all.size(); ++i) {
+    const auto& a = args.all[i];
+    if (a.rfind("--", 0) == 0) {
+      if (a.find('=') == std::string::npos) ++i;
+      continue;
+    }
+    args.positional.push_back(a);
+  }
+  std::string url = args.Flag("redis-url", Env("LAMBDA_REDIS_URL", "redis://127.0.0.1:6379"));
+  std::string prefix = args.Flag("redis-prefix", Env("LAMBDA_REDIS_PREFIX", "lambda:"));
+  const auto& pos = args.positional;
+  if (pos.empty()) return Usage();
+  if (pos[0] == "apikey" && pos.size() >= 2) {
+    auto c = Connect(url);
+    if (pos[1] == "create") return ApiKeyCreate(c.get(), prefix, args.Flag("tenant", ""));
+    if (pos[1] == "revoke" && pos.size() == 3) return ApiKeyRevoke(c.get(), prefix, pos[2]);
+    return Usage();
+  }
+  if (pos[0] == "seed") {
+    auto c = Connect(url);
+    return Seed(c.get(), prefix, args);
+  }
+  return Usage();
+}

@@ -1,0 +1,33 @@
+#pragma once
+/// The worker's settings: flags and LAMBDA_* variables, validated once at start, immutable.
+#include <string>
+
+#include "consumer/consumer.h"
+#include "lambda/amqp/connection.h"
+#include "lambda/config/source.h"
+#include "lambda/redis/async_client.h"
+#include "providers/sim/sim_provider.h"
+
+namespace lambda::worker {
+
+struct Config {
+  std::string worker_id;                 ///< unique per process; default host-pid-random
+  redis::Config redis;
+  std::string redis_prefix = "lambda:";
+  amqp::Config amqp;
+  std::string provider = "sim";
+  SimConfig sim;
+  ConsumerConfig consumer;
+  uint64_t lease_ms = 30000;             ///< instance lease; renewed before every step
+  int history_max = 256;
+  int max_op_attempts = 4;
+  uint64_t op_backoff_ms = 200;
+  std::string http_host = "127.0.0.1";
+  int http_port = 0;                     ///< /healthz, /readyz, /metrics; 0 = any free port
+  uint64_t shutdown_grace_ms = 20000;    ///< SIGTERM: time to finish in-flight commands
+  std::string log_level = "info";
+};
+
+Result<Config> LoadConfig(config::Source& src);
+
+}  // namespace lambda::worker

@@ -1,0 +1,110 @@
+#include "consumer/consumer.h"
+
+#include "lambda/log/log.h"
+#include "lambda/redis/scripts.h"
+
+namespace lambda::worker {
+
+Consumer::Consumer(JobContext ctx, ConsumerConfig config) : ctx_(std::move(ctx)), config_(config) {}
+
+void Consumer::Ack(uint64_t epoch, uint64_t tag) {
+  // A tag from a dropped connection is void: the broker already requeued that message.
+  if (epoch != epoch_) return;
+  (void)amqp_->Ack(tag);
+}
+
+void Consumer::OnDelivery(amqp::Delivery d) {
+  uint64_t epoch = epoch_;
+  if (!intake_) {
+    (void)amqp_->Reject(d.tag, true);
+    return;
+  }
+  ++counters_["deliveries_total"];
+  auto cmd = domain::ParseCommand(d.body);
+  if (!cmd) {
+    log::Warn("invalid command; dead-lettering", {{"message_id", d.message_id}, {"reason", cmd.error().message}});
+    return DeadLetter(epoch, d, cmd.error().message);
+  }
+  ++in_flight_;
+  uint64_t tag = d.tag;
+  auto c = std::move(*cmd);
+  ctx_.redis->EvalSha(
+      redis::scripts::Claim(), {},
+      {ctx_.prefix, c.instance_id, std::to_string(c.gen), ctx_.worker_id, std::to_string(ctx_.lease_ms)},
+      [this, epoch, tag, c](Result<redis::Value> r) mutable {
+        if (!r || r->is_error()) {
+          return Done(epoch, tag, std::move(c), JobOutcome::kRetryLater);
+        }
+        const auto& e = r->elements;
+        std::string outcome = e.empty() ? "" : e[0].str;
+        if (outcome == "gone" || outcome == "stale") {
+          // Redelivered, duplicated or superseded: already applied or never to be applied.
+          log::Info("dropping stale command", {{"request_id", c.request_id}, {"instance_id", c.instance_id},
+                                               {"gen", c.gen}, {"reason", outcome}});
+          ++counters_["commands_stale_total"];
+          return Done(epoch, tag, std::move(c), JobOutcome::kSuperseded);
+        }
+        if (outcome == "busy") {
+          --in_flight_;
+          ++counters_["commands_busy_total"];
+          return RetryLater(epoch, tag, std::move(c), "instance leased by " + (e.size() > 1 ? e[1].str : "?"));
+        }
+        if (outcome != "ok" || e.size() < 5) return Done(epoch, tag, std::move(c), JobOutcome::kRetryLater);
+        Claim claim{domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending),
+                    e[2].str, e[3].str, e[4].str};
+        auto job = std::make_shared<Job>(ctx_, c, std::move(claim),
+                                         [this, epoch, tag, c](JobOutcome o) mutable { Done(epoch, tag, std::move(c), o); });
+        job->Run();
+      });
+}
+
+void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome) {
+  --in_flight_;
+  switch (outcome) {
+    case JobOutcome::kCompleted:
+      ++counters_["commands_completed_total"];
+      return Ack(epoch, tag);
+    case JobOutcome::kSuperseded:
+      return Ack(epoch, tag);
+    case JobOutcome::kRetryLater:
+      return RetryLater(epoch, tag, std::move(cmd), "redis unavailable");
+  }
+}
+
+void Consumer::RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd, const std::string& why) {
+  if (cmd.attempt >= config_.max_attempts) {
+    amqp::Delivery d;
+    d.tag = tag;
+    d.body = domain::ToJson(cmd);
+    d.message_id = cmd.request_id;
+    return DeadLetter(epoch, d, "gave up after " + std::to_string(cmd.attempt) + " attempts: " + why);
+  }
+  ++cmd.attempt;
+  ++counters_["commands_retried_total"];
+  const auto& topo = amqp_->topology();
+  amqp::PublishOptions opts;
+  opts.message_id = cmd.request_id;
+  // Ack only once the retry copy is safely with the broker; a lost ack only duplicates, and
+  // duplicates are fenced off by gen.
+  amqp_->Publish(topo.retry_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
+                 [this, epoch, tag](Status st) {
+                   if (st) return Ack(epoch, tag);
+                   if (epoch == epoch_) (void)amqp_->Reject(tag, true);
+                 });
+}
+
+void Consumer::DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::string& reason) {
+  ++counters_["commands_dead_lettered_total"];
+  const auto& topo = amqp_->topology();
+  amqp::PublishOptions opts;
+  opts.message_id = d.message_id;
+  opts.headers.emplace_back("x-lambda-reason", reason.substr(0, 1024));
+  opts.headers.emplace_back("x-lambda-worker", ctx_.worker_id);
+  uint64_t tag = d.tag;
+  amqp_->Publish(topo.dead_exchange, amqp::Topology::kDeadKey, d.body, opts, [this, epoch, tag](Status st) {
+    if (st) return Ack(epoch, tag);
+    if (epoch == epoch_) (void)amqp_->Reject(tag, true);
+  });
+}
+
+}  // namespace lambda::worker

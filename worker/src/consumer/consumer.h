@@ -1,0 +1,51 @@
+#pragma once
+/// Turns deliveries into jobs: validate (invalid → dead letter with a reason), claim (Lua),
+/// run, then ack only after the final status write. A command for a leased instance goes to
+/// the delayed-retry queue. Thread: loop only.
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "executor/job.h"
+#include "lambda/amqp/connection.h"
+#include "lambda/redis/async_client.h"
+
+namespace lambda::worker {
+
+struct ConsumerConfig {
+  int max_attempts = 600;  ///< retry-path attempts (leased instance, Redis down) before dead-lettering
+};
+
+class Consumer {
+ public:
+  Consumer(JobContext ctx, ConsumerConfig config);
+  /// The connection deliveries come from and acks go to; set before it starts.
+  void Attach(amqp::Connection* amqp) { amqp_ = amqp; }
+  void OnDelivery(amqp::Delivery d);
+  /// The AMQP connection (re)connected: tags of the previous connection are void.
+  void OnReconnected() { ++epoch_; }
+  /// Stop taking work: later deliveries are requeued at once.
+  void StopIntake() { intake_ = false; }
+  size_t in_flight() const { return in_flight_; }
+  const std::map<std::string, uint64_t>& counters() const { return counters_; }
+
+ private:
+  void Ack(uint64_t epoch, uint64_t tag);
+  void DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::string& reason);
+  void RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd, const std::string& why);
+  void Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome);
+
+  JobContext ctx_;
+  amqp::Connection* amqp_ = nullptr;
+  ConsumerConfig config_;
+  uint64_t epoch_ = 1;
+  bool intake_ = true;
+  size_t in_flight_ = 0;
+  std::map<std::string, uint64_t> counters_;
+};
+
+}  // namespace lambda::worker

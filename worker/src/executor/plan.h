@@ -1,0 +1,38 @@
+#pragma once
+/// The steps of each action (SPEC §2 lifecycles), as data: pure, unit-tested without I/O.
+/// A plan resumes from the status a redelivered command finds, so no step is applied twice.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lambda/domain/status.h"
+
+namespace lambda::worker {
+
+enum class StepKind {
+  kCreateCluster,
+  kInstall,
+  kStartVms,  ///< master first, then slaves
+  kStopVms,   ///< master first, then slaves
+  kStartServices,
+  kStopServices,
+  kDestroyCluster,
+};
+
+struct Step {
+  StepKind kind;
+  std::string install_key;                  ///< kInstall: INIT, COMMONS, HADOOP, KAFKA, FLINK
+  std::optional<domain::Status> on_success;  ///< a status written when the step is done
+  domain::Status on_failure;                 ///< the final status when the step fails
+};
+
+struct Plan {
+  std::vector<Step> steps;
+  domain::Status final_status;
+};
+
+/// The remaining plan of `action` given the instance's current status.
+Plan MakePlan(domain::Action action, domain::Status current);
+const char* StepName(StepKind k);
+
+}  // namespace lambda::worker

@@ -1,0 +1,151 @@
+// worker: consumes action commands and performs them through a provider (SPEC §1, §5, §6).
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+
+#include "config.h"
+#include "consumer/consumer.h"
+#include "http/server.h"
+#include "lambda/amqp/connection.h"
+#include "lambda/log/log.h"
+#include "lambda/redis/async_client.h"
+#include "lambda/util/util.h"
+#include "lambda/uv/handle.h"
+#include "providers/sim/sim_provider.h"
+
+namespace {
+
+using namespace lambda;
+
+/// The worker process: one loop, one Redis client, one AMQP connection, one provider.
+class WorkerApp {
+ public:
+  WorkerApp(uv_loop_t* loop, const worker::Config& config)
+      : loop_(loop),
+        config_(config),
+        redis_(loop, config.redis),
+        provider_(loop, config.sim),
+        consumer_(worker::JobContext{loop, &redis_, &provider_, config.redis_prefix, config.worker_id,
+                                     config.lease_ms, config.history_max, config.max_op_attempts,
+                                     config.op_backoff_ms},
+                  config.consumer),
+        shutdown_timer_(loop) {}
+
+  Status Start() {
+    redis_.Start();
+    amqp_ = std::make_unique<amqp::Connection>(
+        loop_, config_.amqp, true,
+        amqp::Connection::Handlers{[this](amqp::Connection::State s) {
+                                     if (s == amqp::Connection::State::kConnected) consumer_.OnReconnected();
+                                   },
+                                   [this](amqp::Delivery d) { consumer_.OnDelivery(std::move(d)); }});
+    consumer_.Attach(amqp_.get());
+    http_ = std::make_unique<http::Server>(loop_, http::ServerLimits{}, [this](http::Request req, http::Responder r) {
+      Health(req, std::move(r));
+    });
+    if (auto st = http_->Listen(config_.http_host, config_.http_port); !st) return st;
+    log::Info("worker started", {{"worker", config_.worker_id},
+                                 {"http", config_.http_host + ":" + std::to_string(http_->port())},
+                                 {"provider", config_.provider}});
+    amqp_->Start();
+    return OkStatus();
+  }
+
+  void Shutdown(std::function<void()> done) {
+    log::Info("worker shutting down", {{"worker", config_.worker_id},
+                                       {"in_flight", static_cast<unsigned long>(consumer_.in_flight())}});
+    consumer_.StopIntake();
+    amqp_->CancelConsumer();
+    uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
+    shutdown_timer_.Start(0, 20, [this, deadline, done] {
+      if (consumer_.in_flight() > 0 && static_cast<uint64_t>(util::NowMs()) < deadline) return;
+      shutdown_timer_.Stop();
+      if (consumer_.in_flight() > 0) {
+        log::Warn("grace period over; unfinished commands return to the queue",
+                  {{"in_flight", static_cast<unsigned long>(consumer_.in_flight())}});
+      }
+      http_->StopAccepting();
+      amqp_->Stop();  // unacked deliveries are requeued by the broker
+      redis_.Stop();
+      done();
+    });
+  }
+
+ private:
+  void Health(const http::Request& req, http::Responder respond) {
+    http::Response r;
+    if (req.path == "/healthz" || req.path == "/healthz/") {
+      r.body = R"({"status":"ok"})";
+    } else if (req.path == "/readyz" || req.path == "/readyz/") {
+      bool ok = redis_.connected() && amqp_->connected();
+      r.status = ok ? 200 : 503;
+      r.body = std::string(R"({"status":")") + (ok ? "ready" : "not ready") + R"(","redis":)" +
+               (redis_.connected() ? "true" : "false") + R"(,"rabbitmq":)" +
+               (amqp_->connected() ? "true" : "false") + "}";
+    } else if (req.path == "/metrics") {
+      r.content_type = "text/plain; version=0.0.4";
+      r.body = "lambda_worker_in_flight " + std::to_string(consumer_.in_flight()) + "\n";
+      r.body += std::string("lambda_redis_up ") + (redis_.connected() ? "1" : "0") + "\n";
+      r.body += std::string("lambda_amqp_up ") + (amqp_->connected() ? "1" : "0") + "\n";
+      for (const auto& [k, v] : consumer_.counters()) r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
+    } else {
+      r.status = 404;
+      r.body = R"({"errors":[{"status":404,"detail":"Not found."}]})";
+    }
+    respond(std::move(r));
+  }
+
+  uv_loop_t* loop_;
+  const worker::Config& config_;
+  redis::AsyncClient redis_;
+  worker::SimProvider provider_;
+  worker::Consumer consumer_;
+  std::unique_ptr<amqp::Connection> amqp_;
+  std::unique_ptr<http::Server> http_;
+  uv::Timer shutdown_timer_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  log::SetComponent("worker");
+  config::Source src(argc, argv);
+  auto config = worker::LoadConfig(src);
+  if (src.help()) {
+    std::fprintf(stdout, "usage: worker [--flag=value ...]\n%s", src.Usage().c_str());
+    return 0;
+  }
+  if (!config) {
+    std::fprintf(stderr, "worker: invalid configuration:\n%s", config.error().message.c_str());
+    return 2;
+  }
+  bool ok = true;
+  log::SetMinLevel(log::ParseLevel(config->log_level, &ok));
+  std::signal(SIGPIPE, SIG_IGN);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    WorkerApp app(&loop, *config);
+    if (auto st = app.Start(); !st) {
+      log::Error("worker failed to start", {{"error", st.error().message}});
+      return 1;
+    }
+    bool stopping = false;
+    std::function<void()> handler = [&] {
+      if (stopping) return;
+      stopping = true;
+      app.Shutdown([&loop] { uv_stop(&loop); });
+    };
+    uv::UvHandle<uv_signal_t> sigterm([&](uv_signal_t* s) { return uv_signal_init(&loop, s); });
+    uv::UvHandle<uv_signal_t> sigint([&](uv_signal_t* s) { return uv_signal_init(&loop, s); });
+    sigterm.get()->data = &handler;
+    sigint.get()->data = &handler;
+    auto cb = [](uv_signal_t* s, int) { (*static_cast<std::function<void()>*>(s->data))(); };
+    uv_signal_start(sigterm.get(), cb, SIGTERM);
+    uv_signal_start(sigint.get(), cb, SIGINT);
+    uv_run(&loop, UV_RUN_DEFAULT);
+  }
+  return uv::DrainAndClose(&loop) ? 0 : 1;
+}
