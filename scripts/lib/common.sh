@@ -20,6 +20,10 @@ ensure_deps() {
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then return 0; fi
+  if [ -n "${LAMBDA_NO_INSTALL:-}" ]; then
+    echo "missing Debian packages: ${missing[*]} (LAMBDA_NO_INSTALL is set)" >&2
+    return 1
+  fi
   log_step "installing missing Debian packages: ${missing[*]}"
   local sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -53,15 +57,28 @@ free_port_bash() {
 # Builds with a CMake preset (dev, release, asan).
 build_preset() {
   local preset="$1"
-  (cd "$LAMBDA_ROOT" && cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j"$(nproc)")
+  (cd "$LAMBDA_ROOT" && cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j"$(nproc)" >/dev/null) || {
+    echo "build failed; rerun: cmake --build --preset $preset" >&2; return 1; }
 }
 
-# start_redis DIR PORT: AOF on (everysec), daemonized, pid in DIR/redis.pid.
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+
+# wait_http URL [TRIES]: until the URL answers 200.
+wait_http() {
+  local url="$1" tries="${2:-100}"
+  for _ in $(seq 1 "$tries"); do
+    curl -fsS -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_redis DIR PORT [PIDFILE]: AOF on (everysec), daemonized.
 start_redis() {
-  local dir="$1" port="$2"
+  local dir="$1" port="$2" pidfile="${3:-$1/redis.pid}"
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes --appendfsync everysec \
-    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" >/dev/null
+    --daemonize yes --pidfile "$pidfile" --logfile "$dir/redis.log" --save "" >/dev/null
   for _ in $(seq 1 100); do
     redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
     sleep 0.1

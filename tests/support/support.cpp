@@ -1,0 +1,386 @@
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "lambda/domain/status.h"
+#include "lambda/redis/async_client.h"
+
+namespace lambda::testing {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+std::string UniquePrefix(const std::string& base) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return base + std::to_string(getpid()) + "x" + std::to_string(rng() % 1000000);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    if (pred()) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+SyncRedis::SyncRedis(const std::string& url) {
+  auto cfg = redis::ParseUrl(url);
+  if (!cfg) throw std::runtime_error("bad redis url " + url);
+  host_ = cfg->host;
+  port_ = cfg->port;
+  Reconnect();
+}
+
+SyncRedis::~SyncRedis() {
+  if (c_) redisFree(c_);
+}
+
+bool SyncRedis::Reconnect() {
+  if (c_) redisFree(c_);
+  timeval tv{2, 0};
+  c_ = redisConnectWithTimeout(host_.c_str(), port_, tv);
+  return c_ && !c_->err;
+}
+
+namespace {
+std::string Flatten(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR: return std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER: return std::to_string(r->integer);
+    case REDIS_REPLY_ARRAY: {
+      std::string out;
+      for (size_t i = 0; i < r->elements; ++i) {
+        if (i) out += '\n';
+        out += Flatten(r->element[i]);
+      }
+      return out;
+    }
+    default: return "";
+  }
+}
+}  // namespace
+
+std::string SyncRedis::Cmd(const std::vector<std::string>& argv) {
+  std::vector<const char*> p;
+  std::vector<size_t> l;
+  for (const auto& a : argv) {
+    p.push_back(a.data());
+    l.push_back(a.size());
+  }
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+  if (r == nullptr) {
+    Reconnect();
+    return "";
+  }
+  std::string out = Flatten(r);
+  freeReplyObject(r);
+  return out;
+}
+
+std::vector<std::string> SyncRedis::Array(const std::vector<std::string>& argv) {
+  std::vector<const char*> p;
+  std::vector<size_t> l;
+  for (const auto& a : argv) {
+    p.push_back(a.data());
+    l.push_back(a.size());
+  }
+  std::vector<std::string> out;
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+  if (r == nullptr) {
+    Reconnect();
+    return out;
+  }
+  if (r->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < r->elements; ++i) out.push_back(Flatten(r->element[i]));
+  }
+  freeReplyObject(r);
+  return out;
+}
+
+long long SyncRedis::Int(const std::vector<std::string>& argv) {
+  std::string s = Cmd(argv);
+  return s.empty() ? 0 : std::atoll(s.c_str());
+}
+
+Process::Process(std::vector<std::string> argv, std::string log_path, std::vector<std::string> extra_env)
+    : log_(std::move(log_path)) {
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+      close(fd);
+    }
+    for (auto& e : extra_env) putenv(e.data());
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (!reaped_) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status_, 0);
+  }
+}
+
+bool Process::Alive() {
+  if (reaped_) return false;
+  pid_t r = waitpid(pid_, &status_, WNOHANG);
+  if (r == pid_) {
+    reaped_ = true;
+    return false;
+  }
+  return true;
+}
+
+void Process::Signal(int sig) {
+  if (!reaped_) kill(pid_, sig);
+}
+
+int Process::Wait(std::chrono::milliseconds timeout) {
+  WaitFor([&] { return !Alive(); }, timeout);
+  if (!reaped_) return -1;
+  return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
+}
+
+std::string Process::Log() const {
+  std::ifstream f(log_);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+namespace {
+size_t CollectBody(char* p, size_t size, size_t n, void* ud) {
+  static_cast<std::string*>(ud)->append(p, size * n);
+  return size * n;
+}
+size_t CollectHeader(char* p, size_t size, size_t n, void* ud) {
+  std::string line(p, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string k = line.substr(0, colon);
+    for (auto& c : k) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string v = line.substr(colon + 1);
+    while (!v.empty() && (v.front() == ' ')) v.erase(0, 1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n')) v.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(ud))[k] = v;
+  }
+  return size * n;
+}
+}  // namespace
+
+HttpResponse Http(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
+                  const std::string& body, bool multipart_action) {
+  HttpResponse out;
+  CURL* c = curl_easy_init();
+  curl_slist* hs = nullptr;
+  for (const auto& h : headers) hs = curl_slist_append(hs, h.c_str());
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &CollectBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &CollectHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &out.headers);
+  curl_mime* mime = nullptr;
+  if (multipart_action) {
+    mime = curl_mime_init(c);
+    curl_mimepart* part = curl_mime_addpart(mime);
+    curl_mime_name(part, "action");
+    curl_mime_data(part, body.c_str(), CURL_ZERO_TERMINATED);
+    curl_easy_setopt(c, CURLOPT_MIMEPOST, mime);
+  } else if (!body.empty() || method == "POST") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out.status);
+  if (mime) curl_mime_free(mime);
+  curl_slist_free_all(hs);
+  curl_easy_cleanup(c);
+  return out;
+}
+
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return "";
+  }
+  size_t off = 0;
+  while (off < bytes.size()) {
+    ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{fd, POLLIN, 0};
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now()).count());
+    if (poll(&p, 1, std::max(left, 1)) <= 0) break;
+    char buf[4096];
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+Stack::Stack(Options options)
+    : options_(std::move(options)),
+      redis_prefix_(UniquePrefix("t") + ":"),
+      amqp_prefix_(UniquePrefix("t")) {
+  logs_ = "/tmp/lambda-test-logs/" + amqp_prefix_;
+  std::string cmd = "mkdir -p " + logs_;
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("mkdir failed");
+  redis_ = std::make_unique<SyncRedis>(EnvOr("LAMBDA_TEST_REDIS_URL"));
+  StartShim();
+  for (int i = 0; i < options_.workers; ++i) StartWorker();
+}
+
+Stack::~Stack() = default;
+
+void Stack::StartShim() {
+  port_ = FreePort();
+  std::vector<std::string> argv{EnvOr("LAMBDA_SHIM_BIN"), "--http-port", std::to_string(port_),
+                                "--redis-url", EnvOr("LAMBDA_TEST_REDIS_URL"), "--amqp-url",
+                                EnvOr("LAMBDA_TEST_AMQP_URL"), "--redis-prefix", redis_prefix_,
+                                "--amqp-prefix", amqp_prefix_, "--key-cache-ms", "0"};
+  argv.insert(argv.end(), options_.shim_flags.begin(), options_.shim_flags.end());
+  shim_ = std::make_unique<Process>(argv, logs_ + "/api-shim.log");
+  bool ready = WaitFor([&] { return Http("GET", url() + "/readyz").status == 200; }, std::chrono::seconds(30));
+  if (!ready) throw std::runtime_error("api-shim did not become ready; log: " + shim_->Log());
+}
+
+void Stack::RestartShim() {
+  shim_.reset();
+  StartShim();
+}
+
+void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
+  size_t n = workers_.size() + 1;
+  std::vector<std::string> argv{EnvOr("LAMBDA_WORKER_BIN"), "--redis-url", EnvOr("LAMBDA_TEST_REDIS_URL"),
+                                "--amqp-url", EnvOr("LAMBDA_TEST_AMQP_URL"), "--redis-prefix", redis_prefix_,
+                                "--amqp-prefix", amqp_prefix_, "--worker-id", "w" + std::to_string(n) + "-" + amqp_prefix_,
+                                "--sim-vm-op-ms", "5", "--sim-step-ms", "5", "--retry-delay-ms", "200"};
+  argv.insert(argv.end(), options_.worker_flags.begin(), options_.worker_flags.end());
+  argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+  workers_.push_back(std::make_unique<Process>(argv, logs_ + "/worker-" + std::to_string(n) + ".log"));
+}
+
+std::string Stack::NewKey(const std::string& tenant) {
+  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url " + EnvOr("LAMBDA_TEST_REDIS_URL") +
+                    " --redis-prefix " + redis_prefix_ + " apikey create --tenant " + tenant;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[256] = {0};
+  std::string key;
+  if (p && fgets(buf, sizeof buf, p)) key = buf;
+  if (p) pclose(p);
+  while (!key.empty() && (key.back() == '\n')) key.pop_back();
+  if (key.empty()) throw std::runtime_error("lambdactl apikey create failed");
+  return key;
+}
+
+std::vector<std::string> Stack::Seed(int count, const std::string& status, const std::string& tenant) {
+  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url " + EnvOr("LAMBDA_TEST_REDIS_URL") +
+                    " --redis-prefix " + redis_prefix_ + " seed --count " + std::to_string(count) +
+                    " --status " + status + " --tenant " + tenant;
+  FILE* p = popen(cmd.c_str(), "r");
+  std::vector<std::string> ids;
+  char buf[256];
+  while (p && fgets(buf, sizeof buf, p)) {
+    std::string id = buf;
+    while (!id.empty() && id.back() == '\n') id.pop_back();
+    ids.push_back(id);
+  }
+  if (p) pclose(p);
+  return ids;
+}
+
+std::string Stack::StatusOf(const std::string& id) {
+  std::string code = redis_->Cmd({"HGET", redis_prefix_ + "i:" + id, "status"});
+  if (code.empty()) return "";
+  auto s = domain::FromCode(std::atoi(code.c_str()));
+  return s ? std::string(domain::Info(*s).name) : "?";
+}
+
+bool Stack::WaitStatus(const std::string& id, const std::string& name, std::chrono::milliseconds timeout) {
+  return WaitFor([&] { return StatusOf(id) == name; }, timeout);
+}
+
+std::vector<std::string> Stack::History(const std::string& id) {
+  auto entries = redis_->Array({"XRANGE", redis_prefix_ + "h:" + id, "-", "+"});
+  std::vector<std::string> out;
+  for (const auto& e : entries) {
+    // Each entry flattens to "id\nfield\nvalue..."; the status follows the "status" field.
+    std::istringstream ss(e);
+    std::string line, prev;
+    while (std::getline(ss, line)) {
+      if (prev == "status") {
+        auto s = domain::FromCode(std::atoi(line.c_str()));
+        out.push_back(s ? std::string(domain::Info(*s).name) : line);
+        break;
+      }
+      prev = line;
+    }
+  }
+  return out;
+}
+
+std::string CreateBody(const std::string& name, const std::string& extra) {
+  std::string body = R"({"instance_name":")" + name +
+                     R"(","master_name":"m1","slaves":2,"vcpus_master":2,"vcpus_slave":1,"ram_master":1024,)"
+                     R"("ram_slave":1024,"disk_master":10,"disk_slave":10,"ip_allocation":"master",)"
+                     R"("network_request":1,"project_name":"p")";
+  if (!extra.empty()) body += "," + extra;
+  return body + "}";
+}
+
+}  // namespace lambda::testing

@@ -1,0 +1,125 @@
+#pragma once
+// Test support: environment of tests/with_servers.sh, a synchronous Redis client, child
+// processes, an HTTP client (libcurl) and a whole-stack fixture. Every wait is bounded.
+#include <hiredis/hiredis.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lambda::testing {
+
+std::string EnvOr(const char* name, const std::string& fallback = "");
+/// A fresh prefix for keys, queues and exchanges, so tests never share names.
+std::string UniquePrefix(const std::string& base);
+int FreePort();
+
+/// Polls `pred` every 20 ms until true or `timeout`; returns the last value.
+bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+
+class SyncRedis {
+ public:
+  explicit SyncRedis(const std::string& url);
+  ~SyncRedis();
+  /// Returns the reply as a string ("" for nil); integers as text; arrays joined with '\n'.
+  std::string Cmd(const std::vector<std::string>& argv);
+  std::vector<std::string> Array(const std::vector<std::string>& argv);
+  long long Int(const std::vector<std::string>& argv);
+  bool Reconnect();
+
+ private:
+  std::string host_;
+  int port_ = 0;
+  redisContext* c_ = nullptr;
+};
+
+/// A child process with stdout/stderr appended to a log file; SIGKILLed when destroyed.
+class Process {
+ public:
+  Process(std::vector<std::string> argv, std::string log_path,
+          std::vector<std::string> extra_env = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  pid_t pid() const { return pid_; }
+  bool Alive();
+  void Signal(int sig);
+  /// Waits for exit up to `timeout`; returns the exit code, or -1 when still running / signalled.
+  int Wait(std::chrono::milliseconds timeout);
+  const std::string& log_path() const { return log_; }
+  std::string Log() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_;
+  int status_ = 0;
+  bool reaped_ = false;
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  ///< lowercase names
+};
+
+HttpResponse Http(const std::string& method, const std::string& url,
+                  const std::vector<std::string>& headers = {}, const std::string& body = "",
+                  bool multipart_action = false);
+
+/// Sends raw bytes over one TCP connection and returns everything read until the server closes
+/// the connection or `timeout` passes.
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout);
+
+/// A stack of the real binaries (api-shim + workers) on the test's Redis and RabbitMQ, with its
+/// own key prefix and queue names.
+class Stack {
+ public:
+  struct Options {
+    int workers = 2;
+    std::vector<std::string> shim_flags;
+    std::vector<std::string> worker_flags;
+  };
+  explicit Stack(Options options);
+  ~Stack();
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  const std::string& redis_prefix() const { return redis_prefix_; }
+  const std::string& amqp_prefix() const { return amqp_prefix_; }
+  SyncRedis& redis() { return *redis_; }
+  /// Creates an API key for `tenant` through lambdactl.
+  std::string NewKey(const std::string& tenant);
+  /// Seeds instances through lambdactl.
+  std::vector<std::string> Seed(int count, const std::string& status, const std::string& tenant);
+  Process& shim() { return *shim_; }
+  Process& worker(size_t i) { return *workers_.at(i); }
+  size_t workers() const { return workers_.size(); }
+  void StartWorker(const std::vector<std::string>& extra_flags = {});
+  void RestartShim();
+  /// Status name of an instance straight from Redis.
+  std::string StatusOf(const std::string& id);
+  bool WaitStatus(const std::string& id, const std::string& name, std::chrono::milliseconds timeout);
+  /// The status history stream of an instance: one status code per entry.
+  std::vector<std::string> History(const std::string& id);
+  std::string logs_dir() const { return logs_; }
+
+ private:
+  void StartShim();
+  Options options_;
+  std::string redis_prefix_;
+  std::string amqp_prefix_;
+  std::string logs_;
+  int port_ = 0;
+  std::unique_ptr<SyncRedis> redis_;
+  std::unique_ptr<Process> shim_;
+  std::vector<std::unique_ptr<Process>> workers_;
+};
+
+/// A valid create body; `extra` is spliced in before the closing brace (e.g. a simulate block).
+std::string CreateBody(const std::string& name, const std::string& extra = "");
+
+}  // namespace lambda::testing

@@ -1,0 +1,47 @@
+#include <gtest/gtest.h>
+
+#include "http/router.h"
+
+namespace lambda::http {
+namespace {
+
+const std::string kId = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c";
+
+TEST(Router, ServiceRoutesWithOptionalTrailingSlash) {
+  EXPECT_EQ(Match("POST", "/api/lambda-instances/").route, Route::kCreate);
+  EXPECT_EQ(Match("POST", "/api/lambda-instances").route, Route::kCreate);
+  EXPECT_EQ(Match("POST", "/api/lambda-instance/").route, Route::kCreate);
+  EXPECT_EQ(Match("GET", "/api/lambda-instances/").route, Route::kList);
+  EXPECT_EQ(Match("GET", "/api/lambda-instances/count/").route, Route::kCount);
+  EXPECT_EQ(Match("GET", "/api/authenticate").route, Route::kAuthenticate);
+  auto d = Match("GET", "/api/lambda-instances/" + kId + "/");
+  EXPECT_EQ(d.route, Route::kDetails);
+  EXPECT_EQ(d.id, kId);
+  EXPECT_EQ(Match("GET", "/api/lambda-instances/" + kId + "/status").route, Route::kStatus);
+  EXPECT_EQ(Match("POST", "/api/lambda-instances/" + kId).route, Route::kAction);
+  EXPECT_EQ(Match("DELETE", "/api/lambda-instances/" + kId + "/").route, Route::kDestroy);
+}
+
+TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
+  EXPECT_EQ(Match("GET", "/nope").route, Route::kNotFound);
+  EXPECT_EQ(Match("GET", "/api/lambda-instances/a/b/c").route, Route::kNotFound);
+  EXPECT_EQ(Match("GET", "/api//lambda-instances").route, Route::kNotFound);
+  auto m = Match("PUT", "/api/lambda-instances/");
+  EXPECT_EQ(m.route, Route::kMethodNotAllowed);
+  EXPECT_EQ(m.allow, "POST, GET");
+  auto c = Match("DELETE", "/api/lambda-instances/count");
+  EXPECT_EQ(c.route, Route::kMethodNotAllowed);
+  EXPECT_EQ(c.allow, "GET");  // "count" is not an id
+  auto i = Match("PATCH", "/api/lambda-instances/" + kId);
+  EXPECT_EQ(i.allow, "GET, POST, DELETE");
+}
+
+TEST(Router, PublicRoutes) {
+  EXPECT_TRUE(IsPublic(Match("GET", "/healthz").route));
+  EXPECT_TRUE(IsPublic(Match("GET", "/readyz/").route));
+  EXPECT_TRUE(IsPublic(Match("GET", "/metrics").route));
+  EXPECT_FALSE(IsPublic(Match("GET", "/api/lambda-instances").route));
+}
+
+}  // namespace
+}  // namespace lambda::http

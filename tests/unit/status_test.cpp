@@ -1,0 +1,108 @@
+// The admission table of SPEC §2, checked for every (action, status) pair.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "lambda/domain/status.h"
+
+namespace lambda::domain {
+namespace {
+
+struct Case {
+  Action action;
+  Status status;
+};
+
+std::vector<Case> AllCases() {
+  std::vector<Case> out;
+  for (auto a : {Action::kStart, Action::kStop, Action::kDestroy}) {
+    for (int c = 0; c < kStatusCount; ++c) out.push_back({a, static_cast<Status>(c)});
+  }
+  return out;
+}
+
+class AdmitTable : public ::testing::TestWithParam<Case> {};
+
+TEST_P(AdmitTable, MatchesSpec) {
+  auto [action, status] = GetParam();
+  std::string name(Info(status).name);
+  bool build_failure = name.size() > 7 && name.substr(name.size() - 7) == "_FAILED";
+  bool settled = status == Status::kStarted || status == Status::kStopped || status == Status::kFailed ||
+                 status == Status::kDestroyed || build_failure;
+  AdmitDecision d = Admit(action, status);
+  switch (action) {
+    case Action::kStart:
+      if (status == Status::kStopped || status == Status::kFailed) {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted);
+        EXPECT_EQ(d.next, Status::kStarting);
+      } else if (status == Status::kStarted) {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kAlreadyThere);
+        EXPECT_EQ(d.message, "The specified lambda instance is already started.");
+      } else {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kConflict);
+        EXPECT_EQ(d.message, "Can't start a lambda instance while lambda instance status is " + name + ".");
+      }
+      break;
+    case Action::kStop:
+      if (status == Status::kStarted || status == Status::kFailed) {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted);
+        EXPECT_EQ(d.next, Status::kStopping);
+      } else if (status == Status::kStopped) {
+        EXPECT_EQ(d.message, "The specified lambda instance is already stopped.");
+      } else {
+        EXPECT_EQ(d.message, "Can't stop a lambda instance while lambda instance status is " + name + ".");
+      }
+      break;
+    case Action::kDestroy:
+      if (settled && status != Status::kDestroyed) {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted);
+        EXPECT_EQ(d.next, Status::kDestroying);
+      } else if (status == Status::kDestroyed) {
+        EXPECT_EQ(d.message, "The specified lambda instance is already destroyed.");
+      } else {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kConflict);
+        EXPECT_EQ(d.message, "Can't destroy a lambda instance while lambda instance status is " + name + ".");
+      }
+      break;
+    default: FAIL();
+  }
+  // AllowedFrom (what admit.lua receives) agrees with Admit for every status.
+  auto allowed = AllowedFrom(action);
+  bool in_set = std::find(allowed.begin(), allowed.end(), status) != allowed.end();
+  EXPECT_EQ(in_set, d.outcome == AdmitOutcome::kAdmitted);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPairs, AdmitTable, ::testing::ValuesIn(AllCases()));
+
+TEST(StatusTable, CodesNamesAndDetailsAreTheSpecVocabulary) {
+  EXPECT_EQ(kStatusCount, 22);
+  std::set<std::string_view> names;
+  for (int c = 0; c < kStatusCount; ++c) {
+    const auto& i = Info(static_cast<Status>(c));
+    EXPECT_EQ(CodeOf(i.status), c);
+    EXPECT_EQ(FromName(i.name), i.status);
+    EXPECT_FALSE(i.detail.empty());
+    names.insert(i.name);
+  }
+  EXPECT_EQ(names.size(), 22u);
+  EXPECT_EQ(Info(Status::kStarted).detail, "Lambda instance has been started");
+  EXPECT_EQ(Info(Status::kFlinkFailed).detail, "Apache Flink installation and configuration have failed");
+  EXPECT_FALSE(FromCode(22).has_value());
+  EXPECT_FALSE(FromCode(-1).has_value());
+  EXPECT_FALSE(FromName("RUNNING").has_value());
+}
+
+TEST(StatusTable, CreateStepsInLifecycleOrder) {
+  auto steps = CreateSteps();
+  ASSERT_EQ(steps.size(), 6u);
+  EXPECT_EQ(steps[0].done, Status::kClusterCreated);
+  EXPECT_EQ(steps[5].done, Status::kFlinkInstalled);
+  for (const auto& s : steps) {
+    EXPECT_TRUE(IsBuildFailure(s.failed));
+    EXPECT_TRUE(IsSettled(s.failed));
+    EXPECT_FALSE(IsSettled(s.done));
+  }
+}
+
+}  // namespace
+}  // namespace lambda::domain

@@ -1,0 +1,80 @@
+#include <gtest/gtest.h>
+
+#include "config.h"
+#include "lambda/amqp/connection.h"
+#include "lambda/redis/async_client.h"
+#include "lambda/util/util.h"
+
+namespace lambda {
+namespace {
+
+TEST(Util, UuidAndTokens) {
+  auto id = util::NewUuid();
+  EXPECT_TRUE(util::IsUuid(id)) << id;
+  EXPECT_EQ(id[14], '4');
+  EXPECT_NE(id, util::NewUuid());
+  EXPECT_FALSE(util::IsUuid("9AC8E7AB-57F9-48A6-AF18-EF8A749B1E8C"));
+  auto key = util::RandomToken(32);
+  EXPECT_EQ(key.size(), 43u);  // 256 bits in URL-safe base64
+  EXPECT_EQ(key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+            std::string::npos);
+  EXPECT_EQ(util::Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_TRUE(util::ConstantTimeEqual("abc", "abc"));
+  EXPECT_FALSE(util::ConstantTimeEqual("abc", "abd"));
+  EXPECT_FALSE(util::ConstantTimeEqual("abc", "ab"));
+}
+
+TEST(Util, TimeAndParsing) {
+  EXPECT_EQ(util::Rfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(util::Rfc3339(1700000000123), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(util::ParseInt("42"), 42);
+  EXPECT_FALSE(util::ParseInt("4x").has_value());
+  EXPECT_FALSE(util::ParseInt("").has_value());
+  EXPECT_EQ(util::UrlDecode("a%20b+c%zz"), "a b c%zz");
+  EXPECT_EQ(util::JsonEscape("a\"b\n\x01"), "a\\\"b\\n\\u0001");
+}
+
+TEST(Urls, RedisAndAmqp) {
+  auto r = redis::ParseUrl("redis://:pw@10.0.0.1:7000/3");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->host, "10.0.0.1");
+  EXPECT_EQ(r->port, 7000);
+  EXPECT_EQ(r->db, 3);
+  EXPECT_EQ(r->password, "pw");
+  EXPECT_FALSE(redis::ParseUrl("http://x").ok());
+  EXPECT_FALSE(redis::ParseUrl("redis://x:99999").ok());
+  auto a = amqp::ParseUrl("amqp://u:p@h:5673/v%2Fx");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->user, "u");
+  EXPECT_EQ(a->port, 5673);
+  EXPECT_EQ(a->vhost, "v/x");
+  EXPECT_EQ(amqp::ParseUrl("amqp://h/")->vhost, "/");
+}
+
+TEST(ShimConfig, FlagsEnvAndErrors) {
+  const char* argv[] = {"api-shim", "--http-port", "9000", "--queue-type=classic", nullptr};
+  config::Source src(4, const_cast<char**>(argv));
+  auto c = shim::LoadConfig(src);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->port, 9000);
+  EXPECT_EQ(c->amqp.queue_type, "classic");
+
+  const char* bad[] = {"api-shim", "--http-port", "70000", "--nope", "1", "--queue-type=stream", nullptr};
+  config::Source src2(6, const_cast<char**>(bad));
+  auto e = shim::LoadConfig(src2);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.error().message.find("--http-port"), std::string::npos);
+  EXPECT_NE(e.error().message.find("unknown flag --nope"), std::string::npos);
+  EXPECT_NE(e.error().message.find("--queue-type"), std::string::npos);
+
+  setenv("LAMBDA_MAX_BODY_BYTES", "2048", 1);
+  const char* none[] = {"api-shim", nullptr};
+  config::Source src3(1, const_cast<char**>(none));
+  auto env = shim::LoadConfig(src3);
+  unsetenv("LAMBDA_MAX_BODY_BYTES");
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->http.parser.max_body_bytes, 2048u);
+}
+
+}  // namespace
+}  // namespace lambda
