@@ -1,1 +1,198 @@
+// Every Lua script of common/lua/, called directly against a real redis-server: stale gen,
+// double claim, lease fencing, undo after a generation change, the outbox.
 #include <gtest/gtest.h>
+
+#include "lambda/domain/status.h"
+#include "lambda/redis/scripts.h"
+#include "lambda/util/util.h"
+#include "support.h"
+
+namespace lambda {
+namespace {
+
+using testing::SyncRedis;
+
+class LuaScripts : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    redis_ = std::make_unique<SyncRedis>(testing::EnvOr("LAMBDA_TEST_REDIS_URL"));
+    prefix_ = testing::UniquePrefix("lua") + ":";
+  }
+
+  std::vector<std::string> Eval(const redis::Script& s, std::vector<std::string> args) {
+    std::vector<std::string> argv{"EVAL", std::string(s.body), "0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return redis_->Array(argv);
+  }
+  std::string Allowed(domain::Action a) {
+    std::string set = ",";
+    for (auto s : domain::AllowedFrom(a)) set += std::to_string(domain::CodeOf(s)) + ",";
+    return set;
+  }
+  std::string Create(const std::string& tenant = "t1") {
+    std::string id = util::NewUuid();
+    auto r = Eval(redis::scripts::AdmitCreate(), {prefix_, id, tenant, "name", "{}", "req-c", "1", "now", "100"});
+    EXPECT_EQ(r.at(0), "ok");
+    return id;
+  }
+  std::vector<std::string> Admit(const std::string& id, domain::Action a, const std::string& tenant = "t1") {
+    return Eval(redis::scripts::Admit(),
+                {prefix_, id, tenant, std::string(domain::ActionName(a)),
+                 std::to_string(domain::CodeOf(domain::TransitionalStatus(a))), Allowed(a), "req", "2", "now", "100"});
+  }
+  std::string Field(const std::string& id, const std::string& f) {
+    return redis_->Cmd({"HGET", prefix_ + "i:" + id, f});
+  }
+  void SetStatus(const std::string& id, domain::Status s) {
+    redis_->Cmd({"HSET", prefix_ + "i:" + id, "status", std::to_string(domain::CodeOf(s))});
+  }
+  std::vector<std::string> Claim(const std::string& id, const std::string& gen, const std::string& worker) {
+    return Eval(redis::scripts::Claim(), {prefix_, id, gen, worker, "10000"});
+  }
+  std::string Write(const std::string& id, const std::string& gen, const std::string& worker, domain::Status s,
+                    bool final) {
+    return Eval(redis::scripts::WriteStatus(),
+                {prefix_, id, gen, worker, std::to_string(domain::CodeOf(s)), "", "", final ? "1" : "0", "3", "now",
+                 "req", "10000", "", "100"})
+        .at(0);
+  }
+
+  std::unique_ptr<SyncRedis> redis_;
+  std::string prefix_;
+};
+
+TEST_F(LuaScripts, CreateRecordsInstanceOutboxIndexesAndHistory) {
+  std::string id = Create();
+  EXPECT_EQ(Field(id, "status"), "2");
+  EXPECT_EQ(Field(id, "gen"), "1");
+  EXPECT_EQ(Field(id, "p_action"), "create");
+  EXPECT_EQ(Field(id, "p_gen"), "1");
+  EXPECT_EQ(Field(id, "owner"), "t1");
+  EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t1:ids"}), 1);
+  EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t1:live"}), 1);
+  EXPECT_EQ(redis_->Int({"XLEN", prefix_ + "h:" + id}), 1);
+  std::string second = Create();
+  EXPECT_EQ(std::stoi(Field(second, "seq")), std::stoi(Field(id, "seq")) + 1);
+}
+
+TEST_F(LuaScripts, AdmitChecksTenantGuardAndBumpsGen) {
+  std::string id = Create();
+  EXPECT_EQ(Admit(id, domain::Action::kStart, "other").at(0), "notfound");
+  EXPECT_EQ(Admit(util::NewUuid(), domain::Action::kStart).at(0), "notfound");
+  auto refused = Admit(id, domain::Action::kStart);  // PENDING → refused, nothing changes
+  ASSERT_EQ(refused.at(0), "refused");
+  EXPECT_EQ(refused.at(1), "2");
+  EXPECT_EQ(Field(id, "gen"), "1");
+  SetStatus(id, domain::Status::kStopped);
+  auto ok = Admit(id, domain::Action::kStart);
+  ASSERT_EQ(ok.at(0), "ok");
+  EXPECT_EQ(ok.at(1), "2");  // gen
+  EXPECT_EQ(ok.at(2), "1");  // previous status
+  EXPECT_EQ(Field(id, "status"), "3");
+  EXPECT_EQ(Field(id, "p_action"), "start");
+  EXPECT_EQ(Field(id, "p_prev"), "1");
+  EXPECT_EQ(Admit(id, domain::Action::kStart).at(0), "refused");  // STARTING now
+}
+
+TEST_F(LuaScripts, EveryStatusAgreesWithTheDomainTable) {
+  std::string id = Create();
+  for (auto a : {domain::Action::kStart, domain::Action::kStop, domain::Action::kDestroy}) {
+    for (int c = 0; c < domain::kStatusCount; ++c) {
+      auto s = static_cast<domain::Status>(c);
+      SetStatus(id, s);
+      bool admitted = Admit(id, a).at(0) == "ok";
+      EXPECT_EQ(admitted, domain::Admit(a, s).outcome == domain::AdmitOutcome::kAdmitted)
+          << domain::ActionName(a) << " from " << domain::Info(s).name;
+    }
+  }
+}
+
+TEST_F(LuaScripts, ClaimFencesStaleGenAndDoubleClaim) {
+  std::string id = Create();
+  EXPECT_EQ(Claim(id, "2", "w1").at(0), "stale");
+  EXPECT_EQ(Claim(util::NewUuid(), "1", "w1").at(0), "gone");
+  auto ok = Claim(id, "1", "w1");
+  ASSERT_EQ(ok.at(0), "ok");
+  EXPECT_EQ(ok.at(1), "2");  // PENDING
+  EXPECT_EQ(ok.at(2), "{}");  // info
+  EXPECT_EQ(Claim(id, "1", "w1").at(0), "ok");  // the holder may claim again (redelivery to itself)
+  auto busy = Claim(id, "1", "w2");
+  EXPECT_EQ(busy.at(0), "busy");
+  EXPECT_EQ(busy.at(1), "w1");
+}
+
+TEST_F(LuaScripts, WriteStatusIsFencedByGenAndLeaseAndFinalClearsOutbox) {
+  std::string id = Create();
+  ASSERT_EQ(Claim(id, "1", "w1").at(0), "ok");
+  EXPECT_EQ(Write(id, "1", "w2", domain::Status::kClusterCreated, false), "lost");
+  EXPECT_EQ(Write(id, "2", "w1", domain::Status::kClusterCreated, false), "stale");
+  EXPECT_EQ(Write(id, "1", "w1", domain::Status::kClusterCreated, false), "ok");
+  EXPECT_EQ(Field(id, "status"), "10");
+  EXPECT_EQ(Field(id, "p_action"), "create");  // still pending
+  EXPECT_EQ(Write(id, "1", "w1", domain::Status::kStarted, true), "ok");
+  EXPECT_EQ(Field(id, "p_action"), "");
+  EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "lease:" + id}), "0");
+  EXPECT_EQ(redis_->Int({"XLEN", prefix_ + "h:" + id}), 3);
+  // A redelivered copy of the finished command is now stale at claim.
+  EXPECT_EQ(Claim(id, "1", "w2").at(0), "stale");
+}
+
+TEST_F(LuaScripts, DestroyedLeavesTheCount) {
+  std::string id = Create();
+  SetStatus(id, domain::Status::kStopped);
+  ASSERT_EQ(Admit(id, domain::Action::kDestroy).at(0), "ok");
+  ASSERT_EQ(Claim(id, "2", "w1").at(0), "ok");
+  EXPECT_EQ(Write(id, "2", "w1", domain::Status::kDestroyed, true), "ok");
+  EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t1:live"}), 0);
+  EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t1:ids"}), 1);  // listed, not counted
+}
+
+TEST_F(LuaScripts, UndoRestoresOnlyWhileGenIsUnchanged) {
+  std::string id = Create();
+  SetStatus(id, domain::Status::kStopped);
+  ASSERT_EQ(Admit(id, domain::Action::kStart).at(1), "2");
+  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "1", "5", "now", "100"}).at(0), "0");
+  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "2", "5", "now", "100"}).at(0), "1");
+  EXPECT_EQ(Field(id, "status"), "1");  // STOPPED again
+  EXPECT_EQ(Field(id, "gen"), "3");     // moved on: a late copy of gen 2 is stale
+  EXPECT_EQ(Field(id, "p_action"), "");
+  EXPECT_EQ(Claim(id, "2", "w1").at(0), "stale");
+  // A newer admission in between makes the old undo a no-op.
+  ASSERT_EQ(Admit(id, domain::Action::kStart).at(1), "4");
+  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "3", "5", "now", "100"}).at(0), "0");
+  EXPECT_EQ(Field(id, "status"), "3");
+}
+
+TEST_F(LuaScripts, UndoOfCreateRemovesEverything) {
+  std::string id = Create("t9");
+  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "1", "5", "now", "100"}).at(0), "1");
+  EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + id}), "0");
+  EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t9:ids"}), 0);
+  EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t9:live"}), 0);
+}
+
+TEST_F(LuaScripts, RenewLeaseTellsSuperseded) {
+  std::string id = Create();
+  ASSERT_EQ(Claim(id, "1", "w1").at(0), "ok");
+  EXPECT_EQ(Eval(redis::scripts::RenewLease(), {prefix_, id, "w1", "1000", "1"}).at(0), "1");
+  EXPECT_EQ(Eval(redis::scripts::RenewLease(), {prefix_, id, "w2", "1000", "1"}).at(0), "0");
+  redis_->Cmd({"HINCRBY", prefix_ + "i:" + id, "gen", "1"});
+  EXPECT_EQ(Eval(redis::scripts::RenewLease(), {prefix_, id, "w1", "1000", "1"}).at(0), "0");
+}
+
+TEST_F(LuaScripts, ListPagesInCreationOrder) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Create("lt"));
+  auto all = Eval(redis::scripts::List(), {prefix_, "lt", "0", "-1"});
+  ASSERT_EQ(all.size(), 1u + 5 * 5);
+  EXPECT_EQ(all[0], "5");
+  EXPECT_EQ(all[1], ids[0]);
+  auto page = Eval(redis::scripts::List(), {prefix_, "lt", "2", "3"});
+  ASSERT_EQ(page.size(), 1u + 2 * 5);
+  EXPECT_EQ(page[1], ids[2]);
+  auto empty = Eval(redis::scripts::List(), {prefix_, "lt", "2", "1"});
+  EXPECT_EQ(empty.size(), 1u);
+}
+
+}  // namespace
+}  // namespace lambda

@@ -125,6 +125,8 @@ std::vector<std::string> SyncRedis::Array(const std::vector<std::string>& argv) 
   }
   if (r->type == REDIS_REPLY_ARRAY) {
     for (size_t i = 0; i < r->elements; ++i) out.push_back(Flatten(r->element[i]));
+  } else {
+    out.push_back(Flatten(r));  // a scalar reply is a one-element list
   }
   freeReplyObject(r);
   return out;

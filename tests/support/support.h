@@ -27,6 +27,7 @@ class SyncRedis {
   ~SyncRedis();
   /// Returns the reply as a string ("" for nil); integers as text; arrays joined with '\n'.
   std::string Cmd(const std::vector<std::string>& argv);
+  /// Elements of an array reply; a scalar reply comes back as one element.
   std::vector<std::string> Array(const std::vector<std::string>& argv);
   long long Int(const std::vector<std::string>& argv);
   bool Reconnect();

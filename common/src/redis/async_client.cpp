@@ -90,7 +90,10 @@ class AsyncClient::ReconnectTimer : public uv::Timer {
 };
 
 AsyncClient::AsyncClient(uv_loop_t* loop, Config config)
-    : loop_(loop), config_(std::move(config)), reconnect_(std::make_unique<ReconnectTimer>(loop)) {}
+    : loop_(loop),
+      config_(std::move(config)),
+      reconnect_(std::make_unique<ReconnectTimer>(loop)),
+      connect_timeout_(std::make_unique<ReconnectTimer>(loop)) {}
 
 AsyncClient::~AsyncClient() {
   state_ = State::kStopped;
@@ -111,6 +114,7 @@ void AsyncClient::Start(std::function<void(State)> on_state) {
 void AsyncClient::Stop() {
   SetState(State::kStopped);
   reconnect_->Stop();
+  connect_timeout_->Stop();
   if (ctx_ != nullptr) {
     redisAsyncContext* c = ctx_;
     ctx_ = nullptr;
@@ -145,6 +149,16 @@ void AsyncClient::Connect() {
   redisAsyncSetConnectCallback(c, &AsyncClient::OnConnect);
   redisAsyncSetDisconnectCallback(c, &AsyncClient::OnDisconnect);
   ctx_ = c;
+  connect_timeout_->Start(config_.connect_timeout_ms, 0, [this] {
+    if (state_ != State::kConnecting || ctx_ == nullptr) return;
+    log::Warn("redis connect timed out", {{"addr", config_.host + ":" + std::to_string(config_.port)}});
+    redisAsyncContext* stuck = ctx_;
+    ctx_ = nullptr;
+    stuck->data = nullptr;
+    redisAsyncFree(stuck);  // never connected: no callbacks are pending
+    SetState(State::kDisconnected);
+    ScheduleReconnect();
+  });
 }
 
 void AsyncClient::ScheduleReconnect() {
@@ -159,6 +173,7 @@ void AsyncClient::ScheduleReconnect() {
 void AsyncClient::OnConnect(const redisAsyncContext* c, int status) noexcept {
   auto* self = static_cast<AsyncClient*>(c->data);
   if (self == nullptr) return;
+  self->connect_timeout_->Stop();
   if (status != REDIS_OK) {
     // hiredis frees the context after this callback.
     log::Warn("redis connect failed", {{"error", c->errstr}});

@@ -38,6 +38,9 @@ struct Config {
   std::string password;
   uint64_t reconnect_min_ms = 100;
   uint64_t reconnect_max_ms = 5000;
+  /// hiredis 0.14's libuv adapter drops poll errors, so a refused connect never reports:
+  /// a connect still pending after this long is abandoned and retried.
+  uint64_t connect_timeout_ms = 1000;
   size_t max_pending = 20000;  ///< commands awaiting replies; beyond → kUnavailable
 };
 
@@ -97,6 +100,7 @@ class AsyncClient {
   uint64_t backoff_ms_ = 0;
   class ReconnectTimer;
   std::unique_ptr<ReconnectTimer> reconnect_;
+  std::unique_ptr<ReconnectTimer> connect_timeout_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
