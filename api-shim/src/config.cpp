@@ -16,7 +16,6 @@ Result<Config> LoadConfig(config::Source& src) {
   base.queue_type = src.OneOf("queue-type", base.queue_type, {"quorum", "classic"});
   base.publish_timeout_ms = static_cast<uint64_t>(src.Int("publish-timeout-ms", 5000, 50, 600000));
   base.max_in_flight = static_cast<size_t>(src.Int("max-in-flight-publishes", 4096, 1, 1000000));
-  base.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 3600000));
   auto amqp = amqp::ParseUrl(src.String("amqp-url", "amqp://guest:guest@127.0.0.1:5672/"), base);
   if (amqp) c.amqp = *amqp; else src.AddError("--amqp-url: " + amqp.error().message);
   c.http.parser.max_header_bytes = static_cast<size_t>(src.Int("max-header-bytes", 8192, 1024, 1 << 20));

@@ -1,1 +1,222 @@
+// Failure is a feature: real processes are killed and restarted, and nothing accepted is lost.
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
 #include <gtest/gtest.h>
+#include <rapidjson/document.h>
+#include <signal.h>
+
+#include <set>
+#include <thread>
+
+#include "lambda/amqp/connection.h"
+#include "lambda/domain/command.h"
+#include "lambda/uv/handle.h"
+#include "support.h"
+
+namespace lambda {
+namespace {
+
+using testing::CreateBody;
+using testing::EnvOr;
+using testing::Http;
+using testing::Stack;
+
+std::string IdOf(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  return d["data"][0]["id"].GetString();
+}
+
+int Shell(const std::string& script) {
+  std::string cmd = "bash -c 'source \"" + EnvOr("LAMBDA_TEST_SCRIPTS", EnvOr("LAMBDA_SOURCE_DIR") + "/scripts/lib/common.sh") +
+                    "\"; " + script + "' >/dev/null 2>&1";
+  return std::system(cmd.c_str());
+}
+
+void KillRabbit() {
+  Shell("kill -KILL $(cat \"$LAMBDA_TEST_RABBIT_DIR/rabbitmq.pid\"); sleep 0.5");
+}
+void StartRabbit() {
+  ASSERT_EQ(Shell("start_rabbitmq \"$LAMBDA_TEST_RABBIT_DIR\" \"$LAMBDA_TEST_AMQP_PORT\""), 0);
+}
+void KillRedis() { Shell("kill -KILL $(cat \"$LAMBDA_TEST_REDIS_DIR/redis.pid\"); sleep 0.3"); }
+void StartRedis() { ASSERT_EQ(Shell("start_redis \"$LAMBDA_TEST_REDIS_DIR\" \"$LAMBDA_TEST_REDIS_PORT\""), 0); }
+
+TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
+  Stack stack(Stack::Options{2, {}, {"--lease-ms", "1500"}});
+  std::string key = stack.NewKey("chaos");
+  auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
+                CreateBody("victim", R"("simulate":{"step_ms":250})"));
+  ASSERT_EQ(r.status, 202);
+  std::string id = IdOf(r.body);
+  ASSERT_TRUE(stack.WaitStatus(id, "INIT_DONE", std::chrono::seconds(20)));
+  std::string holder = stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + id, "claimed_by"});
+  ASSERT_FALSE(holder.empty());
+  size_t victim = holder.rfind("w1-", 0) == 0 ? 0 : 1;
+  stack.worker(victim).Signal(SIGKILL);
+  ASSERT_EQ(stack.worker(victim).Wait(std::chrono::seconds(5)), -1);  // killed, not exited
+  ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(30))) << stack.StatusOf(id);
+  auto history = stack.History(id);
+  std::vector<std::string> expected{"PENDING", "CLUSTER_CREATED", "INIT_DONE", "COMMONS_INSTALLED",
+                                    "HADOOP_INSTALLED", "KAFKA_INSTALLED", "FLINK_INSTALLED", "STARTED"};
+  EXPECT_EQ(history, expected);  // every status once: resumed, not restarted
+  std::string finisher = stack.redis().Cmd({"XREVRANGE", stack.redis_prefix() + "h:" + id, "+", "-", "COUNT", "1"});
+  EXPECT_EQ(finisher.find(holder), std::string::npos) << "the survivor wrote the final status";
+  EXPECT_TRUE(stack.worker(1 - victim).Alive());
+}
+
+TEST(Failures, DeadRabbitMqGets503AndChangesNothingThenRecovers) {
+  Stack stack(Stack::Options{1, {"--publish-timeout-ms", "1000"}, {}});
+  std::string key = stack.NewKey("t");
+  auto ids = stack.Seed(2, "STOPPED", "t");
+  std::string url = stack.url() + "/api/lambda-instances/" + ids[0] + "/";
+  // A queue that has carried traffic: RabbitMQ 3.10 loses the Raft member of a quorum queue
+  // killed within moments of its declaration, which is not what this test is about.
+  ASSERT_EQ(Http("POST", stack.url() + "/api/lambda-instances/" + ids[1] + "/", {"X-API-Key: " + key}, "action=start").status, 202);
+  ASSERT_TRUE(stack.WaitStatus(ids[1], "STARTED", std::chrono::seconds(20)));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  KillRabbit();
+  ASSERT_TRUE(stack.WaitFor([&] { return Http("GET", stack.url() + "/readyz").status == 503; }));
+  auto r = Http("POST", url, {"X-API-Key: " + key}, "action=start");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers["retry-after"], "1");
+  EXPECT_EQ(stack.StatusOf(ids[0]), "STOPPED");  // admission undone
+  EXPECT_EQ(stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + ids[0], "p_action"}), "");
+  auto create = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key}, CreateBody("nope"));
+  EXPECT_EQ(create.status, 503);
+  EXPECT_EQ(stack.redis().Int({"ZCARD", stack.redis_prefix() + "t:t:ids"}), 2);  // no half-created instance
+  StartRabbit();
+  ASSERT_TRUE(testing::WaitFor([&] { return Http("GET", stack.url() + "/readyz").status == 200; }, std::chrono::seconds(60)));
+  // A quorum queue needs a moment after a broker restart; clients retry on 503 as told.
+  testing::HttpResponse again;
+  ASSERT_TRUE(testing::WaitFor([&] {
+    again = Http("POST", url, {"X-API-Key: " + key}, "action=start");
+    return again.status == 202;
+  }, std::chrono::seconds(60))) << again.body;
+  EXPECT_TRUE(stack.WaitStatus(ids[0], "STARTED", std::chrono::seconds(60)));
+}
+
+TEST(Failures, DeadRedisGets503ThenRecoversWithItsData) {
+  Stack stack(Stack::Options{1, {}, {}});
+  std::string key = stack.NewKey("t");
+  auto ids = stack.Seed(1, "STOPPED", "t");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // let appendfsync everysec run
+  KillRedis();
+  auto r = Http("GET", stack.url() + "/api/lambda-instances/" + ids[0] + "/", {"X-API-Key: " + key});
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.headers["retry-after"], "1");
+  EXPECT_EQ(Http("GET", stack.url() + "/readyz").status, 503);
+  StartRedis();
+  ASSERT_TRUE(testing::WaitFor([&] { return Http("GET", stack.url() + "/readyz").status == 200; }, std::chrono::seconds(30)));
+  stack.redis().Reconnect();
+  auto start = Http("POST", stack.url() + "/api/lambda-instances/" + ids[0] + "/", {"X-API-Key: " + key}, "action=start");
+  ASSERT_EQ(start.status, 202) << start.body;
+  EXPECT_TRUE(stack.WaitStatus(ids[0], "STARTED", std::chrono::seconds(30)));
+}
+
+TEST(Failures, SigtermFinishesInFlightWorkAndExitsZero) {
+  Stack stack(Stack::Options{1, {}, {}});
+  std::string key = stack.NewKey("t");
+  auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
+                CreateBody("graceful", R"("simulate":{"step_ms":100})"));
+  ASSERT_EQ(r.status, 202);
+  std::string id = IdOf(r.body);
+  ASSERT_TRUE(stack.WaitStatus(id, "CLUSTER_CREATED", std::chrono::seconds(20)));
+  stack.worker(0).Signal(SIGTERM);
+  EXPECT_EQ(stack.worker(0).Wait(std::chrono::seconds(20)), 0);
+  EXPECT_EQ(stack.StatusOf(id), "STARTED");  // finished before exiting
+  stack.shim().Signal(SIGTERM);
+  EXPECT_EQ(stack.shim().Wait(std::chrono::seconds(15)), 0);
+}
+
+TEST(Failures, InvalidCommandsAreDeadLetteredWithAReasonAndTheWorkerLives) {
+  Stack stack(Stack::Options{1, {}, {}});
+  // Publish garbage straight onto the actions exchange, as a buggy producer would.
+  auto cfg = amqp::ParseUrl(EnvOr("LAMBDA_TEST_AMQP_URL"));
+  cfg->prefix = stack.amqp_prefix();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int confirmed = 0;
+  {
+    amqp::Connection conn(&loop, *cfg, false, {});
+    conn.Start();
+    ASSERT_TRUE(conn.connected());
+    for (std::string body : {std::string("not json"), std::string(R"({"v":9,"action":"start"})"),
+                             std::string(R"({"v":1,"request_id":"r","instance_id":"x","action":"start","gen":1,"issued_at":1,"attempt":1})")}) {
+      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, body, {}, [&](Status st) { confirmed += st.ok(); });
+    }
+    while (confirmed < 3) uv_run(&loop, UV_RUN_ONCE);
+    conn.Stop();
+  }
+  uv::DrainAndClose(&loop);
+  // Read the dead-letter queue with a plain rabbitmq-c client.
+  amqp_connection_state_t c = amqp_new_connection();
+  amqp_socket_t* s = amqp_tcp_socket_new(c);
+  ASSERT_EQ(amqp_socket_open(s, "127.0.0.1", std::stoi(EnvOr("LAMBDA_TEST_AMQP_PORT"))), 0);
+  amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest");
+  amqp_channel_open(c, 1);
+  std::set<std::string> reasons;
+  std::string dead = stack.amqp_prefix() + ".dead";
+  testing::WaitFor([&] {
+    amqp_rpc_reply_t r = amqp_basic_get(c, 1, amqp_cstring_bytes(dead.c_str()), 1);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD) return reasons.size() == 3;
+    amqp_message_t msg;
+    amqp_read_message(c, 1, &msg, 0);
+    for (int i = 0; i < msg.properties.headers.num_entries; ++i) {
+      auto& e = msg.properties.headers.entries[i];
+      std::string k(static_cast<char*>(e.key.bytes), e.key.len);
+      if (k == "x-lambda-reason") reasons.insert(std::string(static_cast<char*>(e.value.value.bytes.bytes), e.value.value.bytes.len));
+    }
+    amqp_destroy_message(&msg);
+    return reasons.size() == 3;
+  }, std::chrono::seconds(20));
+  amqp_connection_close(c, AMQP_REPLY_SUCCESS);
+  amqp_destroy_connection(c);
+  ASSERT_EQ(reasons.size(), 3u);
+  bool saw_version = false, saw_json = false, saw_id = false;
+  for (const auto& r : reasons) {
+    saw_version |= r.find("unsupported command version") != std::string::npos;
+    saw_json |= r.find("invalid JSON") != std::string::npos;
+    saw_id |= r.find("instance_id") != std::string::npos;
+  }
+  EXPECT_TRUE(saw_version && saw_json && saw_id);
+  EXPECT_TRUE(stack.worker(0).Alive());
+}
+
+TEST(Failures, DuplicatedAndStaleCommandsAreDroppedNotAppliedTwice) {
+  Stack stack(Stack::Options{2, {}, {}});
+  std::string key = stack.NewKey("t");
+  auto ids = stack.Seed(1, "STOPPED", "t");
+  std::string url = stack.url() + "/api/lambda-instances/" + ids[0] + "/";
+  ASSERT_EQ(Http("POST", url, {"X-API-Key: " + key}, "action=start").status, 202);
+  ASSERT_TRUE(stack.WaitStatus(ids[0], "STARTED", std::chrono::seconds(20)));
+  // Replay the same command (gen 2) twice and an older one (gen 1): all must be dropped.
+  auto cfg = amqp::ParseUrl(EnvOr("LAMBDA_TEST_AMQP_URL"));
+  cfg->prefix = stack.amqp_prefix();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int confirmed = 0;
+  {
+    amqp::Connection conn(&loop, *cfg, false, {});
+    conn.Start();
+    for (int gen : {2, 2, 1}) {
+      domain::Command cmd;
+      cmd.request_id = "replay";
+      cmd.instance_id = ids[0];
+      cmd.action = domain::Action::kStart;
+      cmd.gen = gen;
+      cmd.issued_at = 1;
+      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), {},
+                   [&](Status st) { confirmed += st.ok(); });
+    }
+    while (confirmed < 3) uv_run(&loop, UV_RUN_ONCE);
+    conn.Stop();
+  }
+  uv::DrainAndClose(&loop);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto history = stack.History(ids[0]);
+  EXPECT_EQ(history, (std::vector<std::string>{"STARTING", "STARTED"}));
+}
+
+}  // namespace
+}  // namespace lambda

@@ -36,7 +36,6 @@ class Loop : public ::testing::Test {
     EXPECT_TRUE(c.ok());
     c->prefix = testing::UniquePrefix("it");
     c->queue_type = "classic";
-    c->retry_delay_ms = 100;
     return *c;
   }
 
@@ -148,7 +147,10 @@ TEST_F(Loop, RetryExchangeDelaysThenRedelivers) {
   ASSERT_TRUE(RunUntil([&] { return conn.connected(); }, std::chrono::seconds(10)));
   auto sent = std::chrono::steady_clock::now();
   bool confirmed = false;
-  conn.Publish(conn.topology().retry_exchange, amqp::Topology::kActionKey, "later", {}, [&](Status st) { confirmed = st.ok(); });
+  amqp::PublishOptions later;
+  later.expiration_ms = 100;
+  conn.Publish(conn.topology().retry_exchange, amqp::Topology::kActionKey, "later", later,
+               [&](Status st) { confirmed = st.ok(); });
   ASSERT_TRUE(RunUntil([&] { return !got.empty(); }, std::chrono::seconds(10)));
   EXPECT_TRUE(confirmed);
   EXPECT_EQ(got[0].second, "later");

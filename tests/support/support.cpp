@@ -243,7 +243,24 @@ HttpResponse Http(const std::string& method, const std::string& url, const std::
   return out;
 }
 
-std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout) {
+namespace {
+// Complete responses at the start of `s` (by Content-Length).
+int CompleteResponses(const std::string& s) {
+  int n = 0;
+  size_t pos = 0;
+  while (true) {
+    size_t end = s.find("\r\n\r\n", pos);
+    if (end == std::string::npos) return n;
+    size_t cl = s.find("Content-Length: ", pos);
+    size_t len = cl != std::string::npos && cl < end ? std::stoul(s.substr(cl + 16)) : 0;
+    if (s.size() < end + 4 + len) return n;
+    ++n;
+    pos = end + 4 + len;
+  }
+}
+}  // namespace
+
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout, int responses) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -270,6 +287,7 @@ std::string RawHttp(int port, const std::string& bytes, std::chrono::millisecond
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
+    if (CompleteResponses(out) >= responses) break;
   }
   close(fd);
   return out;
@@ -297,7 +315,7 @@ void Stack::StartShim() {
                                 "--amqp-prefix", amqp_prefix_, "--key-cache-ms", "0"};
   argv.insert(argv.end(), options_.shim_flags.begin(), options_.shim_flags.end());
   shim_ = std::make_unique<Process>(argv, logs_ + "/api-shim.log");
-  bool ready = WaitFor([&] { return Http("GET", url() + "/readyz").status == 200; }, std::chrono::seconds(30));
+  bool ready = testing::WaitFor([&] { return Http("GET", url() + "/readyz").status == 200; }, std::chrono::seconds(30));
   if (!ready) throw std::runtime_error("api-shim did not become ready; log: " + shim_->Log());
 }
 
@@ -354,7 +372,7 @@ std::string Stack::StatusOf(const std::string& id) {
 }
 
 bool Stack::WaitStatus(const std::string& id, const std::string& name, std::chrono::milliseconds timeout) {
-  return WaitFor([&] { return StatusOf(id) == name; }, timeout);
+  return testing::WaitFor([&] { return StatusOf(id) == name; }, timeout);
 }
 
 std::vector<std::string> Stack::History(const std::string& id) {

@@ -19,7 +19,6 @@ Result<Config> LoadConfig(config::Source& src) {
   base.prefix = src.String("amqp-prefix", base.prefix);
   base.queue_type = src.OneOf("queue-type", base.queue_type, {"quorum", "classic"});
   base.prefetch = static_cast<int>(src.Int("prefetch", 200, 1, 65535));
-  base.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 3600000));
   base.publish_timeout_ms = static_cast<uint64_t>(src.Int("publish-timeout-ms", 5000, 50, 600000));
   auto amqp = amqp::ParseUrl(src.String("amqp-url", "amqp://guest:guest@127.0.0.1:5672/"), base);
   if (amqp) c.amqp = *amqp; else src.AddError("--amqp-url: " + amqp.error().message);
@@ -28,6 +27,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.sim.step_ms = static_cast<uint64_t>(src.Int("sim-step-ms", 50, 0, 600000));
   c.sim.seed = static_cast<uint64_t>(src.Int("sim-seed", 1, 0, INT64_MAX));
   c.sim.transient_error_rate = static_cast<double>(src.Int("sim-transient-error-permille", 0, 0, 1000)) / 1000.0;
+  c.consumer.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 3600000));
   c.consumer.max_attempts = static_cast<int>(src.Int("max-attempts", 600, 1, 1000));
   c.lease_ms = static_cast<uint64_t>(src.Int("lease-ms", 30000, 100, 3600000));
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));

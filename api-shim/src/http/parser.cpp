@@ -65,6 +65,7 @@ int RequestParser::OnHeaderValue(http_parser* p, const char* at, size_t len) {
 
 int RequestParser::OnHeadersComplete(http_parser* p) {
   auto* self = static_cast<RequestParser*>(p->data);
+  if (p->upgrade) return self->Fail(400, "protocol upgrade is not supported");
   auto& r = self->current_;
   r.method = http_method_str(static_cast<http_method>(p->method));
   r.keep_alive = http_should_keep_alive(p) != 0;

@@ -175,10 +175,10 @@ Status Connection::Impl::DeclareTopology() {
   amqp_queue_bind(conn, ch, Bytes(t.dead_queue), Bytes(t.dead_exchange),
                   amqp_cstring_bytes(Topology::kDeadKey), none);
   if (auto st = check("queue.bind dead"); !st) return st;
-  // Delayed retry: messages wait out the TTL, then dead-letter back to the actions exchange.
+  // Delayed retry: messages wait out their own expiration, then dead-letter back to the actions
+  // exchange. The delay is per message, so no setting has to agree between processes.
   {
     TableBuilder args;
-    args.Int("x-message-ttl", static_cast<int64_t>(config.retry_delay_ms));
     args.Str("x-dead-letter-exchange", t.actions_exchange);
     amqp_queue_declare(conn, ch, Bytes(t.retry_queue), 0, 1, 0, 0, args.Table());
     if (auto st = check("queue.declare retry"); !st) return st;
@@ -471,6 +471,11 @@ void Connection::Publish(const std::string& exchange, const std::string& routing
   if (!options.message_id.empty()) {
     props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
     props.message_id = Bytes(options.message_id);
+  }
+  std::string expiration = std::to_string(options.expiration_ms);
+  if (options.expiration_ms > 0) {
+    props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+    props.expiration = Bytes(expiration);
   }
   TableBuilder headers;
   for (const auto& [k, v] : options.headers) headers.Str(k.c_str(), v);

@@ -84,6 +84,7 @@ void Consumer::RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd, con
   const auto& topo = amqp_->topology();
   amqp::PublishOptions opts;
   opts.message_id = cmd.request_id;
+  opts.expiration_ms = config_.retry_delay_ms;
   // Ack only once the retry copy is safely with the broker; a lost ack only duplicates, and
   // duplicates are fenced off by gen.
   amqp_->Publish(topo.retry_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,

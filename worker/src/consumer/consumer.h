@@ -18,6 +18,7 @@ namespace lambda::worker {
 
 struct ConsumerConfig {
   int max_attempts = 600;  ///< retry-path attempts (leased instance, Redis down) before dead-lettering
+  uint64_t retry_delay_ms = 1000;  ///< how long a command waits in the retry queue
 };
 
 class Consumer {

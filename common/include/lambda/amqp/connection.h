@@ -30,7 +30,7 @@ struct Config {
   int heartbeat_s = 0;
   uint64_t publish_timeout_ms = 5000;
   size_t max_in_flight = 4096;         ///< unconfirmed publishes; beyond → kUnavailable
-  uint64_t retry_delay_ms = 1000;      ///< TTL of the delayed-retry queue
+  uint64_t retry_delay_ms = 1000;      ///< how long a retried command waits (per-message TTL)
   int delivery_limit = 20;             ///< quorum: redeliveries before dead-lettering
   uint64_t reconnect_min_ms = 100;
   uint64_t reconnect_max_ms = 5000;
@@ -58,6 +58,7 @@ struct Delivery {
 
 struct PublishOptions {
   std::string message_id;
+  uint64_t expiration_ms = 0;  ///< per-message TTL (the delayed-retry queue); 0 = none
   std::vector<std::pair<std::string, std::string>> headers;
 };
 
