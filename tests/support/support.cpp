@@ -1,5 +1,7 @@
 #include "support.h"
 
+#include <gtest/gtest.h>
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
@@ -305,14 +307,31 @@ Stack::Stack(Options options)
   for (int i = 0; i < options_.workers; ++i) StartWorker();
 }
 
-Stack::~Stack() = default;
+Stack::~Stack() {
+  // Stop gracefully, then read every log: a sanitizer report in any child fails the test.
+  std::vector<Process*> all;
+  if (shim_) all.push_back(shim_.get());
+  for (auto& w : workers_) all.push_back(w.get());
+  for (auto* p : all) p->Signal(SIGTERM);
+  for (auto* p : all) {
+    bool was_alive = p->Alive();
+    int code = p->Wait(std::chrono::seconds(15));
+    std::string log = p->Log();
+    for (const char* marker : {"ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"}) {
+      if (log.find(marker) != std::string::npos) {
+        ADD_FAILURE() << "sanitizer report in " << p->log_path() << ":\n" << log.substr(log.find(marker), 4000);
+      }
+    }
+    if (was_alive && code != 0) ADD_FAILURE() << p->log_path() << " exited with " << code << " on SIGTERM";
+  }
+}
 
 void Stack::StartShim() {
   port_ = FreePort();
   std::vector<std::string> argv{EnvOr("LAMBDA_SHIM_BIN"), "--http-port", std::to_string(port_),
                                 "--redis-url", EnvOr("LAMBDA_TEST_REDIS_URL"), "--amqp-url",
                                 EnvOr("LAMBDA_TEST_AMQP_URL"), "--redis-prefix", redis_prefix_,
-                                "--amqp-prefix", amqp_prefix_, "--key-cache-ms", "0"};
+                                "--amqp-prefix", amqp_prefix_, "--key-cache-ms", "0", "--shutdown-grace-ms", "3000"};
   argv.insert(argv.end(), options_.shim_flags.begin(), options_.shim_flags.end());
   shim_ = std::make_unique<Process>(argv, logs_ + "/api-shim.log");
   bool ready = testing::WaitFor([&] { return Http("GET", url() + "/readyz").status == 200; }, std::chrono::seconds(30));
@@ -329,7 +348,8 @@ void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
   std::vector<std::string> argv{EnvOr("LAMBDA_WORKER_BIN"), "--redis-url", EnvOr("LAMBDA_TEST_REDIS_URL"),
                                 "--amqp-url", EnvOr("LAMBDA_TEST_AMQP_URL"), "--redis-prefix", redis_prefix_,
                                 "--amqp-prefix", amqp_prefix_, "--worker-id", "w" + std::to_string(n) + "-" + amqp_prefix_,
-                                "--sim-vm-op-ms", "5", "--sim-step-ms", "5", "--retry-delay-ms", "200"};
+                                "--sim-vm-op-ms", "5", "--sim-step-ms", "5", "--retry-delay-ms", "200",
+                                "--shutdown-grace-ms", "3000"};
   argv.insert(argv.end(), options_.worker_flags.begin(), options_.worker_flags.end());
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   workers_.push_back(std::make_unique<Process>(argv, logs_ + "/worker-" + std::to_string(n) + ".log"));

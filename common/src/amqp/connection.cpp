@@ -5,6 +5,7 @@
 #include <amqp_tcp_socket.h>
 
 #include <cstring>
+#include <deque>
 #include <random>
 
 #include "lambda/log/log.h"
@@ -79,18 +80,20 @@ std::string RpcError(const amqp_rpc_reply_t& r, const char* what) {
   return msg;
 }
 
+/// An AMQP field table whose keys and values it owns (the entries point into them).
 struct TableBuilder {
   std::vector<amqp_table_entry_t> entries;
-  void Str(const char* k, const std::string& v) {
+  std::deque<std::string> storage;  // stable addresses
+  void Str(std::string_view k, std::string_view v) {
     amqp_table_entry_t e{};
-    e.key = amqp_cstring_bytes(k);
+    e.key = Bytes(storage.emplace_back(k));
     e.value.kind = AMQP_FIELD_KIND_UTF8;
-    e.value.value.bytes = Bytes(v);
+    e.value.value.bytes = Bytes(storage.emplace_back(v));
     entries.push_back(e);
   }
-  void Int(const char* k, int64_t v) {
+  void Int(std::string_view k, int64_t v) {
     amqp_table_entry_t e{};
-    e.key = amqp_cstring_bytes(k);
+    e.key = Bytes(storage.emplace_back(k));
     e.value.kind = AMQP_FIELD_KIND_I64;
     e.value.value.i64 = v;
     entries.push_back(e);
@@ -478,7 +481,7 @@ void Connection::Publish(const std::string& exchange, const std::string& routing
     props.expiration = Bytes(expiration);
   }
   TableBuilder headers;
-  for (const auto& [k, v] : options.headers) headers.Str(k.c_str(), v);
+  for (const auto& [k, v] : options.headers) headers.Str(k, v);
   if (!headers.entries.empty()) {
     props._flags |= AMQP_BASIC_HEADERS_FLAG;
     props.headers = headers.Table();
