@@ -33,8 +33,9 @@ Result<Config> LoadConfig(config::Source& src) {
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.max_op_attempts = static_cast<int>(src.Int("max-op-attempts", 4, 1, 100));
   c.op_backoff_ms = static_cast<uint64_t>(src.Int("op-backoff-ms", 200, 1, 600000));
-  c.http_host = src.String("http-host", c.http_host);
-  c.http_port = static_cast<int>(src.Int("http-port", 0, 0, 65535));
+  // Not "http-port": LAMBDA_HTTP_PORT is the shim's, and both may share one environment.
+  c.http_host = src.String("worker-http-host", c.http_host);
+  c.http_port = static_cast<int>(src.Int("worker-http-port", 0, 0, 65535));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 20000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});
   const auto& errors = src.Finish();
