@@ -6,6 +6,7 @@
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
 #include "routes/body.h"
+#include "routes/dialects.h"
 #include "routes/shape.h"
 
 namespace lambda::shim {
@@ -89,10 +90,12 @@ std::string App::BaseUrl(const http::Request& req) const {
   return "http://" + (host ? *host : config_.host + ":" + std::to_string(server_->port()));
 }
 
-void App::Reply(Call& call, int status, std::string body) {
+void App::Reply(Call& call, int status, std::string body,
+                std::vector<std::pair<std::string, std::string>> headers) {
   http::Response r;
   r.status = status;
   r.body = std::move(body);
+  r.headers = std::move(headers);
   r.headers.emplace_back("X-Request-Id", call.request_id);
   ++counters_["http_responses_total{route=\"" + std::string(http::RouteName(call.match.route)) +
               "\",code=\"" + std::to_string(status) + "\"}"];
@@ -103,15 +106,29 @@ void App::ReplyError(Call& call, int status, std::string_view detail) {
   Reply(call, status, routes::ErrorBody(status, detail));
 }
 
+void App::ReplyUnauthorized(Call& call) {
+  switch (http::DialectOf(call.match.route)) {
+    case http::Dialect::kLegacy:
+      return Reply(call, 401, routes::LegacyError(401, "Invalid token"));
+    case http::Dialect::kZenlayer:
+      return Reply(call, 401, routes::ZenlayerError(call.request_id, "AUTHENTICATION_FAILED", kUnauthorized));
+    case http::Dialect::kFeldera:
+      return Reply(call, 401, routes::FelderaError(kUnauthorized, "Unauthorized"));
+    default:
+      return ReplyError(call, 401, kUnauthorized);
+  }
+}
+
 void App::ReplyUnavailable(Call& call, std::string_view why) {
-  http::Response r;
-  r.status = 503;
-  r.body = routes::ErrorBody(503, std::string("Service temporarily unavailable: ") + std::string(why));
-  r.headers.emplace_back("Retry-After", "1");
-  r.headers.emplace_back("X-Request-Id", call.request_id);
-  ++counters_["http_responses_total{route=\"" + std::string(http::RouteName(call.match.route)) +
-              "\",code=\"503\"}"];
-  call.respond(std::move(r));
+  std::string text = std::string("Service temporarily unavailable: ") + std::string(why);
+  std::string body;
+  switch (http::DialectOf(call.match.route)) {
+    case http::Dialect::kLegacy: body = routes::LegacyError(503, text); break;
+    case http::Dialect::kZenlayer: body = routes::ZenlayerError(call.request_id, "SERVICE_UNAVAILABLE", text); break;
+    case http::Dialect::kFeldera: body = routes::FelderaError(text, "ServiceUnavailable"); break;
+    default: body = routes::ErrorBody(503, text);
+  }
+  Reply(call, 503, std::move(body), {{"Retry-After", "1"}});
 }
 
 void App::Handle(http::Request req, http::Responder respond) {
@@ -123,14 +140,8 @@ void App::Handle(http::Request req, http::Responder respond) {
   switch (call->match.route) {
     case http::Route::kNotFound:
       return ReplyError(*call, 404, "Not found.");
-    case http::Route::kMethodNotAllowed: {
-      http::Response r;
-      r.status = 405;
-      r.body = routes::ErrorBody(405, "Method not allowed.");
-      r.headers.emplace_back("Allow", call->match.allow);
-      ++counters_["http_responses_total{route=\"method_not_allowed\",code=\"405\"}"];
-      return call->respond(std::move(r));
-    }
+    case http::Route::kMethodNotAllowed:
+      return Reply(*call, 405, routes::ErrorBody(405, "Method not allowed."), {{"Allow", call->match.allow}});
     case http::Route::kHealthz:
       return Reply(*call, 200, R"({"status":"ok"})");
     case http::Route::kReadyz: {
@@ -161,7 +172,7 @@ void App::Handle(http::Request req, http::Responder respond) {
 
 void App::Authenticate(std::shared_ptr<Call> call) {
   std::string key = routes::ExtractApiKey(call->req);
-  if (key.empty() || key.size() > 256) return ReplyError(*call, 401, kUnauthorized);
+  if (key.empty() || key.size() > 256) return ReplyUnauthorized(*call);
   std::string hash = util::Sha256Hex(key);
   uint64_t now = static_cast<uint64_t>(util::NowMs());
   if (auto it = key_cache_.find(hash); it != key_cache_.end()) {
@@ -180,7 +191,7 @@ void App::Authenticate(std::shared_ptr<Call> call) {
                     const auto& stored = r->elements[1];
                     // The lookup is by hash; the stored hash is still compared in constant time.
                     if (tenant.is_nil() || stored.is_nil() || !util::ConstantTimeEqual(stored.str, hash)) {
-                      return ReplyError(*call, 401, kUnauthorized);
+                      return ReplyUnauthorized(*call);
                     }
                     if (config_.key_cache_ms > 0) {
                       if (key_cache_.size() > 10000) key_cache_.clear();
@@ -193,6 +204,12 @@ void App::Authenticate(std::shared_ptr<Call> call) {
 
 void App::Dispatch(std::shared_ptr<Call> call) {
   using http::Route;
+  switch (http::DialectOf(call->match.route)) {
+    case http::Dialect::kLegacy: return Legacy(std::move(call));
+    case http::Dialect::kZenlayer: return Zenlayer(std::move(call));
+    case http::Dialect::kFeldera: return Feldera(std::move(call));
+    default: break;
+  }
   switch (call->match.route) {
     case Route::kAuthenticate: return Reply(*call, 200, routes::AuthenticateOk());
     case Route::kCreate: return Create(std::move(call));
@@ -211,13 +228,19 @@ void App::Dispatch(std::shared_ptr<Call> call) {
   }
 }
 
-void App::Create(std::shared_ptr<Call> call) {
+std::string App::AllowedSet(const std::vector<domain::Status>& statuses) {
+  std::string set = ",";
+  for (auto s : statuses) set += std::to_string(domain::CodeOf(s)) + ",";
+  return set;
+}
+
+void App::CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation)> done) {
   rapidjson::Document doc;
   if (auto st = json::Parse(call->req.body, &doc); !st) {
-    return Reply(*call, 400, routes::ValidationErrorBody(400, {st.error().message}));
+    return done(Creation{Creation::Kind::kInvalid, {}, {st.error().message}, {}});
   }
   if (auto problems = create_schema_.Validate(doc); !problems.empty()) {
-    return Reply(*call, 400, routes::ValidationErrorBody(400, problems));
+    return done(Creation{Creation::Kind::kInvalid, {}, std::move(problems), {}});
   }
   std::string id = util::NewUuid();
   rapidjson::StringBuffer sb;
@@ -228,54 +251,135 @@ void App::Create(std::shared_ptr<Call> call) {
                                 doc["instance_name"].GetString(), std::string(json::View(sb)),
                                 call->request_id, std::to_string(now), util::Rfc3339(now),
                                 std::to_string(config_.history_max)};
-  redis_->EvalSha(redis::scripts::AdmitCreate(), {}, args, [this, call, id](Result<redis::Value> r) {
-    if (!r || r->is_error()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
+  redis_->EvalSha(redis::scripts::AdmitCreate(), {}, args, [this, call, id, done](Result<redis::Value> r) {
+    if (!r || r->is_error()) return done(Creation{Creation::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
     if (r->elements.empty() || r->elements[0].str != "ok") {
-      return ReplyUnavailable(*call, "instance id collision; retry");
+      return done(Creation{Creation::Kind::kUnavailable, {}, {}, "instance id collision; retry"});
     }
-    log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", id},
-                           {"action", "create"}, {"gen", 1}});
-    Publish(call, id, domain::Action::kCreate, 1, [this, call, id] {
-      Reply(*call, 202, routes::CreateAccepted(id, BaseUrl(call->req) + "/api/lambda-instances/" + id + "/"));
+    log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", id}, {"action", "create"}, {"gen", 1}});
+    Publish(call, id, domain::Action::kCreate, 1, [this, call, done, id](Status st) {
+      if (st) return done(Creation{Creation::Kind::kAccepted, id, {}, {}});
+      Undo(call->request_id, id, 1);
+      done(Creation{Creation::Kind::kUnavailable, {}, {}, st.error().message});
     });
   });
 }
 
-void App::Transition(std::shared_ptr<Call> call, domain::Action action) {
-  const std::string& id = call->match.id;
-  if (!util::IsUuid(id)) return ReplyError(*call, 404, kNotFound);
+void App::Create(std::shared_ptr<Call> call) {
+  CreateInstance(call, [this, call](Creation c) {
+    switch (c.kind) {
+      case Creation::Kind::kInvalid: return Reply(*call, 400, routes::ValidationErrorBody(400, c.problems));
+      case Creation::Kind::kUnavailable: return ReplyUnavailable(*call, c.error);
+      case Creation::Kind::kAccepted:
+        return Reply(*call, 202, routes::CreateAccepted(c.id, BaseUrl(call->req) + "/api/lambda-instances/" + c.id + "/"));
+    }
+  });
+}
+
+void App::AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, domain::Action action,
+                          const std::string& allowed, const std::string& mode,
+                          std::function<void(Admission)> done) {
+  if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
   int64_t now = util::NowMs();
   std::vector<std::string> args{config_.redis_prefix,
                                 id,
                                 call->tenant,
                                 std::string(domain::ActionName(action)),
                                 std::to_string(domain::CodeOf(domain::TransitionalStatus(action))),
-                                allowed_[static_cast<int>(action)],
+                                allowed,
                                 call->request_id,
                                 std::to_string(now),
                                 util::Rfc3339(now),
-                                std::to_string(config_.history_max)};
-  redis_->EvalSha(redis::scripts::Admit(), {}, args, [this, call, action](Result<redis::Value> r) {
-    if (!r || r->is_error()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
-    const auto& e = r->elements;
-    if (e.empty()) return ReplyUnavailable(*call, "unexpected admission reply");
-    const std::string& outcome = e[0].str;
-    if (outcome == "notfound") return ReplyError(*call, 404, kNotFound);
-    if (outcome == "refused") {
-      auto status = domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending);
-      return ReplyError(*call, 409, domain::Admit(action, status).message);
+                                std::to_string(config_.history_max),
+                                mode};
+  redis_->EvalSha(redis::scripts::Admit(), {}, args, [this, call, id, action, done](Result<redis::Value> r) {
+    if (!r || r->is_error()) {
+      return done(Admission{Admission::Kind::kUnavailable, {}, id, r ? r->str : r.error().message});
     }
+    const auto& e = r->elements;
+    const std::string outcome = e.empty() ? "" : e[0].str;
+    if (outcome == "notfound") return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
+    if (outcome == "refused" && e.size() > 1) {
+      auto status = domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending);
+      return done(Admission{Admission::Kind::kRefused, status, id, {}});
+    }
+    if (outcome != "ok" || e.size() < 2) return done(Admission{Admission::Kind::kUnavailable, {}, id, "bad admission reply"});
     int64_t gen = e[1].AsInt();
-    log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", call->match.id},
+    log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", id},
                            {"action", std::string(domain::ActionName(action))}, {"gen", gen}});
-    Publish(call, call->match.id, action, gen, [this, call, action] {
-      Reply(*call, 202, action == domain::Action::kDestroy ? routes::DestroyAccepted() : routes::ActionAccepted());
+    Publish(call, id, action, gen, [this, call, done, id, gen](Status st) {
+      if (st) return done(Admission{Admission::Kind::kAccepted, {}, id, {}});
+      Undo(call->request_id, id, gen);
+      done(Admission{Admission::Kind::kUnavailable, {}, id, st.error().message});
     });
   });
 }
 
+void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std::string>& ids,
+                              domain::Action action, const std::string& allowed,
+                              std::function<void(Admission)> done) {
+  for (const auto& id : ids) {
+    if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
+  }
+  int64_t now = util::NowMs();
+  std::vector<std::string> args{config_.redis_prefix, call->tenant, std::string(domain::ActionName(action)),
+                                std::to_string(domain::CodeOf(domain::TransitionalStatus(action))), allowed,
+                                call->request_id, std::to_string(now), util::Rfc3339(now),
+                                std::to_string(config_.history_max)};
+  args.insert(args.end(), ids.begin(), ids.end());
+  redis_->EvalSha(redis::scripts::AdmitMany(), {}, args, [this, call, ids, action, done](Result<redis::Value> r) {
+    if (!r || r->is_error()) return done(Admission{Admission::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
+    const auto& e = r->elements;
+    const std::string outcome = e.empty() ? "" : e[0].str;
+    if (outcome == "notfound" && e.size() > 1) return done(Admission{Admission::Kind::kNotFound, {}, e[1].str, {}});
+    if (outcome == "refused" && e.size() > 2) {
+      auto status = domain::FromCode(static_cast<int>(e[2].AsInt())).value_or(domain::Status::kPending);
+      return done(Admission{Admission::Kind::kRefused, status, e[1].str, {}});
+    }
+    if (outcome != "ok" || e.size() != 1 + 2 * ids.size()) {
+      return done(Admission{Admission::Kind::kUnavailable, {}, {}, "bad admission reply"});
+    }
+    // Publish every command; the batch answers once all are confirmed, or undoes them all.
+    struct Batch {
+      size_t left;
+      bool failed = false;
+      std::string error;
+      std::vector<std::pair<std::string, int64_t>> admitted;
+    };
+    auto batch = std::make_shared<Batch>();
+    batch->left = ids.size();
+    for (size_t i = 0; i < ids.size(); ++i) batch->admitted.emplace_back(ids[i], e[1 + 2 * i].AsInt());
+    log::Info("admitted batch", {{"request_id", call->request_id}, {"action", std::string(domain::ActionName(action))},
+                                 {"count", static_cast<unsigned long>(ids.size())}});
+    for (const auto& [id, gen] : batch->admitted) {
+      Publish(call, id, action, gen, [this, call, batch, done](Status st) {
+        if (!st && !batch->failed) {
+          batch->failed = true;
+          batch->error = st.error().message;
+        }
+        if (--batch->left > 0) return;
+        if (!batch->failed) return done(Admission{Admission::Kind::kAccepted, {}, {}, {}});
+        for (const auto& [aid, agen] : batch->admitted) Undo(call->request_id, aid, agen);
+        done(Admission{Admission::Kind::kUnavailable, {}, {}, batch->error});
+      });
+    }
+  });
+}
+
+void App::Transition(std::shared_ptr<Call> call, domain::Action action) {
+  AdmitAndPublish(call, call->match.id, action, AllowedFrom(action), "running", [this, call, action](Admission a) {
+    switch (a.kind) {
+      case Admission::Kind::kNotFound: return ReplyError(*call, 404, kNotFound);
+      case Admission::Kind::kRefused: return ReplyError(*call, 409, domain::Admit(action, a.status).message);
+      case Admission::Kind::kUnavailable: return ReplyUnavailable(*call, a.error);
+      case Admission::Kind::kAccepted:
+        return Reply(*call, 202, action == domain::Action::kDestroy ? routes::DestroyAccepted() : routes::ActionAccepted());
+    }
+  });
+}
+
 void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
-                  int64_t gen, std::function<void()> on_confirmed) {
+                  int64_t gen, std::function<void(Status)> done) {
   domain::Command cmd;
   cmd.request_id = call->request_id;
   cmd.instance_id = instance_id;
@@ -286,32 +390,55 @@ void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, do
   amqp::PublishOptions opts;
   opts.message_id = call->request_id;
   amqp_->Publish(topo.actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
-                 [this, call, instance_id, gen, action, on_confirmed = std::move(on_confirmed)](Status st) {
+                 [this, call, instance_id, gen, action, done = std::move(done)](Status st) {
                    if (st) {
                      ++counters_["publishes_confirmed_total"];
-                     return on_confirmed();
+                     return done(OkStatus());
                    }
                    ++counters_["publishes_failed_total"];
-                   log::Warn("publish failed; undoing admission",
+                   log::Warn("publish failed",
                              {{"request_id", call->request_id}, {"instance_id", instance_id},
                               {"action", std::string(domain::ActionName(action))}, {"gen", gen},
                               {"error", st.error().message}});
-                   int64_t now = util::NowMs();
-                   redis_->EvalSha(
-                       redis::scripts::UndoAdmission(), {},
-                       {config_.redis_prefix, instance_id, std::to_string(gen), std::to_string(now),
-                        util::Rfc3339(now), std::to_string(config_.history_max)},
-                       [this, call, instance_id, why = st.error().message](Result<redis::Value> r) {
-                         // If the undo itself fails the reconciler republishes the outbox entry.
-                         if (!r || r->is_error()) {
-                           log::Error("undo admission failed", {{"request_id", call->request_id},
-                                                                {"instance_id", instance_id}});
-                         } else {
-                           ++counters_["admissions_undone_total"];
-                         }
-                         ReplyUnavailable(*call, why);
-                       });
+                   done(std::move(st));
                  });
+}
+
+void App::Undo(const std::string& request_id, const std::string& instance_id, int64_t gen) {
+  int64_t now = util::NowMs();
+  redis_->EvalSha(redis::scripts::UndoAdmission(), {},
+                  {config_.redis_prefix, instance_id, std::to_string(gen), std::to_string(now), util::Rfc3339(now),
+                   std::to_string(config_.history_max)},
+                  [this, request_id, instance_id](Result<redis::Value> r) {
+                    // If the undo itself fails, the outbox entry stays for the reconciler.
+                    if (!r || r->is_error()) {
+                      log::Error("undo admission failed", {{"request_id", request_id}, {"instance_id", instance_id}});
+                    } else {
+                      ++counters_["admissions_undone_total"];
+                    }
+                  });
+}
+
+void App::ReadInstance(std::shared_ptr<Call> call, const std::string& id,
+                       std::function<void(Result<std::optional<routes::InstanceRecord>>)> done) {
+  if (!util::IsUuid(id)) return done(std::optional<routes::InstanceRecord>{});
+  redis_->Command({"HGETALL", Key("i", id)}, [call, done](Result<redis::Value> r) {
+    if (!r || r->is_error()) return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
+    auto rec = routes::RecordFromHash(Pairs(*r));
+    // Another tenant's instance reads exactly as a missing one.
+    if (!rec || rec->owner != call->tenant) return done(std::optional<routes::InstanceRecord>{});
+    done(std::move(rec));
+  });
+}
+
+void App::ResolveId(const std::string& raw, std::function<void(Result<std::string>)> done) {
+  if (util::IsUuid(raw)) return done(raw);
+  auto seq = util::ParseInt(raw);
+  if (!seq || *seq <= 0) return done(std::string());
+  redis_->Command({"HGET", config_.redis_prefix + "seqs", raw}, [done](Result<redis::Value> r) {
+    if (!r || r->is_error()) return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
+    done(r->is_nil() ? std::string() : r->str);
+  });
 }
 
 void App::List(std::shared_ptr<Call> call) {
@@ -373,13 +500,10 @@ void App::Details(std::shared_ptr<Call> call, bool status_only) {
     else if (f == "info") filter = routes::DetailsFilter::kInfo;
     else return ReplyError(*call, 400, kBadFilter);
   }
-  if (!util::IsUuid(call->match.id)) return ReplyError(*call, 404, kNotFound);
-  redis_->Command({"HGETALL", Key("i", call->match.id)}, [this, call, filter](Result<redis::Value> r) {
-    if (!r || r->is_error()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
-    auto rec = routes::RecordFromHash(Pairs(*r));
-    // Another tenant's instance answers exactly as a missing one.
-    if (!rec || rec->owner != call->tenant) return ReplyError(*call, 404, kNotFound);
-    Reply(*call, 200, routes::DetailsBody(*rec, filter));
+  ReadInstance(call, call->match.id, [this, call, filter](Result<std::optional<routes::InstanceRecord>> r) {
+    if (!r) return ReplyUnavailable(*call, r.error().message);
+    if (!*r) return ReplyError(*call, 404, kNotFound);
+    Reply(*call, 200, routes::DetailsBody(**r, filter));
   });
 }
 

@@ -17,8 +17,27 @@
 #include "lambda/json/json.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/uv/handle.h"
+#include "routes/shape.h"
 
 namespace lambda::shim {
+
+/// What admitting one action (and publishing its command) came to.
+struct Admission {
+  enum class Kind { kAccepted, kNotFound, kRefused, kUnavailable };
+  Kind kind = Kind::kUnavailable;
+  domain::Status status = domain::Status::kPending;  ///< kRefused: the current status
+  std::string id;     ///< kNotFound / kRefused in a batch: the instance that failed
+  std::string error;  ///< kUnavailable: why
+};
+
+/// What a create request came to.
+struct Creation {
+  enum class Kind { kAccepted, kInvalid, kUnavailable };
+  Kind kind = Kind::kUnavailable;
+  std::string id;
+  std::vector<std::string> problems;  ///< kInvalid: "field: problem"
+  std::string error;
+};
 
 /// Per-request context handed to route handlers.
 struct Call {
@@ -47,16 +66,49 @@ class App {
   void Authenticate(std::shared_ptr<Call> call);
   void Dispatch(std::shared_ptr<Call> call);
 
+  // The core every dialect maps onto (app.cpp).
+  /// Admits `action` on `id` from the statuses in `allowed` (",1,9,"), publishes its command and
+  /// waits for the confirm; on a failed publish the admission is undone. `done` runs once.
+  void AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, domain::Action action,
+                       const std::string& allowed, const std::string& mode,
+                       std::function<void(Admission)> done);
+  /// All-or-nothing over `ids` in one Lua script; every admitted id is undone if any publish fails.
+  void AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std::string>& ids,
+                           domain::Action action, const std::string& allowed,
+                           std::function<void(Admission)> done);
+  void CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation)> done);
+  /// The caller's instance, nullopt when missing or another tenant's.
+  void ReadInstance(std::shared_ptr<Call> call, const std::string& id,
+                    std::function<void(Result<std::optional<routes::InstanceRecord>>)> done);
+  /// An instance id from a path segment: a UUID as is, an integer through its seq (legacy).
+  /// Empty when neither; the tenant is checked by whatever reads or admits the id next.
+  void ResolveId(const std::string& raw, std::function<void(Result<std::string>)> done);
+  const std::string& AllowedFrom(domain::Action a) const { return allowed_[static_cast<int>(a)]; }
+  static std::string AllowedSet(const std::vector<domain::Status>& statuses);
+  void Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
+               int64_t gen, std::function<void(Status)> done);
+  void Undo(const std::string& request_id, const std::string& instance_id, int64_t gen);
+
+  // §4.1 service API (app.cpp)
   void Create(std::shared_ptr<Call> call);
   void Transition(std::shared_ptr<Call> call, domain::Action action);
-  void Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
-               int64_t gen, std::function<void()> on_confirmed);
   void List(std::shared_ptr<Call> call);
   void Count(std::shared_ptr<Call> call);
   void Details(std::shared_ptr<Call> call, bool status_only);
+  // §4.2 and §4.3 (routes/legacy.cpp, routes/zenlayer.cpp, routes/feldera.cpp)
+  void Legacy(std::shared_ptr<Call> call);
+  void LegacyList(std::shared_ptr<Call> call);
+  void Zenlayer(std::shared_ptr<Call> call);
+  void ZenlayerDescribe(std::shared_ptr<Call> call, const std::string& request_id,
+                        const rapidjson::Document& body);
+  void Feldera(std::shared_ptr<Call> call);
 
-  void Reply(Call& call, int status, std::string body);
+  void Reply(Call& call, int status, std::string body,
+             std::vector<std::pair<std::string, std::string>> headers = {});
   void ReplyError(Call& call, int status, std::string_view detail);
+  /// 401 in the shape of the call's dialect.
+  void ReplyUnauthorized(Call& call);
+  /// 503 + Retry-After in the shape of the call's dialect.
   void ReplyUnavailable(Call& call, std::string_view why);
   std::string Key(std::string_view kind, std::string_view id) const;
   std::string BaseUrl(const http::Request& req) const;

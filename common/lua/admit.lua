@@ -1,7 +1,8 @@
 -- Admits start/stop/destroy atomically: existence, tenant, the guard, gen+1, the outbox.
--- The allowed-from set comes from the C++ status table (domain::AllowedFrom), never copied here.
+-- The allowed-from set comes from the C++ status table (domain::AllowedFrom) or a dialect's
+-- rule built from it, never copied here.
 -- ARGV: prefix, id, tenant, action, transitional_code, allowed (",1,9,"), request_id, now_ms,
---       now_rfc3339, history_max
+--       now_rfc3339, history_max, mode ('' = leave as is; running|paused|standby)
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'i:' .. id
 local cur = redis.call('HMGET', key, 'owner', 'status')
@@ -11,6 +12,7 @@ if not string.find(ARGV[6], ',' .. status .. ',', 1, true) then return {'refused
 local gen = redis.call('HINCRBY', key, 'gen', 1)
 redis.call('HSET', key, 'status', ARGV[5], 'failure_message', '', 'updated_at', ARGV[9],
   'p_action', ARGV[4], 'p_gen', gen, 'p_req', ARGV[7], 'p_at', ARGV[8], 'p_prev', status)
+if ARGV[11] and ARGV[11] ~= '' then redis.call('HSET', key, 'mode', ARGV[11]) end
 redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[7], 'worker', '', 'at', ARGV[8])
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)

@@ -1,4 +1,5 @@
 -- Admits a create: a new instance in PENDING with gen 1 and its pending command (the outbox).
+-- 'seqs' maps the integer id (seq) to the instance id, for the legacy routes.
 -- ARGV: prefix, id, tenant, name, info_json, request_id, now_ms, now_rfc3339, history_max
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'i:' .. id
@@ -8,6 +9,7 @@ redis.call('HSET', key, 'id', id, 'seq', seq, 'name', ARGV[4], 'owner', tenant, 
   'servers', '[]', 'status', 2, 'failure_message', '', 'created_at', ARGV[8], 'updated_at', ARGV[8],
   'gen', 1, 'p_action', 'create', 'p_gen', 1, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_prev', -1)
 redis.call('ZADD', p .. 't:' .. tenant .. ':ids', seq, id)
+redis.call('HSET', p .. 'seqs', seq, id)
 redis.call('SADD', p .. 't:' .. tenant .. ':live', id)
 redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[9], '*', 'status', 2, 'gen', 1,
   'request_id', ARGV[6], 'worker', '', 'at', ARGV[7])

@@ -3,7 +3,7 @@
 -- ARGV: prefix, id, gen, worker, lease_ms
 local p, id, gen, worker = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local key = p .. 'i:' .. id
-local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'status', 'info', 'servers', 'name', 'p_action')
+local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'status', 'info', 'servers', 'name', 'p_action', 'mode')
 if not cur[1] then return {'gone'} end
 if cur[1] ~= gen or cur[2] ~= gen then return {'stale'} end
 local lease_key = p .. 'lease:' .. id
@@ -11,4 +11,4 @@ local holder = redis.call('GET', lease_key)
 if holder and holder ~= worker then return {'busy', holder} end
 redis.call('SET', lease_key, worker, 'PX', ARGV[5])
 redis.call('HSET', key, 'claimed_by', worker)
-return {'ok', tonumber(cur[3]), cur[4], cur[5], cur[6], cur[7]}
+return {'ok', tonumber(cur[3]), cur[4], cur[5], cur[6], cur[7], cur[8] or 'running'}

@@ -7,6 +7,8 @@ local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'p_prev', 'owner')
 if not cur[1] or cur[1] ~= gen or cur[2] ~= gen then return 0 end
 if cur[3] == '-1' then
   -- An undone create leaves nothing behind: the client got a 503, not an id.
+  local seq = redis.call('HGET', key, 'seq')
+  if seq then redis.call('HDEL', p .. 'seqs', seq) end
   redis.call('DEL', key, p .. 'h:' .. id, p .. 'lease:' .. id)
   redis.call('ZREM', p .. 't:' .. cur[4] .. ':ids', id)
   redis.call('SREM', p .. 't:' .. cur[4] .. ':live', id)

@@ -7,7 +7,11 @@ local p, id, gen, worker = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local key = p .. 'i:' .. id
 local cur = redis.call('HMGET', key, 'gen', 'owner')
 if not cur[1] then return 'gone' end
-if cur[1] ~= gen then return 'stale' end
+if cur[1] ~= gen then
+  -- Superseded: give the lease up so the newer command runs at once.
+  if redis.call('GET', p .. 'lease:' .. id) == worker then redis.call('DEL', p .. 'lease:' .. id) end
+  return 'stale'
+end
 local lease_key = p .. 'lease:' .. id
 if redis.call('GET', lease_key) ~= worker then return 'lost' end
 redis.call('HSET', key, 'status', ARGV[5], 'failure_message', ARGV[6], 'updated_at', ARGV[10])

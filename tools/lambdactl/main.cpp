@@ -177,7 +177,11 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
       std::vector<const char*> zp{zadd[0].data(), zadd[1].data(), zadd[2].data(), zadd[3].data()};
       std::vector<size_t> zl{zadd[0].size(), zadd[1].size(), zadd[2].size(), zadd[3].size()};
       redisAppendCommandArgv(c, 4, zp.data(), zl.data());
-      int pipelined = 2;
+      std::vector<std::string> seqs{"HSET", prefix + "seqs", zs, id};
+      std::vector<const char*> qp{seqs[0].data(), seqs[1].data(), seqs[2].data(), seqs[3].data()};
+      std::vector<size_t> ql{seqs[0].size(), seqs[1].size(), seqs[2].size(), seqs[3].size()};
+      redisAppendCommandArgv(c, 4, qp.data(), ql.data());
+      int pipelined = 3;
       if (*status != domain::Status::kDestroyed) {
         std::vector<std::string> sadd{"SADD", prefix + "t:" + tenant + ":live", id};
         std::vector<const char*> sp{sadd[0].data(), sadd[1].data(), sadd[2].data()};

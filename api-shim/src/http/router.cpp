@@ -6,14 +6,10 @@
 namespace lambda::http {
 namespace {
 
-struct Entry {
-  std::string_view method;
-  std::string_view pattern;  // segments; "{id}" matches any one segment
-  Route route;
-};
+using Entry = RouteEntry;  // pattern segments; "{id}" matches any one segment
 
 // Order matters: literal segments before "{id}" at the same depth.
-constexpr std::array<Entry, 15> kTable{{
+constexpr std::array<Entry, 28> kTable{{
     {"GET", "/healthz", Route::kHealthz},
     {"GET", "/readyz", Route::kReadyz},
     {"GET", "/metrics", Route::kMetrics},
@@ -29,6 +25,19 @@ constexpr std::array<Entry, 15> kTable{{
     {"DELETE", "/api/lambda-instances/{id}", Route::kDestroy},
     {"GET", "/api/lambda-instances/{id}/status", Route::kStatus},
     {"GET", "/api/lambda-instance/{id}/status", Route::kStatus},
+    {"GET", "/backend/authenticate", Route::kLegacyAuthenticate},
+    {"POST", "/backend/create_lambda_instance", Route::kLegacyCreate},
+    {"GET", "/backend/lambda-instances", Route::kLegacyList},
+    {"GET", "/backend/lambda-instances/{id}", Route::kLegacyDetails},
+    {"DELETE", "/backend/lambda-instances/{id}", Route::kLegacyDestroy},
+    {"GET", "/backend/lambda-instances/{id}/status", Route::kLegacyStatus},
+    {"POST", "/backend/lambda-instances/{id}/start", Route::kLegacyStart},
+    {"POST", "/backend/lambda-instances/{id}/stop", Route::kLegacyStop},
+    {"POST", "/backend/lambda-instances/{id}/destroy", Route::kLegacyDestroy},
+    {"POST", "/api/v2/vm", Route::kZenlayer},
+    {"POST", "/v0/pipelines/{id}/start", Route::kFelderaStart},
+    {"POST", "/v0/pipelines/{id}/stop", Route::kFelderaStop},
+    {"GET", "/v0/pipelines/{id}", Route::kFelderaGet},
 }};
 
 std::vector<std::string_view> Split(std::string_view path) {
@@ -93,6 +102,26 @@ RouteMatch Match(std::string_view method, std::string_view path) {
   return {};
 }
 
+std::vector<RouteEntry> AllRoutes() { return {kTable.begin(), kTable.end()}; }
+
+Dialect DialectOf(Route r) {
+  switch (r) {
+    case Route::kLegacyAuthenticate:
+    case Route::kLegacyCreate:
+    case Route::kLegacyList:
+    case Route::kLegacyDetails:
+    case Route::kLegacyStatus:
+    case Route::kLegacyStart:
+    case Route::kLegacyStop:
+    case Route::kLegacyDestroy: return Dialect::kLegacy;
+    case Route::kZenlayer: return Dialect::kZenlayer;
+    case Route::kFelderaStart:
+    case Route::kFelderaStop:
+    case Route::kFelderaGet: return Dialect::kFeldera;
+    default: return IsPublic(r) ? Dialect::kPublic : Dialect::kService;
+  }
+}
+
 bool IsPublic(Route r) {
   return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics || r == Route::kOpenApi;
 }
@@ -113,6 +142,18 @@ std::string_view RouteName(Route r) {
     case Route::kStatus: return "status";
     case Route::kAction: return "action";
     case Route::kDestroy: return "destroy";
+    case Route::kLegacyAuthenticate: return "legacy_authenticate";
+    case Route::kLegacyCreate: return "legacy_create";
+    case Route::kLegacyList: return "legacy_list";
+    case Route::kLegacyDetails: return "legacy_details";
+    case Route::kLegacyStatus: return "legacy_status";
+    case Route::kLegacyStart: return "legacy_start";
+    case Route::kLegacyStop: return "legacy_stop";
+    case Route::kLegacyDestroy: return "legacy_destroy";
+    case Route::kZenlayer: return "zenlayer";
+    case Route::kFelderaStart: return "feldera_start";
+    case Route::kFelderaStop: return "feldera_stop";
+    case Route::kFelderaGet: return "feldera_get";
   }
   return "unknown";
 }

@@ -2,6 +2,7 @@
 /// Pure routing: (method, path) → a route with its path parameters, or 404 / 405 + Allow.
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lambda::http {
 
@@ -20,7 +21,34 @@ enum class Route {
   kStatus,
   kAction,
   kDestroy,
+  // §4.2 legacy /backend
+  kLegacyAuthenticate,
+  kLegacyCreate,
+  kLegacyList,
+  kLegacyDetails,
+  kLegacyStatus,
+  kLegacyStart,
+  kLegacyStop,
+  kLegacyDestroy,
+  // §4.3 Zenlayer VM API (action in X-ZC-Action)
+  kZenlayer,
+  // §4.3 Feldera pipelines
+  kFelderaStart,
+  kFelderaStop,
+  kFelderaGet,
 };
+
+/// Which API family a route belongs to: each shapes its own errors.
+enum class Dialect { kPublic, kService, kLegacy, kZenlayer, kFeldera };
+Dialect DialectOf(Route r);
+
+/// One routing-table entry, for documentation checks (the OpenAPI test).
+struct RouteEntry {
+  std::string_view method;
+  std::string_view pattern;
+  Route route;
+};
+std::vector<RouteEntry> AllRoutes();
 
 struct RouteMatch {
   Route route = Route::kNotFound;

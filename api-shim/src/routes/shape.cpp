@@ -57,6 +57,7 @@ std::optional<InstanceRecord> RecordFromHash(const std::vector<std::pair<std::st
     else if (k == "master_node_id") r.master_node_id = v;
     else if (k == "created_at") r.created_at = v;
     else if (k == "updated_at") r.updated_at = v;
+    else if (k == "mode") r.mode = v;
   }
   if (r.id.empty()) return std::nullopt;
   return r;

@@ -23,6 +23,7 @@ struct InstanceRecord {
   std::string master_node_id;
   std::string created_at;
   std::string updated_at;
+  std::string mode = "running";  ///< start mode recorded by the Feldera dialect
 };
 
 /// From HGETALL's flat field/value list; nullopt when empty (no such instance).

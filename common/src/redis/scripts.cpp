@@ -8,6 +8,8 @@ extern const std::string_view k_claim;
 extern const std::string_view k_write_status;
 extern const std::string_view k_list;
 extern const std::string_view k_renew_lease;
+extern const std::string_view k_admit_many;
+extern const std::string_view k_describe;
 }  // namespace lambda::lua
 
 namespace lambda::redis::scripts {
@@ -25,6 +27,8 @@ LAMBDA_SCRIPT(Claim, k_claim, "claim")
 LAMBDA_SCRIPT(WriteStatus, k_write_status, "write_status")
 LAMBDA_SCRIPT(List, k_list, "list")
 LAMBDA_SCRIPT(RenewLease, k_renew_lease, "renew_lease")
+LAMBDA_SCRIPT(AdmitMany, k_admit_many, "admit_many")
+LAMBDA_SCRIPT(Describe, k_describe, "describe")
 
 #undef LAMBDA_SCRIPT
 

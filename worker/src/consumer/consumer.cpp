@@ -51,7 +51,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
         }
         if (outcome != "ok" || e.size() < 5) return Done(epoch, tag, std::move(c), JobOutcome::kRetryLater);
         Claim claim{domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending),
-                    e[2].str, e[3].str, e[4].str};
+                    e[2].str, e[3].str, e[4].str, e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
         auto job = std::make_shared<Job>(ctx_, c, std::move(claim),
                                          [this, epoch, tag, c](JobOutcome o) mutable { Done(epoch, tag, std::move(c), o); });
         job->Run();

@@ -25,7 +25,7 @@ void Job::Run() {
   }
   spec_ = *spec;
   servers_ = ServersFromJson(claim_.servers_json);
-  plan_ = MakePlan(cmd_.action, claim_.status);
+  plan_ = MakePlan(cmd_.action, claim_.status, claim_.mode == "running");
   log::Info("job started", {{"request_id", cmd_.request_id}, {"instance_id", cmd_.instance_id},
                             {"action", std::string(domain::ActionName(cmd_.action))}, {"gen", cmd_.gen},
                             {"worker", ctx_.worker_id},

@@ -40,6 +40,7 @@ struct Claim {
   std::string info_json;
   std::string servers_json;
   std::string name;
+  std::string mode = "running";  ///< running | paused | standby (paused/standby: VMs only)
 };
 
 class Job : public std::enable_shared_from_this<Job> {

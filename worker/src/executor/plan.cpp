@@ -5,7 +5,7 @@ namespace lambda::worker {
 using domain::Action;
 using domain::Status;
 
-Plan MakePlan(Action action, Status current) {
+Plan MakePlan(Action action, Status current, bool services) {
   Plan p;
   switch (action) {
     case Action::kCreate: {
@@ -25,8 +25,8 @@ Plan MakePlan(Action action, Status current) {
     }
     case Action::kStart:
       p.final_status = Status::kStarted;
-      p.steps = {{StepKind::kStartVms, {}, std::nullopt, Status::kFailed},
-                 {StepKind::kStartServices, {}, std::nullopt, Status::kFailed}};
+      p.steps = {{StepKind::kStartVms, {}, std::nullopt, Status::kFailed}};
+      if (services) p.steps.push_back({StepKind::kStartServices, {}, std::nullopt, Status::kFailed});
       return p;
     case Action::kStop:
       p.final_status = Status::kStopped;

@@ -31,8 +31,9 @@ struct Plan {
   domain::Status final_status;
 };
 
-/// The remaining plan of `action` given the instance's current status.
-Plan MakePlan(domain::Action action, domain::Status current);
+/// The remaining plan of `action` given the instance's current status. `services` false (a
+/// paused or standby start) starts the VMs but not the services.
+Plan MakePlan(domain::Action action, domain::Status current, bool services = true);
 const char* StepName(StepKind k);
 
 }  // namespace lambda::worker

@@ -12,5 +12,7 @@ const Script& Claim();
 const Script& WriteStatus();
 const Script& List();
 const Script& RenewLease();
+const Script& AdmitMany();
+const Script& Describe();
 
 }  // namespace lambda::redis::scripts

@@ -1,0 +1,256 @@
+#include "routes/dialects.h"
+
+#include "lambda/json/json.h"
+
+namespace lambda::routes {
+namespace {
+
+using json::Key;
+using json::KV;
+using domain::Status;
+
+std::string Done(const rapidjson::StringBuffer& sb) { return {sb.GetString(), sb.GetSize()}; }
+
+std::string_view DetailsWord(int status) {
+  switch (status) {
+    case 400: return "bad request";
+    case 401: return "unauthorized";
+    case 404: return "not found";
+    case 405: return "method not allowed";
+    case 409: return "conflict";
+    case 413: return "payload too large";
+    case 503: return "service unavailable";
+    default: return "error";
+  }
+}
+
+void RawOr(json::Writer& w, std::string_view text, std::string_view fallback) {
+  rapidjson::Document d;
+  d.Parse(text.data(), text.size());
+  if (d.HasParseError()) d.Parse(fallback.data(), fallback.size());
+  d.Accept(w);
+}
+
+}  // namespace
+
+std::string LegacyError(int status, std::string_view message) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  Key(w, "errors");
+  w.StartArray();
+  w.StartObject();
+  KV(w, "message", message);
+  KV(w, "code", status);
+  KV(w, "details", DetailsWord(status));
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string LegacySuccess() { return R"({"result":"Success"})"; }
+
+std::string LegacyStatusBody(const InstanceRecord& r) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  Key(w, "data");
+  w.StartObject();
+  KV(w, "status", domain::Info(r.status).name);
+  KV(w, "id", r.seq);
+  KV(w, "name", r.name);
+  KV(w, "uuid", r.id);
+  if (!r.failure_message.empty()) KV(w, "failure_message", r.failure_message);
+  w.EndObject();
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string LegacyDetailsBody(const InstanceRecord& r) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  Key(w, "data");
+  w.StartObject();
+  KV(w, "uuid", r.id);
+  KV(w, "name", r.name);
+  KV(w, "id", r.seq);
+  Key(w, "instance_info");
+  RawOr(w, InstanceInfo(r), "{}");
+  w.EndObject();
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string LegacyListBody(const std::vector<ListRow>& rows) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  Key(w, "data");
+  w.StartArray();
+  for (const auto& r : rows) {
+    w.StartObject();
+    KV(w, "uuid", r.id);
+    KV(w, "name", r.name);
+    KV(w, "id", r.seq);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string LegacyCreated(std::string_view id) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "uuid", id);
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string_view ZenlayerStatus(Status s) {
+  switch (s) {
+    case Status::kStarting: return "BOOTING";
+    case Status::kStarted: return "RUNNING";
+    case Status::kStopping: return "STOPPING";
+    case Status::kStopped: return "STOPPED";
+    case Status::kDestroying: return "RELEASING";
+    case Status::kDestroyed: return "RELEASED";
+    case Status::kFailed: return "FAILED";
+    case Status::kScalingUp:
+    case Status::kScalingDown: return "RESIZING";
+    default: return domain::IsBuildFailure(s) ? "CREATE_FAILED" : "CREATING";
+  }
+}
+
+std::string ZenlayerError(std::string_view request_id, std::string_view code, std::string_view message) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "requestId", request_id);
+  KV(w, "code", code);
+  KV(w, "message", message);
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string ZenlayerOk(std::string_view request_id) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "requestId", request_id);
+  Key(w, "response");
+  w.StartObject();
+  KV(w, "requestId", request_id);
+  w.EndObject();
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string ZenlayerDescribeBody(std::string_view request_id, int64_t total,
+                                 const std::vector<std::pair<std::string, Status>>& rows) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "requestId", request_id);
+  Key(w, "response");
+  w.StartObject();
+  KV(w, "requestId", request_id);
+  KV(w, "totalCount", total);
+  Key(w, "dataSet");
+  w.StartArray();
+  for (const auto& [id, s] : rows) {
+    w.StartObject();
+    KV(w, "instanceId", id);
+    KV(w, "instanceStatus", ZenlayerStatus(s));
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string FelderaDesired(std::string_view initial) {
+  if (initial == "paused") return "Paused";
+  if (initial == "standby") return "Standby";
+  return "Running";
+}
+
+FelderaState FelderaStateOf(Status s, std::string_view mode) {
+  std::string up = FelderaDesired(mode);
+  switch (s) {
+    case Status::kStarted: return {up, up};
+    case Status::kStarting: return {"Provisioning", up};
+    case Status::kStopping: return {"Stopping", "Stopped"};
+    case Status::kStopped: return {"Stopped", "Stopped"};
+    case Status::kFailed: return {"Stopped", "Stopped"};
+    case Status::kDestroying: return {"Stopping", "Stopped"};
+    case Status::kDestroyed: return {"Stopped", "Stopped"};
+    case Status::kScalingUp:
+    case Status::kScalingDown: return {up, up};
+    default:
+      if (domain::IsBuildFailure(s)) return {"Stopped", "Stopped"};
+      return {s == Status::kPending ? "Provisioning" : "Initializing", up};  // create in progress
+  }
+}
+
+std::string FelderaError(std::string_view message, std::string_view error_code, std::string_view details_json) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "message", message);
+  KV(w, "error_code", error_code);
+  Key(w, "details");
+  RawOr(w, details_json, "null");
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string FelderaIllegalAction(std::string_view message, const FelderaState& current,
+                                 std::string_view new_desired, std::string_view hint) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "message", message);
+  KV(w, "error_code", "IllegalPipelineAction");
+  Key(w, "details");
+  w.StartObject();
+  KV(w, "status", current.status);
+  KV(w, "current_desired_status", current.desired);
+  KV(w, "new_desired_status", new_desired);
+  KV(w, "hint", hint);
+  w.EndObject();
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string FelderaPipeline(const InstanceRecord& r, std::string_view mode) {
+  FelderaState st = FelderaStateOf(r.status, mode);
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "id", r.id);
+  KV(w, "name", r.id);
+  KV(w, "description", r.name);
+  KV(w, "deployment_status", st.status);
+  KV(w, "deployment_desired_status", st.desired);
+  KV(w, "deployment_status_since", r.updated_at);
+  Key(w, "deployment_error");
+  if (r.failure_message.empty()) {
+    w.Null();
+  } else {
+    w.StartObject();
+    KV(w, "message", r.failure_message);
+    KV(w, "error_code", domain::Info(r.status).name);
+    w.EndObject();
+  }
+  KV(w, "lambda_status", domain::Info(r.status).name);
+  KV(w, "created_at", r.created_at);
+  w.EndObject();
+  return Done(sb);
+}
+
+}  // namespace lambda::routes

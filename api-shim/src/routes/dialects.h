@@ -1,0 +1,43 @@
+#pragma once
+/// Answers of the compatible dialects (SPEC §4.2, §4.3); pure functions of plain values.
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lambda/domain/status.h"
+#include "routes/shape.h"
+
+namespace lambda::routes {
+
+// §4.2 legacy /backend
+std::string LegacyError(int status, std::string_view message);  ///< details word from the status
+std::string LegacySuccess();                                     ///< {"result":"Success"}
+std::string LegacyStatusBody(const InstanceRecord& r);
+std::string LegacyDetailsBody(const InstanceRecord& r);
+std::string LegacyListBody(const std::vector<ListRow>& rows);
+std::string LegacyCreated(std::string_view id);
+
+// §4.3 Zenlayer VM API
+std::string_view ZenlayerStatus(domain::Status s);
+std::string ZenlayerError(std::string_view request_id, std::string_view code, std::string_view message);
+std::string ZenlayerOk(std::string_view request_id);
+std::string ZenlayerDescribeBody(std::string_view request_id, int64_t total,
+                                 const std::vector<std::pair<std::string, domain::Status>>& rows);
+
+// §4.3 Feldera pipelines
+struct FelderaState {
+  std::string status;   ///< deployment_status
+  std::string desired;  ///< deployment_desired_status
+};
+/// `mode` is the recorded start mode: running, paused or standby.
+FelderaState FelderaStateOf(domain::Status s, std::string_view mode);
+/// The desired status a start with `initial` asks for ("Running", "Paused", "Standby").
+std::string FelderaDesired(std::string_view initial);
+std::string FelderaError(std::string_view message, std::string_view error_code,
+                         std::string_view details_json = "null");
+std::string FelderaIllegalAction(std::string_view message, const FelderaState& current,
+                                 std::string_view new_desired, std::string_view hint);
+std::string FelderaPipeline(const InstanceRecord& r, std::string_view mode);
+
+}  // namespace lambda::routes

@@ -1,0 +1,122 @@
+// SPEC §4.3: the Zenlayer VM API (seed document 003): one POST /api/v2/vm, action in X-ZC-Action.
+#include <set>
+
+#include "app.h"
+#include "lambda/redis/scripts.h"
+#include "lambda/util/util.h"
+#include "routes/dialects.h"
+
+namespace lambda::shim {
+namespace {
+
+constexpr size_t kMaxBatch = 100;
+
+/// instanceIds as a de-duplicated list; an error text when it is not an array of strings.
+std::optional<std::vector<std::string>> Ids(const rapidjson::Value& body, size_t max, std::string* error) {
+  auto it = body.FindMember("instanceIds");
+  if (it == body.MemberEnd()) return std::vector<std::string>{};
+  if (!it->value.IsArray()) {
+    *error = "instanceIds must be an array of strings.";
+    return std::nullopt;
+  }
+  std::vector<std::string> ids;
+  std::set<std::string> seen;
+  for (const auto& v : it->value.GetArray()) {
+    if (!v.IsString()) {
+      *error = "instanceIds must be an array of strings.";
+      return std::nullopt;
+    }
+    if (seen.insert(v.GetString()).second) ids.emplace_back(v.GetString());
+  }
+  if (ids.size() > max) {
+    *error = "instanceIds accepts at most " + std::to_string(max) + " ids.";
+    return std::nullopt;
+  }
+  return ids;
+}
+
+}  // namespace
+
+void App::Zenlayer(std::shared_ptr<Call> call) {
+  const std::string& rid = call->request_id;
+  auto bad = [this, call](const std::string& message) {
+    Reply(*call, 400, routes::ZenlayerError(call->request_id, "INVALID_PARAMETER", message));
+  };
+  const std::string* action = call->req.Header("x-zc-action");
+  rapidjson::Document body;
+  std::string_view text = util::Trim(call->req.body);
+  body.Parse(text.empty() ? "{}" : std::string(text).c_str());
+  if (body.HasParseError() || !body.IsObject()) return bad("The request body must be a JSON object.");
+  if (action == nullptr) return bad("Missing X-ZC-Action header.");
+  if (*action == "DescribeInstancesStatus") return ZenlayerDescribe(call, rid, body);
+  domain::Action act;
+  if (*action == "StartInstances") {
+    act = domain::Action::kStart;
+  } else if (*action == "StopInstances") {
+    act = domain::Action::kStop;
+  } else {
+    return bad("Unsupported X-ZC-Action: " + *action + ".");
+  }
+  std::string error;
+  auto ids = Ids(body, kMaxBatch, &error);
+  if (!ids) return bad(error);
+  if (ids->empty()) return bad("instanceIds must hold 1 to 100 ids.");
+  // Zenlayer starts only STOPPED instances and stops only RUNNING ones.
+  std::string allowed = AllowedSet({act == domain::Action::kStart ? domain::Status::kStopped : domain::Status::kStarted});
+  AdmitManyAndPublish(call, *ids, act, allowed, [this, call, act, rid](Admission a) {
+    switch (a.kind) {
+      case Admission::Kind::kNotFound:
+        return Reply(*call, 404, routes::ZenlayerError(rid, "INVALID_INSTANCE_NOT_FOUND",
+                                                      "Instance " + a.id + " does not exist."));
+      case Admission::Kind::kRefused: {
+        bool start = act == domain::Action::kStart;
+        std::string msg = std::string(start ? "Operations on unstopped instances not supported"
+                                            : "Operations on instances that are not running not supported") +
+                          ": instance " + a.id + " is " + std::string(routes::ZenlayerStatus(a.status)) + ".";
+        return Reply(*call, 403, routes::ZenlayerError(rid, start ? "OPERATION_DENIED_INSTANCE_NOT_STOPPED"
+                                                                  : "OPERATION_DENIED_INSTANCE_NOT_RUNNING", msg));
+      }
+      case Admission::Kind::kUnavailable: return ReplyUnavailable(*call, a.error);
+      case Admission::Kind::kAccepted: return Reply(*call, 200, routes::ZenlayerOk(rid));
+    }
+  });
+}
+
+void App::ZenlayerDescribe(std::shared_ptr<Call> call, const std::string& rid, const rapidjson::Document& body) {
+  auto bad = [this, call](const std::string& message) {
+    Reply(*call, 400, routes::ZenlayerError(call->request_id, "INVALID_PARAMETER", message));
+  };
+  std::string error;
+  auto ids = Ids(body, 1000, &error);
+  if (!ids) return bad(error);
+  int64_t page_size = 20, page_num = 1;
+  if (auto it = body.FindMember("pageSize"); it != body.MemberEnd()) {
+    if (!it->value.IsInt64() || it->value.GetInt64() < 1 || it->value.GetInt64() > 1000) {
+      return bad("pageSize must be an integer from 1 to 1000.");
+    }
+    page_size = it->value.GetInt64();
+  }
+  if (auto it = body.FindMember("pageNum"); it != body.MemberEnd()) {
+    if (!it->value.IsInt64() || it->value.GetInt64() < 1) return bad("pageNum must be an integer of at least 1.");
+    page_num = it->value.GetInt64();
+  }
+  std::vector<std::string> args{config_.redis_prefix, call->tenant, std::to_string((page_num - 1) * page_size),
+                                std::to_string(page_size)};
+  for (const auto& id : *ids) {
+    if (util::IsUuid(id)) args.push_back(id);
+  }
+  if (!ids->empty() && args.size() == 4) {
+    return Reply(*call, 200, routes::ZenlayerDescribeBody(rid, 0, {}));  // none of them can exist
+  }
+  redis_->EvalSha(redis::scripts::Describe(), {}, args, [this, call, rid](Result<redis::Value> r) {
+    if (!r || r->is_error() || r->elements.empty()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
+    const auto& e = r->elements;
+    std::vector<std::pair<std::string, domain::Status>> rows;
+    for (size_t i = 1; i + 1 < e.size(); i += 2) {
+      rows.emplace_back(e[i].str, domain::FromCode(static_cast<int>(e[i + 1].AsInt())).value_or(domain::Status::kPending));
+    }
+    Reply(*call, 200, routes::ZenlayerDescribeBody(rid, e[0].AsInt(), rows));
+  });
+}
+
+}  // namespace lambda::shim
