@@ -67,6 +67,8 @@ void Job::NextStep() {
             return self->Write(s.on_failure, st.error().message, true,
                                [self] { self->Finish(JobOutcome::kCompleted); });
           }
+          log::Debug("step done", {{"request_id", self->cmd_.request_id}, {"instance_id", self->cmd_.instance_id},
+                                   {"step", StepName(s.kind)}, {"gen", self->cmd_.gen}});
           ++self->step_;
           if (s.on_success) return self->Write(*s.on_success, "", false, [self] { self->NextStep(); });
           self->NextStep();
@@ -156,7 +158,7 @@ void Job::Write(domain::Status status, const std::string& failure, bool final, s
                                                 {"gen", self->cmd_.gen}, {"reason", r->str}});
           return self->Finish(JobOutcome::kSuperseded);
         }
-        log::Info("status written", {{"request_id", self->cmd_.request_id},
+        (final ? log::Info : log::Debug)("status written", {{"request_id", self->cmd_.request_id},
                                      {"instance_id", self->cmd_.instance_id}, {"gen", self->cmd_.gen},
                                      {"status", std::string(domain::Info(status).name)},
                                      {"worker", self->ctx_.worker_id}});
