@@ -1,5 +1,8 @@
 #include "app.h"
 
+#include <csignal>
+#include <random>
+
 #include "lambda/domain/command.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/scripts.h"
@@ -380,6 +383,14 @@ void App::Transition(std::shared_ptr<Call> call, domain::Action action) {
 
 void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
                   int64_t gen, std::function<void(Status)> done) {
+  if (config_.fault_crash_after_admit_permille > 0) {
+    // Test-only fault point: admitted in Redis, never published. The reconciler must recover it.
+    thread_local std::mt19937 rng{std::random_device{}()};
+    if (static_cast<int>(rng() % 1000) < config_.fault_crash_after_admit_permille) {
+      log::Warn("fault injection: dying between admission and publish", {{"instance_id", instance_id}});
+      raise(SIGKILL);
+    }
+  }
   domain::Command cmd;
   cmd.request_id = call->request_id;
   cmd.instance_id = instance_id;

@@ -27,6 +27,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});
+  c.fault_crash_after_admit_permille = static_cast<int>(src.Int("fault-crash-after-admit-permille", 0, 0, 1000));
   if (c.redis_prefix.empty()) src.AddError("--redis-prefix must not be empty");
   const auto& errors = src.Finish();
   if (!errors.empty()) {

@@ -22,6 +22,9 @@ struct Config {
   int history_max = 256;               ///< entries kept per instance history stream
   uint64_t shutdown_grace_ms = 10000;  ///< SIGTERM: time to finish in-flight requests
   std::string log_level = "info";
+  /// Fault injection for the chaos tests only: the process dies (SIGKILL) between admission and
+  /// publish in this many of every 1000 admissions. 0 in production.
+  int fault_crash_after_admit_permille = 0;
 };
 
 /// Reads every setting; on errors returns them (the binary prints and exits 2).

@@ -11,7 +11,9 @@ local status = cur[2]
 if not string.find(ARGV[6], ',' .. status .. ',', 1, true) then return {'refused', tonumber(status)} end
 local gen = redis.call('HINCRBY', key, 'gen', 1)
 redis.call('HSET', key, 'status', ARGV[5], 'failure_message', '', 'updated_at', ARGV[9],
-  'p_action', ARGV[4], 'p_gen', gen, 'p_req', ARGV[7], 'p_at', ARGV[8], 'p_prev', status)
+  'p_action', ARGV[4], 'p_gen', gen, 'p_req', ARGV[7], 'p_at', ARGV[8], 'p_since', ARGV[8], 'p_prev', status,
+  'p_attempt', 1)
+redis.call('ZADD', p .. 'pending', ARGV[8], id)
 if ARGV[11] and ARGV[11] ~= '' then redis.call('HSET', key, 'mode', ARGV[11]) end
 redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[7], 'worker', '', 'at', ARGV[8])

@@ -7,7 +7,9 @@ if redis.call('EXISTS', key) == 1 then return {'exists'} end
 local seq = redis.call('INCR', p .. 'seq')
 redis.call('HSET', key, 'id', id, 'seq', seq, 'name', ARGV[4], 'owner', tenant, 'info', ARGV[5],
   'servers', '[]', 'status', 2, 'failure_message', '', 'created_at', ARGV[8], 'updated_at', ARGV[8],
-  'gen', 1, 'p_action', 'create', 'p_gen', 1, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_prev', -1)
+  'gen', 1, 'p_action', 'create', 'p_gen', 1, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_since', ARGV[7],
+  'p_prev', -1, 'p_attempt', 1)
+redis.call('ZADD', p .. 'pending', ARGV[7], id)
 redis.call('ZADD', p .. 't:' .. tenant .. ':ids', seq, id)
 redis.call('HSET', p .. 'seqs', seq, id)
 redis.call('SADD', p .. 't:' .. tenant .. ':live', id)

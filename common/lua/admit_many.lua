@@ -19,7 +19,9 @@ for i = 1, n do
   local key = p .. 'i:' .. id
   local gen = redis.call('HINCRBY', key, 'gen', 1)
   redis.call('HSET', key, 'status', ARGV[4], 'failure_message', '', 'updated_at', ARGV[8],
-    'p_action', ARGV[3], 'p_gen', gen, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_prev', statuses[i])
+    'p_action', ARGV[3], 'p_gen', gen, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_since', ARGV[7],
+    'p_prev', statuses[i], 'p_attempt', 1)
+  redis.call('ZADD', p .. 'pending', ARGV[7], id)
   redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[9], '*', 'status', ARGV[4], 'gen', gen,
     'request_id', ARGV[6], 'worker', '', 'at', ARGV[7])
   redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[4] .. ' ' .. gen)

@@ -12,11 +12,13 @@ if cur[3] == '-1' then
   redis.call('DEL', key, p .. 'h:' .. id, p .. 'lease:' .. id)
   redis.call('ZREM', p .. 't:' .. cur[4] .. ':ids', id)
   redis.call('SREM', p .. 't:' .. cur[4] .. ':live', id)
+  redis.call('ZREM', p .. 'pending', id)
   return 1
 end
 local next_gen = redis.call('HINCRBY', key, 'gen', 1)
 redis.call('HSET', key, 'status', cur[3], 'updated_at', ARGV[5])
-redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_prev')
+redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt')
+redis.call('ZREM', p .. 'pending', id)
 redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[6], '*', 'status', cur[3], 'gen', next_gen,
   'request_id', '', 'worker', '', 'at', ARGV[4], 'note', 'admission undone')
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen)

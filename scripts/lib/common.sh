@@ -73,11 +73,13 @@ wait_http() {
   return 1
 }
 
-# start_redis DIR PORT [PIDFILE]: AOF on (everysec), daemonized.
+# start_redis DIR PORT [PIDFILE]: AOF on, daemonized. LAMBDA_REDIS_FSYNC=always makes every write
+# durable before Redis answers (what surviving a Redis SIGKILL without loss needs).
 start_redis() {
   local dir="$1" port="$2" pidfile="${3:-$1/redis.pid}"
   mkdir -p "$dir"
-  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes --appendfsync everysec \
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
+    --appendfsync "${LAMBDA_REDIS_FSYNC:-everysec}" \
     --daemonize yes --pidfile "$pidfile" --logfile "$dir/redis.log" --save "" >/dev/null
   for _ in $(seq 1 100); do
     redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0

@@ -29,6 +29,10 @@ Result<Config> LoadConfig(config::Source& src) {
   c.sim.transient_error_rate = static_cast<double>(src.Int("sim-transient-error-permille", 0, 0, 1000)) / 1000.0;
   c.consumer.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 3600000));
   c.consumer.max_attempts = static_cast<int>(src.Int("max-attempts", 600, 1, 1000));
+  c.reconciler.interval_ms = static_cast<uint64_t>(src.Int("reconcile-interval-ms", 2000, 50, 600000));
+  c.reconciler.republish_after_ms = static_cast<uint64_t>(src.Int("republish-after-ms", 30000, 100, 86400000));
+  c.reconciler.create_timeout_ms = static_cast<uint64_t>(src.Int("create-timeout-ms", 3600000, 1000, 604800000));
+  c.reconciler.action_timeout_ms = static_cast<uint64_t>(src.Int("action-timeout-ms", 1800000, 1000, 604800000));
   c.lease_ms = static_cast<uint64_t>(src.Int("lease-ms", 30000, 100, 3600000));
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.max_op_attempts = static_cast<int>(src.Int("max-op-attempts", 4, 1, 100));

@@ -7,6 +7,7 @@
 #include "lambda/config/source.h"
 #include "lambda/redis/async_client.h"
 #include "providers/sim/sim_provider.h"
+#include "reconciler/reconciler.h"
 
 namespace lambda::worker {
 
@@ -18,6 +19,7 @@ struct Config {
   std::string provider = "sim";
   SimConfig sim;
   ConsumerConfig consumer;
+  ReconcilerConfig reconciler;
   uint64_t lease_ms = 30000;             ///< instance lease; renewed before every step
   int history_max = 256;
   int max_op_attempts = 4;

@@ -14,6 +14,7 @@
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
 #include "providers/sim/sim_provider.h"
+#include "reconciler/reconciler.h"
 
 namespace {
 
@@ -31,6 +32,7 @@ class WorkerApp {
                                      config.lease_ms, config.history_max, config.max_op_attempts,
                                      config.op_backoff_ms},
                   config.consumer),
+        reconciler_(loop, &redis_, config.reconciler, config.redis_prefix, config.worker_id, config.history_max),
         shutdown_timer_(loop) {}
 
   Status Start() {
@@ -42,6 +44,8 @@ class WorkerApp {
                                    },
                                    [this](amqp::Delivery d) { consumer_.OnDelivery(std::move(d)); }});
     consumer_.Attach(amqp_.get());
+    reconciler_.Attach(amqp_.get());
+    reconciler_.Start();
     http_ = std::make_unique<http::Server>(loop_, http::ServerLimits{}, [this](http::Request req, http::Responder r) {
       Health(req, std::move(r));
     });
@@ -57,6 +61,7 @@ class WorkerApp {
     log::Info("worker shutting down", {{"worker", config_.worker_id},
                                        {"in_flight", static_cast<unsigned long>(consumer_.in_flight())}});
     consumer_.StopIntake();
+    reconciler_.Stop();
     amqp_->CancelConsumer();
     uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
     shutdown_timer_.Start(0, 20, [this, deadline, done] {
@@ -90,6 +95,7 @@ class WorkerApp {
       r.body += std::string("lambda_redis_up ") + (redis_.connected() ? "1" : "0") + "\n";
       r.body += std::string("lambda_amqp_up ") + (amqp_->connected() ? "1" : "0") + "\n";
       for (const auto& [k, v] : consumer_.counters()) r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
+      for (const auto& [k, v] : reconciler_.counters()) r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
     } else {
       r.status = 404;
       r.body = R"({"errors":[{"status":404,"detail":"Not found."}]})";
@@ -102,6 +108,7 @@ class WorkerApp {
   redis::AsyncClient redis_;
   worker::SimProvider provider_;
   worker::Consumer consumer_;
+  worker::Reconciler reconciler_;
   std::unique_ptr<amqp::Connection> amqp_;
   std::unique_ptr<http::Server> http_;
   uv::Timer shutdown_timer_;

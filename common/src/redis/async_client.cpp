@@ -1,6 +1,5 @@
 #include "lambda/redis/async_client.h"
 
-#include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
@@ -9,6 +8,7 @@
 #include "lambda/log/log.h"
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
+#include "redis/uv_adapter.h"
 
 namespace lambda::redis {
 
@@ -93,7 +93,8 @@ AsyncClient::AsyncClient(uv_loop_t* loop, Config config)
     : loop_(loop),
       config_(std::move(config)),
       reconnect_(std::make_unique<ReconnectTimer>(loop)),
-      connect_timeout_(std::make_unique<ReconnectTimer>(loop)) {}
+      connect_timeout_(std::make_unique<ReconnectTimer>(loop)),
+      watchdog_(std::make_unique<ReconnectTimer>(loop)) {}
 
 AsyncClient::~AsyncClient() {
   state_ = State::kStopped;
@@ -108,13 +109,31 @@ AsyncClient::~AsyncClient() {
 
 void AsyncClient::Start(std::function<void(State)> on_state) {
   on_state_ = std::move(on_state);
+  watchdog_->Start(250, 250, [this] {
+    if (sent_at_ms_.empty() || ctx_ == nullptr) return;
+    if (static_cast<uint64_t>(util::NowMs()) - sent_at_ms_.front() > config_.command_timeout_ms) {
+      Abandon("a command went unanswered past the command timeout");
+    }
+  });
   Connect();
+}
+
+void AsyncClient::Abandon(const char* why) {
+  log::Warn("redis connection abandoned", {{"reason", why}, {"addr", config_.host + ":" + std::to_string(config_.port)}});
+  redisAsyncContext* c = ctx_;
+  ctx_ = nullptr;
+  c->data = nullptr;
+  sent_at_ms_.clear();
+  redisAsyncFree(c);  // every pending callback runs now with kUnavailable
+  SetState(State::kDisconnected);
+  ScheduleReconnect();
 }
 
 void AsyncClient::Stop() {
   SetState(State::kStopped);
   reconnect_->Stop();
   connect_timeout_->Stop();
+  watchdog_->Stop();
   if (ctx_ != nullptr) {
     redisAsyncContext* c = ctx_;
     ctx_ = nullptr;
@@ -145,7 +164,7 @@ void AsyncClient::Connect() {
     return;
   }
   c->data = this;
-  redisLibuvAttach(c, loop_);
+  detail::AttachToLoop(c, loop_);
   redisAsyncSetConnectCallback(c, &AsyncClient::OnConnect);
   redisAsyncSetDisconnectCallback(c, &AsyncClient::OnDisconnect);
   ctx_ = c;
@@ -194,6 +213,7 @@ void AsyncClient::OnDisconnect(const redisAsyncContext* c, int status) noexcept 
   if (self == nullptr) return;
   // hiredis frees the context after this callback; never touch it again.
   self->ctx_ = nullptr;
+  self->sent_at_ms_.clear();
   if (status != REDIS_OK) log::Warn("redis disconnected", {{"error", c->errstr}});
   self->SetState(State::kDisconnected);
   self->ScheduleReconnect();
@@ -202,7 +222,10 @@ void AsyncClient::OnDisconnect(const redisAsyncContext* c, int status) noexcept 
 void AsyncClient::OnReply(redisAsyncContext* /*c*/, void* reply, void* privdata) noexcept {
   std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
   bool alive = *p->alive;
-  if (alive) --p->owner->pending_;
+  if (alive) {
+    --p->owner->pending_;
+    if (!p->owner->sent_at_ms_.empty()) p->owner->sent_at_ms_.pop_front();
+  }
   try {
     if (reply == nullptr) {
       p->cb(Error{Code::kUnavailable, "redis connection lost"});
@@ -252,6 +275,7 @@ void AsyncClient::Send(const std::vector<std::string>& argv, std::unique_ptr<Pen
     return;
   }
   ++pending_;
+  sent_at_ms_.push_back(static_cast<uint64_t>(util::NowMs()));
 }
 
 void AsyncClient::Command(const std::vector<std::string>& argv, Callback cb) {

@@ -10,6 +10,7 @@ extern const std::string_view k_list;
 extern const std::string_view k_renew_lease;
 extern const std::string_view k_admit_many;
 extern const std::string_view k_describe;
+extern const std::string_view k_reconcile;
 }  // namespace lambda::lua
 
 namespace lambda::redis::scripts {
@@ -29,6 +30,7 @@ LAMBDA_SCRIPT(List, k_list, "list")
 LAMBDA_SCRIPT(RenewLease, k_renew_lease, "renew_lease")
 LAMBDA_SCRIPT(AdmitMany, k_admit_many, "admit_many")
 LAMBDA_SCRIPT(Describe, k_describe, "describe")
+LAMBDA_SCRIPT(Reconcile, k_reconcile, "reconcile")
 
 #undef LAMBDA_SCRIPT
 

@@ -25,9 +25,14 @@ void Consumer::OnDelivery(amqp::Delivery d) {
     log::Warn("invalid command; dead-lettering", {{"message_id", d.message_id}, {"reason", cmd.error().message}});
     return DeadLetter(epoch, d, cmd.error().message);
   }
-  ++in_flight_;
   uint64_t tag = d.tag;
   auto c = std::move(*cmd);
+  if (running_.count(c.instance_id)) {
+    ++counters_["commands_busy_total"];
+    return RetryLater(epoch, tag, std::move(c), "a job for this instance runs in this worker");
+  }
+  ++in_flight_;
+  running_.insert(c.instance_id);
   ctx_.redis->EvalSha(
       redis::scripts::Claim(), {},
       {ctx_.prefix, c.instance_id, std::to_string(c.gen), ctx_.worker_id, std::to_string(ctx_.lease_ms)},
@@ -46,6 +51,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
         }
         if (outcome == "busy") {
           --in_flight_;
+          running_.erase(c.instance_id);
           ++counters_["commands_busy_total"];
           return RetryLater(epoch, tag, std::move(c), "instance leased by " + (e.size() > 1 ? e[1].str : "?"));
         }
@@ -60,6 +66,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
 
 void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome) {
   --in_flight_;
+  running_.erase(cmd.instance_id);
   switch (outcome) {
     case JobOutcome::kCompleted:
       ++counters_["commands_completed_total"];

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 
@@ -46,6 +47,8 @@ class Consumer {
   uint64_t epoch_ = 1;
   bool intake_ = true;
   size_t in_flight_ = 0;
+  /// Instances this worker runs a job for: a duplicate delivered meanwhile must not run beside it.
+  std::set<std::string> running_;
   std::map<std::string, uint64_t> counters_;
 };
 

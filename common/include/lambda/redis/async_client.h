@@ -3,6 +3,7 @@
 /// Thread: loop only. Every command's callback runs exactly once, on the loop, with the reply
 /// or an Error (kUnavailable when not connected or the connection dropped).
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,6 +42,9 @@ struct Config {
   /// hiredis 0.14's libuv adapter drops poll errors, so a refused connect never reports:
   /// a connect still pending after this long is abandoned and retried.
   uint64_t connect_timeout_ms = 1000;
+  /// A command unanswered this long means the server is frozen or the connection is dead
+  /// without having said so: the connection is dropped (pending commands fail) and remade.
+  uint64_t command_timeout_ms = 5000;
   size_t max_pending = 20000;  ///< commands awaiting replies; beyond → kUnavailable
 };
 
@@ -101,6 +105,9 @@ class AsyncClient {
   class ReconnectTimer;
   std::unique_ptr<ReconnectTimer> reconnect_;
   std::unique_ptr<ReconnectTimer> connect_timeout_;
+  std::unique_ptr<ReconnectTimer> watchdog_;
+  std::deque<uint64_t> sent_at_ms_;  ///< replies come in send order: the front is the oldest
+  void Abandon(const char* why);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -14,5 +14,6 @@ const Script& List();
 const Script& RenewLease();
 const Script& AdmitMany();
 const Script& Describe();
+const Script& Reconcile();
 
 }  // namespace lambda::redis::scripts

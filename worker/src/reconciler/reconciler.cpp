@@ -1,0 +1,72 @@
+#include "reconciler/reconciler.h"
+
+#include "lambda/domain/command.h"
+#include "lambda/log/log.h"
+#include "lambda/redis/scripts.h"
+#include "lambda/util/util.h"
+
+namespace lambda::worker {
+
+Reconciler::Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config, std::string prefix,
+                       std::string worker_id, int history_max)
+    : redis_(redis),
+      config_(config),
+      prefix_(std::move(prefix)),
+      worker_id_(std::move(worker_id)),
+      history_max_(history_max),
+      timer_(loop) {
+  // A create stuck at a build status fails with the next step's *_FAILED status.
+  create_failures_ = ",";
+  domain::Status previous = domain::Status::kPending;
+  for (const auto& step : domain::CreateSteps()) {
+    create_failures_ += std::to_string(domain::CodeOf(previous)) + ":" + std::to_string(domain::CodeOf(step.failed)) + ",";
+    previous = step.done;
+  }
+}
+
+void Reconciler::Start() {
+  timer_.Start(config_.interval_ms, config_.interval_ms, [this] { Pass(); });
+}
+
+void Reconciler::Pass() {
+  if (in_pass_ || !redis_->connected() || amqp_ == nullptr || !amqp_->connected()) return;
+  in_pass_ = true;
+  int64_t now = util::NowMs();
+  redis_->EvalSha(
+      redis::scripts::Reconcile(), {},
+      {prefix_, std::to_string(now), util::Rfc3339(now), std::to_string(config_.republish_after_ms),
+       std::to_string(config_.create_timeout_ms), std::to_string(config_.action_timeout_ms), create_failures_,
+       std::to_string(history_max_), std::to_string(config_.batch), worker_id_, std::to_string(config_.interval_ms * 3)},
+      [this](Result<redis::Value> r) {
+        in_pass_ = false;
+        if (!r || r->is_error() || r->elements.empty()) return;
+        const auto& e = r->elements;
+        if (e[0].AsInt() < 0) return;  // another worker reconciles
+        if (int64_t failed = e[0].AsInt(); failed > 0) {
+          counters_["reconciler_failed_total"] += static_cast<uint64_t>(failed);
+          log::Warn("reconciler failed stuck instances", {{"count", failed}});
+        }
+        for (size_t i = 1; i + 4 < e.size(); i += 5) {
+          domain::Command cmd;
+          cmd.instance_id = e[i].str;
+          auto action = domain::ParseAction(e[i + 1].str);
+          if (!action) continue;
+          cmd.action = *action;
+          cmd.gen = e[i + 2].AsInt();
+          cmd.request_id = e[i + 3].str.empty() ? util::NewUuid() : e[i + 3].str;
+          cmd.issued_at = util::NowMs();
+          cmd.attempt = static_cast<int>(std::min<int64_t>(e[i + 4].AsInt(), 1000));
+          ++counters_["reconciler_republished_total"];
+          log::Warn("republishing a pending command nobody worked on",
+                    {{"request_id", cmd.request_id}, {"instance_id", cmd.instance_id}, {"gen", cmd.gen},
+                     {"action", std::string(domain::ActionName(cmd.action))}});
+          amqp::PublishOptions opts;
+          opts.message_id = cmd.request_id;
+          // Unconfirmed means it stays pending and the next pass past the deadline tries again.
+          amqp_->Publish(amqp_->topology().actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
+                         [](Status) {});
+        }
+      });
+}
+
+}  // namespace lambda::worker

@@ -1,0 +1,50 @@
+#pragma once
+/// The reconciler (SPEC §5): on a timer, the one worker holding the reconciler lease in Redis
+/// republishes pending commands nobody is working on past a deadline (a shim that died between
+/// admission and publish, a lost message) and fails instances stuck past a hard timeout.
+/// Thread: loop only.
+#include <uv.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "lambda/amqp/connection.h"
+#include "lambda/redis/async_client.h"
+#include "lambda/uv/handle.h"
+
+namespace lambda::worker {
+
+struct ReconcilerConfig {
+  uint64_t interval_ms = 2000;
+  uint64_t republish_after_ms = 30000;    ///< a pending command older than this, unleased, is republished
+  uint64_t create_timeout_ms = 3600000;   ///< a create pending longer than this fails
+  uint64_t action_timeout_ms = 1800000;   ///< a start/stop/destroy pending longer than this fails
+  int batch = 500;                        ///< instances looked at per pass
+};
+
+class Reconciler {
+ public:
+  Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config, std::string prefix,
+             std::string worker_id, int history_max);
+  void Attach(amqp::Connection* amqp) { amqp_ = amqp; }
+  void Start();
+  void Stop() { timer_.Stop(); }
+  const std::map<std::string, uint64_t>& counters() const { return counters_; }
+
+ private:
+  void Pass();
+
+  redis::AsyncClient* redis_;
+  amqp::Connection* amqp_ = nullptr;
+  ReconcilerConfig config_;
+  std::string prefix_;
+  std::string worker_id_;
+  int history_max_;
+  std::string create_failures_;
+  uv::Timer timer_;
+  bool in_pass_ = false;
+  std::map<std::string, uint64_t> counters_;
+};
+
+}  // namespace lambda::worker
