@@ -51,6 +51,11 @@ App::~App() {
 Status App::Start() {
   redis_ = std::make_unique<redis::AsyncClient>(loop_, config_.redis);
   redis_->Start();
+  // Orphaned admissions are retried from a timer, never from inside a Redis callback.
+  orphan_timer_ = std::make_unique<uv::Timer>(loop_);
+  orphan_timer_->Start(200, 200, [this] {
+    if (!orphans_.empty() && redis_->connected()) UndoOrphans();
+  });
   amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, false, amqp::Connection::Handlers{});
   amqp_->Start();
   server_ = std::make_unique<http::Server>(
@@ -71,6 +76,7 @@ void App::Shutdown(std::function<void()> done) {
     bool idle = server_->in_flight() == 0 && amqp_->in_flight() == 0;
     if (!idle && static_cast<uint64_t>(util::NowMs()) < deadline) return;
     shutdown_timer_->Stop();
+    orphan_timer_->Stop();
     server_->StopAccepting();
     amqp_->Stop();
     redis_->Stop();
@@ -255,6 +261,7 @@ void App::CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation
                                 call->request_id, std::to_string(now), util::Rfc3339(now),
                                 std::to_string(config_.history_max)};
   redis_->EvalSha(redis::scripts::AdmitCreate(), {}, args, [this, call, id, done](Result<redis::Value> r) {
+    if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
     if (!r || r->is_error()) return done(Creation{Creation::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
     if (r->elements.empty() || r->elements[0].str != "ok") {
       return done(Creation{Creation::Kind::kUnavailable, {}, {}, "instance id collision; retry"});
@@ -262,8 +269,9 @@ void App::CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation
     log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", id}, {"action", "create"}, {"gen", 1}});
     Publish(call, id, domain::Action::kCreate, 1, [this, call, done, id](Status st) {
       if (st) return done(Creation{Creation::Kind::kAccepted, id, {}, {}});
-      Undo(call->request_id, id, 1);
-      done(Creation{Creation::Kind::kUnavailable, {}, {}, st.error().message});
+      Undo(call->request_id, id, 1, [done, why = st.error().message] {
+        done(Creation{Creation::Kind::kUnavailable, {}, {}, why});
+      });
     });
   });
 }
@@ -296,6 +304,7 @@ void App::AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, dom
                                 std::to_string(config_.history_max),
                                 mode};
   redis_->EvalSha(redis::scripts::Admit(), {}, args, [this, call, id, action, done](Result<redis::Value> r) {
+    if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
     if (!r || r->is_error()) {
       return done(Admission{Admission::Kind::kUnavailable, {}, id, r ? r->str : r.error().message});
     }
@@ -312,8 +321,9 @@ void App::AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, dom
                            {"action", std::string(domain::ActionName(action))}, {"gen", gen}});
     Publish(call, id, action, gen, [this, call, done, id, gen](Status st) {
       if (st) return done(Admission{Admission::Kind::kAccepted, {}, id, {}});
-      Undo(call->request_id, id, gen);
-      done(Admission{Admission::Kind::kUnavailable, {}, id, st.error().message});
+      Undo(call->request_id, id, gen, [done, id, why = st.error().message] {
+        done(Admission{Admission::Kind::kUnavailable, {}, id, why});
+      });
     });
   });
 }
@@ -331,6 +341,9 @@ void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std:
                                 std::to_string(config_.history_max)};
   args.insert(args.end(), ids.begin(), ids.end());
   redis_->EvalSha(redis::scripts::AdmitMany(), {}, args, [this, call, ids, action, done](Result<redis::Value> r) {
+    if (!r && r.error().code == Code::kTimeout) {
+      for (const auto& id : ids) Orphan(call->request_id, id);
+    }
     if (!r || r->is_error()) return done(Admission{Admission::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
     const auto& e = r->elements;
     const std::string outcome = e.empty() ? "" : e[0].str;
@@ -362,8 +375,12 @@ void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std:
         }
         if (--batch->left > 0) return;
         if (!batch->failed) return done(Admission{Admission::Kind::kAccepted, {}, {}, {}});
-        for (const auto& [aid, agen] : batch->admitted) Undo(call->request_id, aid, agen);
-        done(Admission{Admission::Kind::kUnavailable, {}, {}, batch->error});
+        auto undos_left = std::make_shared<size_t>(batch->admitted.size());
+        for (const auto& [aid, agen] : batch->admitted) {
+          Undo(call->request_id, aid, agen, [undos_left, done, batch] {
+            if (--*undos_left == 0) done(Admission{Admission::Kind::kUnavailable, {}, {}, batch->error});
+          });
+        }
       });
     }
   });
@@ -415,19 +432,51 @@ void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, do
                  });
 }
 
-void App::Undo(const std::string& request_id, const std::string& instance_id, int64_t gen) {
+void App::Undo(const std::string& request_id, const std::string& instance_id, int64_t gen,
+               std::function<void()> done) {
   int64_t now = util::NowMs();
   redis_->EvalSha(redis::scripts::UndoAdmission(), {},
                   {config_.redis_prefix, instance_id, std::to_string(gen), std::to_string(now), util::Rfc3339(now),
                    std::to_string(config_.history_max)},
-                  [this, request_id, instance_id](Result<redis::Value> r) {
-                    // If the undo itself fails, the outbox entry stays for the reconciler.
+                  [this, request_id, instance_id, done](Result<redis::Value> r) {
+                    // An undo that did not answer is retried by request id once Redis is back.
                     if (!r || r->is_error()) {
-                      log::Error("undo admission failed", {{"request_id", request_id}, {"instance_id", instance_id}});
+                      log::Warn("undo admission failed; retrying when Redis answers",
+                                {{"request_id", request_id}, {"instance_id", instance_id}});
+                      Orphan(request_id, instance_id);
                     } else {
                       ++counters_["admissions_undone_total"];
                     }
+                    done();
                   });
+}
+
+void App::Orphan(const std::string& request_id, const std::string& instance_id) {
+  if (orphans_.size() >= 100000) {
+    log::Error("too many orphaned admissions; the reconciler will run this one",
+               {{"request_id", request_id}, {"instance_id", instance_id}});
+    return;
+  }
+  orphans_.emplace_back(request_id, instance_id);
+  ++counters_["admissions_orphaned_total"];
+}
+
+void App::UndoOrphans() {
+  auto batch = std::move(orphans_);
+  orphans_.clear();
+  for (auto& [request_id, instance_id] : batch) {
+    int64_t now = util::NowMs();
+    redis_->EvalSha(redis::scripts::UndoAdmission(), {},
+                    {config_.redis_prefix, instance_id, "", std::to_string(now), util::Rfc3339(now),
+                     std::to_string(config_.history_max), request_id},
+                    [this, request_id, instance_id](Result<redis::Value> r) {
+                      if (!r || r->is_error()) return Orphan(request_id, instance_id);  // try again later
+                      if (r->AsInt() == 1) {
+                        log::Info("undid an admission whose reply was lost",
+                                  {{"request_id", request_id}, {"instance_id", instance_id}});
+                      }
+                    });
+  }
 }
 
 void App::ReadInstance(std::shared_ptr<Call> call, const std::string& id,

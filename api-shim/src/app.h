@@ -87,7 +87,14 @@ class App {
   static std::string AllowedSet(const std::vector<domain::Status>& statuses);
   void Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
                int64_t gen, std::function<void(Status)> done);
-  void Undo(const std::string& request_id, const std::string& instance_id, int64_t gen);
+  /// Undoes an admission whose command was not confirmed; `done` runs when Redis answered (or
+  /// the undo was handed to the orphan path), so the 503 that follows is already true.
+  void Undo(const std::string& request_id, const std::string& instance_id, int64_t gen,
+            std::function<void()> done);
+  /// An admission whose reply was lost (Redis may have run it) was answered 503: remember it and
+  /// undo it by request id as soon as Redis answers again, so the 503 stays true.
+  void Orphan(const std::string& request_id, const std::string& instance_id);
+  void UndoOrphans();
 
   // §4.1 service API (app.cpp)
   void Create(std::shared_ptr<Call> call);
@@ -121,13 +128,15 @@ class App {
   std::unique_ptr<amqp::Connection> amqp_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<uv::Timer> shutdown_timer_;
+  std::unique_ptr<uv::Timer> orphan_timer_;
   struct CachedKey {
     std::string tenant;
     uint64_t expires_ms;
   };
   std::unordered_map<std::string, CachedKey> key_cache_;
   std::map<std::string, uint64_t> counters_;
-  std::string allowed_[4];  ///< per action: ",1,9," from the domain table, for admit.lua
+  std::string allowed_[4];
+  std::vector<std::pair<std::string, std::string>> orphans_;  ///< (request_id, instance_id)  ///< per action: ",1,9," from the domain table, for admit.lua
 };
 
 }  // namespace lambda::shim

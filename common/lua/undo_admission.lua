@@ -1,9 +1,15 @@
 -- Undoes an admission whose command the broker did not confirm, only if gen is unchanged.
 -- gen moves on anyway, so a late copy of the unconfirmed command is stale when it arrives.
--- ARGV: prefix, id, gen, now_ms, now_rfc3339, history_max
+-- With gen '' it undoes the admission made by request_id instead: the shim lost Redis's reply to
+-- an admission (outcome unknown), answered 503, and must make that answer true.
+-- ARGV: prefix, id, gen, now_ms, now_rfc3339, history_max, [request_id]
 local p, id, gen = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'i:' .. id
-local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'p_prev', 'owner')
+local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'p_prev', 'owner', 'p_req')
+if gen == '' then
+  if not cur[5] or cur[5] ~= ARGV[7] then return 0 end
+  gen = cur[1]
+end
 if not cur[1] or cur[1] ~= gen or cur[2] ~= gen then return 0 end
 if cur[3] == '-1' then
   -- An undone create leaves nothing behind: the client got a 503, not an id.

@@ -8,8 +8,10 @@ local key = p .. 'i:' .. id
 local cur = redis.call('HMGET', key, 'gen', 'owner')
 if not cur[1] then return 'gone' end
 if cur[1] ~= gen then
-  -- Superseded: give the lease up so the newer command runs at once.
-  if redis.call('GET', p .. 'lease:' .. id) == worker then redis.call('DEL', p .. 'lease:' .. id) end
+  -- Superseded (our gen is older): give the lease up so the newer command runs at once.
+  if tonumber(gen) < tonumber(cur[1]) and redis.call('GET', p .. 'lease:' .. id) == worker then
+    redis.call('DEL', p .. 'lease:' .. id)
+  end
   return 'stale'
 end
 local lease_key = p .. 'lease:' .. id

@@ -186,6 +186,15 @@ int Process::Wait(std::chrono::milliseconds timeout) {
   return WIFEXITED(status_) ? WEXITSTATUS(status_) : -1;
 }
 
+std::string Process::UnexpectedEnd() {
+  if (Alive() || !reaped_) return "";
+  if (WIFSIGNALED(status_)) {
+    int sig = WTERMSIG(status_);
+    return sig == SIGKILL || sig == SIGTERM ? "" : "signal " + std::to_string(sig);
+  }
+  return WIFEXITED(status_) && WEXITSTATUS(status_) != 0 ? "exit " + std::to_string(WEXITSTATUS(status_)) : "";
+}
+
 std::string Process::Log() const {
   std::ifstream f(log_);
   std::stringstream ss;
@@ -303,7 +312,7 @@ Stack::Stack(Options options)
   std::string cmd = "mkdir -p " + logs_;
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("mkdir failed");
   redis_ = std::make_unique<SyncRedis>(EnvOr("LAMBDA_TEST_REDIS_URL"));
-  StartShim();
+  if (!StartShim()) throw std::runtime_error("api-shim did not become ready; log: " + shim_->Log());
   for (int i = 0; i < options_.workers; ++i) StartWorker();
 }
 
@@ -312,6 +321,12 @@ Stack::~Stack() {
   std::vector<Process*> all;
   if (shim_) all.push_back(shim_.get());
   for (auto& w : workers_) all.push_back(w.get());
+  for (auto* p : all) {
+    // A process that ended on its own before teardown must have ended the way a test ended it.
+    if (std::string how = p->UnexpectedEnd(); !how.empty()) {
+      ADD_FAILURE() << p->log_path() << " died during the test (" << how << ")";
+    }
+  }
   for (auto* p : all) p->Signal(SIGTERM);
   for (auto* p : all) {
     bool was_alive = p->Alive();
@@ -326,7 +341,7 @@ Stack::~Stack() {
   }
 }
 
-void Stack::StartShim() {
+bool Stack::StartShim() {
   port_ = FreePort();
   std::vector<std::string> argv{EnvOr("LAMBDA_SHIM_BIN"), "--http-port", std::to_string(port_),
                                 "--redis-url", EnvOr("LAMBDA_TEST_REDIS_URL"), "--amqp-url",
@@ -334,13 +349,18 @@ void Stack::StartShim() {
                                 "--amqp-prefix", amqp_prefix_, "--key-cache-ms", "0", "--shutdown-grace-ms", "3000"};
   argv.insert(argv.end(), options_.shim_flags.begin(), options_.shim_flags.end());
   shim_ = std::make_unique<Process>(argv, logs_ + "/api-shim.log");
-  bool ready = testing::WaitFor([&] { return Http("GET", url() + "/readyz").status == 200; }, std::chrono::seconds(30));
-  if (!ready) throw std::runtime_error("api-shim did not become ready; log: " + shim_->Log());
+  bool ready = false;
+  testing::WaitFor([&] {
+    if (!shim_->Alive()) return true;  // died on its own (fault injection): the caller decides
+    ready = Http("GET", url() + "/readyz").status == 200;
+    return ready;
+  }, std::chrono::seconds(30));
+  return ready;
 }
 
-void Stack::RestartShim() {
+bool Stack::RestartShim() {
   shim_.reset();
-  StartShim();
+  return StartShim();
 }
 
 void Stack::StartWorker(const std::vector<std::string>& extra_flags) {

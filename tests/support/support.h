@@ -52,6 +52,9 @@ class Process {
   /// Waits for exit up to `timeout`; returns the exit code, or -1 when still running / signalled.
   int Wait(std::chrono::milliseconds timeout);
   const std::string& log_path() const { return log_; }
+  /// How it ended, once reaped: "" while running or after a clean exit 0 or SIGTERM/SIGKILL
+  /// (what tests send), else e.g. "signal 11" or "exit 3".
+  std::string UnexpectedEnd();
   std::string Log() const;
 
  private:
@@ -100,7 +103,8 @@ class Stack {
   Process& worker(size_t i) { return *workers_.at(i); }
   size_t workers() const { return workers_.size(); }
   void StartWorker(const std::vector<std::string>& extra_flags = {});
-  void RestartShim();
+  /// Starts a new shim on a new port; false when it did not become ready (it may have died).
+  bool RestartShim();
   /// Status name of an instance straight from Redis.
   std::string StatusOf(const std::string& id);
   bool WaitStatus(const std::string& id, const std::string& name, std::chrono::milliseconds timeout);
@@ -111,7 +115,7 @@ class Stack {
   std::string logs_dir() const { return logs_; }
 
  private:
-  void StartShim();
+  bool StartShim();
   Options options_;
   std::string redis_prefix_;
   std::string amqp_prefix_;

@@ -228,7 +228,12 @@ void AsyncClient::OnReply(redisAsyncContext* /*c*/, void* reply, void* privdata)
   }
   try {
     if (reply == nullptr) {
-      p->cb(Error{Code::kUnavailable, "redis connection lost"});
+      // The connection is going away: hiredis runs these callbacks before its disconnect
+      // callback, so say so now, or a callback's follow-up command would be refused and retried
+      // against a context that is being freed.
+      if (alive) p->owner->SetState(State::kDisconnected);
+      // Sent, but no reply: the server may or may not have run it.
+      p->cb(Error{Code::kTimeout, "redis connection lost before the reply (outcome unknown)"});
       return;
     }
     Value v = Copy(static_cast<redisReply*>(reply));

@@ -1,7 +1,8 @@
 #pragma once
 /// Asynchronous Redis client on a libuv loop (hiredis + its libuv adapter), with reconnection.
 /// Thread: loop only. Every command's callback runs exactly once, on the loop, with the reply
-/// or an Error (kUnavailable when not connected or the connection dropped).
+/// or an Error: kUnavailable when it was never sent (not connected, saturated), kTimeout when it
+/// was sent and the connection dropped before the reply (the server may have run it).
 #include <cstdint>
 #include <deque>
 #include <functional>
