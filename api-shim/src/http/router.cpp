@@ -69,19 +69,30 @@ bool SegmentsMatch(const std::vector<std::string_view>& pattern,
   return true;
 }
 
+// The table's patterns, split once.
+const std::vector<std::vector<std::string_view>>& SplitTable() {
+  static const auto split = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (const auto& e : kTable) out.push_back(Split(e.pattern));
+    return out;
+  }();
+  return split;
+}
+
 }  // namespace
 
 RouteMatch Match(std::string_view method, std::string_view path) {
   // A trailing slash is optional; an empty segment elsewhere ("//") is not a route.
   if (path.size() > 1 && path.find("//") != std::string_view::npos) return {};
   auto segs = Split(path);
+  const auto& patterns = SplitTable();
   RouteMatch m;
   std::string allow;
   bool literal_hit = false;
-  for (const auto& e : kTable) {
+  for (size_t i = 0; i < kTable.size(); ++i) {
+    const auto& e = kTable[i];
     std::string id;
-    auto pat = Split(e.pattern);
-    if (!SegmentsMatch(pat, segs, &id)) continue;
+    if (!SegmentsMatch(patterns[i], segs, &id)) continue;
     bool is_literal = e.pattern.find("{id}") == std::string_view::npos;
     // A literal route at this path ("count") shadows the "{id}" routes for every method.
     if (!is_literal && literal_hit) continue;

@@ -46,7 +46,12 @@ void Job::NextStep() {
   if (step_ >= plan_.steps.size()) {
     return Write(plan_.final_status, "", true, [self] { self->Finish(JobOutcome::kCompleted); });
   }
-  // Before each step: still our command? (superseded by a newer gen, or lease lost)
+  if (step_ == 0 && !renewed_once_) {
+    // The claim has just checked gen and taken the lease: the first step needs no second look.
+    renewed_once_ = true;
+    return RunCurrentStep();
+  }
+  // Before each later step: still our command? (superseded by a newer gen, or lease lost)
   ctx_.redis->EvalSha(
       redis::scripts::RenewLease(), {},
       {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(ctx_.lease_ms), std::to_string(cmd_.gen)},
@@ -57,8 +62,14 @@ void Job::NextStep() {
                                        {"instance_id", self->cmd_.instance_id}, {"gen", self->cmd_.gen}});
           return self->Finish(JobOutcome::kSuperseded);
         }
-        const Step& step = self->plan_.steps[self->step_];
-        self->RunStep(step, [self](Status st) {
+        self->RunCurrentStep();
+      });
+}
+
+void Job::RunCurrentStep() {
+  auto self = shared_from_this();
+  const Step& step = plan_.steps[step_];
+  RunStep(step, [self](Status st) {
           const Step& s = self->plan_.steps[self->step_];
           if (!st) {
             log::Warn("step failed", {{"request_id", self->cmd_.request_id},
@@ -72,8 +83,7 @@ void Job::NextStep() {
           ++self->step_;
           if (s.on_success) return self->Write(*s.on_success, "", false, [self] { self->NextStep(); });
           self->NextStep();
-        });
-      });
+  });
 }
 
 void Job::RunStep(const Step& step, Provider::Done done) {

@@ -50,6 +50,7 @@ class Job : public std::enable_shared_from_this<Job> {
 
  private:
   void NextStep();
+  void RunCurrentStep();
   void RunStep(const Step& step, Provider::Done done);
   void RunVms(bool start, size_t index, Provider::Done done);
   void WithRetries(std::function<void(Provider::Done)> op, Provider::Done done, int attempt = 1);
@@ -67,6 +68,7 @@ class Job : public std::enable_shared_from_this<Job> {
   std::function<void(JobOutcome)> done_;
   std::unique_ptr<uv::Timer> timer_;
   bool finished_ = false;
+  bool renewed_once_ = false;
 };
 
 }  // namespace lambda::worker
