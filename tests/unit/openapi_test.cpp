@@ -2,7 +2,6 @@
 // documented one is routed. Path parameters are compared by position, not by name.
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -12,7 +11,22 @@
 namespace lambda {
 namespace {
 
-std::string Normalise(std::string path) { return std::regex_replace(path, std::regex("\\{[^}]*\\}"), "{}"); }
+// "/v0/pipelines/{name}/start" -> "/v0/pipelines/{}/start"
+std::string Normalise(const std::string& path) {
+  std::string out;
+  bool in_param = false;
+  for (char c : path) {
+    if (c == '{') {
+      in_param = true;
+      out += "{}";
+    } else if (c == '}') {
+      in_param = false;
+    } else if (!in_param) {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::set<std::string> Documented() {
   std::set<std::string> out;
