@@ -18,8 +18,10 @@ namespace {
 constexpr std::string_view kUnauthorized =
     "Unauthorized. Request failed because user provided an invalid token.";
 constexpr std::string_view kNotFound = "The specified lambda instance doesn't exist.";
-constexpr std::string_view kBadAction = "action POST parameter can be used with start or stop value.";
-constexpr std::string_view kBadFilter = "filter GET parameter can be used with values status or info.";
+constexpr std::string_view kBadAction =
+    "action POST parameter can be used with start or stop value.";
+constexpr std::string_view kBadFilter =
+    "filter GET parameter can be used with values status or info.";
 constexpr std::string_view kBadLimit = "limit value should be an integer greater or equal to zero.";
 
 std::vector<std::pair<std::string, std::string>> Pairs(const redis::Value& v) {
@@ -56,19 +58,21 @@ Status App::Start() {
   orphan_timer_->Start(200, 200, [this] {
     if (!orphans_.empty() && redis_->connected()) UndoOrphans();
   });
-  amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, false, amqp::Connection::Handlers{});
+  amqp_ =
+      std::make_unique<amqp::Connection>(loop_, config_.amqp, false, amqp::Connection::Handlers{});
   amqp_->Start();
-  server_ = std::make_unique<http::Server>(
-      loop_, config_.http, [this](http::Request req, http::Responder respond) {
-        Handle(std::move(req), std::move(respond));
-      });
+  server_ = std::make_unique<http::Server>(loop_, config_.http,
+                                           [this](http::Request req, http::Responder respond) {
+                                             Handle(std::move(req), std::move(respond));
+                                           });
   if (auto st = server_->Listen(config_.host, config_.port); !st) return st;
   log::Info("api-shim listening", {{"addr", config_.host + ":" + std::to_string(server_->port())}});
   return OkStatus();
 }
 
 void App::Shutdown(std::function<void()> done) {
-  log::Info("api-shim shutting down", {{"in_flight", static_cast<unsigned long>(server_->in_flight())}});
+  log::Info("api-shim shutting down",
+            {{"in_flight", static_cast<unsigned long>(server_->in_flight())}});
   server_->StopAccepting();
   shutdown_timer_ = std::make_unique<uv::Timer>(loop_);
   uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
@@ -120,7 +124,8 @@ void App::ReplyUnauthorized(Call& call) {
     case http::Dialect::kLegacy:
       return Reply(call, 401, routes::LegacyError(401, "Invalid token"));
     case http::Dialect::kZenlayer:
-      return Reply(call, 401, routes::ZenlayerError(call.request_id, "AUTHENTICATION_FAILED", kUnauthorized));
+      return Reply(call, 401,
+                   routes::ZenlayerError(call.request_id, "AUTHENTICATION_FAILED", kUnauthorized));
     case http::Dialect::kFeldera:
       return Reply(call, 401, routes::FelderaError(kUnauthorized, "Unauthorized"));
     default:
@@ -132,10 +137,17 @@ void App::ReplyUnavailable(Call& call, std::string_view why) {
   std::string text = std::string("Service temporarily unavailable: ") + std::string(why);
   std::string body;
   switch (http::DialectOf(call.match.route)) {
-    case http::Dialect::kLegacy: body = routes::LegacyError(503, text); break;
-    case http::Dialect::kZenlayer: body = routes::ZenlayerError(call.request_id, "SERVICE_UNAVAILABLE", text); break;
-    case http::Dialect::kFeldera: body = routes::FelderaError(text, "ServiceUnavailable"); break;
-    default: body = routes::ErrorBody(503, text);
+    case http::Dialect::kLegacy:
+      body = routes::LegacyError(503, text);
+      break;
+    case http::Dialect::kZenlayer:
+      body = routes::ZenlayerError(call.request_id, "SERVICE_UNAVAILABLE", text);
+      break;
+    case http::Dialect::kFeldera:
+      body = routes::FelderaError(text, "ServiceUnavailable");
+      break;
+    default:
+      body = routes::ErrorBody(503, text);
   }
   Reply(call, 503, std::move(body), {{"Retry-After", "1"}});
 }
@@ -150,7 +162,8 @@ void App::Handle(http::Request req, http::Responder respond) {
     case http::Route::kNotFound:
       return ReplyError(*call, 404, "Not found.");
     case http::Route::kMethodNotAllowed:
-      return Reply(*call, 405, routes::ErrorBody(405, "Method not allowed."), {{"Allow", call->match.allow}});
+      return Reply(*call, 405, routes::ErrorBody(405, "Method not allowed."),
+                   {{"Allow", call->match.allow}});
     case http::Route::kHealthz:
       return Reply(*call, 200, R"({"status":"ok"})");
     case http::Route::kReadyz: {
@@ -191,49 +204,61 @@ void App::Authenticate(std::shared_ptr<Call> call) {
     }
     key_cache_.erase(it);
   }
-  redis_->Command({"HMGET", Key("k", hash), "tenant", "hash"},
-                  [this, call, hash](Result<redis::Value> r) {
-                    if (!r || r->is_error() || r->elements.size() != 2) {
-                      return ReplyUnavailable(*call, r ? r->str : r.error().message);
-                    }
-                    const auto& tenant = r->elements[0];
-                    const auto& stored = r->elements[1];
-                    // The lookup is by hash; the stored hash is still compared in constant time.
-                    if (tenant.is_nil() || stored.is_nil() || !util::ConstantTimeEqual(stored.str, hash)) {
-                      return ReplyUnauthorized(*call);
-                    }
-                    if (config_.key_cache_ms > 0) {
-                      if (key_cache_.size() > 10000) key_cache_.clear();
-                      key_cache_[hash] = {tenant.str, static_cast<uint64_t>(util::NowMs()) + config_.key_cache_ms};
-                    }
-                    call->tenant = tenant.str;
-                    Dispatch(call);
-                  });
+  redis_->Command({"HMGET", Key("k", hash), "tenant", "hash"}, [this, call,
+                                                                hash](Result<redis::Value> r) {
+    if (!r || r->is_error() || r->elements.size() != 2) {
+      return ReplyUnavailable(*call, r ? r->str : r.error().message);
+    }
+    const auto& tenant = r->elements[0];
+    const auto& stored = r->elements[1];
+    // The lookup is by hash; the stored hash is still compared in constant time.
+    if (tenant.is_nil() || stored.is_nil() || !util::ConstantTimeEqual(stored.str, hash)) {
+      return ReplyUnauthorized(*call);
+    }
+    if (config_.key_cache_ms > 0) {
+      if (key_cache_.size() > 10000) key_cache_.clear();
+      key_cache_[hash] = {tenant.str, static_cast<uint64_t>(util::NowMs()) + config_.key_cache_ms};
+    }
+    call->tenant = tenant.str;
+    Dispatch(call);
+  });
 }
 
 void App::Dispatch(std::shared_ptr<Call> call) {
   using http::Route;
   switch (http::DialectOf(call->match.route)) {
-    case http::Dialect::kLegacy: return Legacy(std::move(call));
-    case http::Dialect::kZenlayer: return Zenlayer(std::move(call));
-    case http::Dialect::kFeldera: return Feldera(std::move(call));
-    default: break;
+    case http::Dialect::kLegacy:
+      return Legacy(std::move(call));
+    case http::Dialect::kZenlayer:
+      return Zenlayer(std::move(call));
+    case http::Dialect::kFeldera:
+      return Feldera(std::move(call));
+    default:
+      break;
   }
   switch (call->match.route) {
-    case Route::kAuthenticate: return Reply(*call, 200, routes::AuthenticateOk());
-    case Route::kCreate: return Create(std::move(call));
-    case Route::kList: return List(std::move(call));
-    case Route::kCount: return Count(std::move(call));
-    case Route::kDetails: return Details(std::move(call), false);
-    case Route::kStatus: return Details(std::move(call), true);
-    case Route::kDestroy: return Transition(std::move(call), domain::Action::kDestroy);
+    case Route::kAuthenticate:
+      return Reply(*call, 200, routes::AuthenticateOk());
+    case Route::kCreate:
+      return Create(std::move(call));
+    case Route::kList:
+      return List(std::move(call));
+    case Route::kCount:
+      return Count(std::move(call));
+    case Route::kDetails:
+      return Details(std::move(call), false);
+    case Route::kStatus:
+      return Details(std::move(call), true);
+    case Route::kDestroy:
+      return Transition(std::move(call), domain::Action::kDestroy);
     case Route::kAction: {
       auto action = routes::DecodeActionField(call->req);
       if (action == "start") return Transition(std::move(call), domain::Action::kStart);
       if (action == "stop") return Transition(std::move(call), domain::Action::kStop);
       return ReplyError(*call, 400, kBadAction);
     }
-    default: return ReplyError(*call, 404, "Not found.");
+    default:
+      return ReplyError(*call, 404, "Not found.");
   }
 }
 
@@ -256,33 +281,49 @@ void App::CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation
   json::Writer w(sb);
   doc.Accept(w);
   int64_t now = util::NowMs();
-  std::vector<std::string> args{config_.redis_prefix, id, call->tenant,
-                                doc["instance_name"].GetString(), std::string(json::View(sb)),
-                                call->request_id, std::to_string(now), util::Rfc3339(now),
+  std::vector<std::string> args{config_.redis_prefix,
+                                id,
+                                call->tenant,
+                                doc["instance_name"].GetString(),
+                                std::string(json::View(sb)),
+                                call->request_id,
+                                std::to_string(now),
+                                util::Rfc3339(now),
                                 std::to_string(config_.history_max)};
-  redis_->EvalSha(redis::scripts::AdmitCreate(), {}, args, [this, call, id, done](Result<redis::Value> r) {
-    if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
-    if (!r || r->is_error()) return done(Creation{Creation::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
-    if (r->elements.empty() || r->elements[0].str != "ok") {
-      return done(Creation{Creation::Kind::kUnavailable, {}, {}, "instance id collision; retry"});
-    }
-    log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", id}, {"action", "create"}, {"gen", 1}});
-    Publish(call, id, domain::Action::kCreate, 1, [this, call, done, id](Status st) {
-      if (st) return done(Creation{Creation::Kind::kAccepted, id, {}, {}});
-      Undo(call->request_id, id, 1, [done, why = st.error().message] {
-        done(Creation{Creation::Kind::kUnavailable, {}, {}, why});
+  redis_->EvalSha(
+      redis::scripts::AdmitCreate(), {}, args, [this, call, id, done](Result<redis::Value> r) {
+        if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
+        if (!r || r->is_error())
+          return done(
+              Creation{Creation::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
+        if (r->elements.empty() || r->elements[0].str != "ok") {
+          return done(
+              Creation{Creation::Kind::kUnavailable, {}, {}, "instance id collision; retry"});
+        }
+        log::Info("admitted", {{"request_id", call->request_id},
+                               {"instance_id", id},
+                               {"action", "create"},
+                               {"gen", 1}});
+        Publish(call, id, domain::Action::kCreate, 1, [this, call, done, id](Status st) {
+          if (st) return done(Creation{Creation::Kind::kAccepted, id, {}, {}});
+          Undo(call->request_id, id, 1, [done, why = st.error().message] {
+            done(Creation{Creation::Kind::kUnavailable, {}, {}, why});
+          });
+        });
       });
-    });
-  });
 }
 
 void App::Create(std::shared_ptr<Call> call) {
   CreateInstance(call, [this, call](Creation c) {
     switch (c.kind) {
-      case Creation::Kind::kInvalid: return Reply(*call, 400, routes::ValidationErrorBody(400, c.problems));
-      case Creation::Kind::kUnavailable: return ReplyUnavailable(*call, c.error);
+      case Creation::Kind::kInvalid:
+        return Reply(*call, 400, routes::ValidationErrorBody(400, c.problems));
+      case Creation::Kind::kUnavailable:
+        return ReplyUnavailable(*call, c.error);
       case Creation::Kind::kAccepted:
-        return Reply(*call, 202, routes::CreateAccepted(c.id, BaseUrl(call->req) + "/api/lambda-instances/" + c.id + "/"));
+        return Reply(*call, 202,
+                     routes::CreateAccepted(
+                         c.id, BaseUrl(call->req) + "/api/lambda-instances/" + c.id + "/"));
     }
   });
 }
@@ -303,29 +344,35 @@ void App::AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, dom
                                 util::Rfc3339(now),
                                 std::to_string(config_.history_max),
                                 mode};
-  redis_->EvalSha(redis::scripts::Admit(), {}, args, [this, call, id, action, done](Result<redis::Value> r) {
-    if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
-    if (!r || r->is_error()) {
-      return done(Admission{Admission::Kind::kUnavailable, {}, id, r ? r->str : r.error().message});
-    }
-    const auto& e = r->elements;
-    const std::string outcome = e.empty() ? "" : e[0].str;
-    if (outcome == "notfound") return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
-    if (outcome == "refused" && e.size() > 1) {
-      auto status = domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending);
-      return done(Admission{Admission::Kind::kRefused, status, id, {}});
-    }
-    if (outcome != "ok" || e.size() < 2) return done(Admission{Admission::Kind::kUnavailable, {}, id, "bad admission reply"});
-    int64_t gen = e[1].AsInt();
-    log::Info("admitted", {{"request_id", call->request_id}, {"instance_id", id},
-                           {"action", std::string(domain::ActionName(action))}, {"gen", gen}});
-    Publish(call, id, action, gen, [this, call, done, id, gen](Status st) {
-      if (st) return done(Admission{Admission::Kind::kAccepted, {}, id, {}});
-      Undo(call->request_id, id, gen, [done, id, why = st.error().message] {
-        done(Admission{Admission::Kind::kUnavailable, {}, id, why});
+  redis_->EvalSha(
+      redis::scripts::Admit(), {}, args, [this, call, id, action, done](Result<redis::Value> r) {
+        if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
+        if (!r || r->is_error()) {
+          return done(
+              Admission{Admission::Kind::kUnavailable, {}, id, r ? r->str : r.error().message});
+        }
+        const auto& e = r->elements;
+        const std::string outcome = e.empty() ? "" : e[0].str;
+        if (outcome == "notfound") return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
+        if (outcome == "refused" && e.size() > 1) {
+          auto status =
+              domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending);
+          return done(Admission{Admission::Kind::kRefused, status, id, {}});
+        }
+        if (outcome != "ok" || e.size() < 2)
+          return done(Admission{Admission::Kind::kUnavailable, {}, id, "bad admission reply"});
+        int64_t gen = e[1].AsInt();
+        log::Info("admitted", {{"request_id", call->request_id},
+                               {"instance_id", id},
+                               {"action", std::string(domain::ActionName(action))},
+                               {"gen", gen}});
+        Publish(call, id, action, gen, [this, call, done, id, gen](Status st) {
+          if (st) return done(Admission{Admission::Kind::kAccepted, {}, id, {}});
+          Undo(call->request_id, id, gen, [done, id, why = st.error().message] {
+            done(Admission{Admission::Kind::kUnavailable, {}, id, why});
+          });
+        });
       });
-    });
-  });
 }
 
 void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std::string>& ids,
@@ -335,67 +382,87 @@ void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std:
     if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
   }
   int64_t now = util::NowMs();
-  std::vector<std::string> args{config_.redis_prefix, call->tenant, std::string(domain::ActionName(action)),
-                                std::to_string(domain::CodeOf(domain::TransitionalStatus(action))), allowed,
-                                call->request_id, std::to_string(now), util::Rfc3339(now),
+  std::vector<std::string> args{config_.redis_prefix,
+                                call->tenant,
+                                std::string(domain::ActionName(action)),
+                                std::to_string(domain::CodeOf(domain::TransitionalStatus(action))),
+                                allowed,
+                                call->request_id,
+                                std::to_string(now),
+                                util::Rfc3339(now),
                                 std::to_string(config_.history_max)};
   args.insert(args.end(), ids.begin(), ids.end());
-  redis_->EvalSha(redis::scripts::AdmitMany(), {}, args, [this, call, ids, action, done](Result<redis::Value> r) {
-    if (!r && r.error().code == Code::kTimeout) {
-      for (const auto& id : ids) Orphan(call->request_id, id);
-    }
-    if (!r || r->is_error()) return done(Admission{Admission::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
-    const auto& e = r->elements;
-    const std::string outcome = e.empty() ? "" : e[0].str;
-    if (outcome == "notfound" && e.size() > 1) return done(Admission{Admission::Kind::kNotFound, {}, e[1].str, {}});
-    if (outcome == "refused" && e.size() > 2) {
-      auto status = domain::FromCode(static_cast<int>(e[2].AsInt())).value_or(domain::Status::kPending);
-      return done(Admission{Admission::Kind::kRefused, status, e[1].str, {}});
-    }
-    if (outcome != "ok" || e.size() != 1 + 2 * ids.size()) {
-      return done(Admission{Admission::Kind::kUnavailable, {}, {}, "bad admission reply"});
-    }
-    // Publish every command; the batch answers once all are confirmed, or undoes them all.
-    struct Batch {
-      size_t left;
-      bool failed = false;
-      std::string error;
-      std::vector<std::pair<std::string, int64_t>> admitted;
-    };
-    auto batch = std::make_shared<Batch>();
-    batch->left = ids.size();
-    for (size_t i = 0; i < ids.size(); ++i) batch->admitted.emplace_back(ids[i], e[1 + 2 * i].AsInt());
-    log::Info("admitted batch", {{"request_id", call->request_id}, {"action", std::string(domain::ActionName(action))},
-                                 {"count", static_cast<unsigned long>(ids.size())}});
-    for (const auto& [id, gen] : batch->admitted) {
-      Publish(call, id, action, gen, [this, call, batch, done](Status st) {
-        if (!st && !batch->failed) {
-          batch->failed = true;
-          batch->error = st.error().message;
+  redis_->EvalSha(
+      redis::scripts::AdmitMany(), {}, args,
+      [this, call, ids, action, done](Result<redis::Value> r) {
+        if (!r && r.error().code == Code::kTimeout) {
+          for (const auto& id : ids) Orphan(call->request_id, id);
         }
-        if (--batch->left > 0) return;
-        if (!batch->failed) return done(Admission{Admission::Kind::kAccepted, {}, {}, {}});
-        auto undos_left = std::make_shared<size_t>(batch->admitted.size());
-        for (const auto& [aid, agen] : batch->admitted) {
-          Undo(call->request_id, aid, agen, [undos_left, done, batch] {
-            if (--*undos_left == 0) done(Admission{Admission::Kind::kUnavailable, {}, {}, batch->error});
+        if (!r || r->is_error())
+          return done(
+              Admission{Admission::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
+        const auto& e = r->elements;
+        const std::string outcome = e.empty() ? "" : e[0].str;
+        if (outcome == "notfound" && e.size() > 1)
+          return done(Admission{Admission::Kind::kNotFound, {}, e[1].str, {}});
+        if (outcome == "refused" && e.size() > 2) {
+          auto status =
+              domain::FromCode(static_cast<int>(e[2].AsInt())).value_or(domain::Status::kPending);
+          return done(Admission{Admission::Kind::kRefused, status, e[1].str, {}});
+        }
+        if (outcome != "ok" || e.size() != 1 + 2 * ids.size()) {
+          return done(Admission{Admission::Kind::kUnavailable, {}, {}, "bad admission reply"});
+        }
+        // Publish every command; the batch answers once all are confirmed, or undoes them all.
+        struct Batch {
+          size_t left;
+          bool failed = false;
+          std::string error;
+          std::vector<std::pair<std::string, int64_t>> admitted;
+        };
+        auto batch = std::make_shared<Batch>();
+        batch->left = ids.size();
+        for (size_t i = 0; i < ids.size(); ++i)
+          batch->admitted.emplace_back(ids[i], e[1 + 2 * i].AsInt());
+        log::Info("admitted batch", {{"request_id", call->request_id},
+                                     {"action", std::string(domain::ActionName(action))},
+                                     {"count", static_cast<unsigned long>(ids.size())}});
+        for (const auto& [id, gen] : batch->admitted) {
+          Publish(call, id, action, gen, [this, call, batch, done](Status st) {
+            if (!st && !batch->failed) {
+              batch->failed = true;
+              batch->error = st.error().message;
+            }
+            if (--batch->left > 0) return;
+            if (!batch->failed) return done(Admission{Admission::Kind::kAccepted, {}, {}, {}});
+            auto undos_left = std::make_shared<size_t>(batch->admitted.size());
+            for (const auto& [aid, agen] : batch->admitted) {
+              Undo(call->request_id, aid, agen, [undos_left, done, batch] {
+                if (--*undos_left == 0)
+                  done(Admission{Admission::Kind::kUnavailable, {}, {}, batch->error});
+              });
+            }
           });
         }
       });
-    }
-  });
 }
 
 void App::Transition(std::shared_ptr<Call> call, domain::Action action) {
-  AdmitAndPublish(call, call->match.id, action, AllowedFrom(action), "running", [this, call, action](Admission a) {
-    switch (a.kind) {
-      case Admission::Kind::kNotFound: return ReplyError(*call, 404, kNotFound);
-      case Admission::Kind::kRefused: return ReplyError(*call, 409, domain::Admit(action, a.status).message);
-      case Admission::Kind::kUnavailable: return ReplyUnavailable(*call, a.error);
-      case Admission::Kind::kAccepted:
-        return Reply(*call, 202, action == domain::Action::kDestroy ? routes::DestroyAccepted() : routes::ActionAccepted());
-    }
-  });
+  AdmitAndPublish(call, call->match.id, action, AllowedFrom(action), "running",
+                  [this, call, action](Admission a) {
+                    switch (a.kind) {
+                      case Admission::Kind::kNotFound:
+                        return ReplyError(*call, 404, kNotFound);
+                      case Admission::Kind::kRefused:
+                        return ReplyError(*call, 409, domain::Admit(action, a.status).message);
+                      case Admission::Kind::kUnavailable:
+                        return ReplyUnavailable(*call, a.error);
+                      case Admission::Kind::kAccepted:
+                        return Reply(*call, 202,
+                                     action == domain::Action::kDestroy ? routes::DestroyAccepted()
+                                                                        : routes::ActionAccepted());
+                    }
+                  });
 }
 
 void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
@@ -404,7 +471,8 @@ void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, do
     // Test-only fault point: admitted in Redis, never published. The reconciler must recover it.
     thread_local std::mt19937 rng{std::random_device{}()};
     if (static_cast<int>(rng() % 1000) < config_.fault_crash_after_admit_permille) {
-      log::Warn("fault injection: dying between admission and publish", {{"instance_id", instance_id}});
+      log::Warn("fault injection: dying between admission and publish",
+                {{"instance_id", instance_id}});
       raise(SIGKILL);
     }
   }
@@ -424,10 +492,11 @@ void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, do
                      return done(OkStatus());
                    }
                    ++counters_["publishes_failed_total"];
-                   log::Warn("publish failed",
-                             {{"request_id", call->request_id}, {"instance_id", instance_id},
-                              {"action", std::string(domain::ActionName(action))}, {"gen", gen},
-                              {"error", st.error().message}});
+                   log::Warn("publish failed", {{"request_id", call->request_id},
+                                                {"instance_id", instance_id},
+                                                {"action", std::string(domain::ActionName(action))},
+                                                {"gen", gen},
+                                                {"error", st.error().message}});
                    done(std::move(st));
                  });
 }
@@ -436,8 +505,8 @@ void App::Undo(const std::string& request_id, const std::string& instance_id, in
                std::function<void()> done) {
   int64_t now = util::NowMs();
   redis_->EvalSha(redis::scripts::UndoAdmission(), {},
-                  {config_.redis_prefix, instance_id, std::to_string(gen), std::to_string(now), util::Rfc3339(now),
-                   std::to_string(config_.history_max)},
+                  {config_.redis_prefix, instance_id, std::to_string(gen), std::to_string(now),
+                   util::Rfc3339(now), std::to_string(config_.history_max)},
                   [this, request_id, instance_id, done](Result<redis::Value> r) {
                     // An undo that did not answer is retried by request id once Redis is back.
                     if (!r || r->is_error()) {
@@ -470,7 +539,8 @@ void App::UndoOrphans() {
                     {config_.redis_prefix, instance_id, "", std::to_string(now), util::Rfc3339(now),
                      std::to_string(config_.history_max), request_id},
                     [this, request_id, instance_id](Result<redis::Value> r) {
-                      if (!r || r->is_error()) return Orphan(request_id, instance_id);  // try again later
+                      if (!r || r->is_error())
+                        return Orphan(request_id, instance_id);  // try again later
                       if (r->AsInt() == 1) {
                         log::Info("undid an admission whose reply was lost",
                                   {{"request_id", request_id}, {"instance_id", instance_id}});
@@ -528,16 +598,21 @@ void App::List(std::shared_ptr<Call> call) {
         int64_t total = e[0].AsInt();
         std::vector<routes::ListRow> rows;
         for (size_t i = 1; i + 4 < e.size(); i += 5) {
-          auto status = domain::FromCode(static_cast<int>(e[i + 2].AsInt(2))).value_or(domain::Status::kPending);
+          auto status = domain::FromCode(static_cast<int>(e[i + 2].AsInt(2)))
+                            .value_or(domain::Status::kPending);
           rows.push_back({e[i].str, e[i + 1].str, status, e[i + 3].str, e[i + 4].AsInt()});
         }
         std::optional<routes::Pagination> page;
         if (has_limit) {
           page.emplace();
           page->count = total;
-          std::string base = BaseUrl(call->req) + "/api/lambda-instances/?limit=" + std::to_string(limit);
-          if (limit > 0 && offset + limit < total) page->next = base + "&offset=" + std::to_string(offset + limit);
-          if (offset > 0) page->previous = base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
+          std::string base =
+              BaseUrl(call->req) + "/api/lambda-instances/?limit=" + std::to_string(limit);
+          if (limit > 0 && offset + limit < total)
+            page->next = base + "&offset=" + std::to_string(offset + limit);
+          if (offset > 0)
+            page->previous =
+                base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
         }
         Reply(*call, 200, routes::ListBody(rows, page));
       });
@@ -546,7 +621,8 @@ void App::List(std::shared_ptr<Call> call) {
 void App::Count(std::shared_ptr<Call> call) {
   redis_->Command({"SCARD", config_.redis_prefix + "t:" + call->tenant + ":live"},
                   [this, call](Result<redis::Value> r) {
-                    if (!r || r->is_error()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
+                    if (!r || r->is_error())
+                      return ReplyUnavailable(*call, r ? r->str : r.error().message);
                     Reply(*call, 200, routes::CountBody(r->AsInt()));
                   });
 }
@@ -556,15 +632,19 @@ void App::Details(std::shared_ptr<Call> call, bool status_only) {
   if (status_only) {
     filter = routes::DetailsFilter::kStatus;
   } else if (std::string f; call->req.QueryParam("filter", &f)) {
-    if (f == "status") filter = routes::DetailsFilter::kStatus;
-    else if (f == "info") filter = routes::DetailsFilter::kInfo;
-    else return ReplyError(*call, 400, kBadFilter);
+    if (f == "status")
+      filter = routes::DetailsFilter::kStatus;
+    else if (f == "info")
+      filter = routes::DetailsFilter::kInfo;
+    else
+      return ReplyError(*call, 400, kBadFilter);
   }
-  ReadInstance(call, call->match.id, [this, call, filter](Result<std::optional<routes::InstanceRecord>> r) {
-    if (!r) return ReplyUnavailable(*call, r.error().message);
-    if (!*r) return ReplyError(*call, 404, kNotFound);
-    Reply(*call, 200, routes::DetailsBody(**r, filter));
-  });
+  ReadInstance(call, call->match.id,
+               [this, call, filter](Result<std::optional<routes::InstanceRecord>> r) {
+                 if (!r) return ReplyUnavailable(*call, r.error().message);
+                 if (!*r) return ReplyError(*call, 404, kNotFound);
+                 Reply(*call, 200, routes::DetailsBody(**r, filter));
+               });
 }
 
 std::string App::Metrics() const {

@@ -136,7 +136,9 @@ class App {
   std::unordered_map<std::string, CachedKey> key_cache_;
   std::map<std::string, uint64_t> counters_;
   std::string allowed_[4];
-  std::vector<std::pair<std::string, std::string>> orphans_;  ///< (request_id, instance_id)  ///< per action: ",1,9," from the domain table, for admit.lua
+  std::vector<std::pair<std::string, std::string>>
+      orphans_;  ///< (request_id, instance_id)  ///< per action: ",1,9," from the domain table, for
+                 ///< admit.lua
 };
 
 }  // namespace lambda::shim

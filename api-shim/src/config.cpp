@@ -8,7 +8,10 @@ Result<Config> LoadConfig(config::Source& src) {
   c.port = static_cast<int>(src.Int("http-port", c.port, 0, 65535));
   c.public_url = src.String("public-url", c.public_url);
   auto redis = redis::ParseUrl(src.String("redis-url", "redis://127.0.0.1:6379"));
-  if (redis) c.redis = *redis; else src.AddError("--redis-url: " + redis.error().message);
+  if (redis)
+    c.redis = *redis;
+  else
+    src.AddError("--redis-url: " + redis.error().message);
   c.redis.max_pending = static_cast<size_t>(src.Int("max-pending-redis", 20000, 1, 1000000));
   c.redis_prefix = src.String("redis-prefix", c.redis_prefix);
   amqp::Config base;
@@ -17,17 +20,24 @@ Result<Config> LoadConfig(config::Source& src) {
   base.publish_timeout_ms = static_cast<uint64_t>(src.Int("publish-timeout-ms", 5000, 50, 600000));
   base.max_in_flight = static_cast<size_t>(src.Int("max-in-flight-publishes", 4096, 1, 1000000));
   auto amqp = amqp::ParseUrl(src.String("amqp-url", "amqp://guest:guest@127.0.0.1:5672/"), base);
-  if (amqp) c.amqp = *amqp; else src.AddError("--amqp-url: " + amqp.error().message);
-  c.http.parser.max_header_bytes = static_cast<size_t>(src.Int("max-header-bytes", 8192, 1024, 1 << 20));
-  c.http.parser.max_body_bytes = static_cast<size_t>(src.Int("max-body-bytes", 1 << 20, 1024, 64 << 20));
-  c.http.request_timeout_ms = static_cast<uint64_t>(src.Int("request-timeout-ms", 30000, 100, 3600000));
+  if (amqp)
+    c.amqp = *amqp;
+  else
+    src.AddError("--amqp-url: " + amqp.error().message);
+  c.http.parser.max_header_bytes =
+      static_cast<size_t>(src.Int("max-header-bytes", 8192, 1024, 1 << 20));
+  c.http.parser.max_body_bytes =
+      static_cast<size_t>(src.Int("max-body-bytes", 1 << 20, 1024, 64 << 20));
+  c.http.request_timeout_ms =
+      static_cast<uint64_t>(src.Int("request-timeout-ms", 30000, 100, 3600000));
   c.http.idle_timeout_ms = static_cast<uint64_t>(src.Int("idle-timeout-ms", 75000, 100, 3600000));
   c.http.max_connections = static_cast<size_t>(src.Int("max-connections", 10000, 1, 1000000));
   c.key_cache_ms = static_cast<uint64_t>(src.Int("key-cache-ms", 2000, 0, 600000));
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});
-  c.fault_crash_after_admit_permille = static_cast<int>(src.Int("fault-crash-after-admit-permille", 0, 0, 1000));
+  c.fault_crash_after_admit_permille =
+      static_cast<int>(src.Int("fault-crash-after-admit-permille", 0, 0, 1000));
   if (c.redis_prefix.empty()) src.AddError("--redis-prefix must not be empty");
   const auto& errors = src.Finish();
   if (!errors.empty()) {

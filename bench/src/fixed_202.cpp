@@ -16,15 +16,18 @@ int main(int argc, char** argv) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   {
-    lambda::http::Server server(&loop, {}, [](lambda::http::Request, lambda::http::Responder respond) {
-      lambda::http::Response r;
-      r.status = 202;
-      r.body = R"({"status":{"code":202,"short-description":"Your request has been accepted"}})";
-      respond(std::move(r));
-    });
+    lambda::http::Server server(
+        &loop, {}, [](lambda::http::Request, lambda::http::Responder respond) {
+          lambda::http::Response r;
+          r.status = 202;
+          r.body =
+              R"({"status":{"code":202,"short-description":"Your request has been accepted"}})";
+          respond(std::move(r));
+        });
     if (!server.Listen("127.0.0.1", port)) return 1;
     lambda::uv::UvHandle<uv_signal_t> sig([&](uv_signal_t* s) { return uv_signal_init(&loop, s); });
-    uv_signal_start(sig.get(), [](uv_signal_t* s, int) { uv_stop(s->loop); }, SIGTERM);
+    uv_signal_start(
+        sig.get(), [](uv_signal_t* s, int) { uv_stop(s->loop); }, SIGTERM);
     uv_run(&loop, UV_RUN_DEFAULT);
   }
   lambda::uv::DrainAndClose(&loop);

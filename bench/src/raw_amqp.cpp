@@ -1,10 +1,12 @@
 // The broker ceiling for scripts/bench: plain rabbitmq-c, persistent messages, publisher confirms
 // with a window of unconfirmed messages, and (in pubsub mode) a consumer acking every message,
 // both at once through one durable queue of the chosen type.
-//   raw_amqp --port P --queue-type quorum|classic --seconds S --inflight 64 --prefetch 100 --mode publish|pubsub
+//   raw_amqp --port P --queue-type quorum|classic --seconds S --inflight 64 --prefetch 100 --mode
+//   publish|pubsub
 // Prints: msgs_per_s N, confirm_p99_ms X
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <unistd.h>
 #include <deque>
 #include <string>
 #include <thread>
@@ -29,7 +30,8 @@ amqp_connection_state_t Open(int port) {
     std::fprintf(stderr, "raw_amqp: cannot connect to 127.0.0.1:%d\n", port);
     std::exit(1);
   }
-  if (amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest").reply_type != AMQP_RESPONSE_NORMAL) {
+  if (amqp_login(c, "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, "guest", "guest").reply_type !=
+      AMQP_RESPONSE_NORMAL) {
     std::fprintf(stderr, "raw_amqp: login failed\n");
     std::exit(1);
   }
@@ -50,12 +52,18 @@ int main(int argc, char** argv) {
   std::string type = "quorum", mode = "pubsub";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--port") port = std::atoi(v.c_str());
-    else if (k == "--seconds") seconds = std::atoi(v.c_str());
-    else if (k == "--inflight") inflight = std::atoi(v.c_str());
-    else if (k == "--prefetch") prefetch = std::atoi(v.c_str());
-    else if (k == "--queue-type") type = v;
-    else if (k == "--mode") mode = v;
+    if (k == "--port")
+      port = std::atoi(v.c_str());
+    else if (k == "--seconds")
+      seconds = std::atoi(v.c_str());
+    else if (k == "--inflight")
+      inflight = std::atoi(v.c_str());
+    else if (k == "--prefetch")
+      prefetch = std::atoi(v.c_str());
+    else if (k == "--queue-type")
+      type = v;
+    else if (k == "--mode")
+      mode = v;
   }
   std::string queue = "raw_bench_" + type + "_" + std::to_string(::getpid());
   amqp_connection_state_t pub = Open(port);
@@ -81,7 +89,8 @@ int main(int argc, char** argv) {
     consumer = std::thread([&] {
       amqp_connection_state_t c = Open(port);
       amqp_basic_qos(c, 1, 0, static_cast<uint16_t>(prefetch), 0);
-      amqp_basic_consume(c, 1, amqp_cstring_bytes(queue.c_str()), amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+      amqp_basic_consume(c, 1, amqp_cstring_bytes(queue.c_str()), amqp_empty_bytes, 0, 0, 0,
+                         amqp_empty_table);
       amqp_get_rpc_reply(c);
       timeval tv{0, 200000};
       while (!stop) {
@@ -121,7 +130,8 @@ int main(int argc, char** argv) {
     auto now = Clock::now();
     while (!window.empty() && (window.front().first <= ack->delivery_tag) &&
            (ack->multiple || window.front().first == ack->delivery_tag)) {
-      latencies.push_back(std::chrono::duration<double, std::milli>(now - window.front().second).count());
+      latencies.push_back(
+          std::chrono::duration<double, std::milli>(now - window.front().second).count());
       window.pop_front();
       ++confirmed;
     }

@@ -8,7 +8,8 @@ namespace {
 
 std::string EnvName(const std::string& flag) {
   std::string out = "LAMBDA_";
-  for (char c : flag) out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (char c : flag)
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -67,8 +68,8 @@ int64_t Source::Int(const std::string& name, int64_t fallback, int64_t min, int6
 }
 
 bool Source::Bool(const std::string& name, bool fallback) {
-  usage_.push_back("--" + name + " / " + EnvName(name) + " (true|false, default: " +
-                   (fallback ? "true" : "false") + ")");
+  usage_.push_back("--" + name + " / " + EnvName(name) +
+                   " (true|false, default: " + (fallback ? "true" : "false") + ")");
   const auto* v = Lookup(name);
   if (v == nullptr) return fallback;
   if (*v == "true" || *v == "1") return true;
@@ -81,7 +82,8 @@ std::string Source::OneOf(const std::string& name, const std::string& fallback,
                           const std::vector<std::string>& allowed) {
   std::string list;
   for (const auto& a : allowed) list += (list.empty() ? "" : "|") + a;
-  usage_.push_back("--" + name + " / " + EnvName(name) + " (" + list + ", default: " + fallback + ")");
+  usage_.push_back("--" + name + " / " + EnvName(name) + " (" + list + ", default: " + fallback +
+                   ")");
   const auto* v = Lookup(name);
   if (v == nullptr) return fallback;
   for (const auto& a : allowed) {

@@ -43,8 +43,10 @@ std::string Describe(std::string_view keyword, const rapidjson::Value& schema_no
   }
   if (keyword == "minimum") return "must be >= " + NumberText(*get("minimum"));
   if (keyword == "maximum") return "must be <= " + NumberText(*get("maximum"));
-  if (keyword == "minLength") return "must be at least " + NumberText(*get("minLength")) + " characters long";
-  if (keyword == "maxLength") return "must be at most " + NumberText(*get("maxLength")) + " characters long";
+  if (keyword == "minLength")
+    return "must be at least " + NumberText(*get("minLength")) + " characters long";
+  if (keyword == "maxLength")
+    return "must be at most " + NumberText(*get("maxLength")) + " characters long";
   if (keyword == "enum") {
     std::string s = "must be one of";
     const auto* e = get("enum");
@@ -69,8 +71,9 @@ const rapidjson::Value* Member(const rapidjson::Value& obj, const char* key) {
 }
 
 // RapidJSON 1.1 reports the first violation only: keyword, schema node and document node.
-void Explain(std::string_view keyword, const rapidjson::Value& schema_node, const std::string& field,
-             const rapidjson::Value* doc_node, std::vector<std::string>* out) {
+void Explain(std::string_view keyword, const rapidjson::Value& schema_node,
+             const std::string& field, const rapidjson::Value* doc_node,
+             std::vector<std::string>* out) {
   std::string prefix = field == "body" ? "" : field + ".";
   if (keyword == "required" && doc_node != nullptr && doc_node->IsObject()) {
     if (const auto* req = Member(schema_node, "required"); req && req->IsArray()) {
@@ -99,9 +102,9 @@ void Explain(std::string_view keyword, const rapidjson::Value& schema_node, cons
 Status Parse(std::string_view text, rapidjson::Document* doc) {
   doc->Parse(text.data(), text.size());
   if (doc->HasParseError()) {
-    return Error{Code::kInvalidArgument,
-                 std::string("body: invalid JSON at offset ") + std::to_string(doc->GetErrorOffset()) +
-                     ": " + rapidjson::GetParseError_En(doc->GetParseError())};
+    return Error{Code::kInvalidArgument, std::string("body: invalid JSON at offset ") +
+                                             std::to_string(doc->GetErrorOffset()) + ": " +
+                                             rapidjson::GetParseError_En(doc->GetParseError())};
   }
   return OkStatus();
 }

@@ -29,8 +29,8 @@ int EnvInt(const char* name, int fallback) {
 }
 
 int Shell(const std::string& script) {
-  std::string cmd = "bash -c 'source \"" + EnvOr("LAMBDA_SOURCE_DIR") + "/scripts/lib/common.sh\"; " + script +
-                    "' >/dev/null 2>&1";
+  std::string cmd = "bash -c 'source \"" + EnvOr("LAMBDA_SOURCE_DIR") +
+                    "/scripts/lib/common.sh\"; " + script + "' >/dev/null 2>&1";
   return std::system(cmd.c_str());
 }
 
@@ -45,15 +45,16 @@ struct Figures {
 };
 
 /// Drives start/stop over `ids` from `threads` threads until `stop` is set.
-void Drive(const Stack& stack, const std::string& key, const std::vector<std::string>& ids, int threads,
-           std::atomic<bool>& stop, Figures& f) {
+void Drive(const Stack& stack, const std::string& key, const std::vector<std::string>& ids,
+           int threads, std::atomic<bool>& stop, Figures& f) {
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       std::map<std::string, std::string> next;  // the action each instance should get next
       uint64_t n = 0;
       while (!stop) {
-        for (size_t i = static_cast<size_t>(t); i < ids.size() && !stop; i += static_cast<size_t>(threads)) {
+        for (size_t i = static_cast<size_t>(t); i < ids.size() && !stop;
+             i += static_cast<size_t>(threads)) {
           const std::string& id = ids[i];
           std::string action = next.count(id) ? next[id] : "start";
           std::string rid = "chaos-" + std::to_string(t) + "-" + std::to_string(++n);
@@ -118,16 +119,19 @@ struct Verdict {
   uint64_t reached = 0, lost = 0, twice = 0, refused_changed = 0, timed_out = 0;
 };
 
-Verdict Judge(Stack& stack, const std::vector<std::string>& ids, Figures& f, std::chrono::seconds settle) {
+Verdict Judge(Stack& stack, const std::vector<std::string>& ids, Figures& f,
+              std::chrono::seconds settle) {
   Verdict v;
   // Wait until every accepted action reached a final status (or the settle time passes).
-  testing::WaitFor([&] {
-    auto o = Outcomes(stack, ids);
-    for (const auto& a : f.accepted_actions) {
-      if (!o[a.request_id].final) return false;
-    }
-    return true;
-  }, settle);
+  testing::WaitFor(
+      [&] {
+        auto o = Outcomes(stack, ids);
+        for (const auto& a : f.accepted_actions) {
+          if (!o[a.request_id].final) return false;
+        }
+        return true;
+      },
+      settle);
   auto o = Outcomes(stack, ids);
   for (const auto& a : f.accepted_actions) {
     const auto& x = o[a.request_id];
@@ -143,18 +147,21 @@ Verdict Judge(Stack& stack, const std::vector<std::string>& ids, Figures& f, std
 }
 
 void Report(const std::string& scenario, Figures& f, const Verdict& v) {
-  std::printf("chaos %-28s sent %6llu  accepted %6llu  refused(503) %5llu  conflict(409) %5llu  no-answer %4llu  "
-              "final %6llu  lost %llu  twice %llu  refused-changed %llu  timed-out %llu\n",
-              scenario.c_str(), (unsigned long long)f.sent, (unsigned long long)f.accepted,
-              (unsigned long long)f.refused, (unsigned long long)f.conflict, (unsigned long long)f.errors,
-              (unsigned long long)v.reached, (unsigned long long)v.lost, (unsigned long long)v.twice,
-              (unsigned long long)v.refused_changed, (unsigned long long)v.timed_out);
+  std::printf(
+      "chaos %-28s sent %6llu  accepted %6llu  refused(503) %5llu  conflict(409) %5llu  no-answer "
+      "%4llu  "
+      "final %6llu  lost %llu  twice %llu  refused-changed %llu  timed-out %llu\n",
+      scenario.c_str(), (unsigned long long)f.sent, (unsigned long long)f.accepted,
+      (unsigned long long)f.refused, (unsigned long long)f.conflict, (unsigned long long)f.errors,
+      (unsigned long long)v.reached, (unsigned long long)v.lost, (unsigned long long)v.twice,
+      (unsigned long long)v.refused_changed, (unsigned long long)v.timed_out);
   std::fflush(stdout);
 }
 
 class Chaos : public ::testing::Test {
  protected:
-  void Run(const std::string& name, Stack& stack, int threads, const std::function<void(std::atomic<bool>&)>& chaos) {
+  void Run(const std::string& name, Stack& stack, int threads,
+           const std::function<void(std::atomic<bool>&)>& chaos) {
     std::string key = stack.NewKey("chaos");
     auto ids = stack.Seed(EnvInt("LAMBDA_CHAOS_INSTANCES", 200), "STOPPED", "chaos");
     Figures f;
@@ -174,14 +181,16 @@ class Chaos : public ::testing::Test {
   }
   /// Sleeps up to `ms` unless stopped; false once stopped.
   static bool Pause(std::atomic<bool>& stop, int ms) {
-    for (int i = 0; i < ms / 20 && !stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (int i = 0; i < ms / 20 && !stop; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     return !stop;
   }
 };
 
-Stack::Options Options(int workers, std::vector<std::string> shim = {}, std::vector<std::string> worker = {}) {
-  worker.insert(worker.end(), {"--lease-ms", "2000", "--reconcile-interval-ms", "500", "--republish-after-ms", "3000",
-                               "--action-timeout-ms", "600000"});
+Stack::Options Options(int workers, std::vector<std::string> shim = {},
+                       std::vector<std::string> worker = {}) {
+  worker.insert(worker.end(), {"--lease-ms", "2000", "--reconcile-interval-ms", "500",
+                               "--republish-after-ms", "3000", "--action-timeout-ms", "600000"});
   return Stack::Options{workers, std::move(shim), std::move(worker)};
 }
 
@@ -232,8 +241,10 @@ TEST_F(Chaos, D_ShimDiesBetweenAdmissionAndPublish) {
       }
     }
   });
-  std::printf("chaos d: shim restarted %d times; its half-done admissions were republished by the reconciler\n",
-              restarts.load());
+  std::printf(
+      "chaos d: shim restarted %d times; its half-done admissions were republished by the "
+      "reconciler\n",
+      restarts.load());
   EXPECT_GT(restarts.load(), 0);
 }
 
@@ -251,9 +262,11 @@ TEST_F(Chaos, E_DuplicatedAndOutOfOrderCommands) {
       // Re-send the current and an older generation of a random busy instance's command.
       auto pending = stack.redis().Array({"ZRANGE", stack.redis_prefix() + "pending", "0", "4"});
       for (const auto& id : pending) {
-        auto f = stack.redis().Array({"HMGET", stack.redis_prefix() + "i:" + id, "p_action", "p_gen", "p_req"});
+        auto f = stack.redis().Array(
+            {"HMGET", stack.redis_prefix() + "i:" + id, "p_action", "p_gen", "p_req"});
         if (f.size() != 3 || f[0].empty()) continue;
-        for (int64_t gen : {std::atoll(f[1].c_str()), std::atoll(f[1].c_str()), std::atoll(f[1].c_str()) - 1}) {
+        for (int64_t gen :
+             {std::atoll(f[1].c_str()), std::atoll(f[1].c_str()), std::atoll(f[1].c_str()) - 1}) {
           if (gen < 1) continue;
           domain::Command cmd;
           cmd.request_id = f[2];
@@ -265,7 +278,8 @@ TEST_F(Chaos, E_DuplicatedAndOutOfOrderCommands) {
           amqp_basic_properties_t props{};
           props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
           props.delivery_mode = 2;
-          amqp_basic_publish(c, 1, amqp_cstring_bytes(exchange.c_str()), amqp_cstring_bytes("action"), 0, 0, &props,
+          amqp_basic_publish(c, 1, amqp_cstring_bytes(exchange.c_str()),
+                             amqp_cstring_bytes("action"), 0, 0, &props,
                              amqp_bytes_t{body.size(), body.data()});
         }
       }

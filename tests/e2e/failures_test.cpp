@@ -28,8 +28,10 @@ std::string IdOf(const std::string& body) {
 }
 
 int Shell(const std::string& script) {
-  std::string cmd = "bash -c 'source \"" + EnvOr("LAMBDA_TEST_SCRIPTS", EnvOr("LAMBDA_SOURCE_DIR") + "/scripts/lib/common.sh") +
-                    "\"; " + script + "' >/dev/null 2>&1";
+  std::string cmd =
+      "bash -c 'source \"" +
+      EnvOr("LAMBDA_TEST_SCRIPTS", EnvOr("LAMBDA_SOURCE_DIR") + "/scripts/lib/common.sh") + "\"; " +
+      script + "' >/dev/null 2>&1";
   return std::system(cmd.c_str());
 }
 
@@ -40,7 +42,9 @@ void StartRabbit() {
   ASSERT_EQ(Shell("start_rabbitmq \"$LAMBDA_TEST_RABBIT_DIR\" \"$LAMBDA_TEST_AMQP_PORT\""), 0);
 }
 void KillRedis() { Shell("kill -KILL $(cat \"$LAMBDA_TEST_REDIS_DIR/redis.pid\"); sleep 0.3"); }
-void StartRedis() { ASSERT_EQ(Shell("start_redis \"$LAMBDA_TEST_REDIS_DIR\" \"$LAMBDA_TEST_REDIS_PORT\""), 0); }
+void StartRedis() {
+  ASSERT_EQ(Shell("start_redis \"$LAMBDA_TEST_REDIS_DIR\" \"$LAMBDA_TEST_REDIS_PORT\""), 0);
+}
 
 TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
   Stack stack(Stack::Options{2, {}, {"--lease-ms", "1500"}});
@@ -57,10 +61,12 @@ TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
   ASSERT_EQ(stack.worker(victim).Wait(std::chrono::seconds(5)), -1);  // killed, not exited
   ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(30))) << stack.StatusOf(id);
   auto history = stack.History(id);
-  std::vector<std::string> expected{"PENDING", "CLUSTER_CREATED", "INIT_DONE", "COMMONS_INSTALLED",
-                                    "HADOOP_INSTALLED", "KAFKA_INSTALLED", "FLINK_INSTALLED", "STARTED"};
+  std::vector<std::string> expected{"PENDING",           "CLUSTER_CREATED",  "INIT_DONE",
+                                    "COMMONS_INSTALLED", "HADOOP_INSTALLED", "KAFKA_INSTALLED",
+                                    "FLINK_INSTALLED",   "STARTED"};
   EXPECT_EQ(history, expected);  // every status once: resumed, not restarted
-  std::string finisher = stack.redis().Cmd({"XREVRANGE", stack.redis_prefix() + "h:" + id, "+", "-", "COUNT", "1"});
+  std::string finisher =
+      stack.redis().Cmd({"XREVRANGE", stack.redis_prefix() + "h:" + id, "+", "-", "COUNT", "1"});
   EXPECT_EQ(finisher.find(holder), std::string::npos) << "the survivor wrote the final status";
   EXPECT_TRUE(stack.worker(1 - victim).Alive());
 }
@@ -72,7 +78,10 @@ TEST(Failures, DeadRabbitMqGets503AndChangesNothingThenRecovers) {
   std::string url = stack.url() + "/api/lambda-instances/" + ids[0] + "/";
   // A queue that has carried traffic: RabbitMQ 3.10 loses the Raft member of a quorum queue
   // killed within moments of its declaration, which is not what this test is about.
-  ASSERT_EQ(Http("POST", stack.url() + "/api/lambda-instances/" + ids[1] + "/", {"X-API-Key: " + key}, "action=start").status, 202);
+  ASSERT_EQ(Http("POST", stack.url() + "/api/lambda-instances/" + ids[1] + "/",
+                 {"X-API-Key: " + key}, "action=start")
+                .status,
+            202);
   ASSERT_TRUE(stack.WaitStatus(ids[1], "STARTED", std::chrono::seconds(20)));
   std::this_thread::sleep_for(std::chrono::seconds(2));
   KillRabbit();
@@ -82,17 +91,23 @@ TEST(Failures, DeadRabbitMqGets503AndChangesNothingThenRecovers) {
   EXPECT_EQ(r.headers["retry-after"], "1");
   EXPECT_EQ(stack.StatusOf(ids[0]), "STOPPED");  // admission undone
   EXPECT_EQ(stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + ids[0], "p_action"}), "");
-  auto create = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key}, CreateBody("nope"));
+  auto create = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
+                     CreateBody("nope"));
   EXPECT_EQ(create.status, 503);
-  EXPECT_EQ(stack.redis().Int({"ZCARD", stack.redis_prefix() + "t:t:ids"}), 2);  // no half-created instance
+  EXPECT_EQ(stack.redis().Int({"ZCARD", stack.redis_prefix() + "t:t:ids"}),
+            2);  // no half-created instance
   StartRabbit();
-  ASSERT_TRUE(testing::WaitFor([&] { return Http("GET", stack.url() + "/readyz").status == 200; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(testing::WaitFor([&] { return Http("GET", stack.url() + "/readyz").status == 200; },
+                               std::chrono::seconds(60)));
   // A quorum queue needs a moment after a broker restart; clients retry on 503 as told.
   testing::HttpResponse again;
-  ASSERT_TRUE(testing::WaitFor([&] {
-    again = Http("POST", url, {"X-API-Key: " + key}, "action=start");
-    return again.status == 202;
-  }, std::chrono::seconds(60))) << again.body;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        again = Http("POST", url, {"X-API-Key: " + key}, "action=start");
+        return again.status == 202;
+      },
+      std::chrono::seconds(60)))
+      << again.body;
   EXPECT_TRUE(stack.WaitStatus(ids[0], "STARTED", std::chrono::seconds(60)));
 }
 
@@ -102,14 +117,17 @@ TEST(Failures, DeadRedisGets503ThenRecoversWithItsData) {
   auto ids = stack.Seed(1, "STOPPED", "t");
   std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // let appendfsync everysec run
   KillRedis();
-  auto r = Http("GET", stack.url() + "/api/lambda-instances/" + ids[0] + "/", {"X-API-Key: " + key});
+  auto r =
+      Http("GET", stack.url() + "/api/lambda-instances/" + ids[0] + "/", {"X-API-Key: " + key});
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.headers["retry-after"], "1");
   EXPECT_EQ(Http("GET", stack.url() + "/readyz").status, 503);
   StartRedis();
-  ASSERT_TRUE(testing::WaitFor([&] { return Http("GET", stack.url() + "/readyz").status == 200; }, std::chrono::seconds(30)));
+  ASSERT_TRUE(testing::WaitFor([&] { return Http("GET", stack.url() + "/readyz").status == 200; },
+                               std::chrono::seconds(30)));
   stack.redis().Reconnect();
-  auto start = Http("POST", stack.url() + "/api/lambda-instances/" + ids[0] + "/", {"X-API-Key: " + key}, "action=start");
+  auto start = Http("POST", stack.url() + "/api/lambda-instances/" + ids[0] + "/",
+                    {"X-API-Key: " + key}, "action=start");
   ASSERT_EQ(start.status, 202) << start.body;
   EXPECT_TRUE(stack.WaitStatus(ids[0], "STARTED", std::chrono::seconds(30)));
 }
@@ -141,9 +159,13 @@ TEST(Failures, InvalidCommandsAreDeadLetteredWithAReasonAndTheWorkerLives) {
     amqp::Connection conn(&loop, *cfg, false, {});
     conn.Start();
     ASSERT_TRUE(conn.connected());
-    for (std::string body : {std::string("not json"), std::string(R"({"v":9,"action":"start"})"),
-                             std::string(R"({"v":1,"request_id":"r","instance_id":"x","action":"start","gen":1,"issued_at":1,"attempt":1})")}) {
-      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, body, {}, [&](Status st) { confirmed += st.ok(); });
+    for (
+        std::string body :
+        {std::string("not json"), std::string(R"({"v":9,"action":"start"})"),
+         std::string(
+             R"({"v":1,"request_id":"r","instance_id":"x","action":"start","gen":1,"issued_at":1,"attempt":1})")}) {
+      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, body, {},
+                   [&](Status st) { confirmed += st.ok(); });
     }
     while (confirmed < 3) uv_run(&loop, UV_RUN_ONCE);
     conn.Stop();
@@ -157,19 +179,24 @@ TEST(Failures, InvalidCommandsAreDeadLetteredWithAReasonAndTheWorkerLives) {
   amqp_channel_open(c, 1);
   std::set<std::string> reasons;
   std::string dead = stack.amqp_prefix() + ".dead";
-  testing::WaitFor([&] {
-    amqp_rpc_reply_t r = amqp_basic_get(c, 1, amqp_cstring_bytes(dead.c_str()), 1);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD) return reasons.size() == 3;
-    amqp_message_t msg;
-    amqp_read_message(c, 1, &msg, 0);
-    for (int i = 0; i < msg.properties.headers.num_entries; ++i) {
-      auto& e = msg.properties.headers.entries[i];
-      std::string k(static_cast<char*>(e.key.bytes), e.key.len);
-      if (k == "x-lambda-reason") reasons.insert(std::string(static_cast<char*>(e.value.value.bytes.bytes), e.value.value.bytes.len));
-    }
-    amqp_destroy_message(&msg);
-    return reasons.size() == 3;
-  }, std::chrono::seconds(20));
+  testing::WaitFor(
+      [&] {
+        amqp_rpc_reply_t r = amqp_basic_get(c, 1, amqp_cstring_bytes(dead.c_str()), 1);
+        if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD)
+          return reasons.size() == 3;
+        amqp_message_t msg;
+        amqp_read_message(c, 1, &msg, 0);
+        for (int i = 0; i < msg.properties.headers.num_entries; ++i) {
+          auto& e = msg.properties.headers.entries[i];
+          std::string k(static_cast<char*>(e.key.bytes), e.key.len);
+          if (k == "x-lambda-reason")
+            reasons.insert(std::string(static_cast<char*>(e.value.value.bytes.bytes),
+                                       e.value.value.bytes.len));
+        }
+        amqp_destroy_message(&msg);
+        return reasons.size() == 3;
+      },
+      std::chrono::seconds(20));
   amqp_connection_close(c, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(c);
   ASSERT_EQ(reasons.size(), 3u);
@@ -206,8 +233,8 @@ TEST(Failures, DuplicatedAndStaleCommandsAreDroppedNotAppliedTwice) {
       cmd.action = domain::Action::kStart;
       cmd.gen = gen;
       cmd.issued_at = 1;
-      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), {},
-                   [&](Status st) { confirmed += st.ok(); });
+      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey,
+                   domain::ToJson(cmd), {}, [&](Status st) { confirmed += st.ok(); });
     }
     while (confirmed < 3) uv_run(&loop, UV_RUN_ONCE);
     conn.Stop();

@@ -24,17 +24,26 @@ HttpCase Load(const std::filesystem::path& p) {
   std::string line, raw;
   bool in_request = false;
   while (std::getline(f, line)) {
-    if (!in_request && line.rfind("# why: ", 0) == 0) c.why = line.substr(7);
-    else if (!in_request && line.rfind("# expect-status: ", 0) == 0) c.expect_status = std::stoi(line.substr(17));
-    else if (!in_request && line.rfind("# expect-body: ", 0) == 0) c.expect_body = line.substr(15);
-    else if (!in_request && line == "# expect-close") c.expect_close = true;
-    else if (!in_request && line == "# request:") in_request = true;
-    else if (in_request) raw += line + "\n";
+    if (!in_request && line.rfind("# why: ", 0) == 0)
+      c.why = line.substr(7);
+    else if (!in_request && line.rfind("# expect-status: ", 0) == 0)
+      c.expect_status = std::stoi(line.substr(17));
+    else if (!in_request && line.rfind("# expect-body: ", 0) == 0)
+      c.expect_body = line.substr(15);
+    else if (!in_request && line == "# expect-close")
+      c.expect_close = true;
+    else if (!in_request && line == "# request:")
+      in_request = true;
+    else if (in_request)
+      raw += line + "\n";
   }
   // Files hold LF lines; HTTP wants CRLF. "\\r\\n" escapes nothing else.
   std::string req;
   for (char ch : raw) {
-    if (ch == '\n') req += "\r\n"; else req += ch;
+    if (ch == '\n')
+      req += "\r\n";
+    else
+      req += ch;
   }
   // A trailing "<EOF>" marks where the bytes end (so bodies can omit a final CRLF).
   if (auto eof = req.find("<EOF>"); eof != std::string::npos) req = req.substr(0, eof);
@@ -43,7 +52,8 @@ HttpCase Load(const std::filesystem::path& p) {
 }
 
 TEST(HttpCases, EveryCaseGetsItsAnswer) {
-  testing::Stack stack(testing::Stack::Options{1, {"--max-header-bytes", "8192", "--request-timeout-ms", "1500"}, {}});
+  testing::Stack stack(testing::Stack::Options{
+      1, {"--max-header-bytes", "8192", "--request-timeout-ms", "1500"}, {}});
   std::string key = stack.NewKey("cases");
   auto ids = stack.Seed(1, "STOPPED", "cases");
   std::filesystem::path dir = testing::EnvOr("LAMBDA_SOURCE_DIR") + "/tests/http_cases";
@@ -53,13 +63,17 @@ TEST(HttpCases, EveryCaseGetsItsAnswer) {
     HttpCase c = Load(entry.path());
     ASSERT_FALSE(c.why.empty()) << c.name << " must say why it exists";
     ASSERT_NE(c.expect_status, 0) << c.name;
-    for (auto [from, to] : {std::pair<std::string, std::string>{"{{KEY}}", key}, {"{{ID}}", ids[0]},
+    for (auto [from, to] : {std::pair<std::string, std::string>{"{{KEY}}", key},
+                            {"{{ID}}", ids[0]},
                             {"{{BIGHEADER}}", std::string(9000, 'a')}}) {
-      for (size_t pos; (pos = c.request.find(from)) != std::string::npos;) c.request.replace(pos, from.size(), to);
+      for (size_t pos; (pos = c.request.find(from)) != std::string::npos;)
+        c.request.replace(pos, from.size(), to);
     }
     int requests = 0;
-    for (size_t pos = 0; (pos = c.request.find(" HTTP/", pos)) != std::string::npos; ++pos) ++requests;
-    std::string reply = testing::RawHttp(stack.port(), c.request, std::chrono::milliseconds(4000), std::max(requests, 1));
+    for (size_t pos = 0; (pos = c.request.find(" HTTP/", pos)) != std::string::npos; ++pos)
+      ++requests;
+    std::string reply = testing::RawHttp(stack.port(), c.request, std::chrono::milliseconds(4000),
+                                         std::max(requests, 1));
     std::string status_line = reply.substr(0, reply.find("\r\n"));
     EXPECT_EQ(status_line.substr(0, 12), "HTTP/1.1 " + std::to_string(c.expect_status))
         << c.name << " (" << c.why << "): " << reply.substr(0, 300);

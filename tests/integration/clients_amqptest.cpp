@@ -69,11 +69,15 @@ TEST_F(Loop, RedisDownFailsFastThenReconnects) {
   redis::AsyncClient client(&loop_, cfg);
   client.Start();
   bool failed = false;
-  client.Command({"PING"}, [&](Result<redis::Value> r) { failed = !r.ok() && r.error().code == Code::kUnavailable; });
+  client.Command({"PING"}, [&](Result<redis::Value> r) {
+    failed = !r.ok() && r.error().code == Code::kUnavailable;
+  });
   EXPECT_TRUE(failed);  // refused synchronously, callback ran once
   std::string dir = "/tmp/" + testing::UniquePrefix("redis-it");
-  std::string cmd = "redis-server --port " + std::to_string(cfg.port) + " --bind 127.0.0.1 --daemonize yes --dir /tmp"
-                    " --pidfile " + dir + ".pid --save '' --appendonly no >/dev/null";
+  std::string cmd = "redis-server --port " + std::to_string(cfg.port) +
+                    " --bind 127.0.0.1 --daemonize yes --dir /tmp"
+                    " --pidfile " +
+                    dir + ".pid --save '' --appendonly no >/dev/null";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_TRUE(RunUntil([&] { return client.connected(); }, std::chrono::seconds(10)));
   std::string pong;
@@ -81,7 +85,10 @@ TEST_F(Loop, RedisDownFailsFastThenReconnects) {
   ASSERT_TRUE(RunUntil([&] { return !pong.empty(); }, std::chrono::seconds(5)));
   EXPECT_EQ(pong, "PONG");
   // Kill it: pending and later commands fail with kUnavailable, then it reconnects again.
-  ASSERT_EQ(std::system(("redis-cli -p " + std::to_string(cfg.port) + " shutdown nosave >/dev/null 2>&1; true").c_str()), 0);
+  ASSERT_EQ(std::system(("redis-cli -p " + std::to_string(cfg.port) +
+                         " shutdown nosave >/dev/null 2>&1; true")
+                            .c_str()),
+            0);
   EXPECT_TRUE(RunUntil([&] { return !client.connected(); }, std::chrono::seconds(5)));
   client.Stop();
 }
@@ -99,17 +106,20 @@ TEST_F(Loop, PublishIsConfirmedConsumedAndAcked) {
   amqp::Connection publisher(&loop_, cfg, false, {});
   publisher.Start();
   consumer.Start();
-  ASSERT_TRUE(RunUntil([&] { return publisher.connected() && consumer.connected(); }, std::chrono::seconds(10)));
+  ASSERT_TRUE(RunUntil([&] { return publisher.connected() && consumer.connected(); },
+                       std::chrono::seconds(10)));
   const int n = 500;  // many in flight on one channel
   int confirmed = 0, failed = 0;
   for (int i = 0; i < n; ++i) {
     amqp::PublishOptions o;
     o.message_id = "m" + std::to_string(i);
-    publisher.Publish(publisher.topology().actions_exchange, amqp::Topology::kActionKey, "{\"i\":" + std::to_string(i) + "}", o,
+    publisher.Publish(publisher.topology().actions_exchange, amqp::Topology::kActionKey,
+                      "{\"i\":" + std::to_string(i) + "}", o,
                       [&](Status st) { st ? ++confirmed : ++failed; });
   }
   EXPECT_GT(publisher.in_flight(), 0u);
-  ASSERT_TRUE(RunUntil([&] { return confirmed + failed == n && static_cast<int>(got.size()) == n; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(RunUntil([&] { return confirmed + failed == n && static_cast<int>(got.size()) == n; },
+                       std::chrono::seconds(20)));
   EXPECT_EQ(confirmed, n);
   EXPECT_EQ(got.front().message_id, "m0");
   consumer.Stop();
@@ -126,7 +136,8 @@ TEST_F(Loop, UnroutableAndOverLimitPublishesFail) {
   publisher.Publish(publisher.topology().actions_exchange, "no-such-key", "{}", {},
                     [&](Status st) { unroutable = st ? "ok" : st.error().message; });
   int ok = 0;
-  publisher.Publish(publisher.topology().actions_exchange, amqp::Topology::kActionKey, "{}", {}, [&](Status st) { ok += st.ok(); });
+  publisher.Publish(publisher.topology().actions_exchange, amqp::Topology::kActionKey, "{}", {},
+                    [&](Status st) { ok += st.ok(); });
   std::string over;
   publisher.Publish(publisher.topology().actions_exchange, amqp::Topology::kActionKey, "{}", {},
                     [&](Status st) { over = st ? "ok" : st.error().message; });
@@ -140,7 +151,8 @@ TEST_F(Loop, RetryExchangeDelaysThenRedelivers) {
   auto cfg = AmqpConfig();
   std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> got;
   amqp::Connection conn(&loop_, cfg, true, {nullptr, [&](amqp::Delivery d) {
-                                              got.emplace_back(std::chrono::steady_clock::now(), d.body);
+                                              got.emplace_back(std::chrono::steady_clock::now(),
+                                                               d.body);
                                               (void)0;
                                             }});
   conn.Start();

@@ -31,14 +31,17 @@ class LuaScripts : public ::testing::Test {
   }
   std::string Create(const std::string& tenant = "t1") {
     std::string id = util::NewUuid();
-    auto r = Eval(redis::scripts::AdmitCreate(), {prefix_, id, tenant, "name", "{}", "req-c", "1", "now", "100"});
+    auto r = Eval(redis::scripts::AdmitCreate(),
+                  {prefix_, id, tenant, "name", "{}", "req-c", "1", "now", "100"});
     EXPECT_EQ(r.at(0), "ok");
     return id;
   }
-  std::vector<std::string> Admit(const std::string& id, domain::Action a, const std::string& tenant = "t1") {
+  std::vector<std::string> Admit(const std::string& id, domain::Action a,
+                                 const std::string& tenant = "t1") {
     return Eval(redis::scripts::Admit(),
                 {prefix_, id, tenant, std::string(domain::ActionName(a)),
-                 std::to_string(domain::CodeOf(domain::TransitionalStatus(a))), Allowed(a), "req", "2", "now", "100"});
+                 std::to_string(domain::CodeOf(domain::TransitionalStatus(a))), Allowed(a), "req",
+                 "2", "now", "100"});
   }
   std::string Field(const std::string& id, const std::string& f) {
     return redis_->Cmd({"HGET", prefix_ + "i:" + id, f});
@@ -46,14 +49,15 @@ class LuaScripts : public ::testing::Test {
   void SetStatus(const std::string& id, domain::Status s) {
     redis_->Cmd({"HSET", prefix_ + "i:" + id, "status", std::to_string(domain::CodeOf(s))});
   }
-  std::vector<std::string> Claim(const std::string& id, const std::string& gen, const std::string& worker) {
+  std::vector<std::string> Claim(const std::string& id, const std::string& gen,
+                                 const std::string& worker) {
     return Eval(redis::scripts::Claim(), {prefix_, id, gen, worker, "10000"});
   }
-  std::string Write(const std::string& id, const std::string& gen, const std::string& worker, domain::Status s,
-                    bool final) {
+  std::string Write(const std::string& id, const std::string& gen, const std::string& worker,
+                    domain::Status s, bool final) {
     return Eval(redis::scripts::WriteStatus(),
-                {prefix_, id, gen, worker, std::to_string(domain::CodeOf(s)), "", "", final ? "1" : "0", "3", "now",
-                 "req", "10000", "", "100"})
+                {prefix_, id, gen, worker, std::to_string(domain::CodeOf(s)), "", "",
+                 final ? "1" : "0", "3", "now", "req", "10000", "", "100"})
         .at(0);
   }
 
@@ -113,8 +117,8 @@ TEST_F(LuaScripts, ClaimFencesStaleGenAndDoubleClaim) {
   EXPECT_EQ(Claim(util::NewUuid(), "1", "w1").at(0), "gone");
   auto ok = Claim(id, "1", "w1");
   ASSERT_EQ(ok.at(0), "ok");
-  EXPECT_EQ(ok.at(1), "2");  // PENDING
-  EXPECT_EQ(ok.at(2), "{}");  // info
+  EXPECT_EQ(ok.at(1), "2");                     // PENDING
+  EXPECT_EQ(ok.at(2), "{}");                    // info
   EXPECT_EQ(Claim(id, "1", "w1").at(0), "ok");  // the holder may claim again (redelivery to itself)
   auto busy = Claim(id, "1", "w2");
   EXPECT_EQ(busy.at(0), "busy");
@@ -151,21 +155,25 @@ TEST_F(LuaScripts, UndoRestoresOnlyWhileGenIsUnchanged) {
   std::string id = Create();
   SetStatus(id, domain::Status::kStopped);
   ASSERT_EQ(Admit(id, domain::Action::kStart).at(1), "2");
-  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "1", "5", "now", "100"}).at(0), "0");
-  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "2", "5", "now", "100"}).at(0), "1");
+  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "1", "5", "now", "100"}).at(0),
+            "0");
+  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "2", "5", "now", "100"}).at(0),
+            "1");
   EXPECT_EQ(Field(id, "status"), "1");  // STOPPED again
   EXPECT_EQ(Field(id, "gen"), "3");     // moved on: a late copy of gen 2 is stale
   EXPECT_EQ(Field(id, "p_action"), "");
   EXPECT_EQ(Claim(id, "2", "w1").at(0), "stale");
   // A newer admission in between makes the old undo a no-op.
   ASSERT_EQ(Admit(id, domain::Action::kStart).at(1), "4");
-  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "3", "5", "now", "100"}).at(0), "0");
+  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "3", "5", "now", "100"}).at(0),
+            "0");
   EXPECT_EQ(Field(id, "status"), "3");
 }
 
 TEST_F(LuaScripts, UndoOfCreateRemovesEverything) {
   std::string id = Create("t9");
-  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "1", "5", "now", "100"}).at(0), "1");
+  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "1", "5", "now", "100"}).at(0),
+            "1");
   EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + id}), "0");
   EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t9:ids"}), 0);
   EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t9:live"}), 0);

@@ -1,10 +1,9 @@
 #include "support.h"
 
-#include <gtest/gtest.h>
-
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -80,8 +79,10 @@ std::string Flatten(const redisReply* r) {
   switch (r->type) {
     case REDIS_REPLY_STRING:
     case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR: return std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER: return std::to_string(r->integer);
+    case REDIS_REPLY_ERROR:
+      return std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r->integer);
     case REDIS_REPLY_ARRAY: {
       std::string out;
       for (size_t i = 0; i < r->elements; ++i) {
@@ -90,7 +91,8 @@ std::string Flatten(const redisReply* r) {
       }
       return out;
     }
-    default: return "";
+    default:
+      return "";
   }
 }
 }  // namespace
@@ -102,7 +104,8 @@ std::string SyncRedis::Cmd(const std::vector<std::string>& argv) {
     p.push_back(a.data());
     l.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
   if (r == nullptr) {
     Reconnect();
     return "";
@@ -120,7 +123,8 @@ std::vector<std::string> SyncRedis::Array(const std::vector<std::string>& argv) 
     l.push_back(a.size());
   }
   std::vector<std::string> out;
-  auto* r = static_cast<redisReply*>(redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
   if (r == nullptr) {
     Reconnect();
     return out;
@@ -139,7 +143,8 @@ long long SyncRedis::Int(const std::vector<std::string>& argv) {
   return s.empty() ? 0 : std::atoll(s.c_str());
 }
 
-Process::Process(std::vector<std::string> argv, std::string log_path, std::vector<std::string> extra_env)
+Process::Process(std::vector<std::string> argv, std::string log_path,
+                 std::vector<std::string> extra_env)
     : log_(std::move(log_path)) {
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -192,7 +197,9 @@ std::string Process::UnexpectedEnd() {
     int sig = WTERMSIG(status_);
     return sig == SIGKILL || sig == SIGTERM ? "" : "signal " + std::to_string(sig);
   }
-  return WIFEXITED(status_) && WEXITSTATUS(status_) != 0 ? "exit " + std::to_string(WEXITSTATUS(status_)) : "";
+  return WIFEXITED(status_) && WEXITSTATUS(status_) != 0
+             ? "exit " + std::to_string(WEXITSTATUS(status_))
+             : "";
 }
 
 std::string Process::Log() const {
@@ -222,8 +229,9 @@ size_t CollectHeader(char* p, size_t size, size_t n, void* ud) {
 }
 }  // namespace
 
-HttpResponse Http(const std::string& method, const std::string& url, const std::vector<std::string>& headers,
-                  const std::string& body, bool multipart_action) {
+HttpResponse Http(const std::string& method, const std::string& url,
+                  const std::vector<std::string>& headers, const std::string& body,
+                  bool multipart_action) {
   HttpResponse out;
   CURL* c = curl_easy_init();
   curl_slist* hs = nullptr;
@@ -271,7 +279,8 @@ int CompleteResponses(const std::string& s) {
 }
 }  // namespace
 
-std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout, int responses) {
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                    int responses) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -292,7 +301,8 @@ std::string RawHttp(int port, const std::string& bytes, std::chrono::millisecond
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{fd, POLLIN, 0};
     int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                    deadline - std::chrono::steady_clock::now()).count());
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
     if (poll(&p, 1, std::max(left, 1)) <= 0) break;
     char buf[4096];
     ssize_t n = recv(fd, buf, sizeof buf, 0);
@@ -332,29 +342,45 @@ Stack::~Stack() {
     bool was_alive = p->Alive();
     int code = p->Wait(std::chrono::seconds(15));
     std::string log = p->Log();
-    for (const char* marker : {"ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"}) {
+    for (const char* marker :
+         {"ERROR: AddressSanitizer", "runtime error:", "ERROR: LeakSanitizer"}) {
       if (log.find(marker) != std::string::npos) {
-        ADD_FAILURE() << "sanitizer report in " << p->log_path() << ":\n" << log.substr(log.find(marker), 4000);
+        ADD_FAILURE() << "sanitizer report in " << p->log_path() << ":\n"
+                      << log.substr(log.find(marker), 4000);
       }
     }
-    if (was_alive && code != 0) ADD_FAILURE() << p->log_path() << " exited with " << code << " on SIGTERM";
+    if (was_alive && code != 0)
+      ADD_FAILURE() << p->log_path() << " exited with " << code << " on SIGTERM";
   }
 }
 
 bool Stack::StartShim() {
   port_ = FreePort();
-  std::vector<std::string> argv{EnvOr("LAMBDA_SHIM_BIN"), "--http-port", std::to_string(port_),
-                                "--redis-url", EnvOr("LAMBDA_TEST_REDIS_URL"), "--amqp-url",
-                                EnvOr("LAMBDA_TEST_AMQP_URL"), "--redis-prefix", redis_prefix_,
-                                "--amqp-prefix", amqp_prefix_, "--key-cache-ms", "0", "--shutdown-grace-ms", "3000"};
+  std::vector<std::string> argv{EnvOr("LAMBDA_SHIM_BIN"),
+                                "--http-port",
+                                std::to_string(port_),
+                                "--redis-url",
+                                EnvOr("LAMBDA_TEST_REDIS_URL"),
+                                "--amqp-url",
+                                EnvOr("LAMBDA_TEST_AMQP_URL"),
+                                "--redis-prefix",
+                                redis_prefix_,
+                                "--amqp-prefix",
+                                amqp_prefix_,
+                                "--key-cache-ms",
+                                "0",
+                                "--shutdown-grace-ms",
+                                "3000"};
   argv.insert(argv.end(), options_.shim_flags.begin(), options_.shim_flags.end());
   shim_ = std::make_unique<Process>(argv, logs_ + "/api-shim.log");
   bool ready = false;
-  testing::WaitFor([&] {
-    if (!shim_->Alive()) return true;  // died on its own (fault injection): the caller decides
-    ready = Http("GET", url() + "/readyz").status == 200;
-    return ready;
-  }, std::chrono::seconds(30));
+  testing::WaitFor(
+      [&] {
+        if (!shim_->Alive()) return true;  // died on its own (fault injection): the caller decides
+        ready = Http("GET", url() + "/readyz").status == 200;
+        return ready;
+      },
+      std::chrono::seconds(30));
   return ready;
 }
 
@@ -365,14 +391,29 @@ bool Stack::RestartShim() {
 
 void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
   size_t n = workers_.size() + 1;
-  std::vector<std::string> argv{EnvOr("LAMBDA_WORKER_BIN"), "--redis-url", EnvOr("LAMBDA_TEST_REDIS_URL"),
-                                "--amqp-url", EnvOr("LAMBDA_TEST_AMQP_URL"), "--redis-prefix", redis_prefix_,
-                                "--amqp-prefix", amqp_prefix_, "--worker-id", "w" + std::to_string(n) + "-" + amqp_prefix_,
-                                "--sim-vm-op-ms", "5", "--sim-step-ms", "5", "--retry-delay-ms", "200",
-                                "--shutdown-grace-ms", "3000"};
+  std::vector<std::string> argv{EnvOr("LAMBDA_WORKER_BIN"),
+                                "--redis-url",
+                                EnvOr("LAMBDA_TEST_REDIS_URL"),
+                                "--amqp-url",
+                                EnvOr("LAMBDA_TEST_AMQP_URL"),
+                                "--redis-prefix",
+                                redis_prefix_,
+                                "--amqp-prefix",
+                                amqp_prefix_,
+                                "--worker-id",
+                                "w" + std::to_string(n) + "-" + amqp_prefix_,
+                                "--sim-vm-op-ms",
+                                "5",
+                                "--sim-step-ms",
+                                "5",
+                                "--retry-delay-ms",
+                                "200",
+                                "--shutdown-grace-ms",
+                                "3000"};
   argv.insert(argv.end(), options_.worker_flags.begin(), options_.worker_flags.end());
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  workers_.push_back(std::make_unique<Process>(argv, logs_ + "/worker-" + std::to_string(n) + ".log"));
+  workers_.push_back(
+      std::make_unique<Process>(argv, logs_ + "/worker-" + std::to_string(n) + ".log"));
 }
 
 std::string Stack::NewKey(const std::string& tenant) {
@@ -388,7 +429,8 @@ std::string Stack::NewKey(const std::string& tenant) {
   return key;
 }
 
-std::vector<std::string> Stack::Seed(int count, const std::string& status, const std::string& tenant) {
+std::vector<std::string> Stack::Seed(int count, const std::string& status,
+                                     const std::string& tenant) {
   std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url " + EnvOr("LAMBDA_TEST_REDIS_URL") +
                     " --redis-prefix " + redis_prefix_ + " seed --count " + std::to_string(count) +
                     " --status " + status + " --tenant " + tenant;
@@ -411,7 +453,8 @@ std::string Stack::StatusOf(const std::string& id) {
   return s ? std::string(domain::Info(*s).name) : "?";
 }
 
-bool Stack::WaitStatus(const std::string& id, const std::string& name, std::chrono::milliseconds timeout) {
+bool Stack::WaitStatus(const std::string& id, const std::string& name,
+                       std::chrono::milliseconds timeout) {
   return testing::WaitFor([&] { return StatusOf(id) == name; }, timeout);
 }
 
@@ -435,10 +478,11 @@ std::vector<std::string> Stack::History(const std::string& id) {
 }
 
 std::string CreateBody(const std::string& name, const std::string& extra) {
-  std::string body = R"({"instance_name":")" + name +
-                     R"(","master_name":"m1","slaves":2,"vcpus_master":2,"vcpus_slave":1,"ram_master":1024,)"
-                     R"("ram_slave":1024,"disk_master":10,"disk_slave":10,"ip_allocation":"master",)"
-                     R"("network_request":1,"project_name":"p")";
+  std::string body =
+      R"({"instance_name":")" + name +
+      R"(","master_name":"m1","slaves":2,"vcpus_master":2,"vcpus_slave":1,"ram_master":1024,)"
+      R"("ram_slave":1024,"disk_master":10,"disk_slave":10,"ip_allocation":"master",)"
+      R"("network_request":1,"project_name":"p")";
   if (!extra.empty()) body += "," + extra;
   return body + "}";
 }

@@ -76,7 +76,8 @@ HttpResponse Http(const std::string& method, const std::string& url,
 
 /// Sends raw bytes over one TCP connection and returns everything read until the server closes
 /// the connection, `responses` complete responses have arrived, or `timeout` passes.
-std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout, int responses = 1);
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                    int responses = 1);
 
 /// A stack of the real binaries (api-shim + workers) on the test's Redis and RabbitMQ, with its
 /// own key prefix and queue names.
@@ -107,9 +108,12 @@ class Stack {
   bool RestartShim();
   /// Status name of an instance straight from Redis.
   std::string StatusOf(const std::string& id);
-  bool WaitStatus(const std::string& id, const std::string& name, std::chrono::milliseconds timeout);
+  bool WaitStatus(const std::string& id, const std::string& name,
+                  std::chrono::milliseconds timeout);
   /// WaitFor with the stack's default patience (20 s).
-  bool WaitFor(const std::function<bool()>& pred) { return testing::WaitFor(pred, std::chrono::seconds(20)); }
+  bool WaitFor(const std::function<bool()>& pred) {
+    return testing::WaitFor(pred, std::chrono::seconds(20));
+  }
   /// The status history stream of an instance: one status code per entry.
   std::vector<std::string> History(const std::string& id);
   std::string logs_dir() const { return logs_; }

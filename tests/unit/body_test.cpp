@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "routes/body.h"
+
+#include <gtest/gtest.h>
 
 namespace lambda::routes {
 namespace {
@@ -13,10 +13,13 @@ http::Request WithBody(const std::string& content_type, const std::string& body)
 }
 
 TEST(DecodeAction, Urlencoded) {
-  EXPECT_EQ(DecodeActionField(WithBody("application/x-www-form-urlencoded", "action=start")), "start");
+  EXPECT_EQ(DecodeActionField(WithBody("application/x-www-form-urlencoded", "action=start")),
+            "start");
   EXPECT_EQ(DecodeActionField(WithBody("", "x=1&action=stop")), "stop");
-  EXPECT_EQ(DecodeActionField(WithBody("application/x-www-form-urlencoded", "act%69on=st%61rt")), "start");
-  EXPECT_FALSE(DecodeActionField(WithBody("application/x-www-form-urlencoded", "nothing=1")).has_value());
+  EXPECT_EQ(DecodeActionField(WithBody("application/x-www-form-urlencoded", "act%69on=st%61rt")),
+            "start");
+  EXPECT_FALSE(
+      DecodeActionField(WithBody("application/x-www-form-urlencoded", "nothing=1")).has_value());
 }
 
 TEST(DecodeAction, MultipartAsCurlSendsIt) {
@@ -26,16 +29,19 @@ TEST(DecodeAction, MultipartAsCurlSendsIt) {
       "--------------------------abc123\r\n"
       "Content-Disposition: form-data; name=\"action\"\r\n\r\nstart\r\n"
       "--------------------------abc123--\r\n";
-  EXPECT_EQ(DecodeActionField(WithBody("multipart/form-data; boundary=------------------------abc123", body)),
+  EXPECT_EQ(DecodeActionField(
+                WithBody("multipart/form-data; boundary=------------------------abc123", body)),
             "start");
   EXPECT_FALSE(DecodeActionField(WithBody("multipart/form-data", body)).has_value());
   EXPECT_FALSE(DecodeActionField(WithBody("multipart/form-data; boundary=zzz", body)).has_value());
-  EXPECT_FALSE(DecodeActionField(WithBody("multipart/form-data; boundary=x", "--x\r\nbroken")).has_value());
+  EXPECT_FALSE(
+      DecodeActionField(WithBody("multipart/form-data; boundary=x", "--x\r\nbroken")).has_value());
 }
 
 TEST(DecodeAction, Json) {
   EXPECT_EQ(DecodeActionField(WithBody("application/json", R"({"action":"stop"})")), "stop");
-  EXPECT_EQ(DecodeActionField(WithBody("application/json; charset=utf-8", R"({"action":"start"})")), "start");
+  EXPECT_EQ(DecodeActionField(WithBody("application/json; charset=utf-8", R"({"action":"start"})")),
+            "start");
   EXPECT_FALSE(DecodeActionField(WithBody("application/json", R"({"action":1})")).has_value());
   EXPECT_FALSE(DecodeActionField(WithBody("application/json", R"([)")).has_value());
 }

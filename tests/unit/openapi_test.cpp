@@ -35,7 +35,10 @@ std::set<std::string> Documented() {
   bool in_paths = false;
   static const std::set<std::string> kMethods{"get", "post", "put", "patch", "delete"};
   while (std::getline(in, line)) {
-    if (line == "paths:") { in_paths = true; continue; }
+    if (line == "paths:") {
+      in_paths = true;
+      continue;
+    }
     if (in_paths && !line.empty() && line[0] != ' ') break;  // next top-level key
     if (!in_paths) continue;
     if (line.rfind("  /", 0) == 0 && line.back() == ':') {
@@ -54,11 +57,13 @@ std::set<std::string> Documented() {
 
 TEST(OpenApi, EveryRouteIsDocumentedAndEveryDocumentedPathIsRouted) {
   std::set<std::string> routed;
-  for (const auto& e : http::AllRoutes()) routed.insert(std::string(e.method) + " " + Normalise(std::string(e.pattern)));
+  for (const auto& e : http::AllRoutes())
+    routed.insert(std::string(e.method) + " " + Normalise(std::string(e.pattern)));
   auto documented = Documented();
   ASSERT_GT(documented.size(), 20u);
   for (const auto& r : routed) EXPECT_TRUE(documented.count(r)) << "not in openapi.yaml: " << r;
-  for (const auto& d : documented) EXPECT_TRUE(routed.count(d)) << "documented but not routed: " << d;
+  for (const auto& d : documented)
+    EXPECT_TRUE(routed.count(d)) << "documented but not routed: " << d;
 }
 
 }  // namespace

@@ -13,8 +13,10 @@ namespace {
 
 const std::vector<std::string> kSeeds = {
     "GET /api/lambda-instances/?limit=5&offset=1 HTTP/1.1\r\nHost: x\r\nX-API-Key: k\r\n\r\n",
-    "POST /api/lambda-instances/9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c/ HTTP/1.1\r\nContent-Type: multipart/form-data; "
-    "boundary=b\r\nContent-Length: 60\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"action\"\r\n\r\nstart\r\n--b--\r\n",
+    "POST /api/lambda-instances/9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c/ HTTP/1.1\r\nContent-Type: "
+    "multipart/form-data; "
+    "boundary=b\r\nContent-Length: 60\r\n\r\n--b\r\nContent-Disposition: form-data; "
+    "name=\"action\"\r\n\r\nstart\r\n--b--\r\n",
     "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     "DELETE /api/lambda-instances/count HTTP/1.0\r\n\r\n",
 };
@@ -28,10 +30,18 @@ TEST(ParserFuzz, MutatedRequestsNeverCrash) {
     for (int m = 0; m < mutations && !s.empty(); ++m) {
       size_t pos = rng() % s.size();
       switch (rng() % 4) {
-        case 0: s[pos] = static_cast<char>(rng() % 256); break;
-        case 1: s.erase(pos, 1 + rng() % 4); break;
-        case 2: s.insert(pos, std::string(1 + rng() % 3, static_cast<char>(rng() % 256))); break;
-        case 3: s.insert(pos, s.substr(rng() % s.size(), rng() % 16)); break;
+        case 0:
+          s[pos] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          s.erase(pos, 1 + rng() % 4);
+          break;
+        case 2:
+          s.insert(pos, std::string(1 + rng() % 3, static_cast<char>(rng() % 256)));
+          break;
+        case 3:
+          s.insert(pos, s.substr(rng() % s.size(), rng() % 16));
+          break;
       }
     }
     RequestParser p(ParserLimits{512, 256});

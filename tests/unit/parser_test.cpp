@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "http/parser.h"
+
+#include <gtest/gtest.h>
 
 namespace lambda::http {
 namespace {
@@ -50,7 +50,8 @@ TEST(RequestParser, SplitAcrossReadsAndPipelined) {
 
 TEST(RequestParser, ChunkedBody) {
   RequestParser p;
-  std::string raw = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+  std::string raw =
+      "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
   size_t used = 0;
   ASSERT_EQ(FeedAll(p, raw, &used), RequestParser::State::kComplete);
   EXPECT_EQ(p.Take().body, "abcde");
@@ -67,17 +68,20 @@ TEST(RequestParser, HeaderTooLargeIs431) {
 TEST(RequestParser, BodyTooLargeIs413ByLengthAndByChunks) {
   RequestParser p(ParserLimits{8192, 10});
   size_t used = 0;
-  EXPECT_EQ(FeedAll(p, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", &used), RequestParser::State::kError);
+  EXPECT_EQ(FeedAll(p, "POST / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", &used),
+            RequestParser::State::kError);
   EXPECT_EQ(p.error_status(), 413);
   RequestParser q(ParserLimits{8192, 10});
-  EXPECT_EQ(FeedAll(q, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nhello world\r\n", &used),
+  EXPECT_EQ(FeedAll(q, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nb\r\nhello world\r\n",
+                    &used),
             RequestParser::State::kError);
   EXPECT_EQ(q.error_status(), 413);
 }
 
 TEST(RequestParser, MalformedIs400) {
-  for (std::string raw : {"GARBAGE\r\n\r\n", "GET / HTTP/9.Z\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
-                          "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
+  for (std::string raw :
+       {"GARBAGE\r\n\r\n", "GET / HTTP/9.Z\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n",
+        "POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n"}) {
     RequestParser p;
     size_t used = 0;
     EXPECT_EQ(FeedAll(p, raw, &used), RequestParser::State::kError) << raw;

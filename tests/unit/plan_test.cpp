@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "executor/plan.h"
+
+#include <gtest/gtest.h>
 
 namespace lambda::worker {
 namespace {

@@ -21,7 +21,8 @@ std::vector<std::string> Check(const std::string& body) {
 std::string With(const std::string& field, const std::string& value) {
   std::string s = kValid;
   auto pos = s.find("\"" + field + "\":");
-  if (pos == std::string::npos) return s.substr(0, s.size() - 1) + ",\"" + field + "\":" + value + "}";
+  if (pos == std::string::npos)
+    return s.substr(0, s.size() - 1) + ",\"" + field + "\":" + value + "}";
   auto start = pos + field.size() + 3;
   auto end = s.find_first_of(",}", start);
   return s.substr(0, start) + value + s.substr(end);
@@ -35,14 +36,18 @@ TEST(CreateSchema, AcceptsValidBodyAndSimulate) {
 
 TEST(CreateSchema, NamesTheFieldAndTheProblem) {
   EXPECT_EQ(Check(With("slaves", "65")), std::vector<std::string>{"slaves: must be <= 64"});
-  EXPECT_EQ(Check(With("ram_master", "100")), std::vector<std::string>{"ram_master: must be >= 512"});
-  EXPECT_EQ(Check(With("slaves", "\"2\"")), std::vector<std::string>{"slaves: must be of type integer"});
+  EXPECT_EQ(Check(With("ram_master", "100")),
+            std::vector<std::string>{"ram_master: must be >= 512"});
+  EXPECT_EQ(Check(With("slaves", "\"2\"")),
+            std::vector<std::string>{"slaves: must be of type integer"});
   EXPECT_EQ(Check(With("ip_allocation", "\"some\"")),
             std::vector<std::string>{"ip_allocation: must be one of none master all"});
   EXPECT_EQ(Check(With("bogus", "1")), std::vector<std::string>{"bogus: unknown field"});
   EXPECT_EQ(Check(With("instance_name", "\"\"")),
             std::vector<std::string>{"instance_name: must be at least 1 characters long"});
-  EXPECT_EQ(Check(With("simulate", R"({"fail_at":"NOPE"})"))[0].rfind("simulate.fail_at: must be one of", 0), 0u);
+  EXPECT_EQ(Check(With("simulate", R"({"fail_at":"NOPE"})"))[0].rfind(
+                "simulate.fail_at: must be one of", 0),
+            0u);
   auto missing = Check(R"({"instance_name":"a"})");
   ASSERT_FALSE(missing.empty());
   EXPECT_EQ(missing[0], "master_name: missing required field");

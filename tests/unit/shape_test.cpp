@@ -1,7 +1,7 @@
+#include "routes/shape.h"
+
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-
-#include "routes/shape.h"
 
 namespace lambda::routes {
 namespace {
@@ -14,14 +14,16 @@ rapidjson::Document Parse(const std::string& s) {
 }
 
 TEST(Shape, ErrorBodies) {
-  EXPECT_EQ(ErrorBody(404, "The specified lambda instance doesn't exist."),
-            R"({"errors":[{"status":404,"detail":"The specified lambda instance doesn't exist."}]})");
+  EXPECT_EQ(
+      ErrorBody(404, "The specified lambda instance doesn't exist."),
+      R"({"errors":[{"status":404,"detail":"The specified lambda instance doesn't exist."}]})");
   EXPECT_EQ(ValidationErrorBody(400, {"slaves: must be <= 64", "x: unknown field"}),
             R"({"errors":[{"status":400,"detail":["slaves: must be <= 64","x: unknown field"]}]})");
 }
 
 TEST(Shape, AcceptedBodiesAsTheSeedDocuments) {
-  EXPECT_EQ(ActionAccepted(), R"({"status":{"code":202,"short-description":"Your request has been accepted"}})");
+  EXPECT_EQ(ActionAccepted(),
+            R"({"status":{"code":202,"short-description":"Your request has been accepted"}})");
   auto d = Parse(DestroyAccepted());
   EXPECT_STREQ(d["status"]["short-description"].GetString(),
                "Your request to destroy the specified lambda instance has been accepted");

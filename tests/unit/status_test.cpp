@@ -1,9 +1,9 @@
 // The admission table of SPEC §2, checked for every (action, status) pair.
+#include "lambda/domain/status.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
-
-#include "lambda/domain/status.h"
 
 namespace lambda::domain {
 namespace {
@@ -27,8 +27,8 @@ TEST_P(AdmitTable, MatchesSpec) {
   auto [action, status] = GetParam();
   std::string name(Info(status).name);
   bool build_failure = name.size() > 7 && name.substr(name.size() - 7) == "_FAILED";
-  bool settled = status == Status::kStarted || status == Status::kStopped || status == Status::kFailed ||
-                 status == Status::kDestroyed || build_failure;
+  bool settled = status == Status::kStarted || status == Status::kStopped ||
+                 status == Status::kFailed || status == Status::kDestroyed || build_failure;
   AdmitDecision d = Admit(action, status);
   switch (action) {
     case Action::kStart:
@@ -40,7 +40,8 @@ TEST_P(AdmitTable, MatchesSpec) {
         EXPECT_EQ(d.message, "The specified lambda instance is already started.");
       } else {
         EXPECT_EQ(d.outcome, AdmitOutcome::kConflict);
-        EXPECT_EQ(d.message, "Can't start a lambda instance while lambda instance status is " + name + ".");
+        EXPECT_EQ(d.message,
+                  "Can't start a lambda instance while lambda instance status is " + name + ".");
       }
       break;
     case Action::kStop:
@@ -50,7 +51,8 @@ TEST_P(AdmitTable, MatchesSpec) {
       } else if (status == Status::kStopped) {
         EXPECT_EQ(d.message, "The specified lambda instance is already stopped.");
       } else {
-        EXPECT_EQ(d.message, "Can't stop a lambda instance while lambda instance status is " + name + ".");
+        EXPECT_EQ(d.message,
+                  "Can't stop a lambda instance while lambda instance status is " + name + ".");
       }
       break;
     case Action::kDestroy:
@@ -61,10 +63,12 @@ TEST_P(AdmitTable, MatchesSpec) {
         EXPECT_EQ(d.message, "The specified lambda instance is already destroyed.");
       } else {
         EXPECT_EQ(d.outcome, AdmitOutcome::kConflict);
-        EXPECT_EQ(d.message, "Can't destroy a lambda instance while lambda instance status is " + name + ".");
+        EXPECT_EQ(d.message,
+                  "Can't destroy a lambda instance while lambda instance status is " + name + ".");
       }
       break;
-    default: FAIL();
+    default:
+      FAIL();
   }
   // AllowedFrom (what admit.lua receives) agrees with Admit for every status.
   auto allowed = AllowedFrom(action);
@@ -86,7 +90,8 @@ TEST(StatusTable, CodesNamesAndDetailsAreTheSpecVocabulary) {
   }
   EXPECT_EQ(names.size(), 22u);
   EXPECT_EQ(Info(Status::kStarted).detail, "Lambda instance has been started");
-  EXPECT_EQ(Info(Status::kFlinkFailed).detail, "Apache Flink installation and configuration have failed");
+  EXPECT_EQ(Info(Status::kFlinkFailed).detail,
+            "Apache Flink installation and configuration have failed");
   EXPECT_FALSE(FromCode(22).has_value());
   EXPECT_FALSE(FromCode(-1).has_value());
   EXPECT_FALSE(FromName("RUNNING").has_value());

@@ -16,9 +16,11 @@ TEST(Util, UuidAndTokens) {
   EXPECT_FALSE(util::IsUuid("9AC8E7AB-57F9-48A6-AF18-EF8A749B1E8C"));
   auto key = util::RandomToken(32);
   EXPECT_EQ(key.size(), 43u);  // 256 bits in URL-safe base64
-  EXPECT_EQ(key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-            std::string::npos);
-  EXPECT_EQ(util::Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(
+      key.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+      std::string::npos);
+  EXPECT_EQ(util::Sha256Hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_TRUE(util::ConstantTimeEqual("abc", "abc"));
   EXPECT_FALSE(util::ConstantTimeEqual("abc", "abd"));
   EXPECT_FALSE(util::ConstantTimeEqual("abc", "ab"));
@@ -59,7 +61,8 @@ TEST(ShimConfig, FlagsEnvAndErrors) {
   EXPECT_EQ(c->port, 9000);
   EXPECT_EQ(c->amqp.queue_type, "classic");
 
-  const char* bad[] = {"api-shim", "--http-port", "70000", "--nope", "1", "--queue-type=stream", nullptr};
+  const char* bad[] = {"api-shim", "--http-port",         "70000", "--nope",
+                       "1",        "--queue-type=stream", nullptr};
   config::Source src2(6, const_cast<char**>(bad));
   auto e = shim::LoadConfig(src2);
   ASSERT_FALSE(e.ok());

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "lambda/domain/status.h"
 #include "lambda/amqp/connection.h"
+#include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/util/util.h"
 
@@ -28,16 +28,17 @@ using RedisPtr = std::unique_ptr<redisContext, RedisDeleter>;
 using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 
 int Usage() {
-  std::fprintf(stderr,
-               "usage: lambdactl [--redis-url URL] [--redis-prefix P] COMMAND\n"
-               "  apikey create --tenant T      create a key (printed once)\n"
-               "  apikey revoke KEY             revoke a key\n"
-               "  seed --count N --status S --tenant T [--slaves K]\n"
-               "                                write N instances straight into Redis; prints ids\n"
-               "  dlq list [--max N]            show dead-lettered commands with their reason\n"
-               "  dlq replay [--max N]          publish them to the actions queue again\n"
-               "  dlq purge                     drop every dead-lettered command\n"
-               "Environment: LAMBDA_REDIS_URL, LAMBDA_REDIS_PREFIX, LAMBDA_AMQP_URL, LAMBDA_AMQP_PREFIX\n");
+  std::fprintf(
+      stderr,
+      "usage: lambdactl [--redis-url URL] [--redis-prefix P] COMMAND\n"
+      "  apikey create --tenant T      create a key (printed once)\n"
+      "  apikey revoke KEY             revoke a key\n"
+      "  seed --count N --status S --tenant T [--slaves K]\n"
+      "                                write N instances straight into Redis; prints ids\n"
+      "  dlq list [--max N]            show dead-lettered commands with their reason\n"
+      "  dlq replay [--max N]          publish them to the actions queue again\n"
+      "  dlq purge                     drop every dead-lettered command\n"
+      "Environment: LAMBDA_REDIS_URL, LAMBDA_REDIS_PREFIX, LAMBDA_AMQP_URL, LAMBDA_AMQP_PREFIX\n");
   return 2;
 }
 
@@ -72,7 +73,8 @@ RedisPtr Connect(const std::string& url) {
                  c ? c->errstr : "out of memory");
     std::exit(1);
   }
-  if (!cfg->password.empty()) ReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %s", cfg->password.c_str())));
+  if (!cfg->password.empty())
+    ReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %s", cfg->password.c_str())));
   if (cfg->db != 0) ReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", cfg->db)));
   return c;
 }
@@ -84,7 +86,8 @@ ReplyPtr Command(redisContext* c, const std::vector<std::string>& argv) {
     p.push_back(a.data());
     l.push_back(a.size());
   }
-  ReplyPtr r(static_cast<redisReply*>(redisCommandArgv(c, static_cast<int>(argv.size()), p.data(), l.data())));
+  ReplyPtr r(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), p.data(), l.data())));
   if (!r) {
     std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
     std::exit(1);
@@ -99,7 +102,8 @@ ReplyPtr Command(redisContext* c, const std::vector<std::string>& argv) {
 bool ValidTenant(const std::string& t) {
   if (t.empty() || t.size() > 64) return false;
   for (char c : t) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
   }
   return true;
 }
@@ -135,8 +139,9 @@ std::string SeedServers(const std::string& id, int slaves, bool running) {
   for (int i = 0; i <= slaves; ++i) {
     if (i > 0) out += ",";
     out += R"({"id":")" + id.substr(0, 8) + "-" + std::to_string(i) + R"(","role":")" +
-           (i == 0 ? "master" : "slave") + R"(","status":")" + status + R"(","private_ip":"10.0.0.)" +
-           std::to_string(i + 2) + R"(","public_ip":)" + (i == 0 ? "\"203.0.113.10\"" : "null") + "}";
+           (i == 0 ? "master" : "slave") + R"(","status":")" + status +
+           R"(","private_ip":"10.0.0.)" + std::to_string(i + 2) + R"(","public_ip":)" +
+           (i == 0 ? "\"203.0.113.10\"" : "null") + "}";
   }
   return out + "]";
 }
@@ -146,9 +151,11 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
   auto status = domain::FromName(args.Flag("status", "STOPPED"));
   auto slaves = util::ParseInt(args.Flag("slaves", "1"));
   std::string tenant = args.Flag("tenant", "");
-  if (!count || *count < 1 || *count > 10000000 || !status || !slaves || *slaves < 0 || *slaves > 64 ||
-      !ValidTenant(tenant)) {
-    std::fprintf(stderr, "lambdactl: seed needs --count 1..10000000 --status NAME --tenant T [--slaves 0..64]\n");
+  if (!count || *count < 1 || *count > 10000000 || !status || !slaves || *slaves < 0 ||
+      *slaves > 64 || !ValidTenant(tenant)) {
+    std::fprintf(
+        stderr,
+        "lambdactl: seed needs --count 1..10000000 --status NAME --tenant T [--slaves 0..64]\n");
     return 2;
   }
   std::string code = std::to_string(domain::CodeOf(*status));
@@ -163,14 +170,37 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
     for (int64_t i = 0; i < n; ++i) {
       std::string id = util::NewUuid();
       std::string name = "seed-" + std::to_string(seq + i);
-      std::string info = R"({"instance_name":")" + name + R"(","master_name":")" + name +
-                         R"(-master","slaves":)" + std::to_string(*slaves) +
-                         R"(,"vcpus_master":2,"vcpus_slave":2,"ram_master":2048,"ram_slave":2048,"disk_master":10,"disk_slave":10,"ip_allocation":"master","network_request":1,"project_name":"seed"})";
-      std::vector<std::string> hset{"HSET", prefix + "i:" + id, "id", id, "seq", std::to_string(seq + i),
-                                    "name", name, "owner", tenant, "info", info, "servers",
-                                    SeedServers(id, static_cast<int>(*slaves), *status == domain::Status::kStarted),
-                                    "status", code, "failure_message", "", "created_at", now_text,
-                                    "updated_at", now_text, "gen", "1", "master_node_id", id.substr(0, 8) + "-0"};
+      std::string info =
+          R"({"instance_name":")" + name + R"(","master_name":")" + name + R"(-master","slaves":)" +
+          std::to_string(*slaves) +
+          R"(,"vcpus_master":2,"vcpus_slave":2,"ram_master":2048,"ram_slave":2048,"disk_master":10,"disk_slave":10,"ip_allocation":"master","network_request":1,"project_name":"seed"})";
+      std::vector<std::string> hset{
+          "HSET",
+          prefix + "i:" + id,
+          "id",
+          id,
+          "seq",
+          std::to_string(seq + i),
+          "name",
+          name,
+          "owner",
+          tenant,
+          "info",
+          info,
+          "servers",
+          SeedServers(id, static_cast<int>(*slaves), *status == domain::Status::kStarted),
+          "status",
+          code,
+          "failure_message",
+          "",
+          "created_at",
+          now_text,
+          "updated_at",
+          now_text,
+          "gen",
+          "1",
+          "master_node_id",
+          id.substr(0, 8) + "-0"};
       std::vector<const char*> p;
       std::vector<size_t> l;
       for (const auto& a : hset) {
@@ -221,7 +251,8 @@ struct AmqpCli {
   bool Open(const amqp::Config& c) {
     amqp_socket_t* s = amqp_tcp_socket_new(conn);
     if (amqp_socket_open(s, c.host.c_str(), c.port) != AMQP_STATUS_OK) return false;
-    if (amqp_login(conn, c.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, c.user.c_str(), c.password.c_str())
+    if (amqp_login(conn, c.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, c.user.c_str(),
+                   c.password.c_str())
             .reply_type != AMQP_RESPONSE_NORMAL) {
       return false;
     }
@@ -235,7 +266,8 @@ struct AmqpCli {
 std::string Bytes(amqp_bytes_t b) { return {static_cast<const char*>(b.bytes), b.len}; }
 
 int Dlq(const Args& args, const std::string& verb) {
-  auto cfg = amqp::ParseUrl(args.Flag("amqp-url", Env("LAMBDA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")));
+  auto cfg = amqp::ParseUrl(
+      args.Flag("amqp-url", Env("LAMBDA_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")));
   if (!cfg) {
     std::fprintf(stderr, "lambdactl: %s\n", cfg.error().message.c_str());
     return 2;
@@ -245,7 +277,8 @@ int Dlq(const Args& args, const std::string& verb) {
   if (!max || *max < 1) return Usage();
   AmqpCli cli;
   if (!cli.Open(*cfg)) {
-    std::fprintf(stderr, "lambdactl: cannot connect to rabbitmq at %s:%d\n", cfg->host.c_str(), cfg->port);
+    std::fprintf(stderr, "lambdactl: cannot connect to rabbitmq at %s:%d\n", cfg->host.c_str(),
+                 cfg->port);
     return 1;
   }
   amqp_bytes_t queue = amqp_cstring_bytes(topo.dead_queue.c_str());
@@ -265,12 +298,15 @@ int Dlq(const Args& args, const std::string& verb) {
     std::string reason;
     for (int i = 0; i < msg.properties.headers.num_entries; ++i) {
       const auto& e = msg.properties.headers.entries[i];
-      if (Bytes(e.key) == "x-lambda-reason" && e.value.kind == AMQP_FIELD_KIND_UTF8) reason = Bytes(e.value.value.bytes);
+      if (Bytes(e.key) == "x-lambda-reason" && e.value.kind == AMQP_FIELD_KIND_UTF8)
+        reason = Bytes(e.value.value.bytes);
     }
     std::string body = Bytes(msg.body);
     if (verb == "list") {
       std::printf("%s\treason=%s\t%s\n",
-                  (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) ? Bytes(msg.properties.message_id).c_str() : "-",
+                  (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+                      ? Bytes(msg.properties.message_id).c_str()
+                      : "-",
                   reason.c_str(), body.c_str());
     } else {  // replay: republish, wait for the confirm, then drop it from the DLQ
       amqp_basic_properties_t props{};
@@ -282,7 +318,8 @@ int Dlq(const Args& args, const std::string& verb) {
       amqp_frame_t frame;
       timeval tv{10, 0};
       bool confirmed = amqp_simple_wait_frame_noblock(cli.conn, &frame, &tv) == AMQP_STATUS_OK &&
-                       frame.frame_type == AMQP_FRAME_METHOD && frame.payload.method.id == AMQP_BASIC_ACK_METHOD;
+                       frame.frame_type == AMQP_FRAME_METHOD &&
+                       frame.payload.method.id == AMQP_BASIC_ACK_METHOD;
       amqp_destroy_message(&msg);
       if (!confirmed) {
         std::fprintf(stderr, "lambdactl: the broker did not confirm a replay; stopping\n");
@@ -323,7 +360,8 @@ int main(int argc, char** argv) {
     if (pos[1] == "revoke" && pos.size() == 3) return ApiKeyRevoke(c.get(), prefix, pos[2]);
     return Usage();
   }
-  if (pos[0] == "dlq" && pos.size() == 2 && (pos[1] == "list" || pos[1] == "replay" || pos[1] == "purge")) {
+  if (pos[0] == "dlq" && pos.size() == 2 &&
+      (pos[1] == "list" || pos[1] == "replay" || pos[1] == "purge")) {
     return Dlq(args, pos[1]);
   }
   if (pos[0] == "seed") {

@@ -10,10 +10,13 @@ Result<Config> LoadConfig(config::Source& src) {
   Config c;
   char host[128] = "worker";
   gethostname(host, sizeof host - 1);
-  c.worker_id = src.String("worker-id", std::string(host) + "-" + std::to_string(getpid()) + "-" +
-                                             util::RandomToken(3));
+  c.worker_id = src.String(
+      "worker-id", std::string(host) + "-" + std::to_string(getpid()) + "-" + util::RandomToken(3));
   auto redis = redis::ParseUrl(src.String("redis-url", "redis://127.0.0.1:6379"));
-  if (redis) c.redis = *redis; else src.AddError("--redis-url: " + redis.error().message);
+  if (redis)
+    c.redis = *redis;
+  else
+    src.AddError("--redis-url: " + redis.error().message);
   c.redis_prefix = src.String("redis-prefix", c.redis_prefix);
   amqp::Config base;
   base.prefix = src.String("amqp-prefix", base.prefix);
@@ -21,18 +24,26 @@ Result<Config> LoadConfig(config::Source& src) {
   base.prefetch = static_cast<int>(src.Int("prefetch", 200, 1, 65535));
   base.publish_timeout_ms = static_cast<uint64_t>(src.Int("publish-timeout-ms", 5000, 50, 600000));
   auto amqp = amqp::ParseUrl(src.String("amqp-url", "amqp://guest:guest@127.0.0.1:5672/"), base);
-  if (amqp) c.amqp = *amqp; else src.AddError("--amqp-url: " + amqp.error().message);
+  if (amqp)
+    c.amqp = *amqp;
+  else
+    src.AddError("--amqp-url: " + amqp.error().message);
   c.provider = src.OneOf("provider", c.provider, {"sim"});
   c.sim.vm_op_ms = static_cast<uint64_t>(src.Int("sim-vm-op-ms", 20, 0, 600000));
   c.sim.step_ms = static_cast<uint64_t>(src.Int("sim-step-ms", 50, 0, 600000));
   c.sim.seed = static_cast<uint64_t>(src.Int("sim-seed", 1, 0, INT64_MAX));
-  c.sim.transient_error_rate = static_cast<double>(src.Int("sim-transient-error-permille", 0, 0, 1000)) / 1000.0;
+  c.sim.transient_error_rate =
+      static_cast<double>(src.Int("sim-transient-error-permille", 0, 0, 1000)) / 1000.0;
   c.consumer.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 3600000));
   c.consumer.max_attempts = static_cast<int>(src.Int("max-attempts", 600, 1, 1000));
-  c.reconciler.interval_ms = static_cast<uint64_t>(src.Int("reconcile-interval-ms", 2000, 50, 600000));
-  c.reconciler.republish_after_ms = static_cast<uint64_t>(src.Int("republish-after-ms", 30000, 100, 86400000));
-  c.reconciler.create_timeout_ms = static_cast<uint64_t>(src.Int("create-timeout-ms", 3600000, 1000, 604800000));
-  c.reconciler.action_timeout_ms = static_cast<uint64_t>(src.Int("action-timeout-ms", 1800000, 1000, 604800000));
+  c.reconciler.interval_ms =
+      static_cast<uint64_t>(src.Int("reconcile-interval-ms", 2000, 50, 600000));
+  c.reconciler.republish_after_ms =
+      static_cast<uint64_t>(src.Int("republish-after-ms", 30000, 100, 86400000));
+  c.reconciler.create_timeout_ms =
+      static_cast<uint64_t>(src.Int("create-timeout-ms", 3600000, 1000, 604800000));
+  c.reconciler.action_timeout_ms =
+      static_cast<uint64_t>(src.Int("action-timeout-ms", 1800000, 1000, 604800000));
   c.lease_ms = static_cast<uint64_t>(src.Int("lease-ms", 30000, 100, 3600000));
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.max_op_attempts = static_cast<int>(src.Int("max-op-attempts", 4, 1, 100));

@@ -12,7 +12,7 @@
 namespace lambda::worker {
 
 struct Config {
-  std::string worker_id;                 ///< unique per process; default host-pid-random
+  std::string worker_id;  ///< unique per process; default host-pid-random
   redis::Config redis;
   std::string redis_prefix = "lambda:";
   amqp::Config amqp;
@@ -20,13 +20,13 @@ struct Config {
   SimConfig sim;
   ConsumerConfig consumer;
   ReconcilerConfig reconciler;
-  uint64_t lease_ms = 30000;             ///< instance lease; renewed before every step
+  uint64_t lease_ms = 30000;  ///< instance lease; renewed before every step
   int history_max = 256;
   int max_op_attempts = 4;
   uint64_t op_backoff_ms = 200;
   std::string http_host = "127.0.0.1";
-  int http_port = 0;                     ///< /healthz, /readyz, /metrics; 0 = any free port
-  uint64_t shutdown_grace_ms = 20000;    ///< SIGTERM: time to finish in-flight commands
+  int http_port = 0;                   ///< /healthz, /readyz, /metrics; 0 = any free port
+  uint64_t shutdown_grace_ms = 20000;  ///< SIGTERM: time to finish in-flight commands
   std::string log_level = "info";
 };
 

@@ -28,27 +28,29 @@ class WorkerApp {
         config_(config),
         redis_(loop, config.redis),
         provider_(loop, config.sim),
-        consumer_(worker::JobContext{loop, &redis_, &provider_, config.redis_prefix, config.worker_id,
-                                     config.lease_ms, config.history_max, config.max_op_attempts,
-                                     config.op_backoff_ms},
+        consumer_(worker::JobContext{loop, &redis_, &provider_, config.redis_prefix,
+                                     config.worker_id, config.lease_ms, config.history_max,
+                                     config.max_op_attempts, config.op_backoff_ms},
                   config.consumer),
-        reconciler_(loop, &redis_, config.reconciler, config.redis_prefix, config.worker_id, config.history_max),
+        reconciler_(loop, &redis_, config.reconciler, config.redis_prefix, config.worker_id,
+                    config.history_max),
         shutdown_timer_(loop) {}
 
   Status Start() {
     redis_.Start();
     amqp_ = std::make_unique<amqp::Connection>(
         loop_, config_.amqp, true,
-        amqp::Connection::Handlers{[this](amqp::Connection::State s) {
-                                     if (s == amqp::Connection::State::kConnected) consumer_.OnReconnected();
-                                   },
-                                   [this](amqp::Delivery d) { consumer_.OnDelivery(std::move(d)); }});
+        amqp::Connection::Handlers{
+            [this](amqp::Connection::State s) {
+              if (s == amqp::Connection::State::kConnected) consumer_.OnReconnected();
+            },
+            [this](amqp::Delivery d) { consumer_.OnDelivery(std::move(d)); }});
     consumer_.Attach(amqp_.get());
     reconciler_.Attach(amqp_.get());
     reconciler_.Start();
-    http_ = std::make_unique<http::Server>(loop_, http::ServerLimits{}, [this](http::Request req, http::Responder r) {
-      Health(req, std::move(r));
-    });
+    http_ = std::make_unique<http::Server>(
+        loop_, http::ServerLimits{},
+        [this](http::Request req, http::Responder r) { Health(req, std::move(r)); });
     if (auto st = http_->Listen(config_.http_host, config_.http_port); !st) return st;
     log::Info("worker started", {{"worker", config_.worker_id},
                                  {"http", config_.http_host + ":" + std::to_string(http_->port())},
@@ -58,8 +60,9 @@ class WorkerApp {
   }
 
   void Shutdown(std::function<void()> done) {
-    log::Info("worker shutting down", {{"worker", config_.worker_id},
-                                       {"in_flight", static_cast<unsigned long>(consumer_.in_flight())}});
+    log::Info("worker shutting down",
+              {{"worker", config_.worker_id},
+               {"in_flight", static_cast<unsigned long>(consumer_.in_flight())}});
     consumer_.StopIntake();
     reconciler_.Stop();
     amqp_->CancelConsumer();
@@ -94,8 +97,10 @@ class WorkerApp {
       r.body = "lambda_worker_in_flight " + std::to_string(consumer_.in_flight()) + "\n";
       r.body += std::string("lambda_redis_up ") + (redis_.connected() ? "1" : "0") + "\n";
       r.body += std::string("lambda_amqp_up ") + (amqp_->connected() ? "1" : "0") + "\n";
-      for (const auto& [k, v] : consumer_.counters()) r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
-      for (const auto& [k, v] : reconciler_.counters()) r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
+      for (const auto& [k, v] : consumer_.counters())
+        r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
+      for (const auto& [k, v] : reconciler_.counters())
+        r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
     } else {
       r.status = 404;
       r.body = R"({"errors":[{"status":404,"detail":"Not found."}]})";

@@ -9,9 +9,9 @@ namespace lambda::http {
 
 struct Request {
   std::string method;
-  std::string target;  ///< raw request target as sent
-  std::string path;    ///< percent-decoded path, no query
-  std::string query;   ///< raw query string, no '?'
+  std::string target;                                        ///< raw request target as sent
+  std::string path;                                          ///< percent-decoded path, no query
+  std::string query;                                         ///< raw query string, no '?'
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lowercased
   std::string body;
   bool keep_alive = true;

@@ -35,7 +35,8 @@ int RequestParser::OnMessageBegin(http_parser* p) {
 int RequestParser::OnUrl(http_parser* p, const char* at, size_t len) {
   auto* self = static_cast<RequestParser*>(p->data);
   self->header_bytes_ += len;
-  if (self->header_bytes_ > self->limits_.max_header_bytes) return self->Fail(431, "request header too large");
+  if (self->header_bytes_ > self->limits_.max_header_bytes)
+    return self->Fail(431, "request header too large");
   self->current_.target.append(at, len);
   return 0;
 }
@@ -43,7 +44,8 @@ int RequestParser::OnUrl(http_parser* p, const char* at, size_t len) {
 int RequestParser::OnHeaderField(http_parser* p, const char* at, size_t len) {
   auto* self = static_cast<RequestParser*>(p->data);
   self->header_bytes_ += len;
-  if (self->header_bytes_ > self->limits_.max_header_bytes) return self->Fail(431, "request header too large");
+  if (self->header_bytes_ > self->limits_.max_header_bytes)
+    return self->Fail(431, "request header too large");
   if (self->last_was_value_ || self->current_.headers.empty()) {
     self->current_.headers.emplace_back();
     self->field_.clear();
@@ -57,7 +59,8 @@ int RequestParser::OnHeaderField(http_parser* p, const char* at, size_t len) {
 int RequestParser::OnHeaderValue(http_parser* p, const char* at, size_t len) {
   auto* self = static_cast<RequestParser*>(p->data);
   self->header_bytes_ += len;
-  if (self->header_bytes_ > self->limits_.max_header_bytes) return self->Fail(431, "request header too large");
+  if (self->header_bytes_ > self->limits_.max_header_bytes)
+    return self->Fail(431, "request header too large");
   self->current_.headers.back().second.append(at, len);
   self->last_was_value_ = true;
   return 0;
@@ -75,7 +78,9 @@ int RequestParser::OnHeadersComplete(http_parser* p) {
     return self->Fail(400, "malformed request target");
   }
   if (u.field_set & (1 << UF_PATH)) {
-    r.path = util::UrlDecode(std::string_view(r.target).substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len), false);
+    r.path = util::UrlDecode(
+        std::string_view(r.target).substr(u.field_data[UF_PATH].off, u.field_data[UF_PATH].len),
+        false);
   } else {
     r.path = "/";
   }

@@ -124,47 +124,78 @@ Dialect DialectOf(Route r) {
     case Route::kLegacyStatus:
     case Route::kLegacyStart:
     case Route::kLegacyStop:
-    case Route::kLegacyDestroy: return Dialect::kLegacy;
-    case Route::kZenlayer: return Dialect::kZenlayer;
+    case Route::kLegacyDestroy:
+      return Dialect::kLegacy;
+    case Route::kZenlayer:
+      return Dialect::kZenlayer;
     case Route::kFelderaStart:
     case Route::kFelderaStop:
-    case Route::kFelderaGet: return Dialect::kFeldera;
-    default: return IsPublic(r) ? Dialect::kPublic : Dialect::kService;
+    case Route::kFelderaGet:
+      return Dialect::kFeldera;
+    default:
+      return IsPublic(r) ? Dialect::kPublic : Dialect::kService;
   }
 }
 
 bool IsPublic(Route r) {
-  return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics || r == Route::kOpenApi;
+  return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics ||
+         r == Route::kOpenApi;
 }
 
 std::string_view RouteName(Route r) {
   switch (r) {
-    case Route::kNotFound: return "not_found";
-    case Route::kMethodNotAllowed: return "method_not_allowed";
-    case Route::kHealthz: return "healthz";
-    case Route::kReadyz: return "readyz";
-    case Route::kMetrics: return "metrics";
-    case Route::kOpenApi: return "openapi";
-    case Route::kAuthenticate: return "authenticate";
-    case Route::kCreate: return "create";
-    case Route::kList: return "list";
-    case Route::kCount: return "count";
-    case Route::kDetails: return "details";
-    case Route::kStatus: return "status";
-    case Route::kAction: return "action";
-    case Route::kDestroy: return "destroy";
-    case Route::kLegacyAuthenticate: return "legacy_authenticate";
-    case Route::kLegacyCreate: return "legacy_create";
-    case Route::kLegacyList: return "legacy_list";
-    case Route::kLegacyDetails: return "legacy_details";
-    case Route::kLegacyStatus: return "legacy_status";
-    case Route::kLegacyStart: return "legacy_start";
-    case Route::kLegacyStop: return "legacy_stop";
-    case Route::kLegacyDestroy: return "legacy_destroy";
-    case Route::kZenlayer: return "zenlayer";
-    case Route::kFelderaStart: return "feldera_start";
-    case Route::kFelderaStop: return "feldera_stop";
-    case Route::kFelderaGet: return "feldera_get";
+    case Route::kNotFound:
+      return "not_found";
+    case Route::kMethodNotAllowed:
+      return "method_not_allowed";
+    case Route::kHealthz:
+      return "healthz";
+    case Route::kReadyz:
+      return "readyz";
+    case Route::kMetrics:
+      return "metrics";
+    case Route::kOpenApi:
+      return "openapi";
+    case Route::kAuthenticate:
+      return "authenticate";
+    case Route::kCreate:
+      return "create";
+    case Route::kList:
+      return "list";
+    case Route::kCount:
+      return "count";
+    case Route::kDetails:
+      return "details";
+    case Route::kStatus:
+      return "status";
+    case Route::kAction:
+      return "action";
+    case Route::kDestroy:
+      return "destroy";
+    case Route::kLegacyAuthenticate:
+      return "legacy_authenticate";
+    case Route::kLegacyCreate:
+      return "legacy_create";
+    case Route::kLegacyList:
+      return "legacy_list";
+    case Route::kLegacyDetails:
+      return "legacy_details";
+    case Route::kLegacyStatus:
+      return "legacy_status";
+    case Route::kLegacyStart:
+      return "legacy_start";
+    case Route::kLegacyStop:
+      return "legacy_stop";
+    case Route::kLegacyDestroy:
+      return "legacy_destroy";
+    case Route::kZenlayer:
+      return "zenlayer";
+    case Route::kFelderaStart:
+      return "feldera_start";
+    case Route::kFelderaStop:
+      return "feldera_stop";
+    case Route::kFelderaGet:
+      return "feldera_get";
   }
   return "unknown";
 }

@@ -9,7 +9,8 @@
 namespace lambda::http {
 
 struct ListenHandle {
-  explicit ListenHandle(uv_loop_t* loop) : tcp([loop](uv_tcp_t* t) { return uv_tcp_init(loop, t); }) {}
+  explicit ListenHandle(uv_loop_t* loop)
+      : tcp([loop](uv_tcp_t* t) { return uv_tcp_init(loop, t); }) {}
   uv::UvHandle<uv_tcp_t> tcp;
 };
 
@@ -79,7 +80,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (nread == 0) return;
       self->inbuf_.append(buf->base, static_cast<size_t>(nread));
       // Bound what a pipelining client may queue while one request is in flight.
-      if (self->inbuf_.size() - self->inbuf_off_ > self->server_->limits_.parser.max_body_bytes + 64 * 1024) {
+      if (self->inbuf_.size() - self->inbuf_off_ >
+          self->server_->limits_.parser.max_body_bytes + 64 * 1024) {
         uv_read_stop(self->stream());
         self->reading_paused_ = true;
       }
@@ -228,7 +230,8 @@ Status Server::Listen(const std::string& host, int port) {
   if (int rc = uv_ip4_addr(host.c_str(), port, &addr); rc != 0) {
     return Error{Code::kInvalidArgument, std::string("listen address: ") + uv_strerror(rc)};
   }
-  if (int rc = uv_tcp_bind(listener_->tcp.get(), reinterpret_cast<const sockaddr*>(&addr), 0); rc != 0) {
+  if (int rc = uv_tcp_bind(listener_->tcp.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
+      rc != 0) {
     return Error{Code::kUnavailable, std::string("bind: ") + uv_strerror(rc)};
   }
   if (int rc = uv_listen(listener_->tcp.stream(), 1024, &OnConnection); rc != 0) {

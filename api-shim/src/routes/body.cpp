@@ -73,7 +73,8 @@ std::optional<std::string> MultipartField(std::string_view body, std::string_vie
 
 std::optional<std::string> DecodeActionField(const http::Request& req) {
   const std::string* ct = req.Header("content-type");
-  std::string type = ct ? util::ToLower(util::Trim(std::string_view(*ct).substr(0, ct->find(';')))) : "";
+  std::string type =
+      ct ? util::ToLower(util::Trim(std::string_view(*ct).substr(0, ct->find(';')))) : "";
   if (type == "application/json") {
     rapidjson::Document doc;
     doc.Parse(req.body.data(), req.body.size());

@@ -5,22 +5,30 @@
 namespace lambda::routes {
 namespace {
 
+using domain::Status;
 using json::Key;
 using json::KV;
-using domain::Status;
 
 std::string Done(const rapidjson::StringBuffer& sb) { return {sb.GetString(), sb.GetSize()}; }
 
 std::string_view DetailsWord(int status) {
   switch (status) {
-    case 400: return "bad request";
-    case 401: return "unauthorized";
-    case 404: return "not found";
-    case 405: return "method not allowed";
-    case 409: return "conflict";
-    case 413: return "payload too large";
-    case 503: return "service unavailable";
-    default: return "error";
+    case 400:
+      return "bad request";
+    case 401:
+      return "unauthorized";
+    case 404:
+      return "not found";
+    case 405:
+      return "method not allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "payload too large";
+    case 503:
+      return "service unavailable";
+    default:
+      return "error";
   }
 }
 
@@ -112,20 +120,30 @@ std::string LegacyCreated(std::string_view id) {
 
 std::string_view ZenlayerStatus(Status s) {
   switch (s) {
-    case Status::kStarting: return "BOOTING";
-    case Status::kStarted: return "RUNNING";
-    case Status::kStopping: return "STOPPING";
-    case Status::kStopped: return "STOPPED";
-    case Status::kDestroying: return "RELEASING";
-    case Status::kDestroyed: return "RELEASED";
-    case Status::kFailed: return "FAILED";
+    case Status::kStarting:
+      return "BOOTING";
+    case Status::kStarted:
+      return "RUNNING";
+    case Status::kStopping:
+      return "STOPPING";
+    case Status::kStopped:
+      return "STOPPED";
+    case Status::kDestroying:
+      return "RELEASING";
+    case Status::kDestroyed:
+      return "RELEASED";
+    case Status::kFailed:
+      return "FAILED";
     case Status::kScalingUp:
-    case Status::kScalingDown: return "RESIZING";
-    default: return domain::IsBuildFailure(s) ? "CREATE_FAILED" : "CREATING";
+    case Status::kScalingDown:
+      return "RESIZING";
+    default:
+      return domain::IsBuildFailure(s) ? "CREATE_FAILED" : "CREATING";
   }
 }
 
-std::string ZenlayerError(std::string_view request_id, std::string_view code, std::string_view message) {
+std::string ZenlayerError(std::string_view request_id, std::string_view code,
+                          std::string_view message) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   w.StartObject();
@@ -182,22 +200,31 @@ std::string FelderaDesired(std::string_view initial) {
 FelderaState FelderaStateOf(Status s, std::string_view mode) {
   std::string up = FelderaDesired(mode);
   switch (s) {
-    case Status::kStarted: return {up, up};
-    case Status::kStarting: return {"Provisioning", up};
-    case Status::kStopping: return {"Stopping", "Stopped"};
-    case Status::kStopped: return {"Stopped", "Stopped"};
-    case Status::kFailed: return {"Stopped", "Stopped"};
-    case Status::kDestroying: return {"Stopping", "Stopped"};
-    case Status::kDestroyed: return {"Stopped", "Stopped"};
+    case Status::kStarted:
+      return {up, up};
+    case Status::kStarting:
+      return {"Provisioning", up};
+    case Status::kStopping:
+      return {"Stopping", "Stopped"};
+    case Status::kStopped:
+      return {"Stopped", "Stopped"};
+    case Status::kFailed:
+      return {"Stopped", "Stopped"};
+    case Status::kDestroying:
+      return {"Stopping", "Stopped"};
+    case Status::kDestroyed:
+      return {"Stopped", "Stopped"};
     case Status::kScalingUp:
-    case Status::kScalingDown: return {up, up};
+    case Status::kScalingDown:
+      return {up, up};
     default:
       if (domain::IsBuildFailure(s)) return {"Stopped", "Stopped"};
       return {s == Status::kPending ? "Provisioning" : "Initializing", up};  // create in progress
   }
 }
 
-std::string FelderaError(std::string_view message, std::string_view error_code, std::string_view details_json) {
+std::string FelderaError(std::string_view message, std::string_view error_code,
+                         std::string_view details_json) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   w.StartObject();

@@ -12,7 +12,7 @@ namespace lambda::routes {
 
 // §4.2 legacy /backend
 std::string LegacyError(int status, std::string_view message);  ///< details word from the status
-std::string LegacySuccess();                                     ///< {"result":"Success"}
+std::string LegacySuccess();                                    ///< {"result":"Success"}
 std::string LegacyStatusBody(const InstanceRecord& r);
 std::string LegacyDetailsBody(const InstanceRecord& r);
 std::string LegacyListBody(const std::vector<ListRow>& rows);
@@ -20,7 +20,8 @@ std::string LegacyCreated(std::string_view id);
 
 // §4.3 Zenlayer VM API
 std::string_view ZenlayerStatus(domain::Status s);
-std::string ZenlayerError(std::string_view request_id, std::string_view code, std::string_view message);
+std::string ZenlayerError(std::string_view request_id, std::string_view code,
+                          std::string_view message);
 std::string ZenlayerOk(std::string_view request_id);
 std::string ZenlayerDescribeBody(std::string_view request_id, int64_t total,
                                  const std::vector<std::pair<std::string, domain::Status>>& rows);

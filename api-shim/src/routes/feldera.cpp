@@ -10,7 +10,8 @@ namespace {
 using domain::Status;
 
 bool BecomingStarted(Status s) {
-  return s == Status::kStarted || s == Status::kStarting || s == Status::kScalingUp || s == Status::kScalingDown ||
+  return s == Status::kStarted || s == Status::kStarting || s == Status::kScalingUp ||
+         s == Status::kScalingDown ||
          (!domain::IsSettled(s) && s != Status::kStopping && s != Status::kDestroying);
 }
 
@@ -23,12 +24,16 @@ std::vector<Status> StopFrom() {
 
 std::string Hint(Status s, bool starting) {
   if (s == Status::kStopping) {
-    return "Cannot restart the pipeline while it is stopping. Wait for it to stop before starting a new instance "
+    return "Cannot restart the pipeline while it is stopping. Wait for it to stop before starting "
+           "a new instance "
            "of the pipeline.";
   }
-  if (s == Status::kDestroying || s == Status::kDestroyed) return "The pipeline is being deleted or was deleted.";
-  if (domain::IsBuildFailure(s)) return "The pipeline failed to provision; delete it and create it again.";
-  return starting ? "Wait for the current transition to finish." : "Wait for the current transition to finish.";
+  if (s == Status::kDestroying || s == Status::kDestroyed)
+    return "The pipeline is being deleted or was deleted.";
+  if (domain::IsBuildFailure(s))
+    return "The pipeline failed to provision; delete it and create it again.";
+  return starting ? "Wait for the current transition to finish."
+                  : "Wait for the current transition to finish.";
 }
 
 }  // namespace
@@ -37,64 +42,79 @@ void App::Feldera(std::shared_ptr<Call> call) {
   using http::Route;
   const std::string id = call->match.id;
   auto unknown = [this, call, id] {
-    Reply(*call, 404, routes::FelderaError("Unknown pipeline name '" + id + "'", "UnknownPipelineName",
-                                           "{\"pipeline_name\":\"" + util::JsonEscape(id) + "\"}"));
+    Reply(*call, 404,
+          routes::FelderaError("Unknown pipeline name '" + id + "'", "UnknownPipelineName",
+                               "{\"pipeline_name\":\"" + util::JsonEscape(id) + "\"}"));
   };
   if (call->match.route == Route::kFelderaGet) {
-    return ReadInstance(call, id, [this, call, unknown](Result<std::optional<routes::InstanceRecord>> r) {
-      if (!r) return ReplyUnavailable(*call, r.error().message);
-      if (!*r || (*r)->status == Status::kDestroyed) return unknown();
-      Reply(*call, 200, routes::FelderaPipeline(**r, (*r)->mode));
-    });
+    return ReadInstance(call, id,
+                        [this, call, unknown](Result<std::optional<routes::InstanceRecord>> r) {
+                          if (!r) return ReplyUnavailable(*call, r.error().message);
+                          if (!*r || (*r)->status == Status::kDestroyed) return unknown();
+                          Reply(*call, 200, routes::FelderaPipeline(**r, (*r)->mode));
+                        });
   }
   if (call->match.route == Route::kFelderaStart) {
     std::string initial = "running";
     call->req.QueryParam("initial", &initial);
     if (initial != "running" && initial != "paused" && initial != "standby") {
-      return Reply(*call, 405, routes::FelderaError("Unsupported value of initial: '" + initial +
-                                                        "' (use running, paused or standby)",
-                                                    "UnsupportedPipelineAction"));
+      return Reply(*call, 405,
+                   routes::FelderaError("Unsupported value of initial: '" + initial +
+                                            "' (use running, paused or standby)",
+                                        "UnsupportedPipelineAction"));
     }
-    return AdmitAndPublish(call, id, domain::Action::kStart, AllowedFrom(domain::Action::kStart), initial,
-                           [this, call, unknown, initial](Admission a) {
-                             switch (a.kind) {
-                               case Admission::Kind::kNotFound: return unknown();
-                               case Admission::Kind::kUnavailable: return ReplyUnavailable(*call, a.error);
-                               case Admission::Kind::kAccepted: return Reply(*call, 202, "{}");
-                               case Admission::Kind::kRefused: break;
-                             }
-                             if (BecomingStarted(a.status)) return Reply(*call, 202, "{}");  // idempotent
-                             if (a.status == Status::kDestroyed) return unknown();
-                             auto state = routes::FelderaStateOf(a.status, initial);
-                             std::string desired = routes::FelderaDesired(initial);
-                             Reply(*call, 400, routes::FelderaIllegalAction(
-                                                   "Deployment status (current: '" + state.status + "', desired: '" +
-                                                       state.desired + "') cannot have desired changed to '" +
-                                                       desired + "'. " + Hint(a.status, true),
-                                                   state, desired, Hint(a.status, true)));
-                           });
+    return AdmitAndPublish(
+        call, id, domain::Action::kStart, AllowedFrom(domain::Action::kStart), initial,
+        [this, call, unknown, initial](Admission a) {
+          switch (a.kind) {
+            case Admission::Kind::kNotFound:
+              return unknown();
+            case Admission::Kind::kUnavailable:
+              return ReplyUnavailable(*call, a.error);
+            case Admission::Kind::kAccepted:
+              return Reply(*call, 202, "{}");
+            case Admission::Kind::kRefused:
+              break;
+          }
+          if (BecomingStarted(a.status)) return Reply(*call, 202, "{}");  // idempotent
+          if (a.status == Status::kDestroyed) return unknown();
+          auto state = routes::FelderaStateOf(a.status, initial);
+          std::string desired = routes::FelderaDesired(initial);
+          Reply(*call, 400,
+                routes::FelderaIllegalAction("Deployment status (current: '" + state.status +
+                                                 "', desired: '" + state.desired +
+                                                 "') cannot have desired changed to '" + desired +
+                                                 "'. " + Hint(a.status, true),
+                                             state, desired, Hint(a.status, true)));
+        });
   }
   // stop
-  AdmitAndPublish(call, id, domain::Action::kStop, AllowedSet(StopFrom()), "",
-                  [this, call, unknown](Admission a) {
-                    switch (a.kind) {
-                      case Admission::Kind::kNotFound: return unknown();
-                      case Admission::Kind::kUnavailable: return ReplyUnavailable(*call, a.error);
-                      case Admission::Kind::kAccepted: return Reply(*call, 202, "{}");
-                      case Admission::Kind::kRefused: break;
-                    }
-                    // Already stopped, stopping, or a failed build (nothing runs): nothing to do.
-                    if (a.status == Status::kStopped || a.status == Status::kStopping || domain::IsBuildFailure(a.status)) {
-                      return Reply(*call, 202, "{}");
-                    }
-                    if (a.status == Status::kDestroyed) return unknown();
-                    auto state = routes::FelderaStateOf(a.status, "running");
-                    Reply(*call, 400, routes::FelderaIllegalAction(
-                                          "Deployment status (current: '" + state.status + "', desired: '" +
-                                              state.desired + "') cannot have desired changed to 'Stopped'. " +
-                                              Hint(a.status, false),
-                                          state, "Stopped", Hint(a.status, false)));
-                  });
+  AdmitAndPublish(
+      call, id, domain::Action::kStop, AllowedSet(StopFrom()), "",
+      [this, call, unknown](Admission a) {
+        switch (a.kind) {
+          case Admission::Kind::kNotFound:
+            return unknown();
+          case Admission::Kind::kUnavailable:
+            return ReplyUnavailable(*call, a.error);
+          case Admission::Kind::kAccepted:
+            return Reply(*call, 202, "{}");
+          case Admission::Kind::kRefused:
+            break;
+        }
+        // Already stopped, stopping, or a failed build (nothing runs): nothing to do.
+        if (a.status == Status::kStopped || a.status == Status::kStopping ||
+            domain::IsBuildFailure(a.status)) {
+          return Reply(*call, 202, "{}");
+        }
+        if (a.status == Status::kDestroyed) return unknown();
+        auto state = routes::FelderaStateOf(a.status, "running");
+        Reply(*call, 400,
+              routes::FelderaIllegalAction(
+                  "Deployment status (current: '" + state.status + "', desired: '" + state.desired +
+                      "') cannot have desired changed to 'Stopped'. " + Hint(a.status, false),
+                  state, "Stopped", Hint(a.status, false)));
+      });
 }
 
 }  // namespace lambda::shim

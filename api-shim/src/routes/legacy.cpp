@@ -28,8 +28,10 @@ void App::Legacy(std::shared_ptr<Call> call) {
           for (const auto& p : c.problems) all += (all.empty() ? "" : "; ") + p;
           return Reply(*call, 400, routes::LegacyError(400, all));
         }
-        case Creation::Kind::kUnavailable: return ReplyUnavailable(*call, c.error);
-        case Creation::Kind::kAccepted: return Reply(*call, 202, routes::LegacyCreated(c.id));
+        case Creation::Kind::kUnavailable:
+          return ReplyUnavailable(*call, c.error);
+        case Creation::Kind::kAccepted:
+          return Reply(*call, 202, routes::LegacyCreated(c.id));
       }
     });
   }
@@ -38,22 +40,30 @@ void App::Legacy(std::shared_ptr<Call> call) {
     if (!id) return ReplyUnavailable(*call, id.error().message);
     if (id->empty()) return Reply(*call, 404, routes::LegacyError(404, kNotFound));
     if (route == Route::kLegacyStatus || route == Route::kLegacyDetails) {
-      return ReadInstance(call, *id, [this, call, route](Result<std::optional<routes::InstanceRecord>> r) {
-        if (!r) return ReplyUnavailable(*call, r.error().message);
-        if (!*r) return Reply(*call, 404, routes::LegacyError(404, kNotFound));
-        Reply(*call, 200, route == Route::kLegacyStatus ? routes::LegacyStatusBody(**r) : routes::LegacyDetailsBody(**r));
-      });
+      return ReadInstance(call, *id,
+                          [this, call, route](Result<std::optional<routes::InstanceRecord>> r) {
+                            if (!r) return ReplyUnavailable(*call, r.error().message);
+                            if (!*r) return Reply(*call, 404, routes::LegacyError(404, kNotFound));
+                            Reply(*call, 200,
+                                  route == Route::kLegacyStatus ? routes::LegacyStatusBody(**r)
+                                                                : routes::LegacyDetailsBody(**r));
+                          });
     }
     domain::Action action = ActionOf(route);
-    AdmitAndPublish(call, *id, action, AllowedFrom(action), "running", [this, call, action](Admission a) {
-      switch (a.kind) {
-        case Admission::Kind::kNotFound: return Reply(*call, 404, routes::LegacyError(404, kNotFound));
-        case Admission::Kind::kRefused:
-          return Reply(*call, 409, routes::LegacyError(409, domain::Admit(action, a.status).message));
-        case Admission::Kind::kUnavailable: return ReplyUnavailable(*call, a.error);
-        case Admission::Kind::kAccepted: return Reply(*call, 202, routes::LegacySuccess());
-      }
-    });
+    AdmitAndPublish(
+        call, *id, action, AllowedFrom(action), "running", [this, call, action](Admission a) {
+          switch (a.kind) {
+            case Admission::Kind::kNotFound:
+              return Reply(*call, 404, routes::LegacyError(404, kNotFound));
+            case Admission::Kind::kRefused:
+              return Reply(*call, 409,
+                           routes::LegacyError(409, domain::Admit(action, a.status).message));
+            case Admission::Kind::kUnavailable:
+              return ReplyUnavailable(*call, a.error);
+            case Admission::Kind::kAccepted:
+              return Reply(*call, 202, routes::LegacySuccess());
+          }
+        });
   });
 }
 
@@ -62,7 +72,8 @@ void App::LegacyList(std::shared_ptr<Call> call) {
   bool has_limit = call->req.QueryParam("limit", &limit_text);
   bool has_page = call->req.QueryParam("page", &page_text);
   int64_t start = 0, stop = -1;
-  if (has_limit != has_page) return Reply(*call, 400, routes::LegacyError(400, "Missing parameter"));
+  if (has_limit != has_page)
+    return Reply(*call, 400, routes::LegacyError(400, "Missing parameter"));
   if (has_limit) {
     auto limit = util::ParseInt(limit_text);
     auto page = util::ParseInt(page_text);
@@ -73,19 +84,20 @@ void App::LegacyList(std::shared_ptr<Call> call) {
     start = (*page - 1) * *limit;
     stop = start + *limit - 1;
   }
-  redis_->EvalSha(redis::scripts::List(), {},
-                  {config_.redis_prefix, call->tenant, std::to_string(start), std::to_string(stop)},
-                  [this, call](Result<redis::Value> r) {
-                    if (!r || r->is_error() || r->elements.empty()) {
-                      return ReplyUnavailable(*call, r ? r->str : r.error().message);
-                    }
-                    const auto& e = r->elements;
-                    std::vector<routes::ListRow> rows;
-                    for (size_t i = 1; i + 4 < e.size(); i += 5) {
-                      rows.push_back({e[i].str, e[i + 1].str, domain::Status::kPending, {}, e[i + 4].AsInt()});
-                    }
-                    Reply(*call, 200, routes::LegacyListBody(rows));
-                  });
+  redis_->EvalSha(
+      redis::scripts::List(), {},
+      {config_.redis_prefix, call->tenant, std::to_string(start), std::to_string(stop)},
+      [this, call](Result<redis::Value> r) {
+        if (!r || r->is_error() || r->elements.empty()) {
+          return ReplyUnavailable(*call, r ? r->str : r.error().message);
+        }
+        const auto& e = r->elements;
+        std::vector<routes::ListRow> rows;
+        for (size_t i = 1; i + 4 < e.size(); i += 5) {
+          rows.push_back({e[i].str, e[i + 1].str, domain::Status::kPending, {}, e[i + 4].AsInt()});
+        }
+        Reply(*call, 200, routes::LegacyListBody(rows));
+      });
 }
 
 }  // namespace lambda::shim

@@ -42,22 +42,36 @@ void RawJson(json::Writer& w, std::string_view text, std::string_view fallback) 
 
 }  // namespace
 
-std::optional<InstanceRecord> RecordFromHash(const std::vector<std::pair<std::string, std::string>>& kv) {
+std::optional<InstanceRecord> RecordFromHash(
+    const std::vector<std::pair<std::string, std::string>>& kv) {
   if (kv.empty()) return std::nullopt;
   InstanceRecord r;
   for (const auto& [k, v] : kv) {
-    if (k == "id") r.id = v;
-    else if (k == "seq") r.seq = util::ParseInt(v).value_or(0);
-    else if (k == "name") r.name = v;
-    else if (k == "owner") r.owner = v;
-    else if (k == "status") r.status = domain::FromCode(static_cast<int>(util::ParseInt(v).value_or(2))).value_or(domain::Status::kPending);
-    else if (k == "failure_message") r.failure_message = v;
-    else if (k == "info") r.info_json = v;
-    else if (k == "servers") r.servers_json = v;
-    else if (k == "master_node_id") r.master_node_id = v;
-    else if (k == "created_at") r.created_at = v;
-    else if (k == "updated_at") r.updated_at = v;
-    else if (k == "mode") r.mode = v;
+    if (k == "id")
+      r.id = v;
+    else if (k == "seq")
+      r.seq = util::ParseInt(v).value_or(0);
+    else if (k == "name")
+      r.name = v;
+    else if (k == "owner")
+      r.owner = v;
+    else if (k == "status")
+      r.status = domain::FromCode(static_cast<int>(util::ParseInt(v).value_or(2)))
+                     .value_or(domain::Status::kPending);
+    else if (k == "failure_message")
+      r.failure_message = v;
+    else if (k == "info")
+      r.info_json = v;
+    else if (k == "servers")
+      r.servers_json = v;
+    else if (k == "master_node_id")
+      r.master_node_id = v;
+    else if (k == "created_at")
+      r.created_at = v;
+    else if (k == "updated_at")
+      r.updated_at = v;
+    else if (k == "mode")
+      r.mode = v;
   }
   if (r.id.empty()) return std::nullopt;
   return r;
@@ -100,7 +114,8 @@ std::string CreateAccepted(std::string_view id, std::string_view self_url) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   w.StartObject();
-  Header(w, 202, "short_description", "Your request to create a new lambda instance has been accepted");
+  Header(w, 202, "short_description",
+         "Your request to create a new lambda instance has been accepted");
   Key(w, "data");
   w.StartArray();
   w.StartObject();
@@ -151,9 +166,15 @@ std::string ListBody(const std::vector<ListRow>& rows, const std::optional<Pagin
     w.StartObject();
     KV(w, "count", page->count);
     Key(w, "next");
-    if (page->next) Str(w, *page->next); else w.Null();
+    if (page->next)
+      Str(w, *page->next);
+    else
+      w.Null();
     Key(w, "previous");
-    if (page->previous) Str(w, *page->previous); else w.Null();
+    if (page->previous)
+      Str(w, *page->previous);
+    else
+      w.Null();
     w.EndObject();
   }
   w.EndObject();
@@ -166,7 +187,8 @@ std::string InstanceInfo(const InstanceRecord& r) {
   if (d.HasParseError() || !d.IsObject()) d.SetObject();
   if (!r.master_node_id.empty()) {
     d.RemoveMember("master_node_id");
-    d.AddMember("master_node_id", rapidjson::Value(r.master_node_id.c_str(), d.GetAllocator()), d.GetAllocator());
+    d.AddMember("master_node_id", rapidjson::Value(r.master_node_id.c_str(), d.GetAllocator()),
+                d.GetAllocator());
   }
   rapidjson::StringBuffer sb;
   json::Writer w(sb);

@@ -27,7 +27,8 @@ struct InstanceRecord {
 };
 
 /// From HGETALL's flat field/value list; nullopt when empty (no such instance).
-std::optional<InstanceRecord> RecordFromHash(const std::vector<std::pair<std::string, std::string>>& kv);
+std::optional<InstanceRecord> RecordFromHash(
+    const std::vector<std::pair<std::string, std::string>>& kv);
 
 struct ListRow {
   std::string id;

@@ -12,7 +12,8 @@ namespace {
 constexpr size_t kMaxBatch = 100;
 
 /// instanceIds as a de-duplicated list; an error text when it is not an array of strings.
-std::optional<std::vector<std::string>> Ids(const rapidjson::Value& body, size_t max, std::string* error) {
+std::optional<std::vector<std::string>> Ids(const rapidjson::Value& body, size_t max,
+                                            std::string* error) {
   auto it = body.FindMember("instanceIds");
   if (it == body.MemberEnd()) return std::vector<std::string>{};
   if (!it->value.IsArray()) {
@@ -46,7 +47,8 @@ void App::Zenlayer(std::shared_ptr<Call> call) {
   rapidjson::Document body;
   std::string_view text = util::Trim(call->req.body);
   body.Parse(text.empty() ? "{}" : std::string(text).c_str());
-  if (body.HasParseError() || !body.IsObject()) return bad("The request body must be a JSON object.");
+  if (body.HasParseError() || !body.IsObject())
+    return bad("The request body must be a JSON object.");
   if (action == nullptr) return bad("Missing X-ZC-Action header.");
   if (*action == "DescribeInstancesStatus") return ZenlayerDescribe(call, rid, body);
   domain::Action act;
@@ -62,27 +64,36 @@ void App::Zenlayer(std::shared_ptr<Call> call) {
   if (!ids) return bad(error);
   if (ids->empty()) return bad("instanceIds must hold 1 to 100 ids.");
   // Zenlayer starts only STOPPED instances and stops only RUNNING ones.
-  std::string allowed = AllowedSet({act == domain::Action::kStart ? domain::Status::kStopped : domain::Status::kStarted});
+  std::string allowed = AllowedSet(
+      {act == domain::Action::kStart ? domain::Status::kStopped : domain::Status::kStarted});
   AdmitManyAndPublish(call, *ids, act, allowed, [this, call, act, rid](Admission a) {
     switch (a.kind) {
       case Admission::Kind::kNotFound:
-        return Reply(*call, 404, routes::ZenlayerError(rid, "INVALID_INSTANCE_NOT_FOUND",
-                                                      "Instance " + a.id + " does not exist."));
+        return Reply(*call, 404,
+                     routes::ZenlayerError(rid, "INVALID_INSTANCE_NOT_FOUND",
+                                           "Instance " + a.id + " does not exist."));
       case Admission::Kind::kRefused: {
         bool start = act == domain::Action::kStart;
-        std::string msg = std::string(start ? "Operations on unstopped instances not supported"
-                                            : "Operations on instances that are not running not supported") +
-                          ": instance " + a.id + " is " + std::string(routes::ZenlayerStatus(a.status)) + ".";
-        return Reply(*call, 403, routes::ZenlayerError(rid, start ? "OPERATION_DENIED_INSTANCE_NOT_STOPPED"
-                                                                  : "OPERATION_DENIED_INSTANCE_NOT_RUNNING", msg));
+        std::string msg =
+            std::string(start ? "Operations on unstopped instances not supported"
+                              : "Operations on instances that are not running not supported") +
+            ": instance " + a.id + " is " + std::string(routes::ZenlayerStatus(a.status)) + ".";
+        return Reply(*call, 403,
+                     routes::ZenlayerError(rid,
+                                           start ? "OPERATION_DENIED_INSTANCE_NOT_STOPPED"
+                                                 : "OPERATION_DENIED_INSTANCE_NOT_RUNNING",
+                                           msg));
       }
-      case Admission::Kind::kUnavailable: return ReplyUnavailable(*call, a.error);
-      case Admission::Kind::kAccepted: return Reply(*call, 200, routes::ZenlayerOk(rid));
+      case Admission::Kind::kUnavailable:
+        return ReplyUnavailable(*call, a.error);
+      case Admission::Kind::kAccepted:
+        return Reply(*call, 200, routes::ZenlayerOk(rid));
     }
   });
 }
 
-void App::ZenlayerDescribe(std::shared_ptr<Call> call, const std::string& rid, const rapidjson::Document& body) {
+void App::ZenlayerDescribe(std::shared_ptr<Call> call, const std::string& rid,
+                           const rapidjson::Document& body) {
   auto bad = [this, call](const std::string& message) {
     Reply(*call, 400, routes::ZenlayerError(call->request_id, "INVALID_PARAMETER", message));
   };
@@ -97,10 +108,12 @@ void App::ZenlayerDescribe(std::shared_ptr<Call> call, const std::string& rid, c
     page_size = it->value.GetInt64();
   }
   if (auto it = body.FindMember("pageNum"); it != body.MemberEnd()) {
-    if (!it->value.IsInt64() || it->value.GetInt64() < 1) return bad("pageNum must be an integer of at least 1.");
+    if (!it->value.IsInt64() || it->value.GetInt64() < 1)
+      return bad("pageNum must be an integer of at least 1.");
     page_num = it->value.GetInt64();
   }
-  std::vector<std::string> args{config_.redis_prefix, call->tenant, std::to_string((page_num - 1) * page_size),
+  std::vector<std::string> args{config_.redis_prefix, call->tenant,
+                                std::to_string((page_num - 1) * page_size),
                                 std::to_string(page_size)};
   for (const auto& id : *ids) {
     if (util::IsUuid(id)) args.push_back(id);
@@ -109,11 +122,14 @@ void App::ZenlayerDescribe(std::shared_ptr<Call> call, const std::string& rid, c
     return Reply(*call, 200, routes::ZenlayerDescribeBody(rid, 0, {}));  // none of them can exist
   }
   redis_->EvalSha(redis::scripts::Describe(), {}, args, [this, call, rid](Result<redis::Value> r) {
-    if (!r || r->is_error() || r->elements.empty()) return ReplyUnavailable(*call, r ? r->str : r.error().message);
+    if (!r || r->is_error() || r->elements.empty())
+      return ReplyUnavailable(*call, r ? r->str : r.error().message);
     const auto& e = r->elements;
     std::vector<std::pair<std::string, domain::Status>> rows;
     for (size_t i = 1; i + 1 < e.size(); i += 2) {
-      rows.emplace_back(e[i].str, domain::FromCode(static_cast<int>(e[i + 1].AsInt())).value_or(domain::Status::kPending));
+      rows.emplace_back(
+          e[i].str,
+          domain::FromCode(static_cast<int>(e[i + 1].AsInt())).value_or(domain::Status::kPending));
     }
     Reply(*call, 200, routes::ZenlayerDescribeBody(rid, e[0].AsInt(), rows));
   });

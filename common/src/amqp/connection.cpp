@@ -29,12 +29,14 @@ Result<Config> ParseUrl(std::string_view url, Config c) {
     std::string_view cred = rest.substr(0, at);
     auto colon = cred.find(':');
     c.user = util::UrlDecode(cred.substr(0, colon), false);
-    c.password = colon == std::string_view::npos ? "" : util::UrlDecode(cred.substr(colon + 1), false);
+    c.password =
+        colon == std::string_view::npos ? "" : util::UrlDecode(cred.substr(colon + 1), false);
     rest = rest.substr(at + 1);
   }
   if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     auto port = util::ParseInt(rest.substr(colon + 1));
-    if (!port || *port <= 0 || *port > 65535) return Error{Code::kInvalidArgument, "amqp url: bad port"};
+    if (!port || *port <= 0 || *port > 65535)
+      return Error{Code::kInvalidArgument, "amqp url: bad port"};
     c.port = static_cast<int>(*port);
     rest = rest.substr(0, colon);
   }
@@ -63,9 +65,12 @@ std::string ToString(amqp_bytes_t b) { return {static_cast<const char*>(b.bytes)
 std::string RpcError(const amqp_rpc_reply_t& r, const char* what) {
   std::string msg = what;
   switch (r.reply_type) {
-    case AMQP_RESPONSE_NORMAL: return msg + ": ok";
-    case AMQP_RESPONSE_NONE: return msg + ": missing RPC reply";
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION: return msg + ": " + amqp_error_string2(r.library_error);
+    case AMQP_RESPONSE_NORMAL:
+      return msg + ": ok";
+    case AMQP_RESPONSE_NONE:
+      return msg + ": missing RPC reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return msg + ": " + amqp_error_string2(r.library_error);
     case AMQP_RESPONSE_SERVER_EXCEPTION:
       if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
         auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
@@ -99,7 +104,8 @@ struct TableBuilder {
     entries.push_back(e);
   }
   amqp_table_t Table() {
-    return amqp_table_t{static_cast<int>(entries.size()), entries.empty() ? nullptr : entries.data()};
+    return amqp_table_t{static_cast<int>(entries.size()),
+                        entries.empty() ? nullptr : entries.data()};
   }
 };
 
@@ -211,12 +217,15 @@ Status Connection::Impl::Setup() {
   timeval tv{2, 0};
   amqp_set_handshake_timeout(conn, &tv);
   amqp_set_rpc_timeout(conn, &tv);
-  if (int rc = amqp_socket_open_noblock(sock, config.host.c_str(), config.port, &tv); rc != AMQP_STATUS_OK) {
+  if (int rc = amqp_socket_open_noblock(sock, config.host.c_str(), config.port, &tv);
+      rc != AMQP_STATUS_OK) {
     return Error{Code::kUnavailable, std::string("amqp connect: ") + amqp_error_string2(rc)};
   }
-  amqp_rpc_reply_t r = amqp_login(conn, config.vhost.c_str(), 0, 131072, config.heartbeat_s,
-                                  AMQP_SASL_METHOD_PLAIN, config.user.c_str(), config.password.c_str());
-  if (r.reply_type != AMQP_RESPONSE_NORMAL) return Error{Code::kUnavailable, RpcError(r, "amqp login")};
+  amqp_rpc_reply_t r =
+      amqp_login(conn, config.vhost.c_str(), 0, 131072, config.heartbeat_s, AMQP_SASL_METHOD_PLAIN,
+                 config.user.c_str(), config.password.c_str());
+  if (r.reply_type != AMQP_RESPONSE_NORMAL)
+    return Error{Code::kUnavailable, RpcError(r, "amqp login")};
   amqp_channel_open(conn, kPublishChannel);
   if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
     return Error{Code::kUnavailable, RpcError(r, "channel.open")};
@@ -273,7 +282,8 @@ void Connection::Impl::Connect() {
 
 void Connection::Impl::ScheduleReconnect() {
   if (state == State::kStopped) return;
-  backoff_ms = backoff_ms == 0 ? config.reconnect_min_ms : std::min(backoff_ms * 2, config.reconnect_max_ms);
+  backoff_ms =
+      backoff_ms == 0 ? config.reconnect_min_ms : std::min(backoff_ms * 2, config.reconnect_max_ms);
   thread_local std::mt19937 rng{std::random_device{}()};
   uint64_t delay = backoff_ms / 2 + std::uniform_int_distribution<uint64_t>(0, backoff_ms / 2)(rng);
   reconnect.Start(delay, 0, [this] { Connect(); });
@@ -369,7 +379,8 @@ void Connection::Impl::HandleFrame(const amqp_frame_t& frame) {
         return;
       }
       d.body = ToString(msg.body);
-      if (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) d.message_id = ToString(msg.properties.message_id);
+      if (msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG)
+        d.message_id = ToString(msg.properties.message_id);
       amqp_destroy_message(&msg);
       if (handlers.on_delivery) handlers.on_delivery(std::move(d));
       return;
@@ -393,7 +404,8 @@ void Connection::Impl::HandleFrame(const amqp_frame_t& frame) {
 }
 
 void Connection::Impl::Drain() {
-  if (in_drain) return;  // a handler published or acked from inside a frame: the outer loop continues
+  if (in_drain)
+    return;  // a handler published or acked from inside a frame: the outer loop continues
   in_drain = true;
   timeval zero{0, 0};
   while (conn != nullptr) {
@@ -466,8 +478,8 @@ void Connection::Publish(const std::string& exchange, const std::string& routing
   uint64_t tag = ++i.next_tag;
   std::string tag_text = std::to_string(tag);
   amqp_basic_properties_t props{};
-  props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG |
-                 AMQP_BASIC_CORRELATION_ID_FLAG;
+  props._flags =
+      AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG;
   props.delivery_mode = 2;
   props.content_type = amqp_cstring_bytes("application/json");
   props.correlation_id = Bytes(tag_text);
@@ -493,14 +505,16 @@ void Connection::Publish(const std::string& exchange, const std::string& routing
     i.Drop(amqp_error_string2(rc));
     return;
   }
-  i.pending.emplace(tag, PendingPublish{static_cast<uint64_t>(util::NowMs()) + i.config.publish_timeout_ms,
-                                        false, std::move(done)});
+  i.pending.emplace(
+      tag, PendingPublish{static_cast<uint64_t>(util::NowMs()) + i.config.publish_timeout_ms, false,
+                          std::move(done)});
 }
 
 Status Connection::Ack(uint64_t tag, bool multiple) {
   auto& i = *impl_;
   if (i.conn == nullptr) return Error{Code::kUnavailable, "amqp is not connected"};
-  if (int rc = amqp_basic_ack(i.conn, kConsumeChannel, tag, multiple ? 1 : 0); rc != AMQP_STATUS_OK) {
+  if (int rc = amqp_basic_ack(i.conn, kConsumeChannel, tag, multiple ? 1 : 0);
+      rc != AMQP_STATUS_OK) {
     i.Drop(amqp_error_string2(rc));
     return Error{Code::kUnavailable, "ack failed"};
   }
@@ -510,7 +524,8 @@ Status Connection::Ack(uint64_t tag, bool multiple) {
 Status Connection::Reject(uint64_t tag, bool requeue) {
   auto& i = *impl_;
   if (i.conn == nullptr) return Error{Code::kUnavailable, "amqp is not connected"};
-  if (int rc = amqp_basic_reject(i.conn, kConsumeChannel, tag, requeue ? 1 : 0); rc != AMQP_STATUS_OK) {
+  if (int rc = amqp_basic_reject(i.conn, kConsumeChannel, tag, requeue ? 1 : 0);
+      rc != AMQP_STATUS_OK) {
     i.Drop(amqp_error_string2(rc));
     return Error{Code::kUnavailable, "reject failed"};
   }
@@ -523,7 +538,8 @@ void Connection::CancelConsumer() {
   if (i.consumer_tag.empty()) return;
   // nowait: no RPC on the loop; unacked deliveries stay ours and are acked through this channel.
   amqp_basic_cancel_t m{Bytes(i.consumer_tag), 1};
-  if (int rc = amqp_send_method(i.conn, kConsumeChannel, AMQP_BASIC_CANCEL_METHOD, &m); rc != AMQP_STATUS_OK) {
+  if (int rc = amqp_send_method(i.conn, kConsumeChannel, AMQP_BASIC_CANCEL_METHOD, &m);
+      rc != AMQP_STATUS_OK) {
     i.Drop(amqp_error_string2(rc));
     return;
   }

@@ -29,10 +29,12 @@ constexpr std::array<StatusInfo, kStatusCount> kTable{{
      "Apache Hadoop installation and configuration have failed"},
     {Status::kKafkaInstalled, "KAFKA_INSTALLED",
      "Apache Kafka has been successfully installed and configured"},
-    {Status::kKafkaFailed, "KAFKA_FAILED", "Apache Kafka installation and configuration have failed"},
+    {Status::kKafkaFailed, "KAFKA_FAILED",
+     "Apache Kafka installation and configuration have failed"},
     {Status::kFlinkInstalled, "FLINK_INSTALLED",
      "Apache Flink has been successfully installed and configured"},
-    {Status::kFlinkFailed, "FLINK_FAILED", "Apache Flink installation and configuration have failed"},
+    {Status::kFlinkFailed, "FLINK_FAILED",
+     "Apache Flink installation and configuration have failed"},
 }};
 
 constexpr std::array<BuildStep, 6> kCreateSteps{{
@@ -47,14 +49,14 @@ constexpr std::array<BuildStep, 6> kCreateSteps{{
 struct ActionRule {
   Action action;
   std::string_view verb;
-  Status already;         ///< the status that answers "already ..."
+  Status already;  ///< the status that answers "already ..."
   std::string_view already_text;
   Status transitional;
 };
 
 constexpr std::array<ActionRule, 3> kRules{{
-    {Action::kStart, "start", Status::kStarted,
-     "The specified lambda instance is already started.", Status::kStarting},
+    {Action::kStart, "start", Status::kStarted, "The specified lambda instance is already started.",
+     Status::kStarting},
     {Action::kStop, "stop", Status::kStopped, "The specified lambda instance is already stopped.",
      Status::kStopping},
     {Action::kDestroy, "destroy", Status::kDestroyed,
@@ -70,10 +72,14 @@ const ActionRule* RuleFor(Action a) {
 
 bool AllowedFromStatus(Action a, Status s) {
   switch (a) {
-    case Action::kStart: return s == Status::kStopped || s == Status::kFailed;
-    case Action::kStop: return s == Status::kStarted || s == Status::kFailed;
-    case Action::kDestroy: return IsSettled(s) && s != Status::kDestroyed;
-    case Action::kCreate: return false;
+    case Action::kStart:
+      return s == Status::kStopped || s == Status::kFailed;
+    case Action::kStop:
+      return s == Status::kStarted || s == Status::kFailed;
+    case Action::kDestroy:
+      return IsSettled(s) && s != Status::kDestroyed;
+    case Action::kCreate:
+      return false;
   }
   return false;
 }
@@ -108,10 +114,14 @@ bool IsSettled(Status s) {
 
 std::string_view ActionName(Action a) {
   switch (a) {
-    case Action::kCreate: return "create";
-    case Action::kStart: return "start";
-    case Action::kStop: return "stop";
-    case Action::kDestroy: return "destroy";
+    case Action::kCreate:
+      return "create";
+    case Action::kStart:
+      return "start";
+    case Action::kStop:
+      return "stop";
+    case Action::kDestroy:
+      return "destroy";
   }
   return "create";
 }

@@ -43,7 +43,8 @@ Result<Config> ParseUrl(std::string_view url) {
   }
   if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     auto port = util::ParseInt(rest.substr(colon + 1));
-    if (!port || *port <= 0 || *port > 65535) return Error{Code::kInvalidArgument, "redis url: bad port"};
+    if (!port || *port <= 0 || *port > 65535)
+      return Error{Code::kInvalidArgument, "redis url: bad port"};
     c.port = static_cast<int>(*port);
     rest = rest.substr(0, colon);
   }
@@ -60,16 +61,30 @@ namespace {
 Value Copy(const redisReply* r) {
   Value v;
   switch (r->type) {
-    case REDIS_REPLY_STRING: v.type = Value::Type::kString; v.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_STATUS: v.type = Value::Type::kStatus; v.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_ERROR: v.type = Value::Type::kError; v.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_INTEGER: v.type = Value::Type::kInteger; v.integer = r->integer; break;
+    case REDIS_REPLY_STRING:
+      v.type = Value::Type::kString;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      v.type = Value::Type::kStatus;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      v.type = Value::Type::kError;
+      v.str.assign(r->str, r->len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      v.type = Value::Type::kInteger;
+      v.integer = r->integer;
+      break;
     case REDIS_REPLY_ARRAY:
       v.type = Value::Type::kArray;
       v.elements.reserve(r->elements);
       for (size_t i = 0; i < r->elements; ++i) v.elements.push_back(Copy(r->element[i]));
       break;
-    default: v.type = Value::Type::kNil; break;
+    default:
+      v.type = Value::Type::kNil;
+      break;
   }
   return v;
 }
@@ -119,7 +134,8 @@ void AsyncClient::Start(std::function<void(State)> on_state) {
 }
 
 void AsyncClient::Abandon(const char* why) {
-  log::Warn("redis connection abandoned", {{"reason", why}, {"addr", config_.host + ":" + std::to_string(config_.port)}});
+  log::Warn("redis connection abandoned",
+            {{"reason", why}, {"addr", config_.host + ":" + std::to_string(config_.port)}});
   redisAsyncContext* c = ctx_;
   ctx_ = nullptr;
   c->data = nullptr;
@@ -170,7 +186,8 @@ void AsyncClient::Connect() {
   ctx_ = c;
   connect_timeout_->Start(config_.connect_timeout_ms, 0, [this] {
     if (state_ != State::kConnecting || ctx_ == nullptr) return;
-    log::Warn("redis connect timed out", {{"addr", config_.host + ":" + std::to_string(config_.port)}});
+    log::Warn("redis connect timed out",
+              {{"addr", config_.host + ":" + std::to_string(config_.port)}});
     redisAsyncContext* stuck = ctx_;
     ctx_ = nullptr;
     stuck->data = nullptr;
@@ -185,7 +202,8 @@ void AsyncClient::ScheduleReconnect() {
   backoff_ms_ = backoff_ms_ == 0 ? config_.reconnect_min_ms
                                  : std::min(backoff_ms_ * 2, config_.reconnect_max_ms);
   thread_local std::mt19937 rng{std::random_device{}()};
-  uint64_t delay = backoff_ms_ / 2 + std::uniform_int_distribution<uint64_t>(0, backoff_ms_ / 2)(rng);
+  uint64_t delay =
+      backoff_ms_ / 2 + std::uniform_int_distribution<uint64_t>(0, backoff_ms_ / 2)(rng);
   reconnect_->Start(delay, 0, [this] { Connect(); });
 }
 
@@ -203,8 +221,10 @@ void AsyncClient::OnConnect(const redisAsyncContext* c, int status) noexcept {
   }
   self->backoff_ms_ = 0;
   // AUTH and SELECT go first on the wire, so every later command sees them applied.
-  if (!self->config_.password.empty()) self->Command({"AUTH", self->config_.password}, [](Result<Value>) {});
-  if (self->config_.db != 0) self->Command({"SELECT", std::to_string(self->config_.db)}, [](Result<Value>) {});
+  if (!self->config_.password.empty())
+    self->Command({"AUTH", self->config_.password}, [](Result<Value>) {});
+  if (self->config_.db != 0)
+    self->Command({"SELECT", std::to_string(self->config_.db)}, [](Result<Value>) {});
   self->SetState(State::kConnected);
 }
 

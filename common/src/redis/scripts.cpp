@@ -15,10 +15,10 @@ extern const std::string_view k_reconcile;
 
 namespace lambda::redis::scripts {
 
-#define LAMBDA_SCRIPT(fn, var, name)                      \
-  const Script& fn() {                                    \
-    static const Script s = MakeScript(name, lua::var);   \
-    return s;                                             \
+#define LAMBDA_SCRIPT(fn, var, name)                    \
+  const Script& fn() {                                  \
+    static const Script s = MakeScript(name, lua::var); \
+    return s;                                           \
   }
 
 LAMBDA_SCRIPT(AdmitCreate, k_admit_create, "admit_create")

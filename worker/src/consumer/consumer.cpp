@@ -22,7 +22,8 @@ void Consumer::OnDelivery(amqp::Delivery d) {
   ++counters_["deliveries_total"];
   auto cmd = domain::ParseCommand(d.body);
   if (!cmd) {
-    log::Warn("invalid command; dead-lettering", {{"message_id", d.message_id}, {"reason", cmd.error().message}});
+    log::Warn("invalid command; dead-lettering",
+              {{"message_id", d.message_id}, {"reason", cmd.error().message}});
     return DeadLetter(epoch, d, cmd.error().message);
   }
   uint64_t tag = d.tag;
@@ -35,7 +36,8 @@ void Consumer::OnDelivery(amqp::Delivery d) {
   running_.insert(c.instance_id);
   ctx_.redis->EvalSha(
       redis::scripts::Claim(), {},
-      {ctx_.prefix, c.instance_id, std::to_string(c.gen), ctx_.worker_id, std::to_string(ctx_.lease_ms)},
+      {ctx_.prefix, c.instance_id, std::to_string(c.gen), ctx_.worker_id,
+       std::to_string(ctx_.lease_ms)},
       [this, epoch, tag, c](Result<redis::Value> r) mutable {
         if (!r || r->is_error()) {
           return Done(epoch, tag, std::move(c), JobOutcome::kRetryLater);
@@ -44,8 +46,10 @@ void Consumer::OnDelivery(amqp::Delivery d) {
         std::string outcome = e.empty() ? "" : e[0].str;
         if (outcome == "gone" || outcome == "stale") {
           // Redelivered, duplicated or superseded: already applied or never to be applied.
-          log::Info("dropping stale command", {{"request_id", c.request_id}, {"instance_id", c.instance_id},
-                                               {"gen", c.gen}, {"reason", outcome}});
+          log::Info("dropping stale command", {{"request_id", c.request_id},
+                                               {"instance_id", c.instance_id},
+                                               {"gen", c.gen},
+                                               {"reason", outcome}});
           ++counters_["commands_stale_total"];
           return Done(epoch, tag, std::move(c), JobOutcome::kSuperseded);
         }
@@ -53,13 +57,17 @@ void Consumer::OnDelivery(amqp::Delivery d) {
           --in_flight_;
           running_.erase(c.instance_id);
           ++counters_["commands_busy_total"];
-          return RetryLater(epoch, tag, std::move(c), "instance leased by " + (e.size() > 1 ? e[1].str : "?"));
+          return RetryLater(epoch, tag, std::move(c),
+                            "instance leased by " + (e.size() > 1 ? e[1].str : "?"));
         }
-        if (outcome != "ok" || e.size() < 5) return Done(epoch, tag, std::move(c), JobOutcome::kRetryLater);
-        Claim claim{domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending),
-                    e[2].str, e[3].str, e[4].str, e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
-        auto job = std::make_shared<Job>(ctx_, c, std::move(claim),
-                                         [this, epoch, tag, c](JobOutcome o) mutable { Done(epoch, tag, std::move(c), o); });
+        if (outcome != "ok" || e.size() < 5)
+          return Done(epoch, tag, std::move(c), JobOutcome::kRetryLater);
+        Claim claim{
+            domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending),
+            e[2].str, e[3].str, e[4].str, e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
+        auto job = std::make_shared<Job>(
+            ctx_, c, std::move(claim),
+            [this, epoch, tag, c](JobOutcome o) mutable { Done(epoch, tag, std::move(c), o); });
         job->Run();
       });
 }
@@ -78,13 +86,15 @@ void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcom
   }
 }
 
-void Consumer::RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd, const std::string& why) {
+void Consumer::RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd,
+                          const std::string& why) {
   if (cmd.attempt >= config_.max_attempts) {
     amqp::Delivery d;
     d.tag = tag;
     d.body = domain::ToJson(cmd);
     d.message_id = cmd.request_id;
-    return DeadLetter(epoch, d, "gave up after " + std::to_string(cmd.attempt) + " attempts: " + why);
+    return DeadLetter(epoch, d,
+                      "gave up after " + std::to_string(cmd.attempt) + " attempts: " + why);
   }
   ++cmd.attempt;
   ++counters_["commands_retried_total"];
@@ -109,10 +119,11 @@ void Consumer::DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::st
   opts.headers.emplace_back("x-lambda-reason", reason.substr(0, 1024));
   opts.headers.emplace_back("x-lambda-worker", ctx_.worker_id);
   uint64_t tag = d.tag;
-  amqp_->Publish(topo.dead_exchange, amqp::Topology::kDeadKey, d.body, opts, [this, epoch, tag](Status st) {
-    if (st) return Ack(epoch, tag);
-    if (epoch == epoch_) (void)amqp_->Reject(tag, true);
-  });
+  amqp_->Publish(topo.dead_exchange, amqp::Topology::kDeadKey, d.body, opts,
+                 [this, epoch, tag](Status st) {
+                   if (st) return Ack(epoch, tag);
+                   if (epoch == epoch_) (void)amqp_->Reject(tag, true);
+                 });
 }
 
 }  // namespace lambda::worker

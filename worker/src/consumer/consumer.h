@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "executor/job.h"
@@ -18,7 +18,8 @@
 namespace lambda::worker {
 
 struct ConsumerConfig {
-  int max_attempts = 600;  ///< retry-path attempts (leased instance, Redis down) before dead-lettering
+  int max_attempts =
+      600;  ///< retry-path attempts (leased instance, Redis down) before dead-lettering
   uint64_t retry_delay_ms = 1000;  ///< how long a command waits in the retry queue
 };
 

@@ -8,8 +8,12 @@
 
 namespace lambda::worker {
 
-Job::Job(const JobContext& ctx, domain::Command cmd, Claim claim, std::function<void(JobOutcome)> done)
-    : ctx_(ctx), cmd_(std::move(cmd)), claim_(std::move(claim)), done_(std::move(done)),
+Job::Job(const JobContext& ctx, domain::Command cmd, Claim claim,
+         std::function<void(JobOutcome)> done)
+    : ctx_(ctx),
+      cmd_(std::move(cmd)),
+      claim_(std::move(claim)),
+      done_(std::move(done)),
       timer_(std::make_unique<uv::Timer>(ctx.loop)) {}
 
 void Job::Run() {
@@ -26,8 +30,10 @@ void Job::Run() {
   spec_ = *spec;
   servers_ = ServersFromJson(claim_.servers_json);
   plan_ = MakePlan(cmd_.action, claim_.status, claim_.mode == "running");
-  log::Info("job started", {{"request_id", cmd_.request_id}, {"instance_id", cmd_.instance_id},
-                            {"action", std::string(domain::ActionName(cmd_.action))}, {"gen", cmd_.gen},
+  log::Info("job started", {{"request_id", cmd_.request_id},
+                            {"instance_id", cmd_.instance_id},
+                            {"action", std::string(domain::ActionName(cmd_.action))},
+                            {"gen", cmd_.gen},
                             {"worker", ctx_.worker_id},
                             {"from", std::string(domain::Info(claim_.status).name)}});
   NextStep();
@@ -52,37 +58,41 @@ void Job::NextStep() {
     return RunCurrentStep();
   }
   // Before each later step: still our command? (superseded by a newer gen, or lease lost)
-  ctx_.redis->EvalSha(
-      redis::scripts::RenewLease(), {},
-      {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(ctx_.lease_ms), std::to_string(cmd_.gen)},
-      [self](Result<redis::Value> r) {
-        if (!r || r->is_error()) return self->Finish(JobOutcome::kRetryLater);
-        if (r->AsInt() != 1) {
-          log::Info("job superseded", {{"request_id", self->cmd_.request_id},
-                                       {"instance_id", self->cmd_.instance_id}, {"gen", self->cmd_.gen}});
-          return self->Finish(JobOutcome::kSuperseded);
-        }
-        self->RunCurrentStep();
-      });
+  ctx_.redis->EvalSha(redis::scripts::RenewLease(), {},
+                      {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(ctx_.lease_ms),
+                       std::to_string(cmd_.gen)},
+                      [self](Result<redis::Value> r) {
+                        if (!r || r->is_error()) return self->Finish(JobOutcome::kRetryLater);
+                        if (r->AsInt() != 1) {
+                          log::Info("job superseded", {{"request_id", self->cmd_.request_id},
+                                                       {"instance_id", self->cmd_.instance_id},
+                                                       {"gen", self->cmd_.gen}});
+                          return self->Finish(JobOutcome::kSuperseded);
+                        }
+                        self->RunCurrentStep();
+                      });
 }
 
 void Job::RunCurrentStep() {
   auto self = shared_from_this();
   const Step& step = plan_.steps[step_];
   RunStep(step, [self](Status st) {
-          const Step& s = self->plan_.steps[self->step_];
-          if (!st) {
-            log::Warn("step failed", {{"request_id", self->cmd_.request_id},
-                                      {"instance_id", self->cmd_.instance_id},
-                                      {"step", StepName(s.kind)}, {"error", st.error().message}});
-            return self->Write(s.on_failure, st.error().message, true,
-                               [self] { self->Finish(JobOutcome::kCompleted); });
-          }
-          log::Debug("step done", {{"request_id", self->cmd_.request_id}, {"instance_id", self->cmd_.instance_id},
-                                   {"step", StepName(s.kind)}, {"gen", self->cmd_.gen}});
-          ++self->step_;
-          if (s.on_success) return self->Write(*s.on_success, "", false, [self] { self->NextStep(); });
-          self->NextStep();
+    const Step& s = self->plan_.steps[self->step_];
+    if (!st) {
+      log::Warn("step failed", {{"request_id", self->cmd_.request_id},
+                                {"instance_id", self->cmd_.instance_id},
+                                {"step", StepName(s.kind)},
+                                {"error", st.error().message}});
+      return self->Write(s.on_failure, st.error().message, true,
+                         [self] { self->Finish(JobOutcome::kCompleted); });
+    }
+    log::Debug("step done", {{"request_id", self->cmd_.request_id},
+                             {"instance_id", self->cmd_.instance_id},
+                             {"step", StepName(s.kind)},
+                             {"gen", self->cmd_.gen}});
+    ++self->step_;
+    if (s.on_success) return self->Write(*s.on_success, "", false, [self] { self->NextStep(); });
+    self->NextStep();
   });
 }
 
@@ -91,20 +101,33 @@ void Job::RunStep(const Step& step, Provider::Done done) {
   Provider* p = ctx_.provider;
   switch (step.kind) {
     case StepKind::kCreateCluster:
-      return WithRetries([self, p](Provider::Done d) { p->CreateCluster(self->spec_, &self->servers_, std::move(d)); },
-                         std::move(done));
+      return WithRetries(
+          [self, p](Provider::Done d) {
+            p->CreateCluster(self->spec_, &self->servers_, std::move(d));
+          },
+          std::move(done));
     case StepKind::kInstall:
-      return WithRetries([self, p, key = step.install_key](Provider::Done d) { p->Install(self->spec_, key, std::move(d)); },
+      return WithRetries([self, p, key = step.install_key](
+                             Provider::Done d) { p->Install(self->spec_, key, std::move(d)); },
                          std::move(done));
-    case StepKind::kStartVms: return RunVms(true, 0, std::move(done));
-    case StepKind::kStopVms: return RunVms(false, 0, std::move(done));
+    case StepKind::kStartVms:
+      return RunVms(true, 0, std::move(done));
+    case StepKind::kStopVms:
+      return RunVms(false, 0, std::move(done));
     case StepKind::kStartServices:
-      return WithRetries([self, p](Provider::Done d) { p->StartServices(self->spec_, std::move(d)); }, std::move(done));
+      return WithRetries(
+          [self, p](Provider::Done d) { p->StartServices(self->spec_, std::move(d)); },
+          std::move(done));
     case StepKind::kStopServices:
-      return WithRetries([self, p](Provider::Done d) { p->StopServices(self->spec_, std::move(d)); }, std::move(done));
+      return WithRetries(
+          [self, p](Provider::Done d) { p->StopServices(self->spec_, std::move(d)); },
+          std::move(done));
     case StepKind::kDestroyCluster:
-      return WithRetries([self, p](Provider::Done d) { p->DestroyCluster(self->spec_, &self->servers_, std::move(d)); },
-                         std::move(done));
+      return WithRetries(
+          [self, p](Provider::Done d) {
+            p->DestroyCluster(self->spec_, &self->servers_, std::move(d));
+          },
+          std::move(done));
   }
 }
 
@@ -115,8 +138,10 @@ void Job::RunVms(bool start, size_t index, Provider::Done done) {
   ServerInfo* server = &servers_[index];
   WithRetries(
       [self, start, server](Provider::Done d) {
-        if (start) self->ctx_.provider->StartVm(self->spec_, server, std::move(d));
-        else self->ctx_.provider->StopVm(self->spec_, server, std::move(d));
+        if (start)
+          self->ctx_.provider->StartVm(self->spec_, server, std::move(d));
+        else
+          self->ctx_.provider->StopVm(self->spec_, server, std::move(d));
       },
       [self, start, index, done = std::move(done)](Status st) mutable {
         if (!st) return done(st);
@@ -134,46 +159,52 @@ void Job::WithRetries(std::function<void(Provider::Done)> op, Provider::Done don
     thread_local std::mt19937 rng{std::random_device{}()};
     uint64_t base = self->ctx_.op_backoff_ms << (attempt - 1);
     uint64_t delay = base / 2 + std::uniform_int_distribution<uint64_t>(0, base / 2 + 1)(rng);
-    log::Info("retrying transient provider error",
-              {{"instance_id", self->cmd_.instance_id}, {"attempt", attempt}, {"error", st.error().message}});
+    log::Info("retrying transient provider error", {{"instance_id", self->cmd_.instance_id},
+                                                    {"attempt", attempt},
+                                                    {"error", st.error().message}});
     self->timer_->Start(delay, 0, [self, op, done = std::move(done), attempt]() mutable {
       self->WithRetries(op, std::move(done), attempt + 1);
     });
   });
 }
 
-void Job::Write(domain::Status status, const std::string& failure, bool final, std::function<void()> next,
-                int attempt) {
+void Job::Write(domain::Status status, const std::string& failure, bool final,
+                std::function<void()> next, int attempt) {
   auto self = shared_from_this();
   int64_t now = util::NowMs();
   std::string master_id;
   if (!servers_.empty()) master_id = servers_.front().id;
-  ctx_.redis->EvalSha(
-      redis::scripts::WriteStatus(), {},
-      {ctx_.prefix, cmd_.instance_id, std::to_string(cmd_.gen), ctx_.worker_id,
-       std::to_string(domain::CodeOf(status)), failure, ServersToJson(servers_), final ? "1" : "0",
-       std::to_string(now), util::Rfc3339(now), cmd_.request_id, std::to_string(ctx_.lease_ms), master_id,
-       std::to_string(ctx_.history_max)},
-      [self, status, failure, final, next = std::move(next), attempt](Result<redis::Value> r) mutable {
-        if (!r || r->is_error()) {
-          if (attempt >= 5) return self->Finish(JobOutcome::kRetryLater);
-          uint64_t delay = 100ULL << attempt;
-          return self->timer_->Start(delay, 0, [self, status, failure, final, next, attempt]() mutable {
-            self->Write(status, failure, final, std::move(next), attempt + 1);
-          });
-        }
-        if (r->str != "ok") {
-          log::Info("status write fenced off", {{"request_id", self->cmd_.request_id},
-                                                {"instance_id", self->cmd_.instance_id},
-                                                {"gen", self->cmd_.gen}, {"reason", r->str}});
-          return self->Finish(JobOutcome::kSuperseded);
-        }
-        (final ? log::Info : log::Debug)("status written", {{"request_id", self->cmd_.request_id},
-                                     {"instance_id", self->cmd_.instance_id}, {"gen", self->cmd_.gen},
-                                     {"status", std::string(domain::Info(status).name)},
-                                     {"worker", self->ctx_.worker_id}});
-        next();
-      });
+  ctx_.redis->EvalSha(redis::scripts::WriteStatus(), {},
+                      {ctx_.prefix, cmd_.instance_id, std::to_string(cmd_.gen), ctx_.worker_id,
+                       std::to_string(domain::CodeOf(status)), failure, ServersToJson(servers_),
+                       final ? "1" : "0", std::to_string(now), util::Rfc3339(now), cmd_.request_id,
+                       std::to_string(ctx_.lease_ms), master_id, std::to_string(ctx_.history_max)},
+                      [self, status, failure, final, next = std::move(next),
+                       attempt](Result<redis::Value> r) mutable {
+                        if (!r || r->is_error()) {
+                          if (attempt >= 5) return self->Finish(JobOutcome::kRetryLater);
+                          uint64_t delay = 100ULL << attempt;
+                          return self->timer_->Start(
+                              delay, 0, [self, status, failure, final, next, attempt]() mutable {
+                                self->Write(status, failure, final, std::move(next), attempt + 1);
+                              });
+                        }
+                        if (r->str != "ok") {
+                          log::Info("status write fenced off",
+                                    {{"request_id", self->cmd_.request_id},
+                                     {"instance_id", self->cmd_.instance_id},
+                                     {"gen", self->cmd_.gen},
+                                     {"reason", r->str}});
+                          return self->Finish(JobOutcome::kSuperseded);
+                        }
+                        (final ? log::Info : log::Debug)(
+                            "status written", {{"request_id", self->cmd_.request_id},
+                                               {"instance_id", self->cmd_.instance_id},
+                                               {"gen", self->cmd_.gen},
+                                               {"status", std::string(domain::Info(status).name)},
+                                               {"worker", self->ctx_.worker_id}});
+                        next();
+                      });
 }
 
 }  // namespace lambda::worker

@@ -19,12 +19,12 @@ struct JobContext {
   uv_loop_t* loop;
   redis::AsyncClient* redis;
   Provider* provider;
-  std::string prefix;     ///< Redis key prefix
+  std::string prefix;  ///< Redis key prefix
   std::string worker_id;
   uint64_t lease_ms;
   int history_max;
-  int max_op_attempts;    ///< provider attempts per operation before failing the instance
-  uint64_t op_backoff_ms; ///< first retry delay; doubles, with jitter
+  int max_op_attempts;     ///< provider attempts per operation before failing the instance
+  uint64_t op_backoff_ms;  ///< first retry delay; doubles, with jitter
 };
 
 /// What the consumer does with the delivery once the job ends.
@@ -45,7 +45,8 @@ struct Claim {
 
 class Job : public std::enable_shared_from_this<Job> {
  public:
-  Job(const JobContext& ctx, domain::Command cmd, Claim claim, std::function<void(JobOutcome)> done);
+  Job(const JobContext& ctx, domain::Command cmd, Claim claim,
+      std::function<void(JobOutcome)> done);
   void Run();
 
  private:
@@ -54,8 +55,8 @@ class Job : public std::enable_shared_from_this<Job> {
   void RunStep(const Step& step, Provider::Done done);
   void RunVms(bool start, size_t index, Provider::Done done);
   void WithRetries(std::function<void(Provider::Done)> op, Provider::Done done, int attempt = 1);
-  void Write(domain::Status status, const std::string& failure, bool final, std::function<void()> next,
-             int attempt = 1);
+  void Write(domain::Status status, const std::string& failure, bool final,
+             std::function<void()> next, int attempt = 1);
   void Finish(JobOutcome outcome);
 
   const JobContext& ctx_;

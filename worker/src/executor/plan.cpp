@@ -26,7 +26,8 @@ Plan MakePlan(Action action, Status current, bool services) {
     case Action::kStart:
       p.final_status = Status::kStarted;
       p.steps = {{StepKind::kStartVms, {}, std::nullopt, Status::kFailed}};
-      if (services) p.steps.push_back({StepKind::kStartServices, {}, std::nullopt, Status::kFailed});
+      if (services)
+        p.steps.push_back({StepKind::kStartServices, {}, std::nullopt, Status::kFailed});
       return p;
     case Action::kStop:
       p.final_status = Status::kStopped;
@@ -43,13 +44,20 @@ Plan MakePlan(Action action, Status current, bool services) {
 
 const char* StepName(StepKind k) {
   switch (k) {
-    case StepKind::kCreateCluster: return "create_cluster";
-    case StepKind::kInstall: return "install";
-    case StepKind::kStartVms: return "start_vms";
-    case StepKind::kStopVms: return "stop_vms";
-    case StepKind::kStartServices: return "start_services";
-    case StepKind::kStopServices: return "stop_services";
-    case StepKind::kDestroyCluster: return "destroy_cluster";
+    case StepKind::kCreateCluster:
+      return "create_cluster";
+    case StepKind::kInstall:
+      return "install";
+    case StepKind::kStartVms:
+      return "start_vms";
+    case StepKind::kStopVms:
+      return "stop_vms";
+    case StepKind::kStartServices:
+      return "start_services";
+    case StepKind::kStopServices:
+      return "stop_services";
+    case StepKind::kDestroyCluster:
+      return "destroy_cluster";
   }
   return "unknown";
 }

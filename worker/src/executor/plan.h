@@ -21,7 +21,7 @@ enum class StepKind {
 
 struct Step {
   StepKind kind;
-  std::string install_key;                  ///< kInstall: INIT, COMMONS, HADOOP, KAFKA, FLINK
+  std::string install_key;                   ///< kInstall: INIT, COMMONS, HADOOP, KAFKA, FLINK
   std::optional<domain::Status> on_success;  ///< a status written when the step is done
   domain::Status on_failure;                 ///< the final status when the step fails
 };

@@ -17,11 +17,14 @@ Result<InstanceSpec> SpecFromInfo(const std::string& id, const std::string& info
   str("instance_name", &s.name);
   str("master_name", &s.master_name);
   str("ip_allocation", &s.ip_allocation);
-  if (auto it = d.FindMember("slaves"); it != d.MemberEnd() && it->value.IsInt()) s.slaves = it->value.GetInt();
+  if (auto it = d.FindMember("slaves"); it != d.MemberEnd() && it->value.IsInt())
+    s.slaves = it->value.GetInt();
   if (auto it = d.FindMember("simulate"); it != d.MemberEnd() && it->value.IsObject()) {
     const auto& sim = it->value;
-    if (auto f = sim.FindMember("fail_at"); f != sim.MemberEnd() && f->value.IsString()) s.fail_at = f->value.GetString();
-    if (auto m = sim.FindMember("step_ms"); m != sim.MemberEnd() && m->value.IsInt64()) s.step_ms = m->value.GetInt64();
+    if (auto f = sim.FindMember("fail_at"); f != sim.MemberEnd() && f->value.IsString())
+      s.fail_at = f->value.GetString();
+    if (auto m = sim.FindMember("step_ms"); m != sim.MemberEnd() && m->value.IsInt64())
+      s.step_ms = m->value.GetInt64();
   }
   if (s.master_name.empty()) s.master_name = s.name + "-master";
   return s;
@@ -39,7 +42,10 @@ std::string ServersToJson(const std::vector<ServerInfo>& servers) {
     json::KV(w, "status", s.status);
     json::KV(w, "private_ip", s.private_ip);
     json::Key(w, "public_ip");
-    if (s.public_ip.empty()) w.Null(); else json::Str(w, s.public_ip);
+    if (s.public_ip.empty())
+      w.Null();
+    else
+      json::Str(w, s.public_ip);
     w.EndObject();
   }
   w.EndArray();

@@ -40,7 +40,8 @@ class Provider {
   virtual ~Provider() = default;
 
   /// Network, public IP and VMs (master first). `servers` is filled on success.
-  virtual void CreateCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers, Done done) = 0;
+  virtual void CreateCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers,
+                             Done done) = 0;
   /// One install step of create: INIT, COMMONS, HADOOP, KAFKA, FLINK.
   virtual void Install(const InstanceSpec& spec, const std::string& step, Done done) = 0;
   virtual void StartVm(const InstanceSpec& spec, ServerInfo* server, Done done) = 0;
@@ -48,7 +49,8 @@ class Provider {
   virtual void StartServices(const InstanceSpec& spec, Done done) = 0;
   virtual void StopServices(const InstanceSpec& spec, Done done) = 0;
   /// VMs, public IP and private network released.
-  virtual void DestroyCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers, Done done) = 0;
+  virtual void DestroyCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers,
+                              Done done) = 0;
 };
 
 }  // namespace lambda::worker

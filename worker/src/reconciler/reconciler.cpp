@@ -7,8 +7,8 @@
 
 namespace lambda::worker {
 
-Reconciler::Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config, std::string prefix,
-                       std::string worker_id, int history_max)
+Reconciler::Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config,
+                       std::string prefix, std::string worker_id, int history_max)
     : redis_(redis),
       config_(config),
       prefix_(std::move(prefix)),
@@ -19,7 +19,8 @@ Reconciler::Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerCon
   create_failures_ = ",";
   domain::Status previous = domain::Status::kPending;
   for (const auto& step : domain::CreateSteps()) {
-    create_failures_ += std::to_string(domain::CodeOf(previous)) + ":" + std::to_string(domain::CodeOf(step.failed)) + ",";
+    create_failures_ += std::to_string(domain::CodeOf(previous)) + ":" +
+                        std::to_string(domain::CodeOf(step.failed)) + ",";
     previous = step.done;
   }
 }
@@ -35,8 +36,9 @@ void Reconciler::Pass() {
   redis_->EvalSha(
       redis::scripts::Reconcile(), {},
       {prefix_, std::to_string(now), util::Rfc3339(now), std::to_string(config_.republish_after_ms),
-       std::to_string(config_.create_timeout_ms), std::to_string(config_.action_timeout_ms), create_failures_,
-       std::to_string(history_max_), std::to_string(config_.batch), worker_id_, std::to_string(config_.interval_ms * 3)},
+       std::to_string(config_.create_timeout_ms), std::to_string(config_.action_timeout_ms),
+       create_failures_, std::to_string(history_max_), std::to_string(config_.batch), worker_id_,
+       std::to_string(config_.interval_ms * 3)},
       [this](Result<redis::Value> r) {
         in_pass_ = false;
         if (!r || r->is_error() || r->elements.empty()) return;
@@ -58,13 +60,15 @@ void Reconciler::Pass() {
           cmd.attempt = static_cast<int>(std::min<int64_t>(e[i + 4].AsInt(), 1000));
           ++counters_["reconciler_republished_total"];
           log::Warn("republishing a pending command nobody worked on",
-                    {{"request_id", cmd.request_id}, {"instance_id", cmd.instance_id}, {"gen", cmd.gen},
+                    {{"request_id", cmd.request_id},
+                     {"instance_id", cmd.instance_id},
+                     {"gen", cmd.gen},
                      {"action", std::string(domain::ActionName(cmd.action))}});
           amqp::PublishOptions opts;
           opts.message_id = cmd.request_id;
           // Unconfirmed means it stays pending and the next pass past the deadline tries again.
-          amqp_->Publish(amqp_->topology().actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
-                         [](Status) {});
+          amqp_->Publish(amqp_->topology().actions_exchange, amqp::Topology::kActionKey,
+                         domain::ToJson(cmd), opts, [](Status) {});
         }
       });
 }

@@ -17,16 +17,17 @@ namespace lambda::worker {
 
 struct ReconcilerConfig {
   uint64_t interval_ms = 2000;
-  uint64_t republish_after_ms = 30000;    ///< a pending command older than this, unleased, is republished
-  uint64_t create_timeout_ms = 3600000;   ///< a create pending longer than this fails
-  uint64_t action_timeout_ms = 1800000;   ///< a start/stop/destroy pending longer than this fails
-  int batch = 500;                        ///< instances looked at per pass
+  uint64_t republish_after_ms =
+      30000;  ///< a pending command older than this, unleased, is republished
+  uint64_t create_timeout_ms = 3600000;  ///< a create pending longer than this fails
+  uint64_t action_timeout_ms = 1800000;  ///< a start/stop/destroy pending longer than this fails
+  int batch = 500;                       ///< instances looked at per pass
 };
 
 class Reconciler {
  public:
-  Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config, std::string prefix,
-             std::string worker_id, int history_max);
+  Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config,
+             std::string prefix, std::string worker_id, int history_max);
   void Attach(amqp::Connection* amqp) { amqp_ = amqp; }
   void Start();
   void Stop() { timer_.Stop(); }

@@ -5,14 +5,14 @@
 /// ack, or with an error on nack, return, deadline or a dropped connection). Channel 2, when
 /// `consume` is set, consumes the action queue with manual acks and bounded prefetch.
 /// Thread: loop only. Connection setup is synchronous with a short timeout (loopback broker).
+#include <uv.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <uv.h>
 
 #include "lambda/result.h"
 
@@ -24,14 +24,14 @@ struct Config {
   std::string user = "guest";
   std::string password = "guest";
   std::string vhost = "/";
-  std::string prefix = "lambda";       ///< names of exchanges and queues
-  std::string queue_type = "quorum";   ///< quorum | classic
+  std::string prefix = "lambda";      ///< names of exchanges and queues
+  std::string queue_type = "quorum";  ///< quorum | classic
   int prefetch = 200;
   int heartbeat_s = 0;
   uint64_t publish_timeout_ms = 5000;
-  size_t max_in_flight = 4096;         ///< unconfirmed publishes; beyond → kUnavailable
-  uint64_t retry_delay_ms = 1000;      ///< how long a retried command waits (per-message TTL)
-  int delivery_limit = 20;             ///< quorum: redeliveries before dead-lettering
+  size_t max_in_flight = 4096;     ///< unconfirmed publishes; beyond → kUnavailable
+  uint64_t retry_delay_ms = 1000;  ///< how long a retried command waits (per-message TTL)
+  int delivery_limit = 20;         ///< quorum: redeliveries before dead-lettering
   uint64_t reconnect_min_ms = 100;
   uint64_t reconnect_max_ms = 5000;
 };

@@ -20,7 +20,8 @@ struct Command {
 };
 
 std::string ToJson(const Command& c);
-/// Parses and validates against the command schema; the error names the problem (dead-letter reason).
+/// Parses and validates against the command schema; the error names the problem (dead-letter
+/// reason).
 Result<Command> ParseCommand(std::string_view body);
 
 }  // namespace lambda::domain

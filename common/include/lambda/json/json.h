@@ -22,11 +22,25 @@ inline void Key(Writer& w, std::string_view k) {
 inline void Str(Writer& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
-inline void KV(Writer& w, std::string_view k, std::string_view v) { Key(w, k); Str(w, v); }
-inline void KV(Writer& w, std::string_view k, const char* v) { Key(w, k); Str(w, v); }
-inline void KV(Writer& w, std::string_view k, int64_t v) { Key(w, k); w.Int64(v); }
-inline void KV(Writer& w, std::string_view k, int v) { Key(w, k); w.Int(v); }
-inline std::string_view View(const rapidjson::StringBuffer& b) { return {b.GetString(), b.GetSize()}; }
+inline void KV(Writer& w, std::string_view k, std::string_view v) {
+  Key(w, k);
+  Str(w, v);
+}
+inline void KV(Writer& w, std::string_view k, const char* v) {
+  Key(w, k);
+  Str(w, v);
+}
+inline void KV(Writer& w, std::string_view k, int64_t v) {
+  Key(w, k);
+  w.Int64(v);
+}
+inline void KV(Writer& w, std::string_view k, int v) {
+  Key(w, k);
+  w.Int(v);
+}
+inline std::string_view View(const rapidjson::StringBuffer& b) {
+  return {b.GetString(), b.GetSize()};
+}
 
 /// Parses `text`; a syntax error is an kInvalidArgument with offset and reason.
 Status Parse(std::string_view text, rapidjson::Document* doc);

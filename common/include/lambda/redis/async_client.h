@@ -3,6 +3,8 @@
 /// Thread: loop only. Every command's callback runs exactly once, on the loop, with the reply
 /// or an Error: kUnavailable when it was never sent (not connected, saturated), kTimeout when it
 /// was sent and the connection dropped before the reply (the server may have run it).
+#include <uv.h>
+
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -10,8 +12,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <uv.h>
 
 #include "lambda/result.h"
 

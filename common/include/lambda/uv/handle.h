@@ -35,15 +35,16 @@ class UvHandle {
   uv_stream_t* stream() const { return reinterpret_cast<uv_stream_t*>(h_.get()); }
 
  private:
-  static void OnClose(uv_handle_t* h) noexcept { std::unique_ptr<T> reclaim(reinterpret_cast<T*>(h)); }
+  static void OnClose(uv_handle_t* h) noexcept {
+    std::unique_ptr<T> reclaim(reinterpret_cast<T*>(h));
+  }
   std::unique_ptr<T> h_;
 };
 
 /// A timer with a std::function callback. Thread: loop only.
 class Timer {
  public:
-  explicit Timer(uv_loop_t* loop)
-      : h_([loop](uv_timer_t* t) { return uv_timer_init(loop, t); }) {
+  explicit Timer(uv_loop_t* loop) : h_([loop](uv_timer_t* t) { return uv_timer_init(loop, t); }) {
     h_.get()->data = this;
   }
   /// Calls `fn` after `timeout_ms`, then every `repeat_ms` if non-zero. Replaces any earlier start.

@@ -15,8 +15,8 @@
 namespace lambda::worker {
 
 struct SimConfig {
-  uint64_t vm_op_ms = 20;       ///< default latency of one VM operation
-  uint64_t step_ms = 50;        ///< default latency of one install step
+  uint64_t vm_op_ms = 20;  ///< default latency of one VM operation
+  uint64_t step_ms = 50;   ///< default latency of one install step
   uint64_t seed = 1;
   double transient_error_rate = 0.0;  ///< probability that an operation fails transiently
 };
@@ -24,13 +24,15 @@ struct SimConfig {
 class SimProvider : public Provider {
  public:
   SimProvider(uv_loop_t* loop, SimConfig config);
-  void CreateCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers, Done done) override;
+  void CreateCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers,
+                     Done done) override;
   void Install(const InstanceSpec& spec, const std::string& step, Done done) override;
   void StartVm(const InstanceSpec& spec, ServerInfo* server, Done done) override;
   void StopVm(const InstanceSpec& spec, ServerInfo* server, Done done) override;
   void StartServices(const InstanceSpec& spec, Done done) override;
   void StopServices(const InstanceSpec& spec, Done done) override;
-  void DestroyCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers, Done done) override;
+  void DestroyCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers,
+                      Done done) override;
 
  private:
   /// After `ms`, runs `fn` unless a transient error is drawn (then `done` gets kUnavailable).
