@@ -109,16 +109,16 @@ TEST_F(Dialects, LegacyDeleteRouteAndListParameters) {
   ASSERT_EQ(page["data"].Size(), 2u);
   EXPECT_STREQ(page["data"][0]["uuid"].GetString(), ids[2].c_str());
   EXPECT_TRUE(page["data"][0]["id"].IsInt64());
-  auto err = [&](const std::string& q) {
+  auto err = [&](const std::string& q) -> std::string {
     return Json(Http("GET", Url("/backend/lambda-instances/" + q), auth)
                     .body)["errors"][0]["message"]
         .GetString();
   };
-  EXPECT_STREQ(err("?limit=2"), "Missing parameter");
-  EXPECT_STREQ(err("?page=1"), "Missing parameter");
-  EXPECT_STREQ(err("?limit=a&page=1"), "Bad parameter");
-  EXPECT_STREQ(err("?limit=0&page=1"), "Zero or negative indexing not supported");
-  EXPECT_STREQ(err("?limit=2&page=-1"), "Zero or negative indexing not supported");
+  EXPECT_EQ(err("?limit=2"), "Missing parameter");
+  EXPECT_EQ(err("?page=1"), "Missing parameter");
+  EXPECT_EQ(err("?limit=a&page=1"), "Bad parameter");
+  EXPECT_EQ(err("?limit=0&page=1"), "Zero or negative indexing not supported");
+  EXPECT_EQ(err("?limit=2&page=-1"), "Zero or negative indexing not supported");
   auto del = Http("DELETE", Url("/backend/lambda-instances/" + ids[0] + "/"), auth);
   EXPECT_EQ(del.status, 202);
   EXPECT_EQ(del.body, R"({"result":"Success"})");

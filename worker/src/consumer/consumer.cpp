@@ -7,6 +7,12 @@ namespace lambda::worker {
 
 Consumer::Consumer(JobContext ctx, ConsumerConfig config) : ctx_(std::move(ctx)), config_(config) {}
 
+Consumer::~Consumer() {
+  for (auto& [id, job] : running_) {
+    if (job) job->Cancel();
+  }
+}
+
 void Consumer::Ack(uint64_t epoch, uint64_t tag) {
   // A tag from a dropped connection is void: the broker already requeued that message.
   if (epoch != epoch_) return;
@@ -33,7 +39,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
     return RetryLater(epoch, tag, std::move(c), "a job for this instance runs in this worker");
   }
   ++in_flight_;
-  running_.insert(c.instance_id);
+  running_.emplace(c.instance_id, nullptr);
   ctx_.redis->EvalSha(
       redis::scripts::Claim(), {},
       {ctx_.prefix, c.instance_id, std::to_string(c.gen), ctx_.worker_id,
@@ -68,6 +74,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
         auto job = std::make_shared<Job>(
             ctx_, c, std::move(claim),
             [this, epoch, tag, c](JobOutcome o) mutable { Done(epoch, tag, std::move(c), o); });
+        running_[c.instance_id] = job;
         job->Run();
       });
 }

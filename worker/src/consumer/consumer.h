@@ -26,6 +26,7 @@ struct ConsumerConfig {
 class Consumer {
  public:
   Consumer(JobContext ctx, ConsumerConfig config);
+  ~Consumer();
   /// The connection deliveries come from and acks go to; set before it starts.
   void Attach(amqp::Connection* amqp) { amqp_ = amqp; }
   void OnDelivery(amqp::Delivery d);
@@ -48,8 +49,9 @@ class Consumer {
   uint64_t epoch_ = 1;
   bool intake_ = true;
   size_t in_flight_ = 0;
-  /// Instances this worker runs a job for: a duplicate delivered meanwhile must not run beside it.
-  std::set<std::string> running_;
+  /// Instances this worker runs a job for (claimed, or claiming): a duplicate delivered meanwhile
+  /// must not run beside it. The running jobs are owned here.
+  std::map<std::string, std::shared_ptr<Job>> running_;
   std::map<std::string, uint64_t> counters_;
 };
 

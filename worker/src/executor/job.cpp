@@ -162,8 +162,11 @@ void Job::WithRetries(std::function<void(Provider::Done)> op, Provider::Done don
     log::Info("retrying transient provider error", {{"instance_id", self->cmd_.instance_id},
                                                     {"attempt", attempt},
                                                     {"error", st.error().message}});
-    self->timer_->Start(delay, 0, [self, op, done = std::move(done), attempt]() mutable {
-      self->WithRetries(op, std::move(done), attempt + 1);
+    // The job owns its timer: `this` outlives the callback, and capturing no shared_ptr here
+    // keeps the job from owning itself (the consumer owns running jobs).
+    Job* job = self.get();
+    job->timer_->Start(delay, 0, [job, op, done = std::move(done), attempt]() mutable {
+      job->WithRetries(op, std::move(done), attempt + 1);
     });
   });
 }
@@ -174,37 +177,38 @@ void Job::Write(domain::Status status, const std::string& failure, bool final,
   int64_t now = util::NowMs();
   std::string master_id;
   if (!servers_.empty()) master_id = servers_.front().id;
-  ctx_.redis->EvalSha(redis::scripts::WriteStatus(), {},
-                      {ctx_.prefix, cmd_.instance_id, std::to_string(cmd_.gen), ctx_.worker_id,
-                       std::to_string(domain::CodeOf(status)), failure, ServersToJson(servers_),
-                       final ? "1" : "0", std::to_string(now), util::Rfc3339(now), cmd_.request_id,
-                       std::to_string(ctx_.lease_ms), master_id, std::to_string(ctx_.history_max)},
-                      [self, status, failure, final, next = std::move(next),
-                       attempt](Result<redis::Value> r) mutable {
-                        if (!r || r->is_error()) {
-                          if (attempt >= 5) return self->Finish(JobOutcome::kRetryLater);
-                          uint64_t delay = 100ULL << attempt;
-                          return self->timer_->Start(
-                              delay, 0, [self, status, failure, final, next, attempt]() mutable {
-                                self->Write(status, failure, final, std::move(next), attempt + 1);
-                              });
-                        }
-                        if (r->str != "ok") {
-                          log::Info("status write fenced off",
-                                    {{"request_id", self->cmd_.request_id},
-                                     {"instance_id", self->cmd_.instance_id},
-                                     {"gen", self->cmd_.gen},
-                                     {"reason", r->str}});
-                          return self->Finish(JobOutcome::kSuperseded);
-                        }
-                        (final ? log::Info : log::Debug)(
-                            "status written", {{"request_id", self->cmd_.request_id},
-                                               {"instance_id", self->cmd_.instance_id},
-                                               {"gen", self->cmd_.gen},
-                                               {"status", std::string(domain::Info(status).name)},
-                                               {"worker", self->ctx_.worker_id}});
-                        next();
-                      });
+  ctx_.redis->EvalSha(
+      redis::scripts::WriteStatus(), {},
+      {ctx_.prefix, cmd_.instance_id, std::to_string(cmd_.gen), ctx_.worker_id,
+       std::to_string(domain::CodeOf(status)), failure, ServersToJson(servers_), final ? "1" : "0",
+       std::to_string(now), util::Rfc3339(now), cmd_.request_id, std::to_string(ctx_.lease_ms),
+       master_id, std::to_string(ctx_.history_max)},
+      [self, status, failure, final, next = std::move(next),
+       attempt](Result<redis::Value> r) mutable {
+        if (!r || r->is_error()) {
+          if (attempt >= 5) return self->Finish(JobOutcome::kRetryLater);
+          uint64_t delay = 100ULL << attempt;
+          Job* job = self.get();  // as in WithRetries: the timer must not own the job
+          return job->timer_->Start(
+              delay, 0, [job, status, failure, final, next, attempt]() mutable {
+                job->Write(status, failure, final, std::move(next), attempt + 1);
+              });
+        }
+        if (r->str != "ok") {
+          log::Info("status write fenced off", {{"request_id", self->cmd_.request_id},
+                                                {"instance_id", self->cmd_.instance_id},
+                                                {"gen", self->cmd_.gen},
+                                                {"reason", r->str}});
+          return self->Finish(JobOutcome::kSuperseded);
+        }
+        (final ? log::Info : log::Debug)("status written",
+                                         {{"request_id", self->cmd_.request_id},
+                                          {"instance_id", self->cmd_.instance_id},
+                                          {"gen", self->cmd_.gen},
+                                          {"status", std::string(domain::Info(status).name)},
+                                          {"worker", self->ctx_.worker_id}});
+        next();
+      });
 }
 
 }  // namespace lambda::worker

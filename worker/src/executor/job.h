@@ -48,6 +48,8 @@ class Job : public std::enable_shared_from_this<Job> {
   Job(const JobContext& ctx, domain::Command cmd, Claim claim,
       std::function<void(JobOutcome)> done);
   void Run();
+  /// Drops a pending back-off (at shutdown); the job then ends with whoever holds it.
+  void Cancel() { timer_->Stop(); }
 
  private:
   void NextStep();

@@ -52,7 +52,11 @@ class Timer {
     fn_ = std::move(fn);
     uv_timer_start(h_.get(), &OnTimer, timeout_ms, repeat_ms);
   }
-  void Stop() { uv_timer_stop(h_.get()); }
+  /// Stops the timer and drops its callback (and whatever the callback held).
+  void Stop() {
+    uv_timer_stop(h_.get());
+    fn_ = nullptr;
+  }
   bool active() const { return uv_is_active(h_.handle()) != 0; }
   /// An unreferenced timer does not keep the loop alive.
   void Unref() { uv_unref(h_.handle()); }
