@@ -312,21 +312,24 @@ void AsyncClient::Command(const std::vector<std::string>& argv, Callback cb) {
 }
 
 void AsyncClient::EvalSha(const Script& script, const std::vector<std::string>& keys,
-                          const std::vector<std::string>& args, Callback cb) {
+                          std::vector<std::string> args, Callback cb) {
   std::vector<std::string> argv;
   argv.reserve(3 + keys.size() + args.size());
   argv.emplace_back("EVALSHA");
   argv.push_back(script.sha);
   argv.push_back(std::to_string(keys.size()));
   argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
   auto p = std::make_unique<Pending>();
   p->cb = std::move(cb);
   p->owner = this;
   p->alive = alive_;
   p->script = &script;
-  p->eval_argv = argv;
-  Send(argv, std::move(p));
+  // Kept (not copied) for a NOSCRIPT resend; Send formats it before anything can free it.
+  p->eval_argv = std::move(argv);
+  const auto& kept = p->eval_argv;
+  Send(kept, std::move(p));
 }
 
 }  // namespace lambda::redis

@@ -84,7 +84,7 @@ class AsyncClient {
 
   void Command(const std::vector<std::string>& argv, Callback cb);
   void EvalSha(const Script& script, const std::vector<std::string>& keys,
-               const std::vector<std::string>& args, Callback cb);
+               std::vector<std::string> args, Callback cb);
 
  private:
   struct Pending;
