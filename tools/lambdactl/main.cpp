@@ -289,10 +289,12 @@ int Dlq(const Args& args, const std::string& verb) {
     return 0;
   }
   int64_t n = 0;
+  uint64_t last_tag = 0;
   for (; n < *max; ++n) {
     amqp_rpc_reply_t r = amqp_basic_get(cli.conn, 1, queue, 0);
     if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD) break;
     uint64_t tag = static_cast<amqp_basic_get_ok_t*>(r.reply.decoded)->delivery_tag;
+    last_tag = tag;
     amqp_message_t msg;
     if (amqp_read_message(cli.conn, 1, &msg, 0).reply_type != AMQP_RESPONSE_NORMAL) break;
     std::string reason;
@@ -330,7 +332,8 @@ int Dlq(const Args& args, const std::string& verb) {
     }
     amqp_destroy_message(&msg);
   }
-  // list leaves every message in place: closing the channel requeues the unacked ones.
+  // list leaves every message in place: one nack (multiple, requeue) hands them all back.
+  if (verb == "list" && last_tag > 0) amqp_basic_nack(cli.conn, 1, last_tag, 1, 1);
   std::fprintf(stderr, "%s %lld dead-lettered command(s)\n", verb == "list" ? "listed" : "replayed",
                static_cast<long long>(n));
   return 0;
