@@ -551,11 +551,25 @@ void App::UndoOrphans() {
 }
 
 void App::ReadInstance(std::shared_ptr<Call> call, const std::string& id,
-                       std::function<void(Result<std::optional<routes::InstanceRecord>>)> done) {
+                       std::function<void(Result<std::optional<routes::InstanceRecord>>)> done,
+                       bool status_only) {
   if (!util::IsUuid(id)) return done(std::optional<routes::InstanceRecord>{});
-  redis_->Command({"HGETALL", Key("i", id)}, [call, done](Result<redis::Value> r) {
+  // A status read fetches five small fields, not the stored spec and servers (reads are hot).
+  static const std::vector<std::string> kStatusFields{"id", "name", "owner", "status",
+                                                      "failure_message"};
+  std::vector<std::string> argv{status_only ? "HMGET" : "HGETALL", Key("i", id)};
+  if (status_only) argv.insert(argv.end(), kStatusFields.begin(), kStatusFields.end());
+  redis_->Command(argv, [call, done, status_only](Result<redis::Value> r) {
     if (!r || r->is_error()) return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
-    auto rec = routes::RecordFromHash(Pairs(*r));
+    std::vector<std::pair<std::string, std::string>> fields;
+    if (status_only) {
+      for (size_t i = 0; i < kStatusFields.size() && i < r->elements.size(); ++i) {
+        if (!r->elements[i].is_nil()) fields.emplace_back(kStatusFields[i], r->elements[i].str);
+      }
+    } else {
+      fields = Pairs(*r);
+    }
+    auto rec = routes::RecordFromHash(fields);
     // Another tenant's instance reads exactly as a missing one.
     if (!rec || rec->owner != call->tenant) return done(std::optional<routes::InstanceRecord>{});
     done(std::move(rec));
@@ -640,12 +654,14 @@ void App::Details(std::shared_ptr<Call> call, bool status_only) {
     else
       return ReplyError(*call, 400, kBadFilter);
   }
-  ReadInstance(call, call->match.id,
-               [this, call, filter](Result<std::optional<routes::InstanceRecord>> r) {
-                 if (!r) return ReplyUnavailable(*call, r.error().message);
-                 if (!*r) return ReplyError(*call, 404, kNotFound);
-                 Reply(*call, 200, routes::DetailsBody(**r, filter));
-               });
+  ReadInstance(
+      call, call->match.id,
+      [this, call, filter](Result<std::optional<routes::InstanceRecord>> r) {
+        if (!r) return ReplyUnavailable(*call, r.error().message);
+        if (!*r) return ReplyError(*call, 404, kNotFound);
+        Reply(*call, 200, routes::DetailsBody(**r, filter));
+      },
+      filter == routes::DetailsFilter::kStatus);
 }
 
 std::string App::Metrics() const {

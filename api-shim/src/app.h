@@ -77,9 +77,11 @@ class App {
                            domain::Action action, const std::string& allowed,
                            std::function<void(Admission)> done);
   void CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation)> done);
-  /// The caller's instance, nullopt when missing or another tenant's.
+  /// The caller's instance, nullopt when missing or another tenant's. `status_only` reads just
+  /// id, name, owner, status and failure_message.
   void ReadInstance(std::shared_ptr<Call> call, const std::string& id,
-                    std::function<void(Result<std::optional<routes::InstanceRecord>>)> done);
+                    std::function<void(Result<std::optional<routes::InstanceRecord>>)> done,
+                    bool status_only = false);
   /// An instance id from a path segment: a UUID as is, an integer through its seq (legacy).
   /// Empty when neither; the tenant is checked by whatever reads or admits the id next.
   void ResolveId(const std::string& raw, std::function<void(Result<std::string>)> done);
