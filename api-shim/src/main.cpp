@@ -34,21 +34,7 @@ int main(int argc, char** argv) {
       log::Error("api-shim failed to start", {{"error", st.error().message}});
       return 1;
     }
-    bool stopping = false;
-    auto on_signal = [&] {
-      if (stopping) return;
-      stopping = true;
-      app.Shutdown([&loop] { uv_stop(&loop); });
-    };
-    uv::UvHandle<uv_signal_t> sigterm([&](uv_signal_t* s) { return uv_signal_init(&loop, s); });
-    uv::UvHandle<uv_signal_t> sigint([&](uv_signal_t* s) { return uv_signal_init(&loop, s); });
-    std::function<void()> handler = on_signal;
-    sigterm.get()->data = &handler;
-    sigint.get()->data = &handler;
-    auto cb = [](uv_signal_t* s, int) { (*static_cast<std::function<void()>*>(s->data))(); };
-    uv_signal_start(sigterm.get(), cb, SIGTERM);
-    uv_signal_start(sigint.get(), cb, SIGINT);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    uv::RunUntilStopped(&loop, [&] { app.Shutdown([&loop] { uv_stop(&loop); }); });
   }
   bool closed = uv::DrainAndClose(&loop);
   return closed ? 0 : 1;

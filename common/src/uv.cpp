@@ -25,6 +25,25 @@ void Async::OnAsync(uv_async_t* a) noexcept {
   }
 }
 
+void RunUntilStopped(uv_loop_t* loop, std::function<void()> on_stop) {
+  bool stopping = false;
+  std::function<void()> once = [&] {
+    if (stopping) return;
+    stopping = true;
+    on_stop();
+  };
+  UvHandle<uv_signal_t> sigterm([loop](uv_signal_t* s) { return uv_signal_init(loop, s); });
+  UvHandle<uv_signal_t> sigint([loop](uv_signal_t* s) { return uv_signal_init(loop, s); });
+  sigterm.get()->data = &once;
+  sigint.get()->data = &once;
+  auto cb = [](uv_signal_t* s, int) {
+    if (s->data != nullptr) (*static_cast<std::function<void()>*>(s->data))();
+  };
+  uv_signal_start(sigterm.get(), cb, SIGTERM);
+  uv_signal_start(sigint.get(), cb, SIGINT);
+  uv_run(loop, UV_RUN_DEFAULT);
+}
+
 bool DrainAndClose(uv_loop_t* loop) {
   for (int i = 0; i < 100; ++i) {
     uv_run(loop, UV_RUN_NOWAIT);

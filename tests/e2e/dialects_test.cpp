@@ -12,12 +12,7 @@ using testing::CreateBody;
 using testing::Http;
 using testing::Stack;
 
-rapidjson::Document Json(const std::string& s) {
-  rapidjson::Document d;
-  d.Parse(s.c_str());
-  EXPECT_FALSE(d.HasParseError()) << s;
-  return d;
-}
+using testing::Json;
 
 class Dialects : public ::testing::Test {
  protected:

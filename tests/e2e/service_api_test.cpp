@@ -12,12 +12,7 @@ using testing::CreateBody;
 using testing::Http;
 using testing::Stack;
 
-rapidjson::Document Json(const std::string& s) {
-  rapidjson::Document d;
-  d.Parse(s.c_str());
-  EXPECT_FALSE(d.HasParseError()) << s;
-  return d;
-}
+using testing::Json;
 
 constexpr const char* kUnauthorized =
     R"({"errors":[{"status":401,"detail":"Unauthorized. Request failed because user provided an invalid token."}]})";

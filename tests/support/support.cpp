@@ -477,6 +477,13 @@ std::vector<std::string> Stack::History(const std::string& id) {
   return out;
 }
 
+rapidjson::Document Json(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  EXPECT_FALSE(d.HasParseError()) << body;
+  return d;
+}
+
 std::string CreateBody(const std::string& name, const std::string& extra) {
   std::string body =
       R"({"instance_name":")" + name +

@@ -2,6 +2,7 @@
 // Test support: environment of tests/with_servers.sh, a synchronous Redis client, child
 // processes, an HTTP client (libcurl) and a whole-stack fixture. Every wait is bounded.
 #include <hiredis/hiredis.h>
+#include <rapidjson/document.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -129,6 +130,9 @@ class Stack {
   std::unique_ptr<Process> shim_;
   std::vector<std::unique_ptr<Process>> workers_;
 };
+
+/// Parses a response body (a test failure when it is not JSON).
+rapidjson::Document Json(const std::string& body);
 
 /// A valid create body; `extra` is spliced in before the closing brace (e.g. a simulate block).
 std::string CreateBody(const std::string& name, const std::string& extra = "");

@@ -144,20 +144,7 @@ int main(int argc, char** argv) {
       log::Error("worker failed to start", {{"error", st.error().message}});
       return 1;
     }
-    bool stopping = false;
-    std::function<void()> handler = [&] {
-      if (stopping) return;
-      stopping = true;
-      app.Shutdown([&loop] { uv_stop(&loop); });
-    };
-    uv::UvHandle<uv_signal_t> sigterm([&](uv_signal_t* s) { return uv_signal_init(&loop, s); });
-    uv::UvHandle<uv_signal_t> sigint([&](uv_signal_t* s) { return uv_signal_init(&loop, s); });
-    sigterm.get()->data = &handler;
-    sigint.get()->data = &handler;
-    auto cb = [](uv_signal_t* s, int) { (*static_cast<std::function<void()>*>(s->data))(); };
-    uv_signal_start(sigterm.get(), cb, SIGTERM);
-    uv_signal_start(sigint.get(), cb, SIGINT);
-    uv_run(&loop, UV_RUN_DEFAULT);
+    uv::RunUntilStopped(&loop, [&] { app.Shutdown([&loop] { uv_stop(&loop); }); });
   }
   return uv::DrainAndClose(&loop) ? 0 : 1;
 }

@@ -32,13 +32,6 @@ std::string_view DetailsWord(int status) {
   }
 }
 
-void RawOr(json::Writer& w, std::string_view text, std::string_view fallback) {
-  rapidjson::Document d;
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError()) d.Parse(fallback.data(), fallback.size());
-  d.Accept(w);
-}
-
 }  // namespace
 
 std::string LegacyError(int status, std::string_view message) {
@@ -85,7 +78,7 @@ std::string LegacyDetailsBody(const InstanceRecord& r) {
   KV(w, "name", r.name);
   KV(w, "id", r.seq);
   Key(w, "instance_info");
-  RawOr(w, InstanceInfo(r), "{}");
+  EmbedJson(w, InstanceInfo(r), "{}");
   w.EndObject();
   w.EndObject();
   return Done(sb);
@@ -231,7 +224,7 @@ std::string FelderaError(std::string_view message, std::string_view error_code,
   KV(w, "message", message);
   KV(w, "error_code", error_code);
   Key(w, "details");
-  RawOr(w, details_json, "null");
+  EmbedJson(w, details_json, "null");
   w.EndObject();
   return Done(sb);
 }

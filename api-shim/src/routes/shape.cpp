@@ -30,17 +30,14 @@ void Header(json::Writer& w, int code, std::string_view key, std::string_view te
   w.EndObject();
 }
 
-void RawJson(json::Writer& w, std::string_view text, std::string_view fallback) {
+}  // namespace
+
+void EmbedJson(json::Writer& w, std::string_view text, std::string_view fallback) {
   rapidjson::Document d;
   d.Parse(text.data(), text.size());
-  if (d.HasParseError()) {
-    w.RawValue(fallback.data(), fallback.size(), rapidjson::kObjectType);
-    return;
-  }
+  if (d.HasParseError()) d.Parse(fallback.data(), fallback.size());
   d.Accept(w);
 }
-
-}  // namespace
 
 std::optional<InstanceRecord> RecordFromHash(
     const std::vector<std::pair<std::string, std::string>>& kv) {
@@ -212,7 +209,7 @@ std::string DetailsBody(const InstanceRecord& r, DetailsFilter filter) {
     KV(w, "id", r.id);
     KV(w, "name", r.name);
     Key(w, "instance_info");
-    RawJson(w, InstanceInfo(r), "{}");
+    EmbedJson(w, InstanceInfo(r), "{}");
     w.EndObject();
   }
   if (filter != DetailsFilter::kInfo) {
@@ -221,7 +218,7 @@ std::string DetailsBody(const InstanceRecord& r, DetailsFilter filter) {
   }
   if (filter == DetailsFilter::kAll) {
     Key(w, "servers");
-    RawJson(w, r.servers_json, "[]");
+    EmbedJson(w, r.servers_json, "[]");
     KV(w, "created_at", r.created_at);
     KV(w, "updated_at", r.updated_at);
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lambda/domain/status.h"
+#include "lambda/json/json.h"
 
 namespace lambda::routes {
 
@@ -55,6 +56,9 @@ std::string ListBody(const std::vector<ListRow>& rows, const std::optional<Pagin
 
 enum class DetailsFilter { kAll, kStatus, kInfo };
 std::string DetailsBody(const InstanceRecord& r, DetailsFilter filter);
+
+/// Writes stored JSON text as a value; `fallback` (valid JSON) when the text does not parse.
+void EmbedJson(json::Writer& w, std::string_view text, std::string_view fallback);
 
 /// instance_info with master_node_id merged in once provisioned.
 std::string InstanceInfo(const InstanceRecord& r);

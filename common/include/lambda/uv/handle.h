@@ -83,6 +83,10 @@ class Async {
   UvHandle<uv_async_t> h_;
 };
 
+/// Runs `loop` until it is stopped. The first SIGTERM or SIGINT calls `on_stop` (once), which
+/// must end the loop (uv_stop) when its shutdown is done. The signal handles are gone on return.
+void RunUntilStopped(uv_loop_t* loop, std::function<void()> on_stop);
+
 /// Runs the loop until every handle is closed; true when uv_loop_close succeeded.
 bool DrainAndClose(uv_loop_t* loop);
 
