@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <ctime>
@@ -94,6 +95,19 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
 int64_t NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+uint64_t BackoffMs(uint64_t first_ms, uint64_t cap_ms, int attempt, double unit) {
+  uint64_t base = std::min(first_ms, cap_ms);
+  // Doubling stops at the cap (and long before a shift could overflow).
+  for (int i = 1; i < attempt && base < cap_ms; ++i) base = std::min(base * 2, cap_ms);
+  unit = std::clamp(unit, 0.0, 1.0);
+  return base / 2 + static_cast<uint64_t>(static_cast<double>(base - base / 2) * unit);
+}
+
+uint64_t BackoffMs(uint64_t first_ms, uint64_t cap_ms, int attempt) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return BackoffMs(first_ms, cap_ms, attempt, std::uniform_real_distribution<double>(0, 1)(rng));
 }
 
 std::string Rfc3339(int64_t unix_ms) {

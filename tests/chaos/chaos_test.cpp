@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -195,8 +196,12 @@ Stack::Options Options(int workers, std::vector<std::string> shim = {},
 }
 
 TEST_F(Chaos, A_WorkersKilledEveryFewSeconds) {
-  Stack stack(Options(3));
-  Run("a: SIGKILL workers", stack, 4, [&](std::atomic<bool>& stop) {
+  // One provider operation in ten fails transiently, so commands also travel through the
+  // delayed-retry queues while their workers die.
+  Stack stack(Options(3, {},
+                      {"--sim-transient-error-permille", "100", "--max-op-attempts", "50",
+                       "--op-backoff-ms", "50", "--op-backoff-max-ms", "500"}));
+  Run("a: SIGKILL workers, 10% transient errors", stack, 4, [&](std::atomic<bool>& stop) {
     size_t victim = 0;
     while (Pause(stop, 1500)) {
       stack.worker(victim).Signal(SIGKILL);
@@ -204,6 +209,15 @@ TEST_F(Chaos, A_WorkersKilledEveryFewSeconds) {
       victim = stack.workers() - 3;
     }
   });
+  // Judged from the workers' logs, as the killed ones took their /metrics with them.
+  size_t retries = 0;
+  for (size_t i = 1; i <= stack.workers(); ++i) {
+    std::ifstream log(stack.logs_dir() + "/worker-" + std::to_string(i) + ".log");
+    for (std::string line; std::getline(log, line);)
+      retries += line.find("transient provider error; retrying later") != std::string::npos;
+  }
+  std::printf("chaos a: transient errors sent through the delayed-retry queues %zu\n", retries);
+  EXPECT_GT(retries, 0u);
 }
 
 TEST_F(Chaos, B_RabbitMqKilledAndRestarted) {

@@ -71,6 +71,96 @@ TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
   EXPECT_TRUE(stack.worker(1 - victim).Alive());
 }
 
+/// One counter from a worker's /metrics; -1 when the worker does not answer.
+long Metric(int port, const std::string& name) {
+  auto r = Http("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  if (r.status != 200) return -1;
+  auto at = r.body.find(name + " ");
+  return at == std::string::npos ? 0 : std::stol(r.body.substr(at + name.size() + 1));
+}
+
+TEST(Failures, TransientProviderErrorsAreRetriedThroughTheRetryQueueAndEveryActionCompletes) {
+  int port = testing::FreePort();
+  Stack stack(Stack::Options{0,
+                             {},
+                             {"--sim-transient-error-permille", "300", "--max-op-attempts", "100",
+                              "--op-backoff-ms", "20", "--op-backoff-max-ms", "200"}});
+  stack.StartWorker({"--worker-http-port", std::to_string(port)});
+  std::string key = stack.NewKey("flaky");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 8; ++i) {
+    auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
+                  CreateBody("flaky" + std::to_string(i)));
+    ASSERT_EQ(r.status, 202);
+    ids.push_back(IdOf(r.body));
+  }
+  auto all_reach = [&](const std::string& status) {
+    for (const auto& id : ids) {
+      if (!stack.WaitStatus(id, status, std::chrono::seconds(60))) {
+        ADD_FAILURE() << id << " is " << stack.StatusOf(id) << ", not " << status;
+        return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(all_reach("STARTED"));
+  for (const auto& id : ids) {
+    std::vector<std::string> expected{"PENDING",           "CLUSTER_CREATED",  "INIT_DONE",
+                                      "COMMONS_INSTALLED", "HADOOP_INSTALLED", "KAFKA_INSTALLED",
+                                      "FLINK_INSTALLED",   "STARTED"};
+    EXPECT_EQ(stack.History(id), expected) << "a retry resumes; no status is written twice";
+  }
+  for (const char* action : {"stop", "start"}) {
+    for (const auto& id : ids) {
+      auto r = Http("POST", stack.url() + "/api/lambda-instances/" + id,
+                    {"X-API-Key: " + key, "Content-Type: application/json"},
+                    std::string(R"({"action":")") + action + R"("})");
+      ASSERT_EQ(r.status, 202) << r.body;
+    }
+    ASSERT_TRUE(all_reach(std::string(action) == "stop" ? "STOPPED" : "STARTED"));
+  }
+  EXPECT_GT(Metric(port, "lambda_worker_transient_retries_total"), 0);
+  for (const auto& id : ids) {
+    EXPECT_EQ(stack.redis().Int({"EXISTS", stack.redis_prefix() + "lease:" + id}), 0);
+  }
+}
+
+TEST(Failures, PersistentTransientErrorsFailTheInstanceAfterTheLimitEvenAcrossAWorkerKill) {
+  // Back-offs of 0.75-1.5 s, then 1.5-3 s: the command waits in RabbitMQ, not in a worker.
+  std::vector<std::string> flags{"--sim-transient-error-permille",
+                                 "1000",
+                                 "--max-op-attempts",
+                                 "3",
+                                 "--op-backoff-ms",
+                                 "1500"};
+  int port1 = testing::FreePort();
+  Stack stack(Stack::Options{0, {}, flags});
+  stack.StartWorker({"--worker-http-port", std::to_string(port1)});
+  std::string key = stack.NewKey("doomed");
+  auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
+                CreateBody("doomed"));
+  ASSERT_EQ(r.status, 202);
+  std::string id = IdOf(r.body);
+  ASSERT_TRUE(
+      stack.WaitFor([&] { return Metric(port1, "lambda_worker_transient_retries_total") == 1; }));
+  // The first attempt failed and its command waits out its back-off in the retry queue, acked:
+  // the lease is free and the worker holds nothing. Kill it; a new worker picks the count up.
+  EXPECT_EQ(stack.redis().Int({"EXISTS", stack.redis_prefix() + "lease:" + id}), 0);
+  EXPECT_EQ(Metric(port1, "lambda_worker_in_flight"), 0);
+  stack.worker(0).Signal(SIGKILL);
+  ASSERT_EQ(stack.worker(0).Wait(std::chrono::seconds(5)), -1);
+  int port2 = testing::FreePort();
+  stack.StartWorker({"--worker-http-port", std::to_string(port2)});
+  ASSERT_TRUE(stack.WaitStatus(id, "CLUSTER_FAILED", std::chrono::seconds(30)))
+      << stack.StatusOf(id);
+  EXPECT_EQ(stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + id, "failure_message"}),
+            "sim: transient cloud error (gave up after 3 attempts)");
+  EXPECT_EQ(Metric(port2, "lambda_worker_transient_retries_total"), 1);  // attempt 2 only
+  std::vector<std::string> expected{"PENDING", "CLUSTER_FAILED"};
+  EXPECT_EQ(stack.History(id), expected);
+  EXPECT_EQ(stack.redis().Cmd({"ZSCORE", stack.redis_prefix() + "pending", id}), "");
+}
+
 TEST(Failures, DeadRabbitMqGets503AndChangesNothingThenRecovers) {
   Stack stack(Stack::Options{1, {"--publish-timeout-ms", "1000"}, {}});
   std::string key = stack.NewKey("t");

@@ -157,16 +157,28 @@ TEST_F(Loop, RetryExchangeDelaysThenRedelivers) {
                                             }});
   conn.Start();
   ASSERT_TRUE(RunUntil([&] { return conn.connected(); }, std::chrono::seconds(10)));
+  // A long wait published first must not hold up a short one (per-message TTLs expire only at
+  // the head of a queue; the tiers keep them apart).
+  auto publish = [&](const char* body, uint64_t delay_ms, bool* confirmed) {
+    auto route = amqp::Topology::RetryRouteFor(delay_ms);
+    amqp::PublishOptions later;
+    later.expiration_ms = route.expiration_ms;
+    conn.Publish(conn.topology().retry_exchange, route.key, body, later,
+                 [confirmed](Status st) { *confirmed = st.ok(); });
+  };
+  bool long_confirmed = false, short_confirmed = false;
   auto sent = std::chrono::steady_clock::now();
-  bool confirmed = false;
-  amqp::PublishOptions later;
-  later.expiration_ms = 100;
-  conn.Publish(conn.topology().retry_exchange, amqp::Topology::kActionKey, "later", later,
-               [&](Status st) { confirmed = st.ok(); });
+  publish("long", 3000, &long_confirmed);
+  publish("short", 100, &short_confirmed);
   ASSERT_TRUE(RunUntil([&] { return !got.empty(); }, std::chrono::seconds(10)));
-  EXPECT_TRUE(confirmed);
-  EXPECT_EQ(got[0].second, "later");
-  EXPECT_GE(got[0].first - sent, std::chrono::milliseconds(90));  // waited out the retry TTL
+  EXPECT_TRUE(short_confirmed);
+  EXPECT_TRUE(long_confirmed);
+  EXPECT_EQ(got[0].second, "short");
+  EXPECT_GE(got[0].first - sent, std::chrono::milliseconds(90));  // waited out its own delay
+  EXPECT_LT(got[0].first - sent, std::chrono::milliseconds(2000));
+  ASSERT_TRUE(RunUntil([&] { return got.size() == 2; }, std::chrono::seconds(10)));
+  EXPECT_EQ(got[1].second, "long");
+  EXPECT_GE(got[1].first - sent, std::chrono::milliseconds(2900));
   conn.Stop();
 }
 

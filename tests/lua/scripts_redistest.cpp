@@ -188,6 +188,23 @@ TEST_F(LuaScripts, RenewLeaseTellsSuperseded) {
   EXPECT_EQ(Eval(redis::scripts::RenewLease(), {prefix_, id, "w1", "1000", "1"}).at(0), "0");
 }
 
+TEST_F(LuaScripts, ReleaseForRetryGivesBackTheLeaseAndDefersTheOutbox) {
+  std::string id = Create();
+  ASSERT_EQ(Claim(id, "1", "w1").at(0), "ok");
+  auto release = [&](const std::string& worker, const std::string& gen) {
+    return Eval(redis::scripts::ReleaseForRetry(), {prefix_, id, worker, gen, "5000"}).at(0);
+  };
+  EXPECT_EQ(release("w2", "1"), "1");  // not w2's lease: it stays
+  EXPECT_EQ(redis_->Cmd({"GET", prefix_ + "lease:" + id}), "w1");
+  EXPECT_EQ(release("w1", "1"), "1");
+  EXPECT_EQ(redis_->Int({"EXISTS", prefix_ + "lease:" + id}), 0);
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", prefix_ + "pending", id}), "5000");  // due when the retry is
+  ASSERT_EQ(Claim(id, "1", "w2").at(0), "ok");               // any worker may run the retry
+  redis_->Cmd({"HSET", prefix_ + "i:" + id, "p_gen", "2"});  // superseded meanwhile
+  EXPECT_EQ(release("w2", "1"), "0");
+  EXPECT_EQ(redis_->Int({"EXISTS", prefix_ + "lease:" + id}), 0);
+}
+
 TEST_F(LuaScripts, ListPagesInCreationOrder) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) ids.push_back(Create("lt"));

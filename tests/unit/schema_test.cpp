@@ -75,5 +75,21 @@ TEST(Command, RoundTripAndRejections) {
   EXPECT_FALSE(domain::ParseCommand(R"({"v":1})").ok());
 }
 
+TEST(Command, CarriesTheTransientAttemptCount) {
+  domain::Command c;
+  c.request_id = "r1";
+  c.instance_id = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c";
+  c.gen = 1;
+  EXPECT_EQ(domain::ToJson(c).find("op_attempt"), std::string::npos);  // a first run says nothing
+  EXPECT_EQ(domain::ParseCommand(domain::ToJson(c))->op_attempt, 1);
+  c.op_attempt = 3;
+  auto parsed = domain::ParseCommand(domain::ToJson(c));
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->op_attempt, 3);
+  std::string zero = domain::ToJson(c);
+  zero.replace(zero.find("\"op_attempt\":3"), 14, "\"op_attempt\":0");
+  EXPECT_NE(domain::ParseCommand(zero).error().message.find("op_attempt"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lambda

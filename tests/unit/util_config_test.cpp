@@ -36,6 +36,34 @@ TEST(Util, TimeAndParsing) {
   EXPECT_EQ(util::JsonEscape("a\"b\n\x01"), "a\\\"b\\n\\u0001");
 }
 
+TEST(Util, BackoffDoublesToTheCapWithEqualJitter) {
+  EXPECT_EQ(util::BackoffMs(200, 60000, 1, 0.0), 100u);
+  EXPECT_EQ(util::BackoffMs(200, 60000, 1, 1.0), 200u);
+  EXPECT_EQ(util::BackoffMs(200, 60000, 3, 1.0), 800u);
+  EXPECT_EQ(util::BackoffMs(200, 60000, 3, 0.5), 600u);
+  EXPECT_EQ(util::BackoffMs(200, 60000, 40, 1.0), 60000u);  // capped, and no shift overflow
+  EXPECT_EQ(util::BackoffMs(200, 60000, 1000, 0.0), 30000u);
+  EXPECT_EQ(util::BackoffMs(500, 100, 1, 1.0), 100u);  // a first delay above the cap is capped
+  for (int i = 0; i < 100; ++i) {
+    uint64_t d = util::BackoffMs(1000, 60000, 2);
+    EXPECT_GE(d, 1000u);
+    EXPECT_LE(d, 2000u);
+  }
+}
+
+TEST(Urls, RetryTiers) {
+  auto r = amqp::Topology::RetryRouteFor(100);
+  EXPECT_EQ(r.key, "250");
+  EXPECT_EQ(r.expiration_ms, 100u);
+  EXPECT_EQ(amqp::Topology::RetryRouteFor(1000).key, "1000");
+  EXPECT_EQ(amqp::Topology::RetryRouteFor(1001).key, "4000");
+  EXPECT_EQ(amqp::Topology::RetryRouteFor(0).expiration_ms, 1u);
+  auto capped = amqp::Topology::RetryRouteFor(10'000'000);
+  EXPECT_EQ(capped.key, "1024000");
+  EXPECT_EQ(capped.expiration_ms, 1024000u);
+  EXPECT_EQ(amqp::Topology("lambda").RetryQueue(4000), "lambda.retry.4000");
+}
+
 TEST(Urls, RedisAndAmqp) {
   auto r = redis::ParseUrl("redis://:pw@10.0.0.1:7000/3");
   ASSERT_TRUE(r.ok());

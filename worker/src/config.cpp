@@ -34,7 +34,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.sim.seed = static_cast<uint64_t>(src.Int("sim-seed", 1, 0, INT64_MAX));
   c.sim.transient_error_rate =
       static_cast<double>(src.Int("sim-transient-error-permille", 0, 0, 1000)) / 1000.0;
-  c.consumer.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 3600000));
+  c.consumer.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 1024000));
   c.consumer.max_attempts = static_cast<int>(src.Int("max-attempts", 600, 1, 1000));
   c.reconciler.interval_ms =
       static_cast<uint64_t>(src.Int("reconcile-interval-ms", 2000, 50, 600000));
@@ -48,6 +48,9 @@ Result<Config> LoadConfig(config::Source& src) {
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.max_op_attempts = static_cast<int>(src.Int("max-op-attempts", 4, 1, 100));
   c.op_backoff_ms = static_cast<uint64_t>(src.Int("op-backoff-ms", 200, 1, 600000));
+  c.op_backoff_max_ms = static_cast<uint64_t>(src.Int("op-backoff-max-ms", 60000, 1, 1024000));
+  if (c.op_backoff_max_ms < c.op_backoff_ms)
+    src.AddError("--op-backoff-max-ms: below --op-backoff-ms");
   // Not "http-port": LAMBDA_HTTP_PORT is the shim's, and both may share one environment.
   c.http_host = src.String("worker-http-host", c.http_host);
   c.http_port = static_cast<int>(src.Int("worker-http-port", 0, 0, 65535));

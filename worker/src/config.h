@@ -24,6 +24,7 @@ struct Config {
   int history_max = 256;
   int max_op_attempts = 4;
   uint64_t op_backoff_ms = 200;
+  uint64_t op_backoff_max_ms = 60000;
   std::string http_host = "127.0.0.1";
   int http_port = 0;                   ///< /healthz, /readyz, /metrics; 0 = any free port
   uint64_t shutdown_grace_ms = 20000;  ///< SIGTERM: time to finish in-flight commands

@@ -28,10 +28,11 @@ class WorkerApp {
         config_(config),
         redis_(loop, config.redis),
         provider_(loop, config.sim),
-        consumer_(worker::JobContext{loop, &redis_, &provider_, config.redis_prefix,
-                                     config.worker_id, config.lease_ms, config.history_max,
-                                     config.max_op_attempts, config.op_backoff_ms},
-                  config.consumer),
+        consumer_(
+            worker::JobContext{loop, &redis_, &provider_, config.redis_prefix, config.worker_id,
+                               config.lease_ms, config.history_max, config.max_op_attempts,
+                               config.op_backoff_ms, config.op_backoff_max_ms},
+            config.consumer),
         reconciler_(loop, &redis_, config.reconciler, config.redis_prefix, config.worker_id,
                     config.history_max),
         shutdown_timer_(loop) {}

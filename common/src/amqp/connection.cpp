@@ -4,9 +4,9 @@
 #include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
-#include <random>
 
 #include "lambda/log/log.h"
 #include "lambda/util/util.h"
@@ -48,9 +48,16 @@ Topology::Topology(const std::string& prefix)
     : actions_exchange(prefix + ".actions"),
       actions_queue(prefix + ".actions"),
       retry_exchange(prefix + ".retry"),
-      retry_queue(prefix + ".retry"),
       dead_exchange(prefix + ".dead"),
       dead_queue(prefix + ".dead") {}
+
+Topology::RetryRoute Topology::RetryRouteFor(uint64_t delay_ms) {
+  delay_ms = std::max<uint64_t>(delay_ms, 1);
+  for (uint64_t tier : kRetryTiersMs) {
+    if (delay_ms <= tier) return {std::to_string(tier), delay_ms};
+  }
+  return {std::to_string(kRetryTiersMs.back()), kRetryTiersMs.back()};
+}
 
 namespace {
 
@@ -137,7 +144,7 @@ struct Connection::Impl {
   std::unique_ptr<uv::UvHandle<uv_poll_t>> poll;
   uv::Timer reconnect;
   uv::Timer deadlines;
-  uint64_t backoff_ms = 0;
+  int reconnect_attempt = 0;
   uint64_t next_tag = 0;
   std::map<uint64_t, PendingPublish> pending;
   bool in_drain = false;
@@ -184,15 +191,17 @@ Status Connection::Impl::DeclareTopology() {
   amqp_queue_bind(conn, ch, Bytes(t.dead_queue), Bytes(t.dead_exchange),
                   amqp_cstring_bytes(Topology::kDeadKey), none);
   if (auto st = check("queue.bind dead"); !st) return st;
-  // Delayed retry: messages wait out their own expiration, then dead-letter back to the actions
-  // exchange. The delay is per message, so no setting has to agree between processes.
-  {
+  // Delayed retry (see Topology::kRetryTiersMs): expired messages go back to the actions queue.
+  for (uint64_t tier : Topology::kRetryTiersMs) {
     TableBuilder args;
     args.Str("x-dead-letter-exchange", t.actions_exchange);
-    amqp_queue_declare(conn, ch, Bytes(t.retry_queue), 0, 1, 0, 0, args.Table());
+    args.Str("x-dead-letter-routing-key", Topology::kActionKey);
+    args.Int("x-message-ttl", static_cast<int64_t>(tier));
+    std::string queue = t.RetryQueue(tier);
+    amqp_queue_declare(conn, ch, Bytes(queue), 0, 1, 0, 0, args.Table());
     if (auto st = check("queue.declare retry"); !st) return st;
-    amqp_queue_bind(conn, ch, Bytes(t.retry_queue), Bytes(t.retry_exchange),
-                    amqp_cstring_bytes(Topology::kActionKey), none);
+    amqp_queue_bind(conn, ch, Bytes(queue), Bytes(t.retry_exchange), Bytes(std::to_string(tier)),
+                    none);
     if (auto st = check("queue.bind retry"); !st) return st;
   }
   {
@@ -267,7 +276,7 @@ void Connection::Impl::Connect() {
     ScheduleReconnect();
     return;
   }
-  backoff_ms = 0;
+  reconnect_attempt = 0;
   next_tag = 0;
   int fd = amqp_get_sockfd(conn);
   poll = std::make_unique<uv::UvHandle<uv_poll_t>>(
@@ -282,10 +291,8 @@ void Connection::Impl::Connect() {
 
 void Connection::Impl::ScheduleReconnect() {
   if (state == State::kStopped) return;
-  backoff_ms =
-      backoff_ms == 0 ? config.reconnect_min_ms : std::min(backoff_ms * 2, config.reconnect_max_ms);
-  thread_local std::mt19937 rng{std::random_device{}()};
-  uint64_t delay = backoff_ms / 2 + std::uniform_int_distribution<uint64_t>(0, backoff_ms / 2)(rng);
+  uint64_t delay =
+      util::BackoffMs(config.reconnect_min_ms, config.reconnect_max_ms, ++reconnect_attempt);
   reconnect.Start(delay, 0, [this] { Connect(); });
 }
 

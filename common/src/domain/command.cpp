@@ -15,6 +15,7 @@ std::string ToJson(const Command& c) {
   json::KV(w, "gen", c.gen);
   json::KV(w, "issued_at", c.issued_at);
   json::KV(w, "attempt", c.attempt);
+  if (c.op_attempt > 1) json::KV(w, "op_attempt", c.op_attempt);
   w.EndObject();
   return {sb.GetString(), sb.GetSize()};
 }
@@ -47,6 +48,7 @@ Result<Command> ParseCommand(std::string_view body) {
   c.gen = doc["gen"].GetInt64();
   c.issued_at = doc["issued_at"].GetInt64();
   c.attempt = doc["attempt"].GetInt();
+  if (auto m = doc.FindMember("op_attempt"); m != doc.MemberEnd()) c.op_attempt = m->value.GetInt();
   return c;
 }
 

@@ -3,8 +3,6 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 
-#include <random>
-
 #include "lambda/log/log.h"
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
@@ -199,11 +197,8 @@ void AsyncClient::Connect() {
 
 void AsyncClient::ScheduleReconnect() {
   if (state_ == State::kStopped) return;
-  backoff_ms_ = backoff_ms_ == 0 ? config_.reconnect_min_ms
-                                 : std::min(backoff_ms_ * 2, config_.reconnect_max_ms);
-  thread_local std::mt19937 rng{std::random_device{}()};
   uint64_t delay =
-      backoff_ms_ / 2 + std::uniform_int_distribution<uint64_t>(0, backoff_ms_ / 2)(rng);
+      util::BackoffMs(config_.reconnect_min_ms, config_.reconnect_max_ms, ++reconnect_attempt_);
   reconnect_->Start(delay, 0, [this] { Connect(); });
 }
 
@@ -219,7 +214,7 @@ void AsyncClient::OnConnect(const redisAsyncContext* c, int status) noexcept {
     self->ScheduleReconnect();
     return;
   }
-  self->backoff_ms_ = 0;
+  self->reconnect_attempt_ = 0;
   // AUTH and SELECT go first on the wire, so every later command sees them applied.
   if (!self->config_.password.empty())
     self->Command({"AUTH", self->config_.password}, [](Result<Value>) {});

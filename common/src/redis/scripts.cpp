@@ -8,6 +8,7 @@ extern const std::string_view k_claim;
 extern const std::string_view k_write_status;
 extern const std::string_view k_list;
 extern const std::string_view k_renew_lease;
+extern const std::string_view k_release_for_retry;
 extern const std::string_view k_admit_many;
 extern const std::string_view k_describe;
 extern const std::string_view k_reconcile;
@@ -28,6 +29,7 @@ LAMBDA_SCRIPT(Claim, k_claim, "claim")
 LAMBDA_SCRIPT(WriteStatus, k_write_status, "write_status")
 LAMBDA_SCRIPT(List, k_list, "list")
 LAMBDA_SCRIPT(RenewLease, k_renew_lease, "renew_lease")
+LAMBDA_SCRIPT(ReleaseForRetry, k_release_for_retry, "release_for_retry")
 LAMBDA_SCRIPT(AdmitMany, k_admit_many, "admit_many")
 LAMBDA_SCRIPT(Describe, k_describe, "describe")
 LAMBDA_SCRIPT(Reconcile, k_reconcile, "reconcile")

@@ -73,13 +73,16 @@ void Consumer::OnDelivery(amqp::Delivery d) {
             e[2].str, e[3].str, e[4].str, e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
         auto job = std::make_shared<Job>(
             ctx_, c, std::move(claim),
-            [this, epoch, tag, c](JobOutcome o) mutable { Done(epoch, tag, std::move(c), o); });
+            [this, epoch, tag, c](JobOutcome o, TransientRetry retry) mutable {
+              Done(epoch, tag, std::move(c), o, std::move(retry));
+            });
         running_[c.instance_id] = job;
         job->Run();
       });
 }
 
-void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome) {
+void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome,
+                    TransientRetry retry) {
   --in_flight_;
   running_.erase(cmd.instance_id);
   switch (outcome) {
@@ -90,6 +93,10 @@ void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcom
       return Ack(epoch, tag);
     case JobOutcome::kRetryLater:
       return RetryLater(epoch, tag, std::move(cmd), "redis unavailable");
+    case JobOutcome::kRetryTransient:
+      ++counters_["transient_retries_total"];
+      cmd.op_attempt = retry.next_attempt;
+      return Republish(epoch, tag, cmd, retry.delay_ms);
   }
 }
 
@@ -105,13 +112,18 @@ void Consumer::RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd,
   }
   ++cmd.attempt;
   ++counters_["commands_retried_total"];
-  const auto& topo = amqp_->topology();
+  Republish(epoch, tag, cmd, config_.retry_delay_ms);
+}
+
+void Consumer::Republish(uint64_t epoch, uint64_t tag, const domain::Command& cmd,
+                         uint64_t delay_ms) {
+  auto route = amqp::Topology::RetryRouteFor(delay_ms);
   amqp::PublishOptions opts;
   opts.message_id = cmd.request_id;
-  opts.expiration_ms = config_.retry_delay_ms;
+  opts.expiration_ms = route.expiration_ms;
   // Ack only once the retry copy is safely with the broker; a lost ack only duplicates, and
   // duplicates are fenced off by gen.
-  amqp_->Publish(topo.retry_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
+  amqp_->Publish(amqp_->topology().retry_exchange, route.key, domain::ToJson(cmd), opts,
                  [this, epoch, tag](Status st) {
                    if (st) return Ack(epoch, tag);
                    if (epoch == epoch_) (void)amqp_->Reject(tag, true);

@@ -1,7 +1,7 @@
 #pragma once
 /// Turns deliveries into jobs: validate (invalid → dead letter with a reason), claim (Lua),
-/// run, then ack only after the final status write. A command for a leased instance goes to
-/// the delayed-retry queue. Thread: loop only.
+/// run, then ack only after the final status write. A command for a leased instance, or one
+/// that met a transient provider error, goes to the delayed-retry queue. Thread: loop only.
 #include <uv.h>
 
 #include <cstdint>
@@ -41,7 +41,10 @@ class Consumer {
   void Ack(uint64_t epoch, uint64_t tag);
   void DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::string& reason);
   void RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd, const std::string& why);
-  void Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome);
+  /// Publishes `cmd` to the delayed-retry queue, then acks the delivery it came from.
+  void Republish(uint64_t epoch, uint64_t tag, const domain::Command& cmd, uint64_t delay_ms);
+  void Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome,
+            TransientRetry retry = {});
 
   JobContext ctx_;
   amqp::Connection* amqp_ = nullptr;

@@ -1,15 +1,12 @@
 #include "executor/job.h"
 
-#include <random>
-
 #include "lambda/log/log.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 
 namespace lambda::worker {
 
-Job::Job(const JobContext& ctx, domain::Command cmd, Claim claim,
-         std::function<void(JobOutcome)> done)
+Job::Job(const JobContext& ctx, domain::Command cmd, Claim claim, DoneFn done)
     : ctx_(ctx),
       cmd_(std::move(cmd)),
       claim_(std::move(claim)),
@@ -39,12 +36,12 @@ void Job::Run() {
   NextStep();
 }
 
-void Job::Finish(JobOutcome outcome) {
+void Job::Finish(JobOutcome outcome, TransientRetry retry) {
   if (finished_) return;
   finished_ = true;
   timer_->Stop();
   auto done = std::move(done_);
-  done(outcome);
+  done(outcome, std::move(retry));
 }
 
 void Job::NextStep() {
@@ -101,29 +98,27 @@ void Job::RunStep(const Step& step, Provider::Done done) {
   Provider* p = ctx_.provider;
   switch (step.kind) {
     case StepKind::kCreateCluster:
-      return WithRetries(
+      return Attempt(
           [self, p](Provider::Done d) {
             p->CreateCluster(self->spec_, &self->servers_, std::move(d));
           },
           std::move(done));
     case StepKind::kInstall:
-      return WithRetries([self, p, key = step.install_key](
-                             Provider::Done d) { p->Install(self->spec_, key, std::move(d)); },
-                         std::move(done));
+      return Attempt([self, p, key = step.install_key](
+                         Provider::Done d) { p->Install(self->spec_, key, std::move(d)); },
+                     std::move(done));
     case StepKind::kStartVms:
       return RunVms(true, 0, std::move(done));
     case StepKind::kStopVms:
       return RunVms(false, 0, std::move(done));
     case StepKind::kStartServices:
-      return WithRetries(
-          [self, p](Provider::Done d) { p->StartServices(self->spec_, std::move(d)); },
-          std::move(done));
+      return Attempt([self, p](Provider::Done d) { p->StartServices(self->spec_, std::move(d)); },
+                     std::move(done));
     case StepKind::kStopServices:
-      return WithRetries(
-          [self, p](Provider::Done d) { p->StopServices(self->spec_, std::move(d)); },
-          std::move(done));
+      return Attempt([self, p](Provider::Done d) { p->StopServices(self->spec_, std::move(d)); },
+                     std::move(done));
     case StepKind::kDestroyCluster:
-      return WithRetries(
+      return Attempt(
           [self, p](Provider::Done d) {
             p->DestroyCluster(self->spec_, &self->servers_, std::move(d));
           },
@@ -136,7 +131,7 @@ void Job::RunVms(bool start, size_t index, Provider::Done done) {
   if (index >= servers_.size()) return done(OkStatus());
   auto self = shared_from_this();
   ServerInfo* server = &servers_[index];
-  WithRetries(
+  Attempt(
       [self, start, server](Provider::Done d) {
         if (start)
           self->ctx_.provider->StartVm(self->spec_, server, std::move(d));
@@ -149,26 +144,45 @@ void Job::RunVms(bool start, size_t index, Provider::Done done) {
       });
 }
 
-void Job::WithRetries(std::function<void(Provider::Done)> op, Provider::Done done, int attempt) {
+void Job::Attempt(std::function<void(Provider::Done)> op, Provider::Done done) {
   auto self = shared_from_this();
-  op([self, op, done = std::move(done), attempt](Status st) mutable {
-    if (st || st.error().code != Code::kUnavailable || attempt >= self->ctx_.max_op_attempts) {
-      return done(std::move(st));
+  op([self, done = std::move(done)](Status st) mutable {
+    if (st || st.error().code != Code::kUnavailable) return done(std::move(st));
+    // Progress written in this run moves the resume point: the count starts again there.
+    int attempt = self->progressed_ ? 1 : self->cmd_.op_attempt;
+    if (attempt >= self->ctx_.max_op_attempts) {
+      return done(Error{st.error().code, st.error().message + " (gave up after " +
+                                             std::to_string(attempt) + " attempts)"});
     }
-    // Transient: back off exponentially with jitter, then try the same operation again.
-    thread_local std::mt19937 rng{std::random_device{}()};
-    uint64_t base = self->ctx_.op_backoff_ms << (attempt - 1);
-    uint64_t delay = base / 2 + std::uniform_int_distribution<uint64_t>(0, base / 2 + 1)(rng);
-    log::Info("retrying transient provider error", {{"instance_id", self->cmd_.instance_id},
-                                                    {"attempt", attempt},
-                                                    {"error", st.error().message}});
-    // The job owns its timer: `this` outlives the callback, and capturing no shared_ptr here
-    // keeps the job from owning itself (the consumer owns running jobs).
-    Job* job = self.get();
-    job->timer_->Start(delay, 0, [job, op, done = std::move(done), attempt]() mutable {
-      job->WithRetries(op, std::move(done), attempt + 1);
-    });
+    self->RetryLater(st.error());
   });
+}
+
+void Job::RetryLater(const Error& error) {
+  auto self = shared_from_this();
+  int attempt = progressed_ ? 1 : cmd_.op_attempt;
+  TransientRetry retry{attempt + 1,
+                       util::BackoffMs(ctx_.op_backoff_ms, ctx_.op_backoff_max_ms, attempt),
+                       error.message};
+  log::Info("transient provider error; retrying later",
+            {{"request_id", cmd_.request_id},
+             {"instance_id", cmd_.instance_id},
+             {"step", StepName(plan_.steps[step_].kind)},
+             {"attempt", attempt},
+             {"delay_ms", static_cast<int64_t>(retry.delay_ms)},
+             {"error", error.message}});
+  // Give the lease back first, so whichever worker receives the retry can claim it at once.
+  int64_t due = util::NowMs() + static_cast<int64_t>(retry.delay_ms);
+  ctx_.redis->EvalSha(redis::scripts::ReleaseForRetry(), {},
+                      {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(cmd_.gen),
+                       std::to_string(due)},
+                      [self, retry = std::move(retry)](Result<redis::Value> r) mutable {
+                        // Redis unreachable: the lease runs out by itself; the retry still goes
+                        // ahead.
+                        if (r && !r->is_error() && r->AsInt() == 0)
+                          return self->Finish(JobOutcome::kSuperseded);
+                        self->Finish(JobOutcome::kRetryTransient, std::move(retry));
+                      });
 }
 
 void Job::Write(domain::Status status, const std::string& failure, bool final,
@@ -177,38 +191,42 @@ void Job::Write(domain::Status status, const std::string& failure, bool final,
   int64_t now = util::NowMs();
   std::string master_id;
   if (!servers_.empty()) master_id = servers_.front().id;
-  ctx_.redis->EvalSha(
-      redis::scripts::WriteStatus(), {},
-      {ctx_.prefix, cmd_.instance_id, std::to_string(cmd_.gen), ctx_.worker_id,
-       std::to_string(domain::CodeOf(status)), failure, ServersToJson(servers_), final ? "1" : "0",
-       std::to_string(now), util::Rfc3339(now), cmd_.request_id, std::to_string(ctx_.lease_ms),
-       master_id, std::to_string(ctx_.history_max)},
-      [self, status, failure, final, next = std::move(next),
-       attempt](Result<redis::Value> r) mutable {
-        if (!r || r->is_error()) {
-          if (attempt >= 5) return self->Finish(JobOutcome::kRetryLater);
-          uint64_t delay = 100ULL << attempt;
-          Job* job = self.get();  // as in WithRetries: the timer must not own the job
-          return job->timer_->Start(
-              delay, 0, [job, status, failure, final, next, attempt]() mutable {
-                job->Write(status, failure, final, std::move(next), attempt + 1);
-              });
-        }
-        if (r->str != "ok") {
-          log::Info("status write fenced off", {{"request_id", self->cmd_.request_id},
-                                                {"instance_id", self->cmd_.instance_id},
-                                                {"gen", self->cmd_.gen},
-                                                {"reason", r->str}});
-          return self->Finish(JobOutcome::kSuperseded);
-        }
-        (final ? log::Info : log::Debug)("status written",
-                                         {{"request_id", self->cmd_.request_id},
-                                          {"instance_id", self->cmd_.instance_id},
-                                          {"gen", self->cmd_.gen},
-                                          {"status", std::string(domain::Info(status).name)},
-                                          {"worker", self->ctx_.worker_id}});
-        next();
-      });
+  ctx_.redis->EvalSha(redis::scripts::WriteStatus(), {},
+                      {ctx_.prefix, cmd_.instance_id, std::to_string(cmd_.gen), ctx_.worker_id,
+                       std::to_string(domain::CodeOf(status)), failure, ServersToJson(servers_),
+                       final ? "1" : "0", std::to_string(now), util::Rfc3339(now), cmd_.request_id,
+                       std::to_string(ctx_.lease_ms), master_id, std::to_string(ctx_.history_max)},
+                      [self, status, failure, final, next = std::move(next),
+                       attempt](Result<redis::Value> r) mutable {
+                        if (!r || r->is_error()) {
+                          if (attempt >= 5) return self->Finish(JobOutcome::kRetryLater);
+                          uint64_t delay = 100ULL << attempt;
+                          // The job owns its timer, so `this` outlives the callback; capturing no
+                          // shared_ptr keeps the job from owning itself (the consumer owns running
+                          // jobs).
+                          Job* job = self.get();
+                          return job->timer_->Start(
+                              delay, 0, [job, status, failure, final, next, attempt]() mutable {
+                                job->Write(status, failure, final, std::move(next), attempt + 1);
+                              });
+                        }
+                        if (r->str != "ok") {
+                          log::Info("status write fenced off",
+                                    {{"request_id", self->cmd_.request_id},
+                                     {"instance_id", self->cmd_.instance_id},
+                                     {"gen", self->cmd_.gen},
+                                     {"reason", r->str}});
+                          return self->Finish(JobOutcome::kSuperseded);
+                        }
+                        if (!final) self->progressed_ = true;
+                        (final ? log::Info : log::Debug)(
+                            "status written", {{"request_id", self->cmd_.request_id},
+                                               {"instance_id", self->cmd_.instance_id},
+                                               {"gen", self->cmd_.gen},
+                                               {"status", std::string(domain::Info(status).name)},
+                                               {"worker", self->ctx_.worker_id}});
+                        next();
+                      });
 }
 
 }  // namespace lambda::worker

@@ -1,6 +1,8 @@
 #pragma once
 /// Runs one claimed command's plan: provider operations, a fenced status write after each step,
-/// early stop when superseded, transient errors retried with back-off and jitter.
+/// early stop when superseded. A transient provider error ends the run: the lease is given back
+/// and the consumer sends the command through the delayed-retry queue with a back-off, so no
+/// worker waits on it; past the attempt limit the instance fails with the last error.
 /// Thread: loop only. The job keeps itself alive until `done` has run.
 #include <functional>
 #include <memory>
@@ -23,15 +25,24 @@ struct JobContext {
   std::string worker_id;
   uint64_t lease_ms;
   int history_max;
-  int max_op_attempts;     ///< provider attempts per operation before failing the instance
-  uint64_t op_backoff_ms;  ///< first retry delay; doubles, with jitter
+  int max_op_attempts;         ///< runs that meet a transient error before failing the instance
+  uint64_t op_backoff_ms;      ///< first retry delay; doubles, with jitter
+  uint64_t op_backoff_max_ms;  ///< the cap on that delay
 };
 
 /// What the consumer does with the delivery once the job ends.
 enum class JobOutcome {
-  kCompleted,   ///< final status written: ack
-  kSuperseded,  ///< gen moved on or the lease was lost: ack and drop
-  kRetryLater,  ///< Redis unavailable mid-way: hand the command to the retry path
+  kCompleted,       ///< final status written: ack
+  kSuperseded,      ///< gen moved on or the lease was lost: ack and drop
+  kRetryLater,      ///< Redis unavailable mid-way: hand the command to the retry path
+  kRetryTransient,  ///< transient provider error: retry after a back-off (see TransientRetry)
+};
+
+/// With kRetryTransient: how the command is to be retried.
+struct TransientRetry {
+  int next_attempt = 1;  ///< the command's op_attempt for the retry
+  uint64_t delay_ms = 0;
+  std::string error;  ///< the provider's message
 };
 
 /// What claim.lua returned.
@@ -45,10 +56,10 @@ struct Claim {
 
 class Job : public std::enable_shared_from_this<Job> {
  public:
-  Job(const JobContext& ctx, domain::Command cmd, Claim claim,
-      std::function<void(JobOutcome)> done);
+  using DoneFn = std::function<void(JobOutcome, TransientRetry)>;
+  Job(const JobContext& ctx, domain::Command cmd, Claim claim, DoneFn done);
   void Run();
-  /// Drops a pending back-off (at shutdown); the job then ends with whoever holds it.
+  /// Drops a pending Redis back-off (at shutdown); the job then ends with whoever holds it.
   void Cancel() { timer_->Stop(); }
 
  private:
@@ -56,10 +67,12 @@ class Job : public std::enable_shared_from_this<Job> {
   void RunCurrentStep();
   void RunStep(const Step& step, Provider::Done done);
   void RunVms(bool start, size_t index, Provider::Done done);
-  void WithRetries(std::function<void(Provider::Done)> op, Provider::Done done, int attempt = 1);
+  /// Runs a provider operation; a transient error ends the job for a delayed retry instead.
+  void Attempt(std::function<void(Provider::Done)> op, Provider::Done done);
+  void RetryLater(const Error& error);
   void Write(domain::Status status, const std::string& failure, bool final,
              std::function<void()> next, int attempt = 1);
-  void Finish(JobOutcome outcome);
+  void Finish(JobOutcome outcome, TransientRetry retry = {});
 
   const JobContext& ctx_;
   domain::Command cmd_;
@@ -68,10 +81,11 @@ class Job : public std::enable_shared_from_this<Job> {
   std::vector<ServerInfo> servers_;
   Plan plan_;
   size_t step_ = 0;
-  std::function<void(JobOutcome)> done_;
+  DoneFn done_;
   std::unique_ptr<uv::Timer> timer_;
   bool finished_ = false;
   bool renewed_once_ = false;
+  bool progressed_ = false;  ///< a step's status was written: later steps start a fresh count
 };
 
 }  // namespace lambda::worker

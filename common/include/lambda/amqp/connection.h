@@ -7,6 +7,7 @@
 /// Thread: loop only. Connection setup is synchronous with a short timeout (loopback broker).
 #include <uv.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,9 +30,8 @@ struct Config {
   int prefetch = 200;
   int heartbeat_s = 0;
   uint64_t publish_timeout_ms = 5000;
-  size_t max_in_flight = 4096;     ///< unconfirmed publishes; beyond → kUnavailable
-  uint64_t retry_delay_ms = 1000;  ///< how long a retried command waits (per-message TTL)
-  int delivery_limit = 20;         ///< quorum: redeliveries before dead-lettering
+  size_t max_in_flight = 4096;  ///< unconfirmed publishes; beyond → kUnavailable
+  int delivery_limit = 20;      ///< quorum: redeliveries before dead-lettering
   uint64_t reconnect_min_ms = 100;
   uint64_t reconnect_max_ms = 5000;
 };
@@ -43,10 +43,26 @@ Result<Config> ParseUrl(std::string_view url, Config base = {});
 struct Topology {
   explicit Topology(const std::string& prefix);
   std::string actions_exchange, actions_queue;
-  std::string retry_exchange, retry_queue;
+  std::string retry_exchange;
   std::string dead_exchange, dead_queue;
   static constexpr const char* kActionKey = "action";
   static constexpr const char* kDeadKey = "dead";
+
+  /// Delayed retry: one classic queue per delay tier, each with its tier as queue TTL and
+  /// dead-lettering back to the actions exchange. A message goes to the smallest tier that covers
+  /// its delay and carries its own expiration. RabbitMQ expires messages only at the head of a
+  /// queue, so mixing delays in one queue would let a long wait hold up every short one behind
+  /// it; with tiers a message waits at most its tier.
+  static constexpr std::array<uint64_t, 7> kRetryTiersMs = {250,   1000,   4000,   16000,
+                                                            64000, 256000, 1024000};
+  struct RetryRoute {
+    std::string key;         ///< routing key on retry_exchange (the tier, in ms)
+    uint64_t expiration_ms;  ///< the delay, capped at the largest tier
+  };
+  static RetryRoute RetryRouteFor(uint64_t delay_ms);
+  std::string RetryQueue(uint64_t tier_ms) const {
+    return retry_exchange + "." + std::to_string(tier_ms);
+  }
 };
 
 struct Delivery {

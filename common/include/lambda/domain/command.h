@@ -16,7 +16,10 @@ struct Command {
   Action action = Action::kStart;
   int64_t gen = 0;
   int64_t issued_at = 0;  ///< unix ms
-  int attempt = 1;
+  int attempt = 1;        ///< deliveries through the retry path (busy instance, Redis down)
+  /// Transient provider errors: which attempt the next run makes. It travels with the command
+  /// through the delayed-retry queue, so the count holds whichever worker runs the retry.
+  int op_attempt = 1;
 };
 
 std::string ToJson(const Command& c);

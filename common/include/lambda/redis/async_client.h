@@ -102,7 +102,7 @@ class AsyncClient {
   State state_ = State::kDisconnected;
   std::function<void(State)> on_state_;
   size_t pending_ = 0;
-  uint64_t backoff_ms_ = 0;
+  int reconnect_attempt_ = 0;
   class ReconnectTimer;
   std::unique_ptr<ReconnectTimer> reconnect_;
   std::unique_ptr<ReconnectTimer> connect_timeout_;

@@ -12,6 +12,7 @@ const Script& Claim();
 const Script& WriteStatus();
 const Script& List();
 const Script& RenewLease();
+const Script& ReleaseForRetry();
 const Script& AdmitMany();
 const Script& Describe();
 const Script& Reconcile();

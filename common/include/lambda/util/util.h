@@ -18,6 +18,13 @@ std::string Sha1Hex(std::string_view data);
 bool ConstantTimeEqual(std::string_view a, std::string_view b);
 
 int64_t NowMs();
+
+/// Exponential back-off with "equal jitter": attempt 1 waits about `first_ms`, each later attempt
+/// twice as long up to `cap_ms`, and the wait is drawn from [base/2, base] so that many clients
+/// failing together do not retry together. `unit` in [0, 1] is the random draw (pure form).
+uint64_t BackoffMs(uint64_t first_ms, uint64_t cap_ms, int attempt, double unit);
+/// The same with a draw from a per-thread generator.
+uint64_t BackoffMs(uint64_t first_ms, uint64_t cap_ms, int attempt);
 /// RFC 3339 UTC with milliseconds, e.g. 2026-11-22T05:14:19.123Z.
 std::string Rfc3339(int64_t unix_ms);
 
