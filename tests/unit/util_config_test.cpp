@@ -55,6 +55,7 @@ TEST(Urls, RetryTiers) {
   auto r = amqp::Topology::RetryRouteFor(100);
   EXPECT_EQ(r.key, "250");
   EXPECT_EQ(r.expiration_ms, 100u);
+  EXPECT_EQ(r.tier_ms, 250u);
   EXPECT_EQ(amqp::Topology::RetryRouteFor(1000).key, "1000");
   EXPECT_EQ(amqp::Topology::RetryRouteFor(1001).key, "4000");
   EXPECT_EQ(amqp::Topology::RetryRouteFor(0).expiration_ms, 1u);

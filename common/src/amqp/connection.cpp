@@ -54,9 +54,9 @@ Topology::Topology(const std::string& prefix)
 Topology::RetryRoute Topology::RetryRouteFor(uint64_t delay_ms) {
   delay_ms = std::max<uint64_t>(delay_ms, 1);
   for (uint64_t tier : kRetryTiersMs) {
-    if (delay_ms <= tier) return {std::to_string(tier), delay_ms};
+    if (delay_ms <= tier) return {std::to_string(tier), delay_ms, tier};
   }
-  return {std::to_string(kRetryTiersMs.back()), kRetryTiersMs.back()};
+  return {std::to_string(kRetryTiersMs.back()), kRetryTiersMs.back(), kRetryTiersMs.back()};
 }
 
 namespace {

@@ -1,5 +1,6 @@
 #include "executor/job.h"
 
+#include "lambda/amqp/connection.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
@@ -154,13 +155,12 @@ void Job::Attempt(std::function<void(Provider::Done)> op, Provider::Done done) {
       return done(Error{st.error().code, st.error().message + " (gave up after " +
                                              std::to_string(attempt) + " attempts)"});
     }
-    self->RetryLater(st.error());
+    self->RetryLater(st.error(), attempt);
   });
 }
 
-void Job::RetryLater(const Error& error) {
+void Job::RetryLater(const Error& error, int attempt) {
   auto self = shared_from_this();
-  int attempt = progressed_ ? 1 : cmd_.op_attempt;
   TransientRetry retry{attempt + 1,
                        util::BackoffMs(ctx_.op_backoff_ms, ctx_.op_backoff_max_ms, attempt),
                        error.message};
@@ -172,7 +172,10 @@ void Job::RetryLater(const Error& error) {
              {"delay_ms", static_cast<int64_t>(retry.delay_ms)},
              {"error", error.message}});
   // Give the lease back first, so whichever worker receives the retry can claim it at once.
-  int64_t due = util::NowMs() + static_cast<int64_t>(retry.delay_ms);
+  // The outbox entry falls due when the retry arrives at the latest (it may wait behind others in
+  // its tier); only past that does the reconciler step in.
+  int64_t due =
+      util::NowMs() + static_cast<int64_t>(amqp::Topology::RetryRouteFor(retry.delay_ms).tier_ms);
   ctx_.redis->EvalSha(redis::scripts::ReleaseForRetry(), {},
                       {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(cmd_.gen),
                        std::to_string(due)},

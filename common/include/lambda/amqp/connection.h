@@ -58,6 +58,7 @@ struct Topology {
   struct RetryRoute {
     std::string key;         ///< routing key on retry_exchange (the tier, in ms)
     uint64_t expiration_ms;  ///< the delay, capped at the largest tier
+    uint64_t tier_ms;        ///< the longest the message may wait (behind others in its tier)
   };
   static RetryRoute RetryRouteFor(uint64_t delay_ms);
   std::string RetryQueue(uint64_t tier_ms) const {
