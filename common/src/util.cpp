@@ -101,8 +101,9 @@ uint64_t BackoffMs(uint64_t first_ms, uint64_t cap_ms, int attempt, double unit)
   uint64_t base = std::min(first_ms, cap_ms);
   // Doubling stops at the cap (and long before a shift could overflow).
   for (int i = 1; i < attempt && base < cap_ms; ++i) base = std::min(base * 2, cap_ms);
-  unit = std::clamp(unit, 0.0, 1.0);
-  return base / 2 + static_cast<uint64_t>(static_cast<double>(base - base / 2) * unit);
+  uint64_t half = base / 2;
+  auto spread = static_cast<double>(base - half);
+  return half + static_cast<uint64_t>(spread * std::clamp(unit, 0.0, 1.0));
 }
 
 uint64_t BackoffMs(uint64_t first_ms, uint64_t cap_ms, int attempt) {

@@ -73,8 +73,8 @@ void Consumer::OnDelivery(amqp::Delivery d) {
             e[2].str, e[3].str, e[4].str, e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
         auto job = std::make_shared<Job>(
             ctx_, c, std::move(claim),
-            [this, epoch, tag, c](JobOutcome o, TransientRetry retry) mutable {
-              Done(epoch, tag, std::move(c), o, std::move(retry));
+            [this, epoch, tag, c](JobOutcome o, const TransientRetry& retry) mutable {
+              Done(epoch, tag, std::move(c), o, retry);
             });
         running_[c.instance_id] = job;
         job->Run();
@@ -82,7 +82,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
 }
 
 void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome,
-                    TransientRetry retry) {
+                    const TransientRetry& retry) {
   --in_flight_;
   running_.erase(cmd.instance_id);
   switch (outcome) {

@@ -44,7 +44,7 @@ class Consumer {
   /// Publishes `cmd` to the delayed-retry queue, then acks the delivery it came from.
   void Republish(uint64_t epoch, uint64_t tag, const domain::Command& cmd, uint64_t delay_ms);
   void Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome,
-            TransientRetry retry = {});
+            const TransientRetry& retry = {});
 
   JobContext ctx_;
   amqp::Connection* amqp_ = nullptr;
