@@ -70,7 +70,7 @@ Status App::Start() {
   return OkStatus();
 }
 
-void App::Shutdown(std::function<void()> done) {
+void App::Shutdown(const std::function<void()>& done) {
   log::Info("api-shim shutting down",
             {{"in_flight", static_cast<unsigned long>(server_->in_flight())}});
   server_->StopAccepting();
@@ -188,11 +188,11 @@ void App::Handle(http::Request req, http::Responder respond) {
       return call->respond(std::move(r));
     }
     default:
-      return Authenticate(std::move(call));
+      return Authenticate(call);
   }
 }
 
-void App::Authenticate(std::shared_ptr<Call> call) {
+void App::Authenticate(const std::shared_ptr<Call>& call) {
   std::string key = routes::ExtractApiKey(call->req);
   if (key.empty() || key.size() > 256) return ReplyUnauthorized(*call);
   // Cached by the presented key, so the SHA-256 runs only on a miss (it showed in the profile).
@@ -200,7 +200,7 @@ void App::Authenticate(std::shared_ptr<Call> call) {
   if (auto it = key_cache_.find(key); it != key_cache_.end()) {
     if (it->second.expires_ms > now) {
       call->tenant = it->second.tenant;
-      return Dispatch(std::move(call));
+      return Dispatch(call);
     }
     key_cache_.erase(it);
   }
@@ -225,15 +225,15 @@ void App::Authenticate(std::shared_ptr<Call> call) {
   });
 }
 
-void App::Dispatch(std::shared_ptr<Call> call) {
+void App::Dispatch(const std::shared_ptr<Call>& call) {
   using http::Route;
   switch (http::DialectOf(call->match.route)) {
     case http::Dialect::kLegacy:
-      return Legacy(std::move(call));
+      return Legacy(call);
     case http::Dialect::kZenlayer:
-      return Zenlayer(std::move(call));
+      return Zenlayer(call);
     case http::Dialect::kFeldera:
-      return Feldera(std::move(call));
+      return Feldera(call);
     default:
       break;
   }
@@ -241,21 +241,21 @@ void App::Dispatch(std::shared_ptr<Call> call) {
     case Route::kAuthenticate:
       return Reply(*call, 200, routes::AuthenticateOk());
     case Route::kCreate:
-      return Create(std::move(call));
+      return Create(call);
     case Route::kList:
-      return List(std::move(call));
+      return List(call);
     case Route::kCount:
-      return Count(std::move(call));
+      return Count(call);
     case Route::kDetails:
-      return Details(std::move(call), false);
+      return Details(call, false);
     case Route::kStatus:
-      return Details(std::move(call), true);
+      return Details(call, true);
     case Route::kDestroy:
-      return Transition(std::move(call), domain::Action::kDestroy);
+      return Transition(call, domain::Action::kDestroy);
     case Route::kAction: {
       auto action = routes::DecodeActionField(call->req);
-      if (action == "start") return Transition(std::move(call), domain::Action::kStart);
-      if (action == "stop") return Transition(std::move(call), domain::Action::kStop);
+      if (action == "start") return Transition(call, domain::Action::kStart);
+      if (action == "stop") return Transition(call, domain::Action::kStop);
       return ReplyError(*call, 400, kBadAction);
     }
     default:
@@ -269,7 +269,8 @@ std::string App::AllowedSet(const std::vector<domain::Status>& statuses) {
   return set;
 }
 
-void App::CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation)> done) {
+void App::CreateInstance(const std::shared_ptr<Call>& call,
+                         const std::function<void(Creation)>& done) {
   rapidjson::Document doc;
   if (auto st = json::Parse(call->req.body, &doc); !st) {
     return done(Creation{Creation::Kind::kInvalid, {}, {st.error().message}, {}});
@@ -294,9 +295,10 @@ void App::CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation
   redis_->EvalSha(
       redis::scripts::AdmitCreate(), {}, args, [this, call, id, done](Result<redis::Value> r) {
         if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
-        if (!r || r->is_error())
+        if (!r || r->is_error()) {
           return done(
               Creation{Creation::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
+        }
         if (r->elements.empty() || r->elements[0].str != "ok") {
           return done(
               Creation{Creation::Kind::kUnavailable, {}, {}, "instance id collision; retry"});
@@ -305,7 +307,7 @@ void App::CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation
                                {"instance_id", id},
                                {"action", "create"},
                                {"gen", 1}});
-        Publish(call, id, domain::Action::kCreate, 1, [this, call, done, id](Status st) {
+        Publish(call, id, domain::Action::kCreate, 1, [this, call, done, id](const Status& st) {
           if (st) return done(Creation{Creation::Kind::kAccepted, id, {}, {}});
           Undo(call->request_id, id, 1, [done, why = st.error().message] {
             done(Creation{Creation::Kind::kUnavailable, {}, {}, why});
@@ -314,8 +316,8 @@ void App::CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation
       });
 }
 
-void App::Create(std::shared_ptr<Call> call) {
-  CreateInstance(call, [this, call](Creation c) {
+void App::Create(const std::shared_ptr<Call>& call) {
+  CreateInstance(call, [this, call](const Creation& c) {
     switch (c.kind) {
       case Creation::Kind::kInvalid:
         return Reply(*call, 400, routes::ValidationErrorBody(400, c.problems));
@@ -329,9 +331,9 @@ void App::Create(std::shared_ptr<Call> call) {
   });
 }
 
-void App::AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, domain::Action action,
-                          const std::string& allowed, const std::string& mode,
-                          std::function<void(Admission)> done) {
+void App::AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& id,
+                          domain::Action action, const std::string& allowed,
+                          const std::string& mode, const std::function<void(Admission)>& done) {
   if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
   int64_t now = util::NowMs();
   std::vector<std::string> args{config_.redis_prefix,
@@ -367,7 +369,7 @@ void App::AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, dom
                                {"instance_id", id},
                                {"action", std::string(domain::ActionName(action))},
                                {"gen", gen}});
-        Publish(call, id, action, gen, [this, call, done, id, gen](Status st) {
+        Publish(call, id, action, gen, [this, call, done, id, gen](const Status& st) {
           if (st) return done(Admission{Admission::Kind::kAccepted, {}, id, {}});
           Undo(call->request_id, id, gen, [done, id, why = st.error().message] {
             done(Admission{Admission::Kind::kUnavailable, {}, id, why});
@@ -376,9 +378,10 @@ void App::AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, dom
       });
 }
 
-void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std::string>& ids,
-                              domain::Action action, const std::string& allowed,
-                              std::function<void(Admission)> done) {
+void App::AdmitManyAndPublish(const std::shared_ptr<Call>& call,
+                              const std::vector<std::string>& ids, domain::Action action,
+                              const std::string& allowed,
+                              const std::function<void(Admission)>& done) {
   for (const auto& id : ids) {
     if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
   }
@@ -399,9 +402,10 @@ void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std:
         if (!r && r.error().code == Code::kTimeout) {
           for (const auto& id : ids) Orphan(call->request_id, id);
         }
-        if (!r || r->is_error())
+        if (!r || r->is_error()) {
           return done(
               Admission{Admission::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
+        }
         const auto& e = r->elements;
         const std::string outcome = e.empty() ? "" : e[0].str;
         if (outcome == "notfound" && e.size() > 1)
@@ -429,7 +433,7 @@ void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std:
                                      {"action", std::string(domain::ActionName(action))},
                                      {"count", static_cast<unsigned long>(ids.size())}});
         for (const auto& [id, gen] : batch->admitted) {
-          Publish(call, id, action, gen, [this, call, batch, done](Status st) {
+          Publish(call, id, action, gen, [this, call, batch, done](const Status& st) {
             if (!st && !batch->failed) {
               batch->failed = true;
               batch->error = st.error().message;
@@ -448,9 +452,9 @@ void App::AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std:
       });
 }
 
-void App::Transition(std::shared_ptr<Call> call, domain::Action action) {
+void App::Transition(const std::shared_ptr<Call>& call, domain::Action action) {
   AdmitAndPublish(call, call->match.id, action, AllowedFrom(action), "running",
-                  [this, call, action](Admission a) {
+                  [this, call, action](const Admission& a) {
                     switch (a.kind) {
                       case Admission::Kind::kNotFound:
                         return ReplyError(*call, 404, kNotFound);
@@ -466,8 +470,8 @@ void App::Transition(std::shared_ptr<Call> call, domain::Action action) {
                   });
 }
 
-void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
-                  int64_t gen, std::function<void(Status)> done) {
+void App::Publish(const std::shared_ptr<Call>& call, const std::string& instance_id,
+                  domain::Action action, int64_t gen, std::function<void(Status)> done) {
   if (config_.fault_crash_after_admit_permille > 0) {
     // Test-only fault point: admitted in Redis, never published. The reconciler must recover it.
     thread_local std::mt19937 rng{std::random_device{}()};
@@ -503,7 +507,7 @@ void App::Publish(std::shared_ptr<Call> call, const std::string& instance_id, do
 }
 
 void App::Undo(const std::string& request_id, const std::string& instance_id, int64_t gen,
-               std::function<void()> done) {
+               const std::function<void()>& done) {
   int64_t now = util::NowMs();
   redis_->EvalSha(redis::scripts::UndoAdmission(), {},
                   {config_.redis_prefix, instance_id, std::to_string(gen), std::to_string(now),
@@ -534,7 +538,9 @@ void App::Orphan(const std::string& request_id, const std::string& instance_id) 
 void App::UndoOrphans() {
   auto batch = std::move(orphans_);
   orphans_.clear();
-  for (auto& [request_id, instance_id] : batch) {
+  for (auto& orphan : batch) {
+    // Named copies: a lambda cannot capture structured bindings before C++20 (clang-tidy's clang).
+    std::string request_id = orphan.first, instance_id = orphan.second;
     int64_t now = util::NowMs();
     redis_->EvalSha(redis::scripts::UndoAdmission(), {},
                     {config_.redis_prefix, instance_id, "", std::to_string(now), util::Rfc3339(now),
@@ -550,9 +556,10 @@ void App::UndoOrphans() {
   }
 }
 
-void App::ReadInstance(std::shared_ptr<Call> call, const std::string& id,
-                       std::function<void(Result<std::optional<routes::InstanceRecord>>)> done,
-                       bool status_only) {
+void App::ReadInstance(
+    const std::shared_ptr<Call>& call, const std::string& id,
+    const std::function<void(Result<std::optional<routes::InstanceRecord>>)>& done,
+    bool status_only) {
   if (!util::IsUuid(id)) return done(std::optional<routes::InstanceRecord>{});
   // A status read fetches five small fields, not the stored spec and servers (reads are hot).
   static const std::vector<std::string> kStatusFields{"id", "name", "owner", "status",
@@ -576,7 +583,7 @@ void App::ReadInstance(std::shared_ptr<Call> call, const std::string& id,
   });
 }
 
-void App::ResolveId(const std::string& raw, std::function<void(Result<std::string>)> done) {
+void App::ResolveId(const std::string& raw, const std::function<void(Result<std::string>)>& done) {
   if (util::IsUuid(raw)) return done(raw);
   auto seq = util::ParseInt(raw);
   if (!seq || *seq <= 0) return done(std::string());
@@ -586,7 +593,7 @@ void App::ResolveId(const std::string& raw, std::function<void(Result<std::strin
   });
 }
 
-void App::List(std::shared_ptr<Call> call) {
+void App::List(const std::shared_ptr<Call>& call) {
   std::string limit_text, offset_text;
   bool has_limit = call->req.QueryParam("limit", &limit_text);
   int64_t limit = -1, offset = 0;
@@ -625,15 +632,16 @@ void App::List(std::shared_ptr<Call> call) {
               BaseUrl(call->req) + "/api/lambda-instances/?limit=" + std::to_string(limit);
           if (limit > 0 && offset + limit < total)
             page->next = base + "&offset=" + std::to_string(offset + limit);
-          if (offset > 0)
+          if (offset > 0) {
             page->previous =
                 base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
+          }
         }
         Reply(*call, 200, routes::ListBody(rows, page));
       });
 }
 
-void App::Count(std::shared_ptr<Call> call) {
+void App::Count(const std::shared_ptr<Call>& call) {
   redis_->Command({"SCARD", config_.redis_prefix + "t:" + call->tenant + ":live"},
                   [this, call](Result<redis::Value> r) {
                     if (!r || r->is_error())
@@ -642,17 +650,18 @@ void App::Count(std::shared_ptr<Call> call) {
                   });
 }
 
-void App::Details(std::shared_ptr<Call> call, bool status_only) {
+void App::Details(const std::shared_ptr<Call>& call, bool status_only) {
   routes::DetailsFilter filter = routes::DetailsFilter::kAll;
   if (status_only) {
     filter = routes::DetailsFilter::kStatus;
   } else if (std::string f; call->req.QueryParam("filter", &f)) {
-    if (f == "status")
+    if (f == "status") {
       filter = routes::DetailsFilter::kStatus;
-    else if (f == "info")
+    } else if (f == "info") {
       filter = routes::DetailsFilter::kInfo;
-    else
+    } else {
       return ReplyError(*call, 400, kBadFilter);
+    }
   }
   ReadInstance(
       call, call->match.id,

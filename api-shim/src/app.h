@@ -58,59 +58,59 @@ class App {
   Status Start();
   /// Stops accepting, lets in-flight requests finish (bounded by the grace period), then
   /// closes Redis and RabbitMQ; `done` runs when nothing is left.
-  void Shutdown(std::function<void()> done);
+  void Shutdown(const std::function<void()>& done);
   int port() const { return server_->port(); }
 
  private:
   void Handle(http::Request req, http::Responder respond);
-  void Authenticate(std::shared_ptr<Call> call);
-  void Dispatch(std::shared_ptr<Call> call);
+  void Authenticate(const std::shared_ptr<Call>& call);
+  void Dispatch(const std::shared_ptr<Call>& call);
 
   // The core every dialect maps onto (app.cpp).
   /// Admits `action` on `id` from the statuses in `allowed` (",1,9,"), publishes its command and
   /// waits for the confirm; on a failed publish the admission is undone. `done` runs once.
-  void AdmitAndPublish(std::shared_ptr<Call> call, const std::string& id, domain::Action action,
-                       const std::string& allowed, const std::string& mode,
-                       std::function<void(Admission)> done);
+  void AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& id,
+                       domain::Action action, const std::string& allowed, const std::string& mode,
+                       const std::function<void(Admission)>& done);
   /// All-or-nothing over `ids` in one Lua script; every admitted id is undone if any publish fails.
-  void AdmitManyAndPublish(std::shared_ptr<Call> call, const std::vector<std::string>& ids,
+  void AdmitManyAndPublish(const std::shared_ptr<Call>& call, const std::vector<std::string>& ids,
                            domain::Action action, const std::string& allowed,
-                           std::function<void(Admission)> done);
-  void CreateInstance(std::shared_ptr<Call> call, std::function<void(Creation)> done);
+                           const std::function<void(Admission)>& done);
+  void CreateInstance(const std::shared_ptr<Call>& call, const std::function<void(Creation)>& done);
   /// The caller's instance, nullopt when missing or another tenant's. `status_only` reads just
   /// id, name, owner, status and failure_message.
-  void ReadInstance(std::shared_ptr<Call> call, const std::string& id,
-                    std::function<void(Result<std::optional<routes::InstanceRecord>>)> done,
+  void ReadInstance(const std::shared_ptr<Call>& call, const std::string& id,
+                    const std::function<void(Result<std::optional<routes::InstanceRecord>>)>& done,
                     bool status_only = false);
   /// An instance id from a path segment: a UUID as is, an integer through its seq (legacy).
   /// Empty when neither; the tenant is checked by whatever reads or admits the id next.
-  void ResolveId(const std::string& raw, std::function<void(Result<std::string>)> done);
+  void ResolveId(const std::string& raw, const std::function<void(Result<std::string>)>& done);
   const std::string& AllowedFrom(domain::Action a) const { return allowed_[static_cast<int>(a)]; }
   static std::string AllowedSet(const std::vector<domain::Status>& statuses);
-  void Publish(std::shared_ptr<Call> call, const std::string& instance_id, domain::Action action,
-               int64_t gen, std::function<void(Status)> done);
+  void Publish(const std::shared_ptr<Call>& call, const std::string& instance_id,
+               domain::Action action, int64_t gen, std::function<void(Status)> done);
   /// Undoes an admission whose command was not confirmed; `done` runs when Redis answered (or
   /// the undo was handed to the orphan path), so the 503 that follows is already true.
   void Undo(const std::string& request_id, const std::string& instance_id, int64_t gen,
-            std::function<void()> done);
+            const std::function<void()>& done);
   /// An admission whose reply was lost (Redis may have run it) was answered 503: remember it and
   /// undo it by request id as soon as Redis answers again, so the 503 stays true.
   void Orphan(const std::string& request_id, const std::string& instance_id);
   void UndoOrphans();
 
   // §4.1 service API (app.cpp)
-  void Create(std::shared_ptr<Call> call);
-  void Transition(std::shared_ptr<Call> call, domain::Action action);
-  void List(std::shared_ptr<Call> call);
-  void Count(std::shared_ptr<Call> call);
-  void Details(std::shared_ptr<Call> call, bool status_only);
+  void Create(const std::shared_ptr<Call>& call);
+  void Transition(const std::shared_ptr<Call>& call, domain::Action action);
+  void List(const std::shared_ptr<Call>& call);
+  void Count(const std::shared_ptr<Call>& call);
+  void Details(const std::shared_ptr<Call>& call, bool status_only);
   // §4.2 and §4.3 (routes/legacy.cpp, routes/zenlayer.cpp, routes/feldera.cpp)
-  void Legacy(std::shared_ptr<Call> call);
-  void LegacyList(std::shared_ptr<Call> call);
-  void Zenlayer(std::shared_ptr<Call> call);
-  void ZenlayerDescribe(std::shared_ptr<Call> call, const std::string& request_id,
+  void Legacy(const std::shared_ptr<Call>& call);
+  void LegacyList(const std::shared_ptr<Call>& call);
+  void Zenlayer(const std::shared_ptr<Call>& call);
+  void ZenlayerDescribe(const std::shared_ptr<Call>& call, const std::string& request_id,
                         const rapidjson::Document& body);
-  void Feldera(std::shared_ptr<Call> call);
+  void Feldera(const std::shared_ptr<Call>& call);
 
   void Reply(Call& call, int status, std::string body,
              std::vector<std::pair<std::string, std::string>> headers = {});

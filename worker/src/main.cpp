@@ -51,7 +51,7 @@ class WorkerApp {
     reconciler_.Start();
     http_ = std::make_unique<http::Server>(
         loop_, http::ServerLimits{},
-        [this](http::Request req, http::Responder r) { Health(req, std::move(r)); });
+        [this](const http::Request& req, const http::Responder& r) { Health(req, r); });
     if (auto st = http_->Listen(config_.http_host, config_.http_port); !st) return st;
     log::Info("worker started", {{"worker", config_.worker_id},
                                  {"http", config_.http_host + ":" + std::to_string(http_->port())},
@@ -60,7 +60,7 @@ class WorkerApp {
     return OkStatus();
   }
 
-  void Shutdown(std::function<void()> done) {
+  void Shutdown(const std::function<void()>& done) {
     log::Info("worker shutting down",
               {{"worker", config_.worker_id},
                {"in_flight", static_cast<unsigned long>(consumer_.in_flight())}});
@@ -83,7 +83,7 @@ class WorkerApp {
   }
 
  private:
-  void Health(const http::Request& req, http::Responder respond) {
+  void Health(const http::Request& req, const http::Responder& respond) {
     http::Response r;
     if (req.path == "/healthz" || req.path == "/healthz/") {
       r.body = R"({"status":"ok"})";

@@ -11,8 +11,8 @@
 namespace lambda::http {
 
 struct ParserLimits {
-  size_t max_header_bytes = 8 * 1024;
-  size_t max_body_bytes = 1024 * 1024;
+  size_t max_header_bytes = size_t{8} * 1024;
+  size_t max_body_bytes = size_t{1024} * 1024;
 };
 
 class RequestParser {

@@ -73,6 +73,7 @@ bool SegmentsMatch(const std::vector<std::string_view>& pattern,
 const std::vector<std::vector<std::string_view>>& SplitTable() {
   static const auto split = [] {
     std::vector<std::vector<std::string_view>> out;
+    out.reserve(std::size(kTable));
     for (const auto& e : kTable) out.push_back(Split(e.pattern));
     return out;
   }();

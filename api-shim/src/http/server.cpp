@@ -16,6 +16,9 @@ struct ListenHandle {
 
 namespace {
 
+/// What a pipelining client may buffer beyond one body before reading pauses.
+constexpr size_t kPipelineSlack = size_t{64} * 1024;
+
 struct WriteReq {
   uv_write_t req{};
   std::string data;
@@ -81,7 +84,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       self->inbuf_.append(buf->base, static_cast<size_t>(nread));
       // Bound what a pipelining client may queue while one request is in flight.
       if (self->inbuf_.size() - self->inbuf_off_ >
-          self->server_->limits_.parser.max_body_bytes + 64 * 1024) {
+          self->server_->limits_.parser.max_body_bytes + kPipelineSlack) {
         uv_read_stop(self->stream());
         self->reading_paused_ = true;
       }
@@ -114,11 +117,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (inbuf_off_ == inbuf_.size()) {
       inbuf_.clear();
       inbuf_off_ = 0;
-    } else if (inbuf_off_ > 64 * 1024) {
+    } else if (inbuf_off_ > kPipelineSlack) {
       inbuf_.erase(0, inbuf_off_);
       inbuf_off_ = 0;
     }
-    if (reading_paused_ && !closed_ && inbuf_.size() - inbuf_off_ < 64 * 1024) {
+    if (reading_paused_ && !closed_ && inbuf_.size() - inbuf_off_ < kPipelineSlack) {
       reading_paused_ = false;
       uv_read_start(stream(), &OnAlloc, &OnRead);
     }
@@ -131,15 +134,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     keep_alive_ = req.keep_alive;
     uint64_t serial = ++serial_;
     std::weak_ptr<Connection> weak = weak_from_this();
-    Responder respond = [weak, serial](Response r) {
+    Responder respond = [weak, serial](const Response& r) {
       auto self = weak.lock();
       if (!self || self->closed_ || self->serial_ != serial || !self->busy_) return;
-      self->Finish(std::move(r));
+      self->Finish(r);
     };
     server_->handler_(std::move(req), std::move(respond));
   }
 
-  void Finish(Response r) {
+  void Finish(const Response& r) {
     busy_ = false;
     --server_->in_flight_;
     bool keep = keep_alive_ && !r.close && !server_->draining_;

@@ -200,7 +200,6 @@ FelderaState FelderaStateOf(Status s, std::string_view mode) {
     case Status::kStopping:
       return {"Stopping", "Stopped"};
     case Status::kStopped:
-      return {"Stopped", "Stopped"};
     case Status::kFailed:
       return {"Stopped", "Stopped"};
     case Status::kDestroying:

@@ -22,7 +22,7 @@ std::vector<Status> StopFrom() {
   return out;
 }
 
-std::string Hint(Status s, bool starting) {
+std::string Hint(Status s) {
   if (s == Status::kStopping) {
     return "Cannot restart the pipeline while it is stopping. Wait for it to stop before starting "
            "a new instance "
@@ -32,13 +32,22 @@ std::string Hint(Status s, bool starting) {
     return "The pipeline is being deleted or was deleted.";
   if (domain::IsBuildFailure(s))
     return "The pipeline failed to provision; delete it and create it again.";
-  return starting ? "Wait for the current transition to finish."
-                  : "Wait for the current transition to finish.";
+  return "Wait for the current transition to finish.";
+}
+
+/// The 400 for a desired state that cannot be set from the current status.
+std::string IllegalChange(Status s, const std::string& mode, const std::string& desired) {
+  auto state = routes::FelderaStateOf(s, mode);
+  std::string hint = Hint(s);
+  return routes::FelderaIllegalAction(
+      "Deployment status (current: '" + state.status + "', desired: '" + state.desired +
+          "') cannot have desired changed to '" + desired + "'. " + hint,
+      state, desired, hint);
 }
 
 }  // namespace
 
-void App::Feldera(std::shared_ptr<Call> call) {
+void App::Feldera(const std::shared_ptr<Call>& call) {
   using http::Route;
   const std::string id = call->match.id;
   auto unknown = [this, call, id] {
@@ -65,7 +74,7 @@ void App::Feldera(std::shared_ptr<Call> call) {
     }
     return AdmitAndPublish(
         call, id, domain::Action::kStart, AllowedFrom(domain::Action::kStart), initial,
-        [this, call, unknown, initial](Admission a) {
+        [this, call, unknown, initial](const Admission& a) {
           switch (a.kind) {
             case Admission::Kind::kNotFound:
               return unknown();
@@ -78,43 +87,30 @@ void App::Feldera(std::shared_ptr<Call> call) {
           }
           if (BecomingStarted(a.status)) return Reply(*call, 202, "{}");  // idempotent
           if (a.status == Status::kDestroyed) return unknown();
-          auto state = routes::FelderaStateOf(a.status, initial);
-          std::string desired = routes::FelderaDesired(initial);
-          Reply(*call, 400,
-                routes::FelderaIllegalAction("Deployment status (current: '" + state.status +
-                                                 "', desired: '" + state.desired +
-                                                 "') cannot have desired changed to '" + desired +
-                                                 "'. " + Hint(a.status, true),
-                                             state, desired, Hint(a.status, true)));
+          Reply(*call, 400, IllegalChange(a.status, initial, routes::FelderaDesired(initial)));
         });
   }
   // stop
-  AdmitAndPublish(
-      call, id, domain::Action::kStop, AllowedSet(StopFrom()), "",
-      [this, call, unknown](Admission a) {
-        switch (a.kind) {
-          case Admission::Kind::kNotFound:
-            return unknown();
-          case Admission::Kind::kUnavailable:
-            return ReplyUnavailable(*call, a.error);
-          case Admission::Kind::kAccepted:
-            return Reply(*call, 202, "{}");
-          case Admission::Kind::kRefused:
-            break;
-        }
-        // Already stopped, stopping, or a failed build (nothing runs): nothing to do.
-        if (a.status == Status::kStopped || a.status == Status::kStopping ||
-            domain::IsBuildFailure(a.status)) {
-          return Reply(*call, 202, "{}");
-        }
-        if (a.status == Status::kDestroyed) return unknown();
-        auto state = routes::FelderaStateOf(a.status, "running");
-        Reply(*call, 400,
-              routes::FelderaIllegalAction(
-                  "Deployment status (current: '" + state.status + "', desired: '" + state.desired +
-                      "') cannot have desired changed to 'Stopped'. " + Hint(a.status, false),
-                  state, "Stopped", Hint(a.status, false)));
-      });
+  AdmitAndPublish(call, id, domain::Action::kStop, AllowedSet(StopFrom()), "",
+                  [this, call, unknown](const Admission& a) {
+                    switch (a.kind) {
+                      case Admission::Kind::kNotFound:
+                        return unknown();
+                      case Admission::Kind::kUnavailable:
+                        return ReplyUnavailable(*call, a.error);
+                      case Admission::Kind::kAccepted:
+                        return Reply(*call, 202, "{}");
+                      case Admission::Kind::kRefused:
+                        break;
+                    }
+                    // Already stopped, stopping, or a failed build (nothing runs): nothing to do.
+                    if (a.status == Status::kStopped || a.status == Status::kStopping ||
+                        domain::IsBuildFailure(a.status)) {
+                      return Reply(*call, 202, "{}");
+                    }
+                    if (a.status == Status::kDestroyed) return unknown();
+                    Reply(*call, 400, IllegalChange(a.status, "running", "Stopped"));
+                  });
 }
 
 }  // namespace lambda::shim

@@ -15,13 +15,13 @@ domain::Action ActionOf(http::Route r) {
 }
 }  // namespace
 
-void App::Legacy(std::shared_ptr<Call> call) {
+void App::Legacy(const std::shared_ptr<Call>& call) {
   using http::Route;
   const Route route = call->match.route;
   if (route == Route::kLegacyAuthenticate) return Reply(*call, 200, routes::AuthenticateOk());
-  if (route == Route::kLegacyList) return LegacyList(std::move(call));
+  if (route == Route::kLegacyList) return LegacyList(call);
   if (route == Route::kLegacyCreate) {
-    return CreateInstance(call, [this, call](Creation c) {
+    return CreateInstance(call, [this, call](const Creation& c) {
       switch (c.kind) {
         case Creation::Kind::kInvalid: {
           std::string all;
@@ -50,24 +50,25 @@ void App::Legacy(std::shared_ptr<Call> call) {
                           });
     }
     domain::Action action = ActionOf(route);
-    AdmitAndPublish(
-        call, *id, action, AllowedFrom(action), "running", [this, call, action](Admission a) {
-          switch (a.kind) {
-            case Admission::Kind::kNotFound:
-              return Reply(*call, 404, routes::LegacyError(404, kNotFound));
-            case Admission::Kind::kRefused:
-              return Reply(*call, 409,
-                           routes::LegacyError(409, domain::Admit(action, a.status).message));
-            case Admission::Kind::kUnavailable:
-              return ReplyUnavailable(*call, a.error);
-            case Admission::Kind::kAccepted:
-              return Reply(*call, 202, routes::LegacySuccess());
-          }
-        });
+    AdmitAndPublish(call, *id, action, AllowedFrom(action), "running",
+                    [this, call, action](const Admission& a) {
+                      switch (a.kind) {
+                        case Admission::Kind::kNotFound:
+                          return Reply(*call, 404, routes::LegacyError(404, kNotFound));
+                        case Admission::Kind::kRefused:
+                          return Reply(
+                              *call, 409,
+                              routes::LegacyError(409, domain::Admit(action, a.status).message));
+                        case Admission::Kind::kUnavailable:
+                          return ReplyUnavailable(*call, a.error);
+                        case Admission::Kind::kAccepted:
+                          return Reply(*call, 202, routes::LegacySuccess());
+                      }
+                    });
   });
 }
 
-void App::LegacyList(std::shared_ptr<Call> call) {
+void App::LegacyList(const std::shared_ptr<Call>& call) {
   std::string limit_text, page_text;
   bool has_limit = call->req.QueryParam("limit", &limit_text);
   bool has_page = call->req.QueryParam("page", &page_text);

@@ -44,31 +44,32 @@ std::optional<InstanceRecord> RecordFromHash(
   if (kv.empty()) return std::nullopt;
   InstanceRecord r;
   for (const auto& [k, v] : kv) {
-    if (k == "id")
+    if (k == "id") {
       r.id = v;
-    else if (k == "seq")
+    } else if (k == "seq") {
       r.seq = util::ParseInt(v).value_or(0);
-    else if (k == "name")
+    } else if (k == "name") {
       r.name = v;
-    else if (k == "owner")
+    } else if (k == "owner") {
       r.owner = v;
-    else if (k == "status")
+    } else if (k == "status") {
       r.status = domain::FromCode(static_cast<int>(util::ParseInt(v).value_or(2)))
                      .value_or(domain::Status::kPending);
-    else if (k == "failure_message")
+    } else if (k == "failure_message") {
       r.failure_message = v;
-    else if (k == "info")
+    } else if (k == "info") {
       r.info_json = v;
-    else if (k == "servers")
+    } else if (k == "servers") {
       r.servers_json = v;
-    else if (k == "master_node_id")
+    } else if (k == "master_node_id") {
       r.master_node_id = v;
-    else if (k == "created_at")
+    } else if (k == "created_at") {
       r.created_at = v;
-    else if (k == "updated_at")
+    } else if (k == "updated_at") {
       r.updated_at = v;
-    else if (k == "mode")
+    } else if (k == "mode") {
       r.mode = v;
+    }
   }
   if (r.id.empty()) return std::nullopt;
   return r;
@@ -163,15 +164,17 @@ std::string ListBody(const std::vector<ListRow>& rows, const std::optional<Pagin
     w.StartObject();
     KV(w, "count", page->count);
     Key(w, "next");
-    if (page->next)
+    if (page->next) {
       Str(w, *page->next);
-    else
+    } else {
       w.Null();
+    }
     Key(w, "previous");
-    if (page->previous)
+    if (page->previous) {
       Str(w, *page->previous);
-    else
+    } else {
       w.Null();
+    }
     w.EndObject();
   }
   w.EndObject();

@@ -38,7 +38,7 @@ std::optional<std::vector<std::string>> Ids(const rapidjson::Value& body, size_t
 
 }  // namespace
 
-void App::Zenlayer(std::shared_ptr<Call> call) {
+void App::Zenlayer(const std::shared_ptr<Call>& call) {
   const std::string& rid = call->request_id;
   auto bad = [this, call](const std::string& message) {
     Reply(*call, 400, routes::ZenlayerError(call->request_id, "INVALID_PARAMETER", message));
@@ -66,7 +66,7 @@ void App::Zenlayer(std::shared_ptr<Call> call) {
   // Zenlayer starts only STOPPED instances and stops only RUNNING ones.
   std::string allowed = AllowedSet(
       {act == domain::Action::kStart ? domain::Status::kStopped : domain::Status::kStarted});
-  AdmitManyAndPublish(call, *ids, act, allowed, [this, call, act, rid](Admission a) {
+  AdmitManyAndPublish(call, *ids, act, allowed, [this, call, act, rid](const Admission& a) {
     switch (a.kind) {
       case Admission::Kind::kNotFound:
         return Reply(*call, 404,
@@ -92,7 +92,7 @@ void App::Zenlayer(std::shared_ptr<Call> call) {
   });
 }
 
-void App::ZenlayerDescribe(std::shared_ptr<Call> call, const std::string& rid,
+void App::ZenlayerDescribe(const std::shared_ptr<Call>& call, const std::string& rid,
                            const rapidjson::Document& body) {
   auto bad = [this, call](const std::string& message) {
     Reply(*call, 400, routes::ZenlayerError(call->request_id, "INVALID_PARAMETER", message));

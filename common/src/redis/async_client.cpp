@@ -217,9 +217,9 @@ void AsyncClient::OnConnect(const redisAsyncContext* c, int status) noexcept {
   self->reconnect_attempt_ = 0;
   // AUTH and SELECT go first on the wire, so every later command sees them applied.
   if (!self->config_.password.empty())
-    self->Command({"AUTH", self->config_.password}, [](Result<Value>) {});
+    self->Command({"AUTH", self->config_.password}, [](const Result<Value>&) {});
   if (self->config_.db != 0)
-    self->Command({"SELECT", std::to_string(self->config_.db)}, [](Result<Value>) {});
+    self->Command({"SELECT", std::to_string(self->config_.db)}, [](const Result<Value>&) {});
   self->SetState(State::kConnected);
 }
 

@@ -124,7 +124,7 @@ void Consumer::Republish(uint64_t epoch, uint64_t tag, const domain::Command& cm
   // Ack only once the retry copy is safely with the broker; a lost ack only duplicates, and
   // duplicates are fenced off by gen.
   amqp_->Publish(amqp_->topology().retry_exchange, route.key, domain::ToJson(cmd), opts,
-                 [this, epoch, tag](Status st) {
+                 [this, epoch, tag](const Status& st) {
                    if (st) return Ack(epoch, tag);
                    if (epoch == epoch_) (void)amqp_->Reject(tag, true);
                  });
@@ -139,7 +139,7 @@ void Consumer::DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::st
   opts.headers.emplace_back("x-lambda-worker", ctx_.worker_id);
   uint64_t tag = d.tag;
   amqp_->Publish(topo.dead_exchange, amqp::Topology::kDeadKey, d.body, opts,
-                 [this, epoch, tag](Status st) {
+                 [this, epoch, tag](const Status& st) {
                    if (st) return Ack(epoch, tag);
                    if (epoch == epoch_) (void)amqp_->Reject(tag, true);
                  });

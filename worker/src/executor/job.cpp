@@ -74,7 +74,7 @@ void Job::NextStep() {
 void Job::RunCurrentStep() {
   auto self = shared_from_this();
   const Step& step = plan_.steps[step_];
-  RunStep(step, [self](Status st) {
+  RunStep(step, [self](const Status& st) {
     const Step& s = self->plan_.steps[self->step_];
     if (!st) {
       log::Warn("step failed", {{"request_id", self->cmd_.request_id},
@@ -134,18 +134,19 @@ void Job::RunVms(bool start, size_t index, Provider::Done done) {
   ServerInfo* server = &servers_[index];
   Attempt(
       [self, start, server](Provider::Done d) {
-        if (start)
+        if (start) {
           self->ctx_.provider->StartVm(self->spec_, server, std::move(d));
-        else
+        } else {
           self->ctx_.provider->StopVm(self->spec_, server, std::move(d));
+        }
       },
-      [self, start, index, done = std::move(done)](Status st) mutable {
+      [self, start, index, done = std::move(done)](const Status& st) mutable {
         if (!st) return done(st);
         self->RunVms(start, index + 1, std::move(done));
       });
 }
 
-void Job::Attempt(std::function<void(Provider::Done)> op, Provider::Done done) {
+void Job::Attempt(const std::function<void(Provider::Done)>& op, Provider::Done done) {
   auto self = shared_from_this();
   op([self, done = std::move(done)](Status st) mutable {
     if (st || st.error().code != Code::kUnavailable) return done(std::move(st));

@@ -68,7 +68,7 @@ class Job : public std::enable_shared_from_this<Job> {
   void RunStep(const Step& step, Provider::Done done);
   void RunVms(bool start, size_t index, Provider::Done done);
   /// Runs a provider operation; a transient error ends the job for a delayed retry instead.
-  void Attempt(std::function<void(Provider::Done)> op, Provider::Done done);
+  void Attempt(const std::function<void(Provider::Done)>& op, Provider::Done done);
   void RetryLater(const Error& error, int attempt);
   void Write(domain::Status status, const std::string& failure, bool final,
              std::function<void()> next, int attempt = 1);

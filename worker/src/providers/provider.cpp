@@ -42,10 +42,11 @@ std::string ServersToJson(const std::vector<ServerInfo>& servers) {
     json::KV(w, "status", s.status);
     json::KV(w, "private_ip", s.private_ip);
     json::Key(w, "public_ip");
-    if (s.public_ip.empty())
+    if (s.public_ip.empty()) {
       w.Null();
-    else
+    } else {
       json::Str(w, s.public_ip);
+    }
     w.EndObject();
   }
   w.EndArray();

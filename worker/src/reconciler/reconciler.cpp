@@ -68,7 +68,7 @@ void Reconciler::Pass() {
           opts.message_id = cmd.request_id;
           // Unconfirmed means it stays pending and the next pass past the deadline tries again.
           amqp_->Publish(amqp_->topology().actions_exchange, amqp::Topology::kActionKey,
-                         domain::ToJson(cmd), opts, [](Status) {});
+                         domain::ToJson(cmd), opts, [](const Status&) {});
         }
       });
 }

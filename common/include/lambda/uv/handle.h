@@ -16,8 +16,10 @@ template <typename T>
 class UvHandle {
  public:
   /// `init(T*)` is e.g. `[&](uv_timer_t* h) { return uv_timer_init(loop, h); }`.
+  // Copy and move are deleted, so this constructor hides neither.
   template <typename Init>
-  explicit UvHandle(Init&& init) : h_(std::make_unique<T>()) {
+  explicit UvHandle(Init&& init)  // NOLINT(bugprone-forwarding-reference-overload)
+      : h_(std::make_unique<T>()) {
     if (int rc = init(h_.get()); rc != 0) {
       throw std::runtime_error(std::string("uv handle init: ") + uv_strerror(rc));
     }

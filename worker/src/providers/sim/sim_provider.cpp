@@ -56,9 +56,10 @@ void SimProvider::CreateCluster(const InstanceSpec& spec, std::vector<ServerInfo
 
 void SimProvider::Install(const InstanceSpec& spec, const std::string& step, Done done) {
   After(Latency(spec, true), std::move(done), [spec, step]() -> Status {
-    if (spec.fail_at == step)
+    if (spec.fail_at == step) {
       return Error{Code::kInternal,
                    "sim: " + step + " step failed (simulate.fail_at=" + step + ")"};
+    }
     return OkStatus();
   });
 }
