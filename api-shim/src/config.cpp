@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "lambda/config/connections.h"
+
 namespace lambda::shim {
 
 Result<Config> LoadConfig(config::Source& src) {
@@ -7,25 +9,12 @@ Result<Config> LoadConfig(config::Source& src) {
   c.host = src.String("host", c.host);
   c.port = static_cast<int>(src.Int("http-port", c.port, 0, 65535));
   c.public_url = src.String("public-url", c.public_url);
-  auto redis = redis::ParseUrl(src.String("redis-url", "redis://127.0.0.1:6379"));
-  if (redis) {
-    c.redis = *redis;
-  } else {
-    src.AddError("--redis-url: " + redis.error().message);
-  }
+  c.redis = config::ReadRedis(src);
   c.redis.max_pending = static_cast<size_t>(src.Int("max-pending-redis", 20000, 1, 1000000));
   c.redis_prefix = src.String("redis-prefix", c.redis_prefix);
   amqp::Config base;
-  base.prefix = src.String("amqp-prefix", base.prefix);
-  base.queue_type = src.OneOf("queue-type", base.queue_type, {"quorum", "classic"});
-  base.publish_timeout_ms = static_cast<uint64_t>(src.Int("publish-timeout-ms", 5000, 50, 600000));
   base.max_in_flight = static_cast<size_t>(src.Int("max-in-flight-publishes", 4096, 1, 1000000));
-  auto amqp = amqp::ParseUrl(src.String("amqp-url", "amqp://guest:guest@127.0.0.1:5672/"), base);
-  if (amqp) {
-    c.amqp = *amqp;
-  } else {
-    src.AddError("--amqp-url: " + amqp.error().message);
-  }
+  c.amqp = config::ReadAmqp(src, base);
   c.http.parser.max_header_bytes =
       static_cast<size_t>(src.Int("max-header-bytes", 8192, 1024, 1 << 20));
   c.http.parser.max_body_bytes =

@@ -8,9 +8,7 @@
 #include <set>
 #include <thread>
 
-#include "lambda/amqp/connection.h"
 #include "lambda/domain/command.h"
-#include "lambda/uv/handle.h"
 #include "support.h"
 
 namespace lambda {
@@ -240,27 +238,12 @@ TEST(Failures, SigtermFinishesInFlightWorkAndExitsZero) {
 TEST(Failures, InvalidCommandsAreDeadLetteredWithAReasonAndTheWorkerLives) {
   Stack stack(Stack::Options{1, {}, {}});
   // Publish garbage straight onto the actions exchange, as a buggy producer would.
-  auto cfg = amqp::ParseUrl(EnvOr("LAMBDA_TEST_AMQP_URL"));
-  cfg->prefix = stack.amqp_prefix();
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  int confirmed = 0;
-  {
-    amqp::Connection conn(&loop, *cfg, false, {});
-    conn.Start();
-    ASSERT_TRUE(conn.connected());
-    for (
-        std::string body :
-        {std::string("not json"), std::string(R"({"v":9,"action":"start"})"),
-         std::string(
-             R"({"v":1,"request_id":"r","instance_id":"x","action":"start","gen":1,"issued_at":1,"attempt":1})")}) {
-      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, body, {},
-                   [&](Status st) { confirmed += st.ok(); });
-    }
-    while (confirmed < 3) uv_run(&loop, UV_RUN_ONCE);
-    conn.Stop();
-  }
-  uv::DrainAndClose(&loop);
+  ASSERT_EQ(
+      testing::PublishActions(
+          stack,
+          {"not json", R"({"v":9,"action":"start"})",
+           R"({"v":1,"request_id":"r","instance_id":"x","action":"start","gen":1,"issued_at":1,"attempt":1})"}),
+      3);
   // Read the dead-letter queue with a plain rabbitmq-c client.
   amqp_connection_state_t c = amqp_new_connection();
   amqp_socket_t* s = amqp_tcp_socket_new(c);
@@ -308,28 +291,17 @@ TEST(Failures, DuplicatedAndStaleCommandsAreDroppedNotAppliedTwice) {
   ASSERT_EQ(Http("POST", url, {"X-API-Key: " + key}, "action=start").status, 202);
   ASSERT_TRUE(stack.WaitStatus(ids[0], "STARTED", std::chrono::seconds(20)));
   // Replay the same command (gen 2) twice and an older one (gen 1): all must be dropped.
-  auto cfg = amqp::ParseUrl(EnvOr("LAMBDA_TEST_AMQP_URL"));
-  cfg->prefix = stack.amqp_prefix();
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  int confirmed = 0;
-  {
-    amqp::Connection conn(&loop, *cfg, false, {});
-    conn.Start();
-    for (int gen : {2, 2, 1}) {
-      domain::Command cmd;
-      cmd.request_id = "replay";
-      cmd.instance_id = ids[0];
-      cmd.action = domain::Action::kStart;
-      cmd.gen = gen;
-      cmd.issued_at = 1;
-      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey,
-                   domain::ToJson(cmd), {}, [&](Status st) { confirmed += st.ok(); });
-    }
-    while (confirmed < 3) uv_run(&loop, UV_RUN_ONCE);
-    conn.Stop();
+  std::vector<std::string> replays;
+  for (int gen : {2, 2, 1}) {
+    domain::Command cmd;
+    cmd.request_id = "replay";
+    cmd.instance_id = ids[0];
+    cmd.action = domain::Action::kStart;
+    cmd.gen = gen;
+    cmd.issued_at = 1;
+    replays.push_back(domain::ToJson(cmd));
   }
-  uv::DrainAndClose(&loop);
+  ASSERT_EQ(testing::PublishActions(stack, replays), 3);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   auto history = stack.History(ids[0]);
   EXPECT_EQ(history, (std::vector<std::string>{"STARTING", "STARTED"}));
@@ -352,22 +324,7 @@ std::string Capture(const std::string& cmd) {
 
 TEST(Failures, LambdactlListsReplaysAndPurgesDeadLetters) {
   Stack stack(Stack::Options{1, {}, {}});
-  auto cfg = amqp::ParseUrl(EnvOr("LAMBDA_TEST_AMQP_URL"));
-  cfg->prefix = stack.amqp_prefix();
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  int confirmed = 0;
-  {
-    amqp::Connection conn(&loop, *cfg, false, {});
-    conn.Start();
-    amqp::PublishOptions o;
-    o.message_id = "poison-1";
-    conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, "{\"v\":1}", o,
-                 [&](Status st) { confirmed += st.ok(); });
-    while (confirmed < 1) uv_run(&loop, UV_RUN_ONCE);
-    conn.Stop();
-  }
-  uv::DrainAndClose(&loop);
+  ASSERT_EQ(testing::PublishActions(stack, {"{\"v\":1}"}, "poison-1"), 1);
   std::string ctl = EnvOr("LAMBDA_CTL_BIN") + " --amqp-url " + EnvOr("LAMBDA_TEST_AMQP_URL") +
                     " --amqp-prefix " + stack.amqp_prefix() + " dlq ";
   std::string listed;

@@ -18,8 +18,10 @@
 #include <stdexcept>
 #include <thread>
 
+#include "lambda/amqp/connection.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
+#include "lambda/uv/handle.h"
 
 namespace lambda::testing {
 
@@ -492,6 +494,34 @@ std::string CreateBody(const std::string& name, const std::string& extra) {
       R"("network_request":1,"project_name":"p")";
   if (!extra.empty()) body += "," + extra;
   return body + "}";
+}
+
+int PublishActions(const Stack& stack, const std::vector<std::string>& bodies,
+                   const std::string& message_id) {
+  auto cfg = amqp::ParseUrl(EnvOr("LAMBDA_TEST_AMQP_URL"));
+  if (!cfg) return 0;
+  cfg->prefix = stack.amqp_prefix();
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  size_t done = 0;
+  int confirmed = 0;
+  {
+    amqp::Connection conn(&loop, *cfg, false, {});
+    conn.Start();
+    amqp::PublishOptions options;
+    options.message_id = message_id;
+    for (const auto& body : bodies) {
+      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, body, options,
+                   [&](const Status& st) {
+                     ++done;
+                     confirmed += st.ok();
+                   });
+    }
+    while (done < bodies.size()) uv_run(&loop, UV_RUN_ONCE);
+    conn.Stop();
+  }
+  uv::DrainAndClose(&loop);
+  return confirmed;
 }
 
 }  // namespace lambda::testing

@@ -131,6 +131,11 @@ class Stack {
   std::vector<std::unique_ptr<Process>> workers_;
 };
 
+/// Publishes `bodies` onto the stack's actions exchange with publisher confirms, as a producer
+/// other than the shim would (replays, poison). Returns how many the broker confirmed.
+int PublishActions(const Stack& stack, const std::vector<std::string>& bodies,
+                   const std::string& message_id = "");
+
 /// Parses a response body (a test failure when it is not JSON).
 rapidjson::Document Json(const std::string& body);
 

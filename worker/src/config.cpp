@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "lambda/config/connections.h"
 #include "lambda/util/util.h"
 
 namespace lambda::worker {
@@ -12,24 +13,11 @@ Result<Config> LoadConfig(config::Source& src) {
   gethostname(host, sizeof host - 1);
   c.worker_id = src.String(
       "worker-id", std::string(host) + "-" + std::to_string(getpid()) + "-" + util::RandomToken(3));
-  auto redis = redis::ParseUrl(src.String("redis-url", "redis://127.0.0.1:6379"));
-  if (redis) {
-    c.redis = *redis;
-  } else {
-    src.AddError("--redis-url: " + redis.error().message);
-  }
+  c.redis = config::ReadRedis(src);
   c.redis_prefix = src.String("redis-prefix", c.redis_prefix);
   amqp::Config base;
-  base.prefix = src.String("amqp-prefix", base.prefix);
-  base.queue_type = src.OneOf("queue-type", base.queue_type, {"quorum", "classic"});
   base.prefetch = static_cast<int>(src.Int("prefetch", 200, 1, 65535));
-  base.publish_timeout_ms = static_cast<uint64_t>(src.Int("publish-timeout-ms", 5000, 50, 600000));
-  auto amqp = amqp::ParseUrl(src.String("amqp-url", "amqp://guest:guest@127.0.0.1:5672/"), base);
-  if (amqp) {
-    c.amqp = *amqp;
-  } else {
-    src.AddError("--amqp-url: " + amqp.error().message);
-  }
+  c.amqp = config::ReadAmqp(src, base);
   c.provider = src.OneOf("provider", c.provider, {"sim"});
   c.sim.vm_op_ms = static_cast<uint64_t>(src.Int("sim-vm-op-ms", 20, 0, 600000));
   c.sim.step_ms = static_cast<uint64_t>(src.Int("sim-step-ms", 50, 0, 600000));

@@ -9,6 +9,7 @@
 #include "consumer/consumer.h"
 #include "http/server.h"
 #include "lambda/amqp/connection.h"
+#include "lambda/app/run.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/util/util.h"
@@ -123,29 +124,5 @@ class WorkerApp {
 }  // namespace
 
 int main(int argc, char** argv) {
-  log::SetComponent("worker");
-  config::Source src(argc, argv);
-  auto config = worker::LoadConfig(src);
-  if (src.help()) {
-    std::fprintf(stdout, "usage: worker [--flag=value ...]\n%s", src.Usage().c_str());
-    return 0;
-  }
-  if (!config) {
-    std::fprintf(stderr, "worker: invalid configuration:\n%s", config.error().message.c_str());
-    return 2;
-  }
-  bool ok = true;
-  log::SetMinLevel(log::ParseLevel(config->log_level, &ok));
-  std::signal(SIGPIPE, SIG_IGN);
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  {
-    WorkerApp app(&loop, *config);
-    if (auto st = app.Start(); !st) {
-      log::Error("worker failed to start", {{"error", st.error().message}});
-      return 1;
-    }
-    uv::RunUntilStopped(&loop, [&] { app.Shutdown([&loop] { uv_stop(&loop); }); });
-  }
-  return uv::DrainAndClose(&loop) ? 0 : 1;
+  return app::Run<WorkerApp>("worker", argc, argv, worker::LoadConfig);
 }

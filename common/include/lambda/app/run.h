@@ -1,0 +1,47 @@
+#pragma once
+/// The life of a service binary, the same for the shim and the worker: read the settings (exit 2
+/// on bad ones, 0 after --help), start the App on one loop (exit 1 if it cannot), run until
+/// SIGINT/SIGTERM lets App::Shutdown finish, then drain the loop (exit 1 if handles were left).
+#include <uv.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "lambda/config/source.h"
+#include "lambda/log/log.h"
+#include "lambda/uv/handle.h"
+
+namespace lambda::app {
+
+/// `load(config::Source&)` returns a Result<Config>; `App(uv_loop_t*, const Config&)` has
+/// `Status Start()` and `void Shutdown(std::function<void()> done)`.
+template <typename App, typename Load>
+int Run(const char* name, int argc, char** argv, Load load) {
+  log::SetComponent(name);
+  config::Source src(argc, argv);
+  auto config = load(src);
+  if (src.help()) {
+    std::fprintf(stdout, "usage: %s [--flag=value ...]\n%s", name, src.Usage().c_str());
+    return 0;
+  }
+  if (!config) {
+    std::fprintf(stderr, "%s: invalid configuration:\n%s", name, config.error().message.c_str());
+    return 2;
+  }
+  bool ok = true;
+  log::SetMinLevel(log::ParseLevel(config->log_level, &ok));
+  std::signal(SIGPIPE, SIG_IGN);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    App app(&loop, *config);
+    if (auto st = app.Start(); !st) {
+      log::Error(std::string(name) + " failed to start", {{"error", st.error().message}});
+      return 1;
+    }
+    uv::RunUntilStopped(&loop, [&] { app.Shutdown([&loop] { uv_stop(&loop); }); });
+  }
+  return uv::DrainAndClose(&loop) ? 0 : 1;
+}
+
+}  // namespace lambda::app
