@@ -42,7 +42,7 @@ void Job::Finish(JobOutcome outcome, TransientRetry retry) {
   finished_ = true;
   timer_->Stop();
   auto done = std::move(done_);
-  done(outcome, std::move(retry));
+  done(outcome, retry);
 }
 
 void Job::NextStep() {
@@ -163,8 +163,7 @@ void Job::Attempt(const std::function<void(Provider::Done)>& op, Provider::Done 
 void Job::RetryLater(const Error& error, int attempt) {
   auto self = shared_from_this();
   TransientRetry retry{attempt + 1,
-                       util::BackoffMs(ctx_.op_backoff_ms, ctx_.op_backoff_max_ms, attempt),
-                       error.message};
+                       util::BackoffMs(ctx_.op_backoff_ms, ctx_.op_backoff_max_ms, attempt)};
   log::Info("transient provider error; retrying later",
             {{"request_id", cmd_.request_id},
              {"instance_id", cmd_.instance_id},
@@ -180,12 +179,12 @@ void Job::RetryLater(const Error& error, int attempt) {
   ctx_.redis->EvalSha(redis::scripts::ReleaseForRetry(), {},
                       {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(cmd_.gen),
                        std::to_string(due)},
-                      [self, retry = std::move(retry)](Result<redis::Value> r) mutable {
+                      [self, retry](Result<redis::Value> r) {
                         // Redis unreachable: the lease runs out by itself; the retry still goes
                         // ahead.
                         if (r && !r->is_error() && r->AsInt() == 0)
                           return self->Finish(JobOutcome::kSuperseded);
-                        self->Finish(JobOutcome::kRetryTransient, std::move(retry));
+                        self->Finish(JobOutcome::kRetryTransient, retry);
                       });
 }
 

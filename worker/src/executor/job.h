@@ -42,7 +42,6 @@ enum class JobOutcome {
 struct TransientRetry {
   int next_attempt = 1;  ///< the command's op_attempt for the retry
   uint64_t delay_ms = 0;
-  std::string error;  ///< the provider's message
 };
 
 /// What claim.lua returned.
