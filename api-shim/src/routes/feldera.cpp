@@ -55,6 +55,27 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
           routes::FelderaError("Unknown pipeline name '" + id + "'", "UnknownPipelineName",
                                "{\"pipeline_name\":\"" + util::JsonEscape(id) + "\"}"));
   };
+  // Feldera's answer to an admission: 202 when admitted or when the pipeline already is where it
+  // was asked to go (`already`), 404 when there is none, else 400 naming the illegal change.
+  auto answer = [this, call, unknown](bool (*already)(Status), std::string mode,
+                                      std::string desired) {
+    return [this, call, unknown, already, mode = std::move(mode),
+            desired = std::move(desired)](const Admission& a) {
+      switch (a.kind) {
+        case Admission::Kind::kNotFound:
+          return unknown();
+        case Admission::Kind::kUnavailable:
+          return ReplyUnavailable(*call, a.error);
+        case Admission::Kind::kAccepted:
+          return Reply(*call, 202, "{}");
+        case Admission::Kind::kRefused:
+          break;
+      }
+      if (already(a.status)) return Reply(*call, 202, "{}");
+      if (a.status == Status::kDestroyed) return unknown();
+      Reply(*call, 400, IllegalChange(a.status, mode, desired));
+    };
+  };
   if (call->match.route == Route::kFelderaGet) {
     return ReadInstance(call, id,
                         [this, call, unknown](Result<std::optional<routes::InstanceRecord>> r) {
@@ -72,45 +93,17 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
                                             "' (use running, paused or standby)",
                                         "UnsupportedPipelineAction"));
     }
-    return AdmitAndPublish(
-        call, id, domain::Action::kStart, AllowedFrom(domain::Action::kStart), initial,
-        [this, call, unknown, initial](const Admission& a) {
-          switch (a.kind) {
-            case Admission::Kind::kNotFound:
-              return unknown();
-            case Admission::Kind::kUnavailable:
-              return ReplyUnavailable(*call, a.error);
-            case Admission::Kind::kAccepted:
-              return Reply(*call, 202, "{}");
-            case Admission::Kind::kRefused:
-              break;
-          }
-          if (BecomingStarted(a.status)) return Reply(*call, 202, "{}");  // idempotent
-          if (a.status == Status::kDestroyed) return unknown();
-          Reply(*call, 400, IllegalChange(a.status, initial, routes::FelderaDesired(initial)));
-        });
+    // Starting one that is started or on its way is fine (idempotent).
+    return AdmitAndPublish(call, id, domain::Action::kStart, AllowedFrom(domain::Action::kStart),
+                           initial,
+                           answer(BecomingStarted, initial, routes::FelderaDesired(initial)));
   }
-  // stop
+  // Stopping one that is stopped, stopping, or a failed build (nothing runs) is fine.
+  auto at_rest = [](Status s) {
+    return s == Status::kStopped || s == Status::kStopping || domain::IsBuildFailure(s);
+  };
   AdmitAndPublish(call, id, domain::Action::kStop, AllowedSet(StopFrom()), "",
-                  [this, call, unknown](const Admission& a) {
-                    switch (a.kind) {
-                      case Admission::Kind::kNotFound:
-                        return unknown();
-                      case Admission::Kind::kUnavailable:
-                        return ReplyUnavailable(*call, a.error);
-                      case Admission::Kind::kAccepted:
-                        return Reply(*call, 202, "{}");
-                      case Admission::Kind::kRefused:
-                        break;
-                    }
-                    // Already stopped, stopping, or a failed build (nothing runs): nothing to do.
-                    if (a.status == Status::kStopped || a.status == Status::kStopping ||
-                        domain::IsBuildFailure(a.status)) {
-                      return Reply(*call, 202, "{}");
-                    }
-                    if (a.status == Status::kDestroyed) return unknown();
-                    Reply(*call, 400, IllegalChange(a.status, "running", "Stopped"));
-                  });
+                  answer(at_rest, "running", "Stopped"));
 }
 
 }  // namespace lambda::shim
