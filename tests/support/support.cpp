@@ -356,23 +356,25 @@ Stack::~Stack() {
   }
 }
 
+std::vector<std::string> Stack::Argv(const char* binary_env) const {
+  // What both binaries get: this stack's servers and names, and a short grace at SIGTERM.
+  return {EnvOr(binary_env),
+          "--redis-url",
+          EnvOr("LAMBDA_TEST_REDIS_URL"),
+          "--amqp-url",
+          EnvOr("LAMBDA_TEST_AMQP_URL"),
+          "--redis-prefix",
+          redis_prefix_,
+          "--amqp-prefix",
+          amqp_prefix_,
+          "--shutdown-grace-ms",
+          "3000"};
+}
+
 bool Stack::StartShim() {
   port_ = FreePort();
-  std::vector<std::string> argv{EnvOr("LAMBDA_SHIM_BIN"),
-                                "--http-port",
-                                std::to_string(port_),
-                                "--redis-url",
-                                EnvOr("LAMBDA_TEST_REDIS_URL"),
-                                "--amqp-url",
-                                EnvOr("LAMBDA_TEST_AMQP_URL"),
-                                "--redis-prefix",
-                                redis_prefix_,
-                                "--amqp-prefix",
-                                amqp_prefix_,
-                                "--key-cache-ms",
-                                "0",
-                                "--shutdown-grace-ms",
-                                "3000"};
+  auto argv = Argv("LAMBDA_SHIM_BIN");
+  argv.insert(argv.end(), {"--http-port", std::to_string(port_), "--key-cache-ms", "0"});
   argv.insert(argv.end(), options_.shim_flags.begin(), options_.shim_flags.end());
   shim_ = std::make_unique<Process>(argv, logs_ + "/api-shim.log");
   bool ready = false;
@@ -393,25 +395,9 @@ bool Stack::RestartShim() {
 
 void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
   size_t n = workers_.size() + 1;
-  std::vector<std::string> argv{EnvOr("LAMBDA_WORKER_BIN"),
-                                "--redis-url",
-                                EnvOr("LAMBDA_TEST_REDIS_URL"),
-                                "--amqp-url",
-                                EnvOr("LAMBDA_TEST_AMQP_URL"),
-                                "--redis-prefix",
-                                redis_prefix_,
-                                "--amqp-prefix",
-                                amqp_prefix_,
-                                "--worker-id",
-                                "w" + std::to_string(n) + "-" + amqp_prefix_,
-                                "--sim-vm-op-ms",
-                                "5",
-                                "--sim-step-ms",
-                                "5",
-                                "--retry-delay-ms",
-                                "200",
-                                "--shutdown-grace-ms",
-                                "3000"};
+  auto argv = Argv("LAMBDA_WORKER_BIN");
+  argv.insert(argv.end(), {"--worker-id", "w" + std::to_string(n) + "-" + amqp_prefix_,
+                           "--sim-vm-op-ms", "5", "--sim-step-ms", "5", "--retry-delay-ms", "200"});
   argv.insert(argv.end(), options_.worker_flags.begin(), options_.worker_flags.end());
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   workers_.push_back(

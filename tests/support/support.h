@@ -120,6 +120,8 @@ class Stack {
   std::string logs_dir() const { return logs_; }
 
  private:
+  /// A binary's command line up to its own flags (`binary_env` names the variable with its path).
+  std::vector<std::string> Argv(const char* binary_env) const;
   bool StartShim();
   Options options_;
   std::string redis_prefix_;
