@@ -61,10 +61,14 @@ Status App::Start() {
   amqp_ =
       std::make_unique<amqp::Connection>(loop_, config_.amqp, false, amqp::Connection::Handlers{});
   amqp_->Start();
-  server_ = std::make_unique<http::Server>(loop_, config_.http,
-                                           [this](http::Request req, http::Responder respond) {
-                                             Handle(std::move(req), std::move(respond));
-                                           });
+  server_ = std::make_unique<http::Server>(
+      loop_, config_.http,
+      [this](http::Request req, http::Responder respond) {
+        Handle(std::move(req), std::move(respond));
+      },
+      [this](const http::Request& head, std::function<void(std::optional<http::Response>)> decide) {
+        CheckHead(head, std::move(decide));
+      });
   if (auto st = server_->Listen(config_.host, config_.port); !st) return st;
   log::Info("api-shim listening", {{"addr", config_.host + ":" + std::to_string(server_->port())}});
   return OkStatus();
@@ -164,6 +168,8 @@ void App::Handle(http::Request req, http::Responder respond) {
     case http::Route::kMethodNotAllowed:
       return Reply(*call, 405, routes::ErrorBody(405, "Method not allowed."),
                    {{"Allow", call->match.allow}});
+    case http::Route::kOptions:
+      return Reply(*call, 204, {}, {{"Allow", call->match.allow}});
     case http::Route::kHealthz:
       return Reply(*call, 200, R"({"status":"ok"})");
     case http::Route::kReadyz: {
@@ -188,11 +194,35 @@ void App::Handle(http::Request req, http::Responder respond) {
       return call->respond(std::move(r));
     }
     default:
-      return Authenticate(call);
+      return Authenticate(call, [this, call] { Dispatch(call); });
   }
 }
 
-void App::Authenticate(const std::shared_ptr<Call>& call) {
+void App::CheckHead(const http::Request& head,
+                    std::function<void(std::optional<http::Response>)> decide) {
+  // The head as a call of its own whose answer, if any, is the final response: the same routing,
+  // key check and error shapes as the full request will meet, before its body is sent.
+  auto call = std::make_shared<Call>();
+  call->match = http::Match(head.method, head.path);
+  call->request_id = routes::ClientRequestId(head).value_or(util::NewUuid());
+  call->req.method = head.method;
+  call->req.path = head.path;
+  call->req.headers = head.headers;
+  auto shared_decide =
+      std::make_shared<std::function<void(std::optional<http::Response>)>>(std::move(decide));
+  call->respond = [shared_decide](http::Response r) { (*shared_decide)(std::move(r)); };
+  switch (call->match.route) {
+    case http::Route::kNotFound:
+    case http::Route::kMethodNotAllowed:
+      return Handle(std::move(call->req), call->respond);
+    default:
+      break;
+  }
+  if (http::IsPublic(call->match.route)) return (*shared_decide)(std::nullopt);
+  Authenticate(call, [shared_decide] { (*shared_decide)(std::nullopt); });
+}
+
+void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> then) {
   std::string key = routes::ExtractApiKey(call->req);
   if (key.empty() || key.size() > 256) return ReplyUnauthorized(*call);
   // Cached by the presented key, so the SHA-256 runs only on a miss (it showed in the profile).
@@ -200,13 +230,14 @@ void App::Authenticate(const std::shared_ptr<Call>& call) {
   if (auto it = key_cache_.find(key); it != key_cache_.end()) {
     if (it->second.expires_ms > now) {
       call->tenant = it->second.tenant;
-      return Dispatch(call);
+      return then();
     }
     key_cache_.erase(it);
   }
   std::string hash = util::Sha256Hex(key);
-  redis_->Command({"HMGET", Key("k", hash), "tenant", "hash"}, [this, call, hash,
-                                                                key](Result<redis::Value> r) {
+  redis_->Command({"HMGET", Key("k", hash), "tenant", "hash"}, [this, call, hash, key,
+                                                                then = std::move(then)](
+                                                                   Result<redis::Value> r) {
     if (!r || r->is_error() || r->elements.size() != 2) {
       return ReplyUnavailable(*call, r ? r->str : r.error().message);
     }
@@ -221,7 +252,7 @@ void App::Authenticate(const std::shared_ptr<Call>& call) {
       key_cache_[key] = {tenant.str, static_cast<uint64_t>(util::NowMs()) + config_.key_cache_ms};
     }
     call->tenant = tenant.str;
-    Dispatch(call);
+    then();
   });
 }
 
@@ -253,7 +284,9 @@ void App::Dispatch(const std::shared_ptr<Call>& call) {
     case Route::kDestroy:
       return Transition(call, domain::Action::kDestroy);
     case Route::kAction: {
-      auto action = routes::DecodeActionField(call->req);
+      auto decoded = routes::DecodeActionField(call->req);
+      if (!decoded) return ReplyError(*call, 400, decoded.error().message);
+      const auto& action = *decoded;
       if (action == "start") return Transition(call, domain::Action::kStart);
       if (action == "stop") return Transition(call, domain::Action::kStop);
       return ReplyError(*call, 400, kBadAction);

@@ -63,7 +63,12 @@ class App {
 
  private:
   void Handle(http::Request req, http::Responder respond);
-  void Authenticate(const std::shared_ptr<Call>& call);
+  /// Checks the call's API key (cached) and runs `then` with call->tenant set, or answers 401/503.
+  void Authenticate(const std::shared_ptr<Call>& call, std::function<void()> then);
+  /// `Expect: 100-continue`: nullopt when the body is wanted, else the final answer (404, 405,
+  /// 401, 503) from the same checks the full request would meet.
+  void CheckHead(const http::Request& head,
+                 std::function<void(std::optional<http::Response>)> decide);
   void Dispatch(const std::shared_ptr<Call>& call);
 
   // The core every dialect maps onto (app.cpp).

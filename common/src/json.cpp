@@ -2,6 +2,7 @@
 
 #include <rapidjson/error/en.h>
 
+#include <optional>
 #include <stdexcept>
 
 namespace lambda::schemas {
@@ -99,12 +100,49 @@ void Explain(std::string_view keyword, const rapidjson::Value& schema_node,
 
 }  // namespace
 
-Status Parse(std::string_view text, rapidjson::Document* doc) {
-  doc->Parse(text.data(), text.size());
+std::optional<size_t> TooDeepAt(std::string_view text, int max_depth) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth) return i;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return std::nullopt;
+}
+
+Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view what) {
+  // Depth first, without recursion: RapidJSON's default parser, its writer and its schema
+  // validator all recurse per level, so a deep document must never reach them.
+  if (auto at = TooDeepAt(text, kMaxDepth)) {
+    return Error{Code::kInvalidArgument, std::string(what) + ": JSON nested deeper than " +
+                                             std::to_string(kMaxDepth) + " levels at offset " +
+                                             std::to_string(*at)};
+  }
+  doc->Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(),
+                                                                                     text.size());
   if (doc->HasParseError()) {
-    return Error{Code::kInvalidArgument, std::string("body: invalid JSON at offset ") +
+    std::string reason = doc->GetParseError() == rapidjson::kParseErrorStringInvalidEncoding
+                             ? "invalid UTF-8 in a string"
+                             : rapidjson::GetParseError_En(doc->GetParseError());
+    return Error{Code::kInvalidArgument, std::string(what) + ": invalid JSON at offset " +
                                              std::to_string(doc->GetErrorOffset()) + ": " +
-                                             rapidjson::GetParseError_En(doc->GetParseError())};
+                                             reason};
   }
   return OkStatus();
 }

@@ -12,14 +12,19 @@ http::Request WithBody(const std::string& content_type, const std::string& body)
   return r;
 }
 
+std::optional<std::string> Action(const http::Request& r) {
+  auto v = DecodeActionField(r);
+  return v ? *v : std::nullopt;
+}
+
 TEST(DecodeAction, Urlencoded) {
-  EXPECT_EQ(DecodeActionField(WithBody("application/x-www-form-urlencoded", "action=start")),
+  EXPECT_EQ(Action(WithBody("application/x-www-form-urlencoded", "action=start")),
             "start");
-  EXPECT_EQ(DecodeActionField(WithBody("", "x=1&action=stop")), "stop");
-  EXPECT_EQ(DecodeActionField(WithBody("application/x-www-form-urlencoded", "act%69on=st%61rt")),
+  EXPECT_EQ(Action(WithBody("", "x=1&action=stop")), "stop");
+  EXPECT_EQ(Action(WithBody("application/x-www-form-urlencoded", "act%69on=st%61rt")),
             "start");
   EXPECT_FALSE(
-      DecodeActionField(WithBody("application/x-www-form-urlencoded", "nothing=1")).has_value());
+      Action(WithBody("application/x-www-form-urlencoded", "nothing=1")).has_value());
 }
 
 TEST(DecodeAction, MultipartAsCurlSendsIt) {
@@ -29,21 +34,29 @@ TEST(DecodeAction, MultipartAsCurlSendsIt) {
       "--------------------------abc123\r\n"
       "Content-Disposition: form-data; name=\"action\"\r\n\r\nstart\r\n"
       "--------------------------abc123--\r\n";
-  EXPECT_EQ(DecodeActionField(
+  EXPECT_EQ(Action(
                 WithBody("multipart/form-data; boundary=------------------------abc123", body)),
             "start");
-  EXPECT_FALSE(DecodeActionField(WithBody("multipart/form-data", body)).has_value());
-  EXPECT_FALSE(DecodeActionField(WithBody("multipart/form-data; boundary=zzz", body)).has_value());
+  EXPECT_FALSE(Action(WithBody("multipart/form-data", body)).has_value());
+  EXPECT_FALSE(Action(WithBody("multipart/form-data; boundary=zzz", body)).has_value());
   EXPECT_FALSE(
-      DecodeActionField(WithBody("multipart/form-data; boundary=x", "--x\r\nbroken")).has_value());
+      Action(WithBody("multipart/form-data; boundary=x", "--x\r\nbroken")).has_value());
 }
 
 TEST(DecodeAction, Json) {
-  EXPECT_EQ(DecodeActionField(WithBody("application/json", R"({"action":"stop"})")), "stop");
-  EXPECT_EQ(DecodeActionField(WithBody("application/json; charset=utf-8", R"({"action":"start"})")),
+  EXPECT_EQ(Action(WithBody("application/json", R"({"action":"stop"})")), "stop");
+  EXPECT_EQ(Action(WithBody("application/json; charset=utf-8", R"({"action":"start"})")),
             "start");
-  EXPECT_FALSE(DecodeActionField(WithBody("application/json", R"({"action":1})")).has_value());
-  EXPECT_FALSE(DecodeActionField(WithBody("application/json", R"([)")).has_value());
+  EXPECT_FALSE(Action(WithBody("application/json", R"({"action":1})")).has_value());
+  auto broken = DecodeActionField(WithBody("application/json", R"([)"));
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.error().message.find("invalid JSON"), std::string::npos);
+  auto deep = DecodeActionField(WithBody("application/json", std::string(100000, '[')));
+  ASSERT_FALSE(deep.ok());
+  EXPECT_NE(deep.error().message.find("nested deeper than 32"), std::string::npos);
+  auto bad_utf8 = DecodeActionField(WithBody("application/json", "{\"action\":\"\xff\xfe\"}"));
+  ASSERT_FALSE(bad_utf8.ok());
+  EXPECT_NE(bad_utf8.error().message.find("invalid UTF-8"), std::string::npos);
 }
 
 TEST(ApiKey, AllFourHeaderFormsInOrder) {

@@ -28,12 +28,23 @@ TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(Match("GET", "/api//lambda-instances").route, Route::kNotFound);
   auto m = Match("PUT", "/api/lambda-instances/");
   EXPECT_EQ(m.route, Route::kMethodNotAllowed);
-  EXPECT_EQ(m.allow, "POST, GET");
+  EXPECT_EQ(m.allow, "POST, GET, HEAD, OPTIONS");
   auto c = Match("DELETE", "/api/lambda-instances/count");
   EXPECT_EQ(c.route, Route::kMethodNotAllowed);
-  EXPECT_EQ(c.allow, "GET");  // "count" is not an id
+  EXPECT_EQ(c.allow, "GET, HEAD, OPTIONS");  // "count" is not an id
   auto i = Match("PATCH", "/api/lambda-instances/" + kId);
-  EXPECT_EQ(i.allow, "GET, POST, DELETE");
+  EXPECT_EQ(i.allow, "GET, HEAD, POST, DELETE, OPTIONS");
+}
+
+TEST(Router, HeadMatchesEveryGetRouteAndOptionsAnswersAllow) {
+  EXPECT_EQ(Match("HEAD", "/api/lambda-instances/" + kId + "/status").route, Route::kStatus);
+  EXPECT_EQ(Match("HEAD", "/healthz").route, Route::kHealthz);
+  EXPECT_EQ(Match("HEAD", "/api/v2/vm").route, Route::kMethodNotAllowed);  // POST only
+  auto o = Match("OPTIONS", "/api/lambda-instances/" + kId);
+  EXPECT_EQ(o.route, Route::kOptions);
+  EXPECT_EQ(o.allow, "GET, HEAD, POST, DELETE, OPTIONS");
+  EXPECT_TRUE(IsPublic(o.route));
+  EXPECT_EQ(Match("OPTIONS", "/nope").route, Route::kNotFound);
 }
 
 TEST(Router, PublicRoutes) {

@@ -57,29 +57,38 @@ std::string_view ReasonPhrase(int status) {
       return "Unsupported Media Type";
     case 422:
       return "Unprocessable Entity";
+    case 417:
+      return "Expectation Failed";
+    case 429:
+      return "Too Many Requests";
     case 431:
       return "Request Header Fields Too Large";
     case 500:
       return "Internal Server Error";
     case 503:
       return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
     default:
       return "Unknown";
   }
 }
 
-std::string Serialize(const Response& r, bool keep_alive) {
+std::string Serialize(const Response& r, bool keep_alive, bool with_body) {
   std::string out;
   out.reserve(128 + r.body.size());
   out += "HTTP/1.1 ";
   out += std::to_string(r.status);
   out += ' ';
   out += ReasonPhrase(r.status);
-  out += "\r\nContent-Type: ";
-  out += r.content_type;
-  out += "\r\nContent-Length: ";
-  out += std::to_string(r.body.size());
   out += "\r\n";
+  if (r.status != 204) {
+    out += "Content-Type: ";
+    out += r.content_type;
+    out += "\r\nContent-Length: ";
+    out += std::to_string(r.body.size());
+    out += "\r\n";
+  }
   for (const auto& [k, v] : r.headers) {
     out += k;
     out += ": ";
@@ -88,7 +97,7 @@ std::string Serialize(const Response& r, bool keep_alive) {
   }
   if (!keep_alive || r.close) out += "Connection: close\r\n";
   out += "\r\n";
-  out += r.body;
+  if (with_body && r.status != 204) out += r.body;
   return out;
 }
 

@@ -31,7 +31,8 @@ struct Response {
 };
 
 std::string_view ReasonPhrase(int status);
-/// The bytes on the wire. `keep_alive` false adds "Connection: close".
-std::string Serialize(const Response& r, bool keep_alive);
+/// The bytes on the wire. `keep_alive` false adds "Connection: close"; `with_body` false (HEAD)
+/// keeps the Content-Length of the body but leaves the body out.
+std::string Serialize(const Response& r, bool keep_alive, bool with_body = true);
 
 }  // namespace lambda::http

@@ -29,6 +29,7 @@ int RequestParser::OnMessageBegin(http_parser* p) {
   self->last_was_value_ = false;
   self->header_bytes_ = 0;
   self->in_request_ = true;
+  self->awaiting_continue_ = false;
   return 0;
 }
 
@@ -46,6 +47,12 @@ int RequestParser::OnHeaderField(http_parser* p, const char* at, size_t len) {
   self->header_bytes_ += len;
   if (self->header_bytes_ > self->limits_.max_header_bytes)
     return self->Fail(431, "request header too large");
+  // http_parser (non-strict) keeps a space or tab before the colon in the name; RFC 9112 §5.1
+  // requires a 400, since proxies disagree on what such a field means (request smuggling).
+  for (size_t i = 0; i < len; ++i) {
+    if (at[i] == ' ' || at[i] == '\t')
+      return self->Fail(400, "whitespace between a header field name and its colon");
+  }
   if (self->last_was_value_ || self->current_.headers.empty()) {
     self->current_.headers.emplace_back();
     self->field_.clear();
@@ -90,6 +97,16 @@ int RequestParser::OnHeadersComplete(http_parser* p) {
   if ((p->flags & F_CONTENTLENGTH) && p->content_length > self->limits_.max_body_bytes) {
     return self->Fail(413, "request body too large");
   }
+  if (const auto* expect = r.Header("expect")) {
+    if (util::ToLower(util::Trim(*expect)) != "100-continue")
+      return self->Fail(417, "only the expectation 100-continue is supported");
+    // The client waits for our word before it sends the body: stop here so the server can
+    // answer 100 Continue, or the final status at once.
+    if (r.Header("content-length") != nullptr || r.Header("transfer-encoding") != nullptr) {
+      self->awaiting_continue_ = true;
+      http_parser_pause(p, 1);
+    }
+  }
   return 0;
 }
 
@@ -113,11 +130,13 @@ int RequestParser::OnMessageComplete(http_parser* p) {
 RequestParser::State RequestParser::Feed(const char* data, size_t len, size_t* consumed) {
   *consumed = 0;
   if (error_status_ != 0) return State::kError;
+  if (awaiting_continue_) return State::kAwaitingContinue;
   if (HTTP_PARSER_ERRNO(&parser_) == HPE_PAUSED) http_parser_pause(&parser_, 0);
   if (len == 0) return State::kNeedMore;
   size_t n = http_parser_execute(&parser_, &settings_, data, len);
   *consumed = n;
   auto err = HTTP_PARSER_ERRNO(&parser_);
+  if (awaiting_continue_ && !complete_ && error_status_ == 0) return State::kAwaitingContinue;
   if (complete_) {
     // A paused parser stops right after the message; count the byte it paused on.
     return State::kComplete;
@@ -136,6 +155,8 @@ RequestParser::State RequestParser::Feed(const char* data, size_t len, size_t* c
   }
   return State::kNeedMore;
 }
+
+void RequestParser::Continue() { awaiting_continue_ = false; }
 
 Request RequestParser::Take() {
   complete_ = false;

@@ -17,7 +17,9 @@ struct ParserLimits {
 
 class RequestParser {
  public:
-  enum class State { kNeedMore, kComplete, kError };
+  /// kAwaitingContinue: the head of a request with `Expect: 100-continue` is in; head() shows
+  /// it, and nothing more is parsed until Continue() (then feed on) or the connection closes.
+  enum class State { kNeedMore, kComplete, kError, kAwaitingContinue };
 
   explicit RequestParser(ParserLimits limits = {});
   RequestParser(const RequestParser&) = delete;
@@ -27,6 +29,9 @@ class RequestParser {
   /// the rest; on kError the connection answers error_status() and closes.
   State Feed(const char* data, size_t len, size_t* consumed);
   Request Take();
+  /// The request being read (method, path, headers; no body yet): for kAwaitingContinue.
+  const Request& head() const { return current_; }
+  void Continue();
   int error_status() const { return error_status_; }
   const std::string& error_text() const { return error_text_; }
   /// True once any byte of the next request has been seen (for the request timeout).
@@ -51,6 +56,7 @@ class RequestParser {
   size_t header_bytes_ = 0;
   bool complete_ = false;
   bool in_request_ = false;
+  bool awaiting_continue_ = false;
   int error_status_ = 0;
   std::string error_text_;
 };

@@ -89,6 +89,8 @@ RouteMatch Match(std::string_view method, std::string_view path) {
   const auto& patterns = SplitTable();
   RouteMatch m;
   std::string allow;
+  // HEAD is GET without the body (the server drops it); OPTIONS answers the Allow set.
+  const std::string_view want = method == "HEAD" ? std::string_view("GET") : method;
   bool literal_hit = false;
   for (size_t i = 0; i < kTable.size(); ++i) {
     const auto& e = kTable[i];
@@ -98,7 +100,7 @@ RouteMatch Match(std::string_view method, std::string_view path) {
     // A literal route at this path ("count") shadows the "{id}" routes for every method.
     if (!is_literal && literal_hit) continue;
     if (is_literal) literal_hit = true;
-    if (e.method == method) {
+    if (e.method == want) {
       if (m.route == Route::kNotFound) {
         m.route = e.route;
         m.id = id;
@@ -107,11 +109,14 @@ RouteMatch Match(std::string_view method, std::string_view path) {
     if (allow.find(e.method) == std::string::npos) {
       if (!allow.empty()) allow += ", ";
       allow += e.method;
+      if (e.method == "GET") allow += ", HEAD";
     }
   }
+  if (allow.empty()) return {};
+  allow += ", OPTIONS";
+  if (method == "OPTIONS") return {Route::kOptions, {}, allow};
   if (m.route != Route::kNotFound) return m;
-  if (!allow.empty()) return {Route::kMethodNotAllowed, {}, allow};
-  return {};
+  return {Route::kMethodNotAllowed, {}, allow};
 }
 
 std::vector<RouteEntry> AllRoutes() { return {kTable.begin(), kTable.end()}; }
@@ -140,7 +145,7 @@ Dialect DialectOf(Route r) {
 
 bool IsPublic(Route r) {
   return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics ||
-         r == Route::kOpenApi;
+         r == Route::kOpenApi || r == Route::kOptions;
 }
 
 std::string_view RouteName(Route r) {
@@ -149,6 +154,8 @@ std::string_view RouteName(Route r) {
       return "not_found";
     case Route::kMethodNotAllowed:
       return "method_not_allowed";
+    case Route::kOptions:
+      return "options";
     case Route::kHealthz:
       return "healthz";
     case Route::kReadyz:

@@ -9,6 +9,7 @@ namespace lambda::http {
 enum class Route {
   kNotFound,
   kMethodNotAllowed,
+  kOptions,  ///< OPTIONS on a known path: 204 with Allow
   kHealthz,
   kReadyz,
   kMetrics,
@@ -53,9 +54,11 @@ std::vector<RouteEntry> AllRoutes();
 struct RouteMatch {
   Route route = Route::kNotFound;
   std::string id;     ///< instance id from the path, when the route has one
-  std::string allow;  ///< for kMethodNotAllowed: the Allow header value
+  std::string allow;  ///< the Allow header value (for kMethodNotAllowed and kOptions)
 };
 
+/// HEAD matches as GET; OPTIONS on a known path is kOptions. Allow lists HEAD beside GET and
+/// always OPTIONS.
 RouteMatch Match(std::string_view method, std::string_view path);
 /// Routes that answer without an API key.
 bool IsPublic(Route r);

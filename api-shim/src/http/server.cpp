@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <cstring>
+#include <optional>
 
 #include "lambda/log/log.h"
 #include "lambda/util/util.h"
@@ -112,6 +113,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
         return;
       }
       if (st == RequestParser::State::kNeedMore) break;
+      if (st == RequestParser::State::kAwaitingContinue) {
+        AwaitContinue();
+        break;
+      }
       Dispatch(parser_.Take());
     }
     if (inbuf_off_ == inbuf_.size()) {
@@ -128,10 +133,42 @@ class Connection : public std::enable_shared_from_this<Connection> {
     ArmTimer();
   }
 
+  /// `Expect: 100-continue`: the server's head check decides whether the body is wanted; until
+  /// it answers, the connection reads nothing more (busy, so no request timeout either).
+  void AwaitContinue() {
+    busy_ = true;
+    ++server_->in_flight_;
+    uint64_t serial = ++serial_;
+    std::weak_ptr<Connection> weak = weak_from_this();
+    auto decide = [weak, serial](std::optional<Response> final_answer) {
+      auto self = weak.lock();
+      if (!self || self->closed_ || self->serial_ != serial || !self->busy_) return;
+      self->busy_ = false;
+      --self->server_->in_flight_;
+      if (final_answer) {
+        // The body will not be read: answer and close (the client may already be sending it).
+        self->Write(Serialize(*final_answer, false), true);
+        self->closed_for_error_ = true;
+        uv_read_stop(self->stream());
+        self->timer_.Stop();
+        return;
+      }
+      self->Write("HTTP/1.1 100 Continue\r\n\r\n", false);
+      self->parser_.Continue();
+      self->Pump();
+    };
+    if (server_->head_check_) {
+      server_->head_check_(parser_.head(), std::move(decide));
+    } else {
+      decide(std::nullopt);
+    }
+  }
+
   void Dispatch(Request req) {
     busy_ = true;
     ++server_->in_flight_;
     keep_alive_ = req.keep_alive;
+    head_request_ = req.method == "HEAD";
     uint64_t serial = ++serial_;
     std::weak_ptr<Connection> weak = weak_from_this();
     Responder respond = [weak, serial](const Response& r) {
@@ -146,7 +183,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     busy_ = false;
     --server_->in_flight_;
     bool keep = keep_alive_ && !r.close && !server_->draining_;
-    Write(Serialize(r, keep), !keep);
+    Write(Serialize(r, keep, !head_request_), !keep);
     if (!keep) {
       closed_for_error_ = true;
       uv_read_stop(stream());
@@ -211,14 +248,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t serial_ = 0;
   bool busy_ = false;
   bool keep_alive_ = true;
+  bool head_request_ = false;
   bool closed_ = false;
   bool closed_for_error_ = false;
   bool reading_paused_ = false;
   bool request_timer_armed_ = false;
 };
 
-Server::Server(uv_loop_t* loop, ServerLimits limits, Handler handler)
-    : loop_(loop), limits_(limits), handler_(std::move(handler)) {}
+Server::Server(uv_loop_t* loop, ServerLimits limits, Handler handler, HeadCheck head_check)
+    : loop_(loop),
+      limits_(limits),
+      handler_(std::move(handler)),
+      head_check_(std::move(head_check)) {}
 
 Server::~Server() {
   listener_.reset();

@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
@@ -25,12 +26,17 @@ struct ServerLimits {
 /// Answers one request. Call exactly once; harmless after the client has gone.
 using Responder = std::function<void(Response)>;
 using Handler = std::function<void(Request, Responder)>;
+/// For `Expect: 100-continue`: given the head (no body yet), answers nullopt to have the body
+/// sent (100 Continue) or the final response to send instead (401, 404, ...). Call exactly once.
+using HeadCheck =
+    std::function<void(const Request& head, std::function<void(std::optional<Response>)>)>;
 
 class Connection;
 
 class Server {
  public:
-  Server(uv_loop_t* loop, ServerLimits limits, Handler handler);
+  /// Without a head check every `Expect: 100-continue` is answered 100 Continue.
+  Server(uv_loop_t* loop, ServerLimits limits, Handler handler, HeadCheck head_check = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -49,6 +55,7 @@ class Server {
   uv_loop_t* loop_;
   ServerLimits limits_;
   Handler handler_;
+  HeadCheck head_check_;
   std::unique_ptr<struct ListenHandle> listener_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   size_t in_flight_ = 0;

@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include "lambda/json/json.h"
 #include "lambda/util/util.h"
 
 namespace lambda::routes {
@@ -71,28 +72,28 @@ std::optional<std::string> MultipartField(std::string_view body, std::string_vie
   return std::nullopt;
 }
 
-std::optional<std::string> DecodeActionField(const http::Request& req) {
+Result<std::optional<std::string>> DecodeActionField(const http::Request& req) {
   const std::string* ct = req.Header("content-type");
   std::string type =
       ct ? util::ToLower(util::Trim(std::string_view(*ct).substr(0, ct->find(';')))) : "";
   if (type == "application/json") {
     rapidjson::Document doc;
-    doc.Parse(req.body.data(), req.body.size());
-    if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+    if (auto st = json::Parse(req.body, &doc); !st) return st.error();
+    if (!doc.IsObject()) return std::optional<std::string>{};
     auto it = doc.FindMember("action");
-    if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
-    return std::string(it->value.GetString(), it->value.GetStringLength());
+    if (it == doc.MemberEnd() || !it->value.IsString()) return std::optional<std::string>{};
+    return std::optional<std::string>(std::string(it->value.GetString(), it->value.GetStringLength()));
   }
   if (type == "multipart/form-data") {
     auto boundary = HeaderParam(*ct, "boundary");
-    if (!boundary) return std::nullopt;
+    if (!boundary) return std::optional<std::string>{};
     return MultipartField(req.body, *boundary, "action");
   }
   if (auto v = FormField(req.body, "action")) return v;
   // curl -d "" with ?action=start also works: the query is the last place to look.
   std::string q;
-  if (req.QueryParam("action", &q)) return q;
-  return std::nullopt;
+  if (req.QueryParam("action", &q)) return std::optional<std::string>(q);
+  return std::optional<std::string>{};
 }
 
 std::string ExtractApiKey(const http::Request& req) {

@@ -5,12 +5,14 @@
 #include <string_view>
 
 #include "http/message.h"
+#include "lambda/result.h"
 
 namespace lambda::routes {
 
 /// The `action` field of an action body: urlencoded, multipart/form-data or JSON.
-/// nullopt when the body has no readable `action` field.
-std::optional<std::string> DecodeActionField(const http::Request& req);
+/// nullopt when the body has no readable `action` field; an error (naming the problem) when a
+/// JSON body is not valid JSON (too deep, invalid UTF-8, a syntax error).
+Result<std::optional<std::string>> DecodeActionField(const http::Request& req);
 
 /// The API key of SPEC §3, from the first header form present; empty when none.
 std::string ExtractApiKey(const http::Request& req);

@@ -34,8 +34,7 @@ void Header(json::Writer& w, int code, std::string_view key, std::string_view te
 
 void EmbedJson(json::Writer& w, std::string_view text, std::string_view fallback) {
   rapidjson::Document d;
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError()) d.Parse(fallback.data(), fallback.size());
+  if (!json::Parse(text, &d, "stored record")) (void)json::Parse(fallback, &d, "fallback");
   d.Accept(w);
 }
 
@@ -183,8 +182,7 @@ std::string ListBody(const std::vector<ListRow>& rows, const std::optional<Pagin
 
 std::string InstanceInfo(const InstanceRecord& r) {
   rapidjson::Document d;
-  d.Parse(r.info_json.data(), r.info_json.size());
-  if (d.HasParseError() || !d.IsObject()) d.SetObject();
+  if (!json::Parse(r.info_json, &d, "stored record") || !d.IsObject()) d.SetObject();
   if (!r.master_node_id.empty()) {
     d.RemoveMember("master_node_id");
     d.AddMember("master_node_id", rapidjson::Value(r.master_node_id.c_str(), d.GetAllocator()),

@@ -46,9 +46,9 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
   const std::string* action = call->req.Header("x-zc-action");
   rapidjson::Document body;
   std::string_view text = util::Trim(call->req.body);
-  body.Parse(text.empty() ? "{}" : std::string(text).c_str());
-  if (body.HasParseError() || !body.IsObject())
-    return bad("The request body must be a JSON object.");
+  if (auto st = json::Parse(text.empty() ? std::string_view("{}") : text, &body); !st)
+    return bad("The request body must be a JSON object (" + st.error().message + ").");
+  if (!body.IsObject()) return bad("The request body must be a JSON object.");
   if (action == nullptr) return bad("Missing X-ZC-Action header.");
   if (*action == "DescribeInstancesStatus") return ZenlayerDescribe(call, rid, body);
   domain::Action act;

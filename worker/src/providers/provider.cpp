@@ -56,8 +56,7 @@ std::string ServersToJson(const std::vector<ServerInfo>& servers) {
 std::vector<ServerInfo> ServersFromJson(const std::string& text) {
   std::vector<ServerInfo> out;
   rapidjson::Document d;
-  d.Parse(text.data(), text.size());
-  if (d.HasParseError() || !d.IsArray()) return out;
+  if (!json::Parse(text, &d, "stored servers") || !d.IsArray()) return out;
   for (const auto& v : d.GetArray()) {
     if (!v.IsObject()) continue;
     ServerInfo s;

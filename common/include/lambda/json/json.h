@@ -6,21 +6,35 @@
 #include <rapidjson/writer.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "lambda/result.h"
+#include "lambda/util/util.h"
 
 namespace lambda::json {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 inline void Key(Writer& w, std::string_view k) {
-  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+  if (util::IsValidUtf8(k)) {
+    w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+  } else {
+    std::string fixed = util::ToValidUtf8(k);
+    w.Key(fixed.data(), static_cast<rapidjson::SizeType>(fixed.size()));
+  }
 }
+/// Writes `s` as a JSON string; invalid UTF-8 (a record stored before input was validated, a
+/// provider's message) becomes U+FFFD, so the output is valid JSON whatever is stored.
 inline void Str(Writer& w, std::string_view s) {
-  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  if (util::IsValidUtf8(s)) {
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+  } else {
+    std::string fixed = util::ToValidUtf8(s);
+    w.String(fixed.data(), static_cast<rapidjson::SizeType>(fixed.size()));
+  }
 }
 inline void KV(Writer& w, std::string_view k, std::string_view v) {
   Key(w, k);
@@ -42,8 +56,15 @@ inline std::string_view View(const rapidjson::StringBuffer& b) {
   return {b.GetString(), b.GetSize()};
 }
 
-/// Parses `text`; a syntax error is an kInvalidArgument with offset and reason.
-Status Parse(std::string_view text, rapidjson::Document* doc);
+/// The deepest nesting any JSON document we read may have (arrays and objects).
+inline constexpr int kMaxDepth = 32;
+
+/// Parses `text` as every JSON input must be parsed: at most kMaxDepth levels (checked without
+/// recursion before RapidJSON sees it), valid UTF-8 in every string. An error is kInvalidArgument
+/// "<what>: ..." naming the offset and the problem.
+Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view what = "body");
+/// The offset of the first bracket that opens level max_depth+1, if any (strings skipped).
+std::optional<size_t> TooDeepAt(std::string_view text, int max_depth);
 
 /// A compiled JSON Schema (draft-04, as RapidJSON supports). Thread: immutable after construction.
 class Schema {

@@ -30,7 +30,12 @@ std::string Rfc3339(int64_t unix_ms);
 
 std::optional<int64_t> ParseInt(std::string_view s);
 std::string UrlDecode(std::string_view s, bool plus_is_space = true);
+/// The body of a JSON string literal for `s` (no quotes); invalid UTF-8 becomes U+FFFD.
 std::string JsonEscape(std::string_view s);
+/// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing above U+10FFFF.
+bool IsValidUtf8(std::string_view s);
+/// `s` with each maximal invalid subsequence replaced by U+FFFD.
+std::string ToValidUtf8(std::string_view s);
 std::string ToLower(std::string_view s);
 std::string_view Trim(std::string_view s);
 
