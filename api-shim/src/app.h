@@ -17,6 +17,7 @@
 #include "lambda/json/json.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/uv/handle.h"
+#include "routes/body.h"
 #include "routes/shape.h"
 
 namespace lambda::shim {
@@ -114,7 +115,7 @@ class App {
   void LegacyList(const std::shared_ptr<Call>& call);
   void Zenlayer(const std::shared_ptr<Call>& call);
   void ZenlayerDescribe(const std::shared_ptr<Call>& call, const std::string& request_id,
-                        const rapidjson::Document& body);
+                        const routes::ZenlayerBody& body);
   void Feldera(const std::shared_ptr<Call>& call);
 
   void Reply(Call& call, int status, std::string body,

@@ -65,7 +65,8 @@ TEST(HttpCases, EveryCaseGetsItsAnswer) {
     ASSERT_NE(c.expect_status, 0) << c.name;
     for (auto [from, to] : {std::pair<std::string, std::string>{"{{KEY}}", key},
                             {"{{ID}}", ids[0]},
-                            {"{{BIGHEADER}}", std::string(9000, 'a')}}) {
+                            {"{{BIGHEADER}}", std::string(9000, 'a')},
+                            {"{{DEEP}}", std::string(200000, '[')}}) {
       for (size_t pos; (pos = c.request.find(from)) != std::string::npos;)
         c.request.replace(pos, from.size(), to);
     }

@@ -62,6 +62,9 @@ SyncRedis::SyncRedis(const std::string& url) {
   if (!cfg) throw std::runtime_error("bad redis url " + url);
   host_ = cfg->host;
   port_ = cfg->port;
+  user_ = cfg->user;
+  password_ = cfg->password;
+  db_ = cfg->db;
   Reconnect();
 }
 
@@ -73,7 +76,27 @@ bool SyncRedis::Reconnect() {
   if (c_) redisFree(c_);
   timeval tv{2, 0};
   c_ = redisConnectWithTimeout(host_.c_str(), port_, tv);
-  return c_ && !c_->err;
+  if (!c_ || c_->err) return false;
+  auto ok = [this](std::vector<std::string> argv) {
+    std::vector<const char*> p;
+    std::vector<size_t> l;
+    for (const auto& a : argv) {
+      p.push_back(a.data());
+      l.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(
+        redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+    bool good = r != nullptr && r->type != REDIS_REPLY_ERROR;
+    if (r) freeReplyObject(r);
+    return good;
+  };
+  if (!password_.empty()) {
+    if (!ok(user_.empty() ? std::vector<std::string>{"AUTH", password_}
+                          : std::vector<std::string>{"AUTH", user_, password_}))
+      return false;
+  }
+  if (db_ != 0 && !ok({"SELECT", std::to_string(db_)})) return false;
+  return true;
 }
 
 namespace {
@@ -316,14 +339,17 @@ std::string RawHttp(int port, const std::string& bytes, std::chrono::millisecond
   return out;
 }
 
-Stack::Stack(Options options)
+Stack::Stack(Options options) : Stack(std::move(options), EnvOr("LAMBDA_TEST_REDIS_URL")) {}
+
+Stack::Stack(Options options, std::string redis_url)
     : options_(std::move(options)),
+      redis_url_(std::move(redis_url)),
       redis_prefix_(UniquePrefix("t") + ":"),
       amqp_prefix_(UniquePrefix("t")) {
   logs_ = "/tmp/lambda-test-logs/" + amqp_prefix_;
   std::string cmd = "mkdir -p " + logs_;
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("mkdir failed");
-  redis_ = std::make_unique<SyncRedis>(EnvOr("LAMBDA_TEST_REDIS_URL"));
+  redis_ = std::make_unique<SyncRedis>(redis_url_);
   if (!StartShim()) throw std::runtime_error("api-shim did not become ready; log: " + shim_->Log());
   for (int i = 0; i < options_.workers; ++i) StartWorker();
 }
@@ -360,7 +386,7 @@ std::vector<std::string> Stack::Argv(const char* binary_env) const {
   // What both binaries get: this stack's servers and names, and a short grace at SIGTERM.
   return {EnvOr(binary_env),
           "--redis-url",
-          EnvOr("LAMBDA_TEST_REDIS_URL"),
+          redis_url_,
           "--amqp-url",
           EnvOr("LAMBDA_TEST_AMQP_URL"),
           "--redis-prefix",
@@ -405,8 +431,8 @@ void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
 }
 
 std::string Stack::NewKey(const std::string& tenant) {
-  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url " + EnvOr("LAMBDA_TEST_REDIS_URL") +
-                    " --redis-prefix " + redis_prefix_ + " apikey create --tenant " + tenant;
+  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ +
+                    "' --redis-prefix " + redis_prefix_ + " apikey create --tenant " + tenant;
   FILE* p = popen(cmd.c_str(), "r");
   char buf[256] = {0};
   std::string key;
@@ -419,8 +445,8 @@ std::string Stack::NewKey(const std::string& tenant) {
 
 std::vector<std::string> Stack::Seed(int count, const std::string& status,
                                      const std::string& tenant) {
-  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url " + EnvOr("LAMBDA_TEST_REDIS_URL") +
-                    " --redis-prefix " + redis_prefix_ + " seed --count " + std::to_string(count) +
+  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ +
+                    "' --redis-prefix " + redis_prefix_ + " seed --count " + std::to_string(count) +
                     " --status " + status + " --tenant " + tenant;
   FILE* p = popen(cmd.c_str(), "r");
   std::vector<std::string> ids;

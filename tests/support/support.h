@@ -36,6 +36,8 @@ class SyncRedis {
  private:
   std::string host_;
   int port_ = 0;
+  std::string user_, password_;
+  int db_ = 0;
   redisContext* c_ = nullptr;
 };
 
@@ -90,11 +92,14 @@ class Stack {
     std::vector<std::string> worker_flags;
   };
   explicit Stack(Options options);
+  /// On another Redis than the test's (LAMBDA_TEST_REDIS_URL): e.g. one with a password.
+  Stack(Options options, std::string redis_url);
   ~Stack();
 
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   int port() const { return port_; }
   const std::string& redis_prefix() const { return redis_prefix_; }
+  const std::string& redis_url() const { return redis_url_; }
   const std::string& amqp_prefix() const { return amqp_prefix_; }
   SyncRedis& redis() { return *redis_; }
   /// Creates an API key for `tenant` through lambdactl.
@@ -124,6 +129,7 @@ class Stack {
   std::vector<std::string> Argv(const char* binary_env) const;
   bool StartShim();
   Options options_;
+  std::string redis_url_;
   std::string redis_prefix_;
   std::string amqp_prefix_;
   std::string logs_;

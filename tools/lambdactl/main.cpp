@@ -61,6 +61,8 @@ std::string Env(const char* name, const char* fallback) {
   return v ? v : fallback;
 }
 
+ReplyPtr Command(redisContext* c, const std::vector<std::string>& argv);
+
 RedisPtr Connect(const std::string& url) {
   auto cfg = redis::ParseUrl(url);
   if (!cfg) {
@@ -73,9 +75,15 @@ RedisPtr Connect(const std::string& url) {
                  c ? c->errstr : "out of memory");
     std::exit(1);
   }
-  if (!cfg->password.empty())
-    ReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %s", cfg->password.c_str())));
-  if (cfg->db != 0) ReplyPtr(static_cast<redisReply*>(redisCommand(c.get(), "SELECT %d", cfg->db)));
+  // The same handshake as the binaries: a refused AUTH or SELECT is an error, not ignored.
+  if (!cfg->password.empty()) {
+    if (cfg->user.empty()) {
+      Command(c.get(), {"AUTH", cfg->password});
+    } else {
+      Command(c.get(), {"AUTH", cfg->user, cfg->password});
+    }
+  }
+  if (cfg->db != 0) Command(c.get(), {"SELECT", std::to_string(cfg->db)});
   return c;
 }
 

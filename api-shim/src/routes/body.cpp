@@ -2,6 +2,8 @@
 
 #include <rapidjson/document.h>
 
+#include <set>
+
 #include "lambda/json/json.h"
 #include "lambda/util/util.h"
 
@@ -94,6 +96,38 @@ Result<std::optional<std::string>> DecodeActionField(const http::Request& req) {
   std::string q;
   if (req.QueryParam("action", &q)) return std::optional<std::string>(q);
   return std::optional<std::string>{};
+}
+
+Result<ZenlayerBody> DecodeZenlayerBody(std::string_view text, size_t max_ids) {
+  auto bad = [](std::string message) { return Error{Code::kInvalidArgument, std::move(message)}; };
+  text = util::Trim(text);
+  rapidjson::Document doc;
+  if (auto st = json::Parse(text.empty() ? std::string_view("{}") : text, &doc); !st)
+    return bad("The request body must be a JSON object (" + st.error().message + ").");
+  if (!doc.IsObject()) return bad("The request body must be a JSON object.");
+  ZenlayerBody out;
+  if (auto it = doc.FindMember("instanceIds"); it != doc.MemberEnd()) {
+    if (!it->value.IsArray()) return bad("instanceIds must be an array of strings.");
+    std::set<std::string> seen;
+    for (const auto& v : it->value.GetArray()) {
+      if (!v.IsString()) return bad("instanceIds must be an array of strings.");
+      std::string id(v.GetString(), v.GetStringLength());
+      if (seen.insert(id).second) out.ids.push_back(std::move(id));
+    }
+    if (out.ids.size() > max_ids)
+      return bad("instanceIds accepts at most " + std::to_string(max_ids) + " ids.");
+  }
+  if (auto it = doc.FindMember("pageSize"); it != doc.MemberEnd()) {
+    if (!it->value.IsInt64() || it->value.GetInt64() < 1 || it->value.GetInt64() > 1000)
+      return bad("pageSize must be an integer from 1 to 1000.");
+    out.page_size = it->value.GetInt64();
+  }
+  if (auto it = doc.FindMember("pageNum"); it != doc.MemberEnd()) {
+    if (!it->value.IsInt64() || it->value.GetInt64() < 1)
+      return bad("pageNum must be an integer of at least 1.");
+    out.page_num = it->value.GetInt64();
+  }
+  return out;
 }
 
 std::string ExtractApiKey(const http::Request& req) {

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "http/message.h"
 #include "lambda/result.h"
@@ -13,6 +14,15 @@ namespace lambda::routes {
 /// nullopt when the body has no readable `action` field; an error (naming the problem) when a
 /// JSON body is not valid JSON (too deep, invalid UTF-8, a syntax error).
 Result<std::optional<std::string>> DecodeActionField(const http::Request& req);
+
+/// A Zenlayer `POST /api/v2/vm` body (SPEC §4.3): instanceIds de-duplicated in order, paging.
+struct ZenlayerBody {
+  std::vector<std::string> ids;
+  int64_t page_size = 20;
+  int64_t page_num = 1;
+};
+/// An empty body is `{}`. An error's message is the INVALID_PARAMETER text for the client.
+Result<ZenlayerBody> DecodeZenlayerBody(std::string_view text, size_t max_ids);
 
 /// The API key of SPEC §3, from the first header form present; empty when none.
 std::string ExtractApiKey(const http::Request& req);

@@ -1,5 +1,5 @@
 // SPEC §4.3: the Zenlayer VM API (seed document 003): one POST /api/v2/vm, action in X-ZC-Action.
-#include <set>
+#include <limits>
 
 #include "app.h"
 #include "lambda/redis/scripts.h"
@@ -11,29 +11,11 @@ namespace {
 
 constexpr size_t kMaxBatch = 100;
 
-/// instanceIds as a de-duplicated list; an error text when it is not an array of strings.
-std::optional<std::vector<std::string>> Ids(const rapidjson::Value& body, size_t max,
-                                            std::string* error) {
-  auto it = body.FindMember("instanceIds");
-  if (it == body.MemberEnd()) return std::vector<std::string>{};
-  if (!it->value.IsArray()) {
-    *error = "instanceIds must be an array of strings.";
-    return std::nullopt;
-  }
-  std::vector<std::string> ids;
-  std::set<std::string> seen;
-  for (const auto& v : it->value.GetArray()) {
-    if (!v.IsString()) {
-      *error = "instanceIds must be an array of strings.";
-      return std::nullopt;
-    }
-    if (seen.insert(v.GetString()).second) ids.emplace_back(v.GetString());
-  }
-  if (ids.size() > max) {
-    *error = "instanceIds accepts at most " + std::to_string(max) + " ids.";
-    return std::nullopt;
-  }
-  return ids;
+/// (page_num - 1) * page_size without signed overflow: a page past any data is simply empty.
+int64_t PageOffset(int64_t page_num, int64_t page_size) {
+  if (page_num - 1 > std::numeric_limits<int64_t>::max() / page_size)
+    return std::numeric_limits<int64_t>::max();
+  return (page_num - 1) * page_size;
 }
 
 }  // namespace
@@ -44,13 +26,11 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
     Reply(*call, 400, routes::ZenlayerError(call->request_id, "INVALID_PARAMETER", message));
   };
   const std::string* action = call->req.Header("x-zc-action");
-  rapidjson::Document body;
-  std::string_view text = util::Trim(call->req.body);
-  if (auto st = json::Parse(text.empty() ? std::string_view("{}") : text, &body); !st)
-    return bad("The request body must be a JSON object (" + st.error().message + ").");
-  if (!body.IsObject()) return bad("The request body must be a JSON object.");
   if (action == nullptr) return bad("Missing X-ZC-Action header.");
-  if (*action == "DescribeInstancesStatus") return ZenlayerDescribe(call, rid, body);
+  const bool describe = *action == "DescribeInstancesStatus";
+  auto body = routes::DecodeZenlayerBody(call->req.body, describe ? 1000 : kMaxBatch);
+  if (!body) return bad(body.error().message);
+  if (describe) return ZenlayerDescribe(call, rid, *body);
   domain::Action act;
   if (*action == "StartInstances") {
     act = domain::Action::kStart;
@@ -59,9 +39,7 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
   } else {
     return bad("Unsupported X-ZC-Action: " + *action + ".");
   }
-  std::string error;
-  auto ids = Ids(body, kMaxBatch, &error);
-  if (!ids) return bad(error);
+  const auto* ids = &body->ids;
   if (ids->empty()) return bad("instanceIds must hold 1 to 100 ids.");
   // Zenlayer starts only STOPPED instances and stops only RUNNING ones.
   std::string allowed = AllowedSet(
@@ -93,27 +71,11 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
 }
 
 void App::ZenlayerDescribe(const std::shared_ptr<Call>& call, const std::string& rid,
-                           const rapidjson::Document& body) {
-  auto bad = [this, call](const std::string& message) {
-    Reply(*call, 400, routes::ZenlayerError(call->request_id, "INVALID_PARAMETER", message));
-  };
-  std::string error;
-  auto ids = Ids(body, 1000, &error);
-  if (!ids) return bad(error);
-  int64_t page_size = 20, page_num = 1;
-  if (auto it = body.FindMember("pageSize"); it != body.MemberEnd()) {
-    if (!it->value.IsInt64() || it->value.GetInt64() < 1 || it->value.GetInt64() > 1000) {
-      return bad("pageSize must be an integer from 1 to 1000.");
-    }
-    page_size = it->value.GetInt64();
-  }
-  if (auto it = body.FindMember("pageNum"); it != body.MemberEnd()) {
-    if (!it->value.IsInt64() || it->value.GetInt64() < 1)
-      return bad("pageNum must be an integer of at least 1.");
-    page_num = it->value.GetInt64();
-  }
+                           const routes::ZenlayerBody& body) {
+  const auto* ids = &body.ids;
+  const int64_t page_size = body.page_size, page_num = body.page_num;
   std::vector<std::string> args{config_.redis_prefix, call->tenant,
-                                std::to_string((page_num - 1) * page_size),
+                                std::to_string(PageOffset(page_num, page_size)),
                                 std::to_string(page_size)};
   for (const auto& id : *ids) {
     if (util::IsUuid(id)) args.push_back(id);

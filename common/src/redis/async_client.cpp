@@ -27,8 +27,11 @@ Result<Config> ParseUrl(std::string_view url) {
   std::string_view rest = url.substr(kScheme.size());
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view cred = rest.substr(0, at);
-    if (auto colon = cred.find(':'); colon != std::string_view::npos) cred = cred.substr(colon + 1);
-    c.password = std::string(cred);
+    if (auto colon = cred.find(':'); colon != std::string_view::npos) {
+      c.user = util::UrlDecode(cred.substr(0, colon), false);
+      cred = cred.substr(colon + 1);
+    }
+    c.password = util::UrlDecode(cred, false);
     rest = rest.substr(at + 1);
   }
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -215,12 +218,41 @@ void AsyncClient::OnConnect(const redisAsyncContext* c, int status) noexcept {
     return;
   }
   self->reconnect_attempt_ = 0;
-  // AUTH and SELECT go first on the wire, so every later command sees them applied.
-  if (!self->config_.password.empty())
-    self->Command({"AUTH", self->config_.password}, [](const Result<Value>&) {});
-  if (self->config_.db != 0)
-    self->Command({"SELECT", std::to_string(self->config_.db)}, [](const Result<Value>&) {});
-  self->SetState(State::kConnected);
+  self->Handshake();
+}
+
+void AsyncClient::Handshake() {
+  std::vector<std::vector<std::string>> steps;
+  if (!config_.password.empty()) {
+    if (config_.user.empty()) {
+      steps.push_back({"AUTH", config_.password});
+    } else {
+      steps.push_back({"AUTH", config_.user, config_.password});
+    }
+  }
+  if (config_.db != 0) steps.push_back({"SELECT", std::to_string(config_.db)});
+  if (steps.empty()) return SetState(State::kConnected);
+  auto left = std::make_shared<size_t>(steps.size());
+  auto failed = std::make_shared<bool>(false);
+  for (const auto& argv : steps) {
+    auto p = std::make_unique<Pending>();
+    p->owner = this;
+    p->alive = alive_;
+    std::string what = argv[0];
+    p->cb = [this, left, failed, what, alive = alive_](const Result<Value>& r) {
+      if (!*alive || *failed) return;
+      if (!r || r->is_error()) {
+        *failed = true;
+        log::Error("redis refused the connection handshake; retrying",
+                   {{"command", what}, {"error", r ? r->str : r.error().message}});
+        // Drop this connection: OnDisconnect schedules the next try with back-off.
+        if (ctx_ != nullptr && state_ == State::kConnecting) redisAsyncDisconnect(ctx_);
+        return;
+      }
+      if (--*left == 0 && state_ == State::kConnecting) SetState(State::kConnected);
+    };
+    Send(argv, std::move(p), true);
+  }
 }
 
 void AsyncClient::OnDisconnect(const redisAsyncContext* c, int status) noexcept {
@@ -269,8 +301,10 @@ void AsyncClient::OnReply(redisAsyncContext* /*c*/, void* reply, void* privdata)
   }
 }
 
-void AsyncClient::Send(const std::vector<std::string>& argv, std::unique_ptr<Pending> p) {
-  if (ctx_ == nullptr || state_ != State::kConnected) {
+void AsyncClient::Send(const std::vector<std::string>& argv, std::unique_ptr<Pending> p,
+                       bool handshake) {
+  const State ready = handshake ? State::kConnecting : State::kConnected;
+  if (ctx_ == nullptr || state_ != ready) {
     p->cb(Error{Code::kUnavailable, "redis is not connected"});
     return;
   }

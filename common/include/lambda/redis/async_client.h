@@ -37,6 +37,7 @@ struct Config {
   std::string host = "127.0.0.1";
   int port = 6379;
   int db = 0;
+  std::string user;  ///< Redis 6 ACL user; empty = the default user
   std::string password;
   uint64_t reconnect_min_ms = 100;
   uint64_t reconnect_max_ms = 5000;
@@ -49,7 +50,8 @@ struct Config {
   size_t max_pending = 20000;  ///< commands awaiting replies; beyond → kUnavailable
 };
 
-/// Parses redis://[:password@]host:port[/db].
+/// Parses redis://[[user]:password@]host[:port][/db] (user and password percent-decoded; a
+/// credential without a colon is a password).
 Result<Config> ParseUrl(std::string_view url);
 
 /// A Lua script embedded at build time, called by EVALSHA (NOSCRIPT falls back to EVAL).
@@ -94,7 +96,11 @@ class AsyncClient {
   void Connect();
   void ScheduleReconnect();
   void SetState(State s);
-  void Send(const std::vector<std::string>& argv, std::unique_ptr<Pending> p);
+  void Send(const std::vector<std::string>& argv, std::unique_ptr<Pending> p,
+            bool handshake = false);
+  /// AUTH and SELECT on a new connection, before it counts as connected (so nothing else runs
+  /// unauthenticated or in the wrong database); a refusal drops the connection and retries.
+  void Handshake();
 
   uv_loop_t* loop_;
   Config config_;
