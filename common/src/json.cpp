@@ -141,8 +141,7 @@ Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view w
                              ? "invalid UTF-8 in a string"
                              : rapidjson::GetParseError_En(doc->GetParseError());
     return Error{Code::kInvalidArgument, std::string(what) + ": invalid JSON at offset " +
-                                             std::to_string(doc->GetErrorOffset()) + ": " +
-                                             reason};
+                                             std::to_string(doc->GetErrorOffset()) + ": " + reason};
   }
   return OkStatus();
 }

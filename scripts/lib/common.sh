@@ -9,7 +9,7 @@ LAMBDA_DEBIAN_PACKAGES=(
   libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev
   redis-server rabbitmq-server redis-tools
   wrk docker-compose curl procps
-  clang-format clang-tidy
+  clang-format clang-tidy clang-14 libfuzzer-14-dev
 )
 
 log_step() { printf '==> %s\n' "$*" >&2; }

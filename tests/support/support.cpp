@@ -431,8 +431,8 @@ void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
 }
 
 std::string Stack::NewKey(const std::string& tenant) {
-  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ +
-                    "' --redis-prefix " + redis_prefix_ + " apikey create --tenant " + tenant;
+  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ + "' --redis-prefix " +
+                    redis_prefix_ + " apikey create --tenant " + tenant;
   FILE* p = popen(cmd.c_str(), "r");
   char buf[256] = {0};
   std::string key;
@@ -445,9 +445,9 @@ std::string Stack::NewKey(const std::string& tenant) {
 
 std::vector<std::string> Stack::Seed(int count, const std::string& status,
                                      const std::string& tenant) {
-  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ +
-                    "' --redis-prefix " + redis_prefix_ + " seed --count " + std::to_string(count) +
-                    " --status " + status + " --tenant " + tenant;
+  std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ + "' --redis-prefix " +
+                    redis_prefix_ + " seed --count " + std::to_string(count) + " --status " +
+                    status + " --tenant " + tenant;
   FILE* p = popen(cmd.c_str(), "r");
   std::vector<std::string> ids;
   char buf[256];

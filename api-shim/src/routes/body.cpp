@@ -84,7 +84,8 @@ Result<std::optional<std::string>> DecodeActionField(const http::Request& req) {
     if (!doc.IsObject()) return std::optional<std::string>{};
     auto it = doc.FindMember("action");
     if (it == doc.MemberEnd() || !it->value.IsString()) return std::optional<std::string>{};
-    return std::optional<std::string>(std::string(it->value.GetString(), it->value.GetStringLength()));
+    return std::optional<std::string>(
+        std::string(it->value.GetString(), it->value.GetStringLength()));
   }
   if (type == "multipart/form-data") {
     auto boundary = HeaderParam(*ct, "boundary");
