@@ -53,10 +53,10 @@ App::~App() {
 Status App::Start() {
   redis_ = std::make_unique<redis::AsyncClient>(loop_, config_.redis);
   redis_->Start();
-  // Orphaned admissions are retried from a timer, never from inside a Redis callback.
-  orphan_timer_ = std::make_unique<uv::Timer>(loop_);
-  orphan_timer_->Start(200, 200, [this] {
-    if (!orphans_.empty() && redis_->connected()) UndoOrphans();
+  // Settlements Redis did not answer are retried from a timer, never from a Redis callback.
+  settle_timer_ = std::make_unique<uv::Timer>(loop_);
+  settle_timer_->Start(200, 200, [this] {
+    if (!unsettled_.empty() && redis_->connected()) RetryUnsettled();
   });
   amqp_ =
       std::make_unique<amqp::Connection>(loop_, config_.amqp, false, amqp::Connection::Handlers{});
@@ -84,7 +84,7 @@ void App::Shutdown(const std::function<void()>& done) {
     bool idle = server_->in_flight() == 0 && amqp_->in_flight() == 0;
     if (!idle && static_cast<uint64_t>(util::NowMs()) < deadline) return;
     shutdown_timer_->Stop();
-    orphan_timer_->Stop();
+    settle_timer_->Stop();
     server_->StopAccepting();
     amqp_->Stop();
     redis_->Stop();
@@ -154,6 +154,26 @@ void App::ReplyUnavailable(Call& call, std::string_view why) {
       body = routes::ErrorBody(503, text);
   }
   Reply(call, 503, std::move(body), {{"Retry-After", "1"}});
+}
+
+void App::ReplyUnknown(Call& call, std::string_view why) {
+  std::string text = std::string("The outcome of this request is unknown (") + std::string(why) +
+                     "); read the instance's status before retrying.";
+  std::string body;
+  switch (http::DialectOf(call.match.route)) {
+    case http::Dialect::kLegacy:
+      body = routes::LegacyError(504, text);
+      break;
+    case http::Dialect::kZenlayer:
+      body = routes::ZenlayerError(call.request_id, "OUTCOME_UNKNOWN", text);
+      break;
+    case http::Dialect::kFeldera:
+      body = routes::FelderaError(text, "OutcomeUnknown");
+      break;
+    default:
+      body = routes::ErrorBody(504, text);
+  }
+  Reply(call, 504, std::move(body));
 }
 
 void App::Handle(http::Request req, http::Responder respond) {
@@ -316,6 +336,7 @@ void App::CreateInstance(const std::shared_ptr<Call>& call,
   json::Writer w(sb);
   doc.Accept(w);
   int64_t now = util::NowMs();
+  std::string token = util::RandomToken(16);
   std::vector<std::string> args{config_.redis_prefix,
                                 id,
                                 call->tenant,
@@ -324,10 +345,12 @@ void App::CreateInstance(const std::shared_ptr<Call>& call,
                                 call->request_id,
                                 std::to_string(now),
                                 util::Rfc3339(now),
-                                std::to_string(config_.history_max)};
+                                std::to_string(config_.history_max),
+                                token};
   redis_->EvalSha(
-      redis::scripts::AdmitCreate(), {}, args, [this, call, id, done](Result<redis::Value> r) {
-        if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
+      redis::scripts::AdmitCreate(), {},
+      args, [this, call, id, token, done](Result<redis::Value> r) {
+        if (!r && r.error().code == Code::kTimeout) UndoLost(token, {id, ""});
         if (!r || r->is_error()) {
           return done(
               Creation{Creation::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
@@ -340,12 +363,19 @@ void App::CreateInstance(const std::shared_ptr<Call>& call,
                                {"instance_id", id},
                                {"action", "create"},
                                {"gen", 1}});
-        Publish(call, id, domain::Action::kCreate, 1, [this, call, done, id](const Status& st) {
-          if (st) return done(Creation{Creation::Kind::kAccepted, id, {}, {}});
-          Undo(call->request_id, id, 1, [done, why = st.error().message] {
-            done(Creation{Creation::Kind::kUnavailable, {}, {}, why});
-          });
-        });
+        Publish(call, id, domain::Action::kCreate, 1,
+                [this, done, id, token](const Status& published) {
+                  Settle(token, {id, "1"}, published, [done, id](const Settled& s) {
+                    switch (s.kind) {
+                      case Settled::Kind::kAccepted:
+                        return done(Creation{Creation::Kind::kAccepted, id, {}, {}});
+                      case Settled::Kind::kRefused:
+                        return done(Creation{Creation::Kind::kUnavailable, {}, {}, s.why});
+                      case Settled::Kind::kUnknown:
+                        return done(Creation{Creation::Kind::kUnknown, id, {}, s.why});
+                    }
+                  });
+                });
       });
 }
 
@@ -356,6 +386,8 @@ void App::Create(const std::shared_ptr<Call>& call) {
         return Reply(*call, 400, routes::ValidationErrorBody(400, c.problems));
       case Creation::Kind::kUnavailable:
         return ReplyUnavailable(*call, c.error);
+      case Creation::Kind::kUnknown:
+        return ReplyUnknown(*call, c.error);
       case Creation::Kind::kAccepted:
         return Reply(*call, 202,
                      routes::CreateAccepted(
@@ -369,6 +401,7 @@ void App::AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& 
                           const std::string& mode, const std::function<void(Admission)>& done) {
   if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
   int64_t now = util::NowMs();
+  std::string token = util::RandomToken(16);
   std::vector<std::string> args{config_.redis_prefix,
                                 id,
                                 call->tenant,
@@ -379,10 +412,12 @@ void App::AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& 
                                 std::to_string(now),
                                 util::Rfc3339(now),
                                 std::to_string(config_.history_max),
-                                mode};
+                                mode,
+                                token};
   redis_->EvalSha(
-      redis::scripts::Admit(), {}, args, [this, call, id, action, done](Result<redis::Value> r) {
-        if (!r && r.error().code == Code::kTimeout) Orphan(call->request_id, id);
+      redis::scripts::Admit(), {}, args,
+      [this, call, id, action, token, done](Result<redis::Value> r) {
+        if (!r && r.error().code == Code::kTimeout) UndoLost(token, {id, ""});
         if (!r || r->is_error()) {
           return done(
               Admission{Admission::Kind::kUnavailable, {}, id, r ? r->str : r.error().message});
@@ -402,10 +437,9 @@ void App::AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& 
                                {"instance_id", id},
                                {"action", std::string(domain::ActionName(action))},
                                {"gen", gen}});
-        Publish(call, id, action, gen, [this, call, done, id, gen](const Status& st) {
-          if (st) return done(Admission{Admission::Kind::kAccepted, {}, id, {}});
-          Undo(call->request_id, id, gen, [done, id, why = st.error().message] {
-            done(Admission{Admission::Kind::kUnavailable, {}, id, why});
+        Publish(call, id, action, gen, [this, done, id, gen, token](const Status& published) {
+          Settle(token, {id, std::to_string(gen)}, published, [done, id](const Settled& s) {
+            done(Admission{AdmissionKindOf(s), {}, id, s.why});
           });
         });
       });
@@ -419,6 +453,7 @@ void App::AdmitManyAndPublish(const std::shared_ptr<Call>& call,
     if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
   }
   int64_t now = util::NowMs();
+  std::string token = util::RandomToken(16);
   std::vector<std::string> args{config_.redis_prefix,
                                 call->tenant,
                                 std::string(domain::ActionName(action)),
@@ -427,13 +462,16 @@ void App::AdmitManyAndPublish(const std::shared_ptr<Call>& call,
                                 call->request_id,
                                 std::to_string(now),
                                 util::Rfc3339(now),
-                                std::to_string(config_.history_max)};
+                                std::to_string(config_.history_max),
+                                token};
   args.insert(args.end(), ids.begin(), ids.end());
   redis_->EvalSha(
       redis::scripts::AdmitMany(), {}, args,
-      [this, call, ids, action, done](Result<redis::Value> r) {
+      [this, call, ids, action, token, done](Result<redis::Value> r) {
         if (!r && r.error().code == Code::kTimeout) {
-          for (const auto& id : ids) Orphan(call->request_id, id);
+          std::vector<std::string> id_gens;
+          for (const auto& id : ids) id_gens.insert(id_gens.end(), {id, ""});
+          UndoLost(token, std::move(id_gens));
         }
         if (!r || r->is_error()) {
           return done(
@@ -451,35 +489,30 @@ void App::AdmitManyAndPublish(const std::shared_ptr<Call>& call,
         if (outcome != "ok" || e.size() != 1 + 2 * ids.size()) {
           return done(Admission{Admission::Kind::kUnavailable, {}, {}, "bad admission reply"});
         }
-        // Publish every command; the batch answers once all are confirmed, or undoes them all.
+        // Publish every command; the batch settles once every publish has answered: all
+        // confirmed, or all undone (a batch is all or nothing).
         struct Batch {
           size_t left;
-          bool failed = false;
-          std::string error;
-          std::vector<std::pair<std::string, int64_t>> admitted;
+          Status published = OkStatus();
+          std::vector<std::string> id_gens;
         };
         auto batch = std::make_shared<Batch>();
         batch->left = ids.size();
-        for (size_t i = 0; i < ids.size(); ++i)
-          batch->admitted.emplace_back(ids[i], e[1 + 2 * i].AsInt());
+        std::vector<std::pair<std::string, int64_t>> admitted;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          admitted.emplace_back(ids[i], e[1 + 2 * i].AsInt());
+          batch->id_gens.insert(batch->id_gens.end(), {ids[i], e[1 + 2 * i].str});
+        }
         log::Info("admitted batch", {{"request_id", call->request_id},
                                      {"action", std::string(domain::ActionName(action))},
                                      {"count", static_cast<unsigned long>(ids.size())}});
-        for (const auto& [id, gen] : batch->admitted) {
-          Publish(call, id, action, gen, [this, call, batch, done](const Status& st) {
-            if (!st && !batch->failed) {
-              batch->failed = true;
-              batch->error = st.error().message;
-            }
+        for (const auto& [id, gen] : admitted) {
+          Publish(call, id, action, gen, [this, batch, token, done](const Status& st) {
+            if (!st && batch->published) batch->published = st;
             if (--batch->left > 0) return;
-            if (!batch->failed) return done(Admission{Admission::Kind::kAccepted, {}, {}, {}});
-            auto undos_left = std::make_shared<size_t>(batch->admitted.size());
-            for (const auto& [aid, agen] : batch->admitted) {
-              Undo(call->request_id, aid, agen, [undos_left, done, batch] {
-                if (--*undos_left == 0)
-                  done(Admission{Admission::Kind::kUnavailable, {}, {}, batch->error});
-              });
-            }
+            Settle(token, batch->id_gens, batch->published, [done](const Settled& s) {
+              done(Admission{AdmissionKindOf(s), {}, {}, s.why});
+            });
           });
         }
       });
@@ -495,6 +528,8 @@ void App::Transition(const std::shared_ptr<Call>& call, domain::Action action) {
                         return ReplyError(*call, 409, domain::Admit(action, a.status).message);
                       case Admission::Kind::kUnavailable:
                         return ReplyUnavailable(*call, a.error);
+                      case Admission::Kind::kUnknown:
+                        return ReplyUnknown(*call, a.error);
                       case Admission::Kind::kAccepted:
                         return Reply(*call, 202,
                                      action == domain::Action::kDestroy ? routes::DestroyAccepted()
@@ -539,54 +574,102 @@ void App::Publish(const std::shared_ptr<Call>& call, const std::string& instance
                  });
 }
 
-void App::Undo(const std::string& request_id, const std::string& instance_id, int64_t gen,
-               const std::function<void()>& done) {
+Admission::Kind App::AdmissionKindOf(const Settled& s) {
+  switch (s.kind) {
+    case Settled::Kind::kAccepted:
+      return Admission::Kind::kAccepted;
+    case Settled::Kind::kRefused:
+      return Admission::Kind::kUnavailable;
+    case Settled::Kind::kUnknown:
+      break;
+  }
+  return Admission::Kind::kUnknown;
+}
+
+void App::Settle(const std::string& token, std::vector<std::string> id_gens,
+                 const Status& published, std::function<void(const Settled&)> done) {
+  Unsettled u;
+  u.confirm = published.ok();
+  u.token = token;
+  u.id_gens = std::move(id_gens);
+  u.why = published ? std::string() : published.error().message;
+  u.deadline_ms = static_cast<uint64_t>(util::NowMs()) + config_.settle_budget_ms;
+  u.done = std::move(done);
+  Send(std::move(u));
+}
+
+void App::UndoLost(const std::string& token, std::vector<std::string> id_gens) {
+  // Redis may have run the admission; the client is answered 503 now. Undoing it here is only
+  // early: the admission is unconfirmed, so the reconciler never republishes it and undoes it
+  // at its deadline even if this shim is gone by then.
+  ++counters_["admissions_reply_lost_total"];
+  Unsettled u;
+  u.confirm = false;
+  u.token = token;
+  u.id_gens = std::move(id_gens);
+  u.why = "redis reply lost";
+  u.deadline_ms = static_cast<uint64_t>(util::NowMs()) + config_.settle_budget_ms * 20;
+  Send(std::move(u));
+}
+
+void App::Send(Unsettled u) {
   int64_t now = util::NowMs();
-  redis_->EvalSha(redis::scripts::UndoAdmission(), {},
-                  {config_.redis_prefix, instance_id, std::to_string(gen), std::to_string(now),
-                   util::Rfc3339(now), std::to_string(config_.history_max)},
-                  [this, request_id, instance_id, done](Result<redis::Value> r) {
-                    // An undo that did not answer is retried by request id once Redis is back.
-                    if (!r || r->is_error()) {
-                      log::Warn("undo admission failed; retrying when Redis answers",
-                                {{"request_id", request_id}, {"instance_id", instance_id}});
-                      Orphan(request_id, instance_id);
-                    } else {
-                      ++counters_["admissions_undone_total"];
-                    }
-                    done();
-                  });
+  std::vector<std::string> args;
+  const redis::Script* script = nullptr;
+  if (u.confirm) {
+    script = &redis::scripts::Confirm();
+    args = {config_.redis_prefix, u.token};
+  } else {
+    script = &redis::scripts::UndoAdmission();
+    args = {config_.redis_prefix,
+            u.token,
+            std::to_string(now),
+            util::Rfc3339(now),
+            std::to_string(config_.history_max),
+            "admission undone: the broker did not confirm"};
+  }
+  args.insert(args.end(), u.id_gens.begin(), u.id_gens.end());
+  auto shared = std::make_shared<Unsettled>(std::move(u));
+  redis_->EvalSha(*script, {}, std::move(args), [this, shared](Result<redis::Value> r) {
+    Unsettled& pending = *shared;
+    if (!r || r->is_error()) {
+      if (static_cast<uint64_t>(util::NowMs()) < pending.deadline_ms && unsettled_.size() < 100000) {
+        unsettled_.push_back(std::move(pending));  // the timer tries again once Redis answers
+        return;
+      }
+      ++counters_["admissions_unsettled_total"];
+      log::Error("could not settle an admission with Redis; its outcome is unknown",
+                 {{"token", pending.token}, {"error", r ? r->str : r.error().message}});
+      if (pending.done) pending.done(Settled{Settled::Kind::kUnknown, "redis did not answer: " + pending.why});
+      return;
+    }
+    size_t undone = 0, confirmed = 0;
+    for (const auto& e : r->elements) {
+      if (e.str == "undone") ++undone;
+      if (e.str == "confirmed") ++confirmed;
+    }
+    if (pending.confirm) {
+      // Undone means the reconciler gave up on it first (this shim was that slow): it is off.
+      if (!pending.done) return;
+      if (undone == 0) return pending.done(Settled{Settled::Kind::kAccepted, {}});
+      if (undone == r->elements.size())
+        return pending.done(Settled{Settled::Kind::kRefused, "admission expired unconfirmed"});
+      return pending.done(Settled{Settled::Kind::kUnknown, "part of the batch expired"});
+    }
+    counters_["admissions_undone_total"] += undone;
+    if (!pending.done) return;
+    if (confirmed == 0) return pending.done(Settled{Settled::Kind::kRefused, pending.why});
+    // A worker claimed the command although its confirm did not reach us: it stands.
+    if (confirmed == r->elements.size()) return pending.done(Settled{Settled::Kind::kAccepted, {}});
+    pending.done(Settled{Settled::Kind::kUnknown,
+                   "part of the batch was already being carried out when the rest failed"});
+  });
 }
 
-void App::Orphan(const std::string& request_id, const std::string& instance_id) {
-  if (orphans_.size() >= 100000) {
-    log::Error("too many orphaned admissions; the reconciler will run this one",
-               {{"request_id", request_id}, {"instance_id", instance_id}});
-    return;
-  }
-  orphans_.emplace_back(request_id, instance_id);
-  ++counters_["admissions_orphaned_total"];
-}
-
-void App::UndoOrphans() {
-  auto batch = std::move(orphans_);
-  orphans_.clear();
-  for (auto& orphan : batch) {
-    // Named copies: a lambda cannot capture structured bindings before C++20 (clang-tidy's clang).
-    std::string request_id = orphan.first, instance_id = orphan.second;
-    int64_t now = util::NowMs();
-    redis_->EvalSha(redis::scripts::UndoAdmission(), {},
-                    {config_.redis_prefix, instance_id, "", std::to_string(now), util::Rfc3339(now),
-                     std::to_string(config_.history_max), request_id},
-                    [this, request_id, instance_id](Result<redis::Value> r) {
-                      if (!r || r->is_error())
-                        return Orphan(request_id, instance_id);  // try again later
-                      if (r->AsInt() == 1) {
-                        log::Info("undid an admission whose reply was lost",
-                                  {{"request_id", request_id}, {"instance_id", instance_id}});
-                      }
-                    });
-  }
+void App::RetryUnsettled() {
+  auto batch = std::move(unsettled_);
+  unsettled_.clear();
+  for (auto& u : batch) Send(std::move(u));
 }
 
 void App::ReadInstance(

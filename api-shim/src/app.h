@@ -24,7 +24,9 @@ namespace lambda::shim {
 
 /// What admitting one action (and publishing its command) came to.
 struct Admission {
-  enum class Kind { kAccepted, kNotFound, kRefused, kUnavailable };
+  /// kUnavailable: nothing changed (503); kUnknown: Redis could not be told the outcome in time,
+  /// so the action may or may not happen (504, never a 503).
+  enum class Kind { kAccepted, kNotFound, kRefused, kUnavailable, kUnknown };
   Kind kind = Kind::kUnavailable;
   domain::Status status = domain::Status::kPending;  ///< kRefused: the current status
   std::string id;     ///< kNotFound / kRefused in a batch: the instance that failed
@@ -33,7 +35,7 @@ struct Admission {
 
 /// What a create request came to.
 struct Creation {
-  enum class Kind { kAccepted, kInvalid, kUnavailable };
+  enum class Kind { kAccepted, kInvalid, kUnavailable, kUnknown };
   Kind kind = Kind::kUnavailable;
   std::string id;
   std::vector<std::string> problems;  ///< kInvalid: "field: problem"
@@ -95,14 +97,31 @@ class App {
   static std::string AllowedSet(const std::vector<domain::Status>& statuses);
   void Publish(const std::shared_ptr<Call>& call, const std::string& instance_id,
                domain::Action action, int64_t gen, std::function<void(Status)> done);
-  /// Undoes an admission whose command was not confirmed; `done` runs when Redis answered (or
-  /// the undo was handed to the orphan path), so the 503 that follows is already true.
-  void Undo(const std::string& request_id, const std::string& instance_id, int64_t gen,
-            const std::function<void()>& done);
-  /// An admission whose reply was lost (Redis may have run it) was answered 503: remember it and
-  /// undo it by request id as soon as Redis answers again, so the 503 stays true.
-  void Orphan(const std::string& request_id, const std::string& instance_id);
-  void UndoOrphans();
+  /// How an admission settled with Redis after its publish answered.
+  struct Settled {
+    enum class Kind { kAccepted, kRefused, kUnknown };
+    Kind kind;
+    std::string why;
+  };
+  static Admission::Kind AdmissionKindOf(const Settled& s);
+  /// The admissions made under `token` ({id1, gen1, ...}) after their publish answered: confirmed
+  /// in Redis when `published` is ok (then 202), undone otherwise (then 503; 202 when a worker
+  /// had claimed the command anyway). Redis not answering within the settle budget: kUnknown.
+  void Settle(const std::string& token, std::vector<std::string> id_gens, const Status& published,
+              std::function<void(const Settled&)> done);
+  /// An admission whose Redis reply was lost (it may have happened) and was answered 503: undone
+  /// by its token as soon as Redis answers (the reconciler would undo it later anyway).
+  void UndoLost(const std::string& token, std::vector<std::string> id_gens);
+  struct Unsettled {
+    bool confirm = false;
+    std::string token;
+    std::vector<std::string> id_gens;
+    std::string why;
+    uint64_t deadline_ms = 0;
+    std::function<void(const Settled&)> done;  ///< empty for UndoLost
+  };
+  void Send(Unsettled u);
+  void RetryUnsettled();
 
   // §4.1 service API (app.cpp)
   void Create(const std::shared_ptr<Call>& call);
@@ -125,6 +144,8 @@ class App {
   void ReplyUnauthorized(Call& call);
   /// 503 + Retry-After in the shape of the call's dialect.
   void ReplyUnavailable(Call& call, std::string_view why);
+  /// 504: the action may or may not happen (Redis could not be told in time); never a 503.
+  void ReplyUnknown(Call& call, std::string_view why);
   std::string Key(std::string_view kind, std::string_view id) const;
   std::string BaseUrl(const http::Request& req) const;
   std::string Metrics() const;
@@ -136,17 +157,15 @@ class App {
   std::unique_ptr<amqp::Connection> amqp_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<uv::Timer> shutdown_timer_;
-  std::unique_ptr<uv::Timer> orphan_timer_;
+  std::unique_ptr<uv::Timer> settle_timer_;
   struct CachedKey {
     std::string tenant;
     uint64_t expires_ms;
   };
   std::unordered_map<std::string, CachedKey> key_cache_;
   std::map<std::string, uint64_t> counters_;
-  std::string allowed_[4];
-  std::vector<std::pair<std::string, std::string>>
-      orphans_;  ///< (request_id, instance_id)  ///< per action: ",1,9," from the domain table, for
-                 ///< admit.lua
+  std::string allowed_[4];  ///< per action: ",1,9," from the domain table, for admit.lua
+  std::vector<Unsettled> unsettled_;  ///< settlements waiting for Redis to answer again
 };
 
 }  // namespace lambda::shim

@@ -25,6 +25,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.http.max_connections = static_cast<size_t>(src.Int("max-connections", 10000, 1, 1000000));
   c.key_cache_ms = static_cast<uint64_t>(src.Int("key-cache-ms", 2000, 0, 600000));
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
+  c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});
   c.fault_crash_after_admit_permille =

@@ -20,6 +20,9 @@ struct Config {
   http::ServerLimits http;
   uint64_t key_cache_ms = 2000;        ///< how long a checked API key is trusted (revocation delay)
   int history_max = 256;               ///< entries kept per instance history stream
+  /// How long an admission whose publish answered may take to be confirmed or undone in Redis
+  /// (retried while Redis is away) before the answer is 504 "outcome unknown".
+  uint64_t settle_budget_ms = 3000;
   uint64_t shutdown_grace_ms = 10000;  ///< SIGTERM: time to finish in-flight requests
   std::string log_level = "info";
   /// Fault injection for the chaos tests only: the process dies (SIGKILL) between admission and

@@ -1,8 +1,11 @@
 -- Admits start/stop/destroy atomically: existence, tenant, the guard, gen+1, the outbox.
 -- The allowed-from set comes from the C++ status table (domain::AllowedFrom) or a dialect's
 -- rule built from it, never copied here.
+-- The admission is unconfirmed (p_conf 0) under the shim's token until the shim confirms it
+-- (confirm.lua, after the broker's confirm) or a worker claims it; an unconfirmed one is never
+-- republished, and the shim or the reconciler undoes it by its token (undo_admission.lua).
 -- ARGV: prefix, id, tenant, action, transitional_code, allowed (",1,9,"), request_id, now_ms,
---       now_rfc3339, history_max, mode ('' = leave as is; running|paused|standby)
+--       now_rfc3339, history_max, mode ('' = leave as is; running|paused|standby), token
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'i:' .. id
 local cur = redis.call('HMGET', key, 'owner', 'status')
@@ -12,7 +15,7 @@ if not string.find(ARGV[6], ',' .. status .. ',', 1, true) then return {'refused
 local gen = redis.call('HINCRBY', key, 'gen', 1)
 redis.call('HSET', key, 'status', ARGV[5], 'failure_message', '', 'updated_at', ARGV[9],
   'p_action', ARGV[4], 'p_gen', gen, 'p_req', ARGV[7], 'p_at', ARGV[8], 'p_since', ARGV[8], 'p_prev', status,
-  'p_attempt', 1)
+  'p_attempt', 1, 'p_tok', ARGV[12], 'p_conf', 0)
 redis.call('ZADD', p .. 'pending', ARGV[8], id)
 if ARGV[11] and ARGV[11] ~= '' then redis.call('HSET', key, 'mode', ARGV[11]) end
 redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,

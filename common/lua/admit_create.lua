@@ -1,6 +1,7 @@
 -- Admits a create: a new instance in PENDING with gen 1 and its pending command (the outbox).
 -- 'seqs' maps the integer id (seq) to the instance id, for the legacy routes.
--- ARGV: prefix, id, tenant, name, info_json, request_id, now_ms, now_rfc3339, history_max
+-- Unconfirmed under the shim's token until confirmed or claimed (see admit.lua).
+-- ARGV: prefix, id, tenant, name, info_json, request_id, now_ms, now_rfc3339, history_max, token
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'i:' .. id
 if redis.call('EXISTS', key) == 1 then return {'exists'} end
@@ -8,7 +9,7 @@ local seq = redis.call('INCR', p .. 'seq')
 redis.call('HSET', key, 'id', id, 'seq', seq, 'name', ARGV[4], 'owner', tenant, 'info', ARGV[5],
   'servers', '[]', 'status', 2, 'failure_message', '', 'created_at', ARGV[8], 'updated_at', ARGV[8],
   'gen', 1, 'p_action', 'create', 'p_gen', 1, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_since', ARGV[7],
-  'p_prev', -1, 'p_attempt', 1)
+  'p_prev', -1, 'p_attempt', 1, 'p_tok', ARGV[10], 'p_conf', 0)
 redis.call('ZADD', p .. 'pending', ARGV[7], id)
 redis.call('ZADD', p .. 't:' .. tenant .. ':ids', seq, id)
 redis.call('HSET', p .. 'seqs', seq, id)

@@ -10,5 +10,6 @@ local lease_key = p .. 'lease:' .. id
 local holder = redis.call('GET', lease_key)
 if holder and holder ~= worker then return {'busy', holder} end
 redis.call('SET', lease_key, worker, 'PX', ARGV[5])
-redis.call('HSET', key, 'claimed_by', worker)
+-- The command reached a worker, so its publish happened: the admission stands (see admit.lua).
+redis.call('HSET', key, 'claimed_by', worker, 'p_conf', 1)
 return {'ok', tonumber(cur[3]), cur[4], cur[5], cur[6], cur[7], cur[8] or 'running'}

@@ -1,31 +1,40 @@
--- Undoes an admission whose command the broker did not confirm, only if gen is unchanged.
--- gen moves on anyway, so a late copy of the unconfirmed command is stale when it arrives.
--- With gen '' it undoes the admission made by request_id instead: the shim lost Redis's reply to
--- an admission (outcome unknown), answered 503, and must make that answer true.
--- ARGV: prefix, id, gen, now_ms, now_rfc3339, history_max, [request_id]
-local p, id, gen = ARGV[1], ARGV[2], ARGV[3]
-local key = p .. 'i:' .. id
-local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'p_prev', 'owner', 'p_req')
-if gen == '' then
-  if not cur[5] or cur[5] ~= ARGV[7] then return 0 end
-  gen = cur[1]
+-- Undoes unconfirmed admissions by the token they were made under: the shim's, before it answers
+-- 503 (the broker did not confirm), or the reconciler's for one left unconfirmed past its
+-- deadline (the shim died, or answered 503 after losing Redis's reply to its admission). The
+-- token is server-made, so no client-chosen id can undo anyone else's admission.
+-- Per id: 'undone' (the status is back, gen moves on so a late copy of the command is stale),
+-- 'confirmed' (a worker claimed it, or the shim confirmed it: it stands and will run), or
+-- 'absent' (no admission under this token and gen: it never happened, or is gone already).
+-- ARGV: prefix, token, now_ms, now_rfc3339, history_max, note, id1, gen1, id2, gen2, ...
+local p, token = ARGV[1], ARGV[2]
+local out = {}
+for i = 7, #ARGV, 2 do
+  local id, gen = ARGV[i], ARGV[i + 1]
+  local key = p .. 'i:' .. id
+  local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'p_prev', 'owner', 'p_tok', 'p_conf')
+  if cur[5] ~= token or cur[2] ~= gen or cur[1] ~= gen then
+    out[#out + 1] = 'absent'
+  elseif cur[6] ~= '0' then
+    out[#out + 1] = 'confirmed'
+  elseif cur[3] == '-1' then
+    -- An undone create leaves nothing behind: the client got a 503, not an id.
+    local seq = redis.call('HGET', key, 'seq')
+    if seq then redis.call('HDEL', p .. 'seqs', seq) end
+    redis.call('DEL', key, p .. 'h:' .. id, p .. 'lease:' .. id)
+    redis.call('ZREM', p .. 't:' .. cur[4] .. ':ids', id)
+    redis.call('SREM', p .. 't:' .. cur[4] .. ':live', id)
+    redis.call('ZREM', p .. 'pending', id)
+    out[#out + 1] = 'undone'
+  else
+    local next_gen = redis.call('HINCRBY', key, 'gen', 1)
+    redis.call('HSET', key, 'status', cur[3], 'updated_at', ARGV[4], 'p_undone', token)
+    redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
+      'p_tok', 'p_conf')
+    redis.call('ZREM', p .. 'pending', id)
+    redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[5], '*', 'status', cur[3], 'gen', next_gen,
+      'request_id', '', 'worker', '', 'at', ARGV[3], 'note', ARGV[6])
+    redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen)
+    out[#out + 1] = 'undone'
+  end
 end
-if not cur[1] or cur[1] ~= gen or cur[2] ~= gen then return 0 end
-if cur[3] == '-1' then
-  -- An undone create leaves nothing behind: the client got a 503, not an id.
-  local seq = redis.call('HGET', key, 'seq')
-  if seq then redis.call('HDEL', p .. 'seqs', seq) end
-  redis.call('DEL', key, p .. 'h:' .. id, p .. 'lease:' .. id)
-  redis.call('ZREM', p .. 't:' .. cur[4] .. ':ids', id)
-  redis.call('SREM', p .. 't:' .. cur[4] .. ':live', id)
-  redis.call('ZREM', p .. 'pending', id)
-  return 1
-end
-local next_gen = redis.call('HINCRBY', key, 'gen', 1)
-redis.call('HSET', key, 'status', cur[3], 'updated_at', ARGV[5])
-redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt')
-redis.call('ZREM', p .. 'pending', id)
-redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[6], '*', 'status', cur[3], 'gen', next_gen,
-  'request_id', '', 'worker', '', 'at', ARGV[4], 'note', 'admission undone')
-redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen)
-return 1
+return out

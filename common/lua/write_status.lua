@@ -23,7 +23,7 @@ redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[14], '*', 'status', ARGV
   'request_id', ARGV[11], 'worker', worker, 'at', ARGV[9])
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)
 if ARGV[8] == '1' then
-  redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt', 'claimed_by')
+  redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt', 'p_tok', 'p_conf', 'claimed_by')
   redis.call('ZREM', p .. 'pending', id)
   redis.call('DEL', lease_key)
   if ARGV[5] == '6' then redis.call('SREM', p .. 't:' .. cur[2] .. ':live', id) end

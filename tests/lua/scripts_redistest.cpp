@@ -32,16 +32,28 @@ class LuaScripts : public ::testing::Test {
   std::string Create(const std::string& tenant = "t1") {
     std::string id = util::NewUuid();
     auto r = Eval(redis::scripts::AdmitCreate(),
-                  {prefix_, id, tenant, "name", "{}", "req-c", "1", "now", "100"});
+                  {prefix_, id, tenant, "name", "{}", "req-c", "1", "now", "100", "tok-c"});
     EXPECT_EQ(r.at(0), "ok");
     return id;
   }
   std::vector<std::string> Admit(const std::string& id, domain::Action a,
-                                 const std::string& tenant = "t1") {
+                                 const std::string& tenant = "t1",
+                                 const std::string& token = "tok", const std::string& now = "2") {
     return Eval(redis::scripts::Admit(),
                 {prefix_, id, tenant, std::string(domain::ActionName(a)),
                  std::to_string(domain::CodeOf(domain::TransitionalStatus(a))), Allowed(a), "req",
-                 "2", "now", "100"});
+                 now, "now", "100", "", token});
+  }
+  /// undo_admission.lua for one (id, gen) under `token`: undone, confirmed or absent.
+  std::string Undo(const std::string& token, const std::string& id, const std::string& gen) {
+    return Eval(redis::scripts::UndoAdmission(),
+                {prefix_, token, "5", "now", "100", "admission undone", id, gen})
+        .at(0);
+  }
+  std::vector<std::string> Reconcile(int64_t now, int64_t unconfirmed_after_ms) {
+    return Eval(redis::scripts::Reconcile(),
+                {prefix_, std::to_string(now), "now", "1000", "3600000", "3600000", ",", "100",
+                 "100", "rec-w", "5000", std::to_string(unconfirmed_after_ms)});
   }
   std::string Field(const std::string& id, const std::string& f) {
     return redis_->Cmd({"HGET", prefix_ + "i:" + id, f});
@@ -151,32 +163,84 @@ TEST_F(LuaScripts, DestroyedLeavesTheCount) {
   EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t1:ids"}), 1);  // listed, not counted
 }
 
-TEST_F(LuaScripts, UndoRestoresOnlyWhileGenIsUnchanged) {
+TEST_F(LuaScripts, UndoRestoresOnlyItsOwnUnconfirmedAdmission) {
   std::string id = Create();
   SetStatus(id, domain::Status::kStopped);
-  ASSERT_EQ(Admit(id, domain::Action::kStart).at(1), "2");
-  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "1", "5", "now", "100"}).at(0),
-            "0");
-  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "2", "5", "now", "100"}).at(0),
-            "1");
+  redis_->Cmd({"HSET", prefix_ + "i:" + id, "p_conf", "1"});  // the create was confirmed
+  ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-a").at(1), "2");
+  EXPECT_EQ(Field(id, "p_conf"), "0");
+  EXPECT_EQ(Undo("tok-a", id, "1"), "absent");  // another gen
+  EXPECT_EQ(Undo("tok-x", id, "2"), "absent");  // another admission's token: a client-chosen id
+                                                // can never undo someone else's admission
+  EXPECT_EQ(Undo("tok-a", id, "2"), "undone");
   EXPECT_EQ(Field(id, "status"), "1");  // STOPPED again
   EXPECT_EQ(Field(id, "gen"), "3");     // moved on: a late copy of gen 2 is stale
   EXPECT_EQ(Field(id, "p_action"), "");
+  EXPECT_EQ(Field(id, "p_tok"), "");
   EXPECT_EQ(Claim(id, "2", "w1").at(0), "stale");
+  EXPECT_EQ(Undo("tok-a", id, "2"), "absent");  // once only
   // A newer admission in between makes the old undo a no-op.
-  ASSERT_EQ(Admit(id, domain::Action::kStart).at(1), "4");
-  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "3", "5", "now", "100"}).at(0),
-            "0");
+  ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-b").at(1), "4");
+  EXPECT_EQ(Undo("tok-a", id, "3"), "absent");
   EXPECT_EQ(Field(id, "status"), "3");
+}
+
+TEST_F(LuaScripts, AClaimedOrConfirmedAdmissionIsNeverUndone) {
+  std::string id = Create();
+  SetStatus(id, domain::Status::kStopped);
+  ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-a").at(1), "2");
+  ASSERT_EQ(Claim(id, "2", "w1").at(0), "ok");  // the command reached a worker
+  EXPECT_EQ(Field(id, "p_conf"), "1");
+  EXPECT_EQ(Undo("tok-a", id, "2"), "confirmed");
+  EXPECT_EQ(Field(id, "status"), "3");
+  // confirm.lua marks only its own admission, once.
+  std::string other = Create();
+  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-x", other, "1"}).at(0), "superseded");
+  EXPECT_EQ(Field(other, "p_conf"), "0");
+  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", other, "1"}).at(0), "confirmed");
+  EXPECT_EQ(Field(other, "p_conf"), "1");
+  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", other, "1"}).at(0), "confirmed");
+  EXPECT_EQ(Undo("tok-c", other, "1"), "confirmed");
 }
 
 TEST_F(LuaScripts, UndoOfCreateRemovesEverything) {
   std::string id = Create("t9");
-  EXPECT_EQ(Eval(redis::scripts::UndoAdmission(), {prefix_, id, "1", "5", "now", "100"}).at(0),
-            "1");
+  EXPECT_EQ(Undo("tok-c", id, "1"), "undone");
   EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + id}), "0");
   EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t9:ids"}), 0);
   EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t9:live"}), 0);
+}
+
+TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndUndoesItAtItsDeadline) {
+  std::string id = Create();  // admitted at t=1, unconfirmed (its shim answered 503, or died)
+  std::string confirmed = Create();
+  ASSERT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", confirmed, "1"}).at(0),
+            "confirmed");
+  // Past the republish deadline, before the unconfirmed one's: only the confirmed is republished.
+  auto early = Reconcile(5000, 20000);
+  ASSERT_GE(early.size(), 2u);
+  EXPECT_EQ(early[1], "0");
+  ASSERT_EQ(early.size(), 2u + 5);
+  EXPECT_EQ(early[2], confirmed);
+  EXPECT_EQ(Field(id, "status"), "2");  // still PENDING, not republished
+  // Past its deadline the unconfirmed create is undone: nothing is left of it.
+  auto late = Reconcile(30000, 20000);
+  ASSERT_GE(late.size(), 2u);
+  EXPECT_EQ(late[1], "1");
+  EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + id}), "0");
+  EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + confirmed}), "1");
+  // An unconfirmed start goes back to where it was.
+  std::string started = Create();
+  SetStatus(started, domain::Status::kStopped);
+  redis_->Cmd({"HSET", prefix_ + "i:" + started, "p_conf", "1"});
+  ASSERT_EQ(Admit(started, domain::Action::kStart, "t1", "tok-s", "40000").at(0), "ok");
+  auto again = Reconcile(70000, 20000);
+  ASSERT_GE(again.size(), 2u);
+  EXPECT_EQ(Field(started, "status"), "1");
+  EXPECT_EQ(Claim(started, "2", "w1").at(0), "stale");
+  // A shim confirming only now (it was that slow) learns that it must answer 503.
+  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-s", started, "2"}).at(0), "undone");
+  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", id, "1"}).at(0), "undone");
 }
 
 TEST_F(LuaScripts, RenewLeaseTellsSuperseded) {

@@ -30,6 +30,8 @@ Result<Config> LoadConfig(config::Source& src) {
       static_cast<uint64_t>(src.Int("reconcile-interval-ms", 2000, 50, 600000));
   c.reconciler.republish_after_ms =
       static_cast<uint64_t>(src.Int("republish-after-ms", 30000, 100, 86400000));
+  c.reconciler.unconfirmed_after_ms =
+      static_cast<uint64_t>(src.Int("unconfirmed-after-ms", 60000, 100, 86400000));
   c.reconciler.create_timeout_ms =
       static_cast<uint64_t>(src.Int("create-timeout-ms", 3600000, 1000, 604800000));
   c.reconciler.action_timeout_ms =

@@ -66,6 +66,8 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
           return unknown();
         case Admission::Kind::kUnavailable:
           return ReplyUnavailable(*call, a.error);
+        case Admission::Kind::kUnknown:
+          return ReplyUnknown(*call, a.error);
         case Admission::Kind::kAccepted:
           return Reply(*call, 202, "{}");
         case Admission::Kind::kRefused:

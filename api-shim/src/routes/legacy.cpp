@@ -30,6 +30,8 @@ void App::Legacy(const std::shared_ptr<Call>& call) {
         }
         case Creation::Kind::kUnavailable:
           return ReplyUnavailable(*call, c.error);
+        case Creation::Kind::kUnknown:
+          return ReplyUnknown(*call, c.error);
         case Creation::Kind::kAccepted:
           return Reply(*call, 202, routes::LegacyCreated(c.id));
       }
@@ -61,6 +63,8 @@ void App::Legacy(const std::shared_ptr<Call>& call) {
                               routes::LegacyError(409, domain::Admit(action, a.status).message));
                         case Admission::Kind::kUnavailable:
                           return ReplyUnavailable(*call, a.error);
+                        case Admission::Kind::kUnknown:
+                          return ReplyUnknown(*call, a.error);
                         case Admission::Kind::kAccepted:
                           return Reply(*call, 202, routes::LegacySuccess());
                       }

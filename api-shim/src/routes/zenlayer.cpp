@@ -64,6 +64,8 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
       }
       case Admission::Kind::kUnavailable:
         return ReplyUnavailable(*call, a.error);
+      case Admission::Kind::kUnknown:
+        return ReplyUnknown(*call, a.error);
       case Admission::Kind::kAccepted:
         return Reply(*call, 200, routes::ZenlayerOk(rid));
     }

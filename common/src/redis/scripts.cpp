@@ -12,6 +12,7 @@ extern const std::string_view k_release_for_retry;
 extern const std::string_view k_admit_many;
 extern const std::string_view k_describe;
 extern const std::string_view k_reconcile;
+extern const std::string_view k_confirm;
 }  // namespace lambda::lua
 
 namespace lambda::redis::scripts {
@@ -33,6 +34,7 @@ LAMBDA_SCRIPT(ReleaseForRetry, k_release_for_retry, "release_for_retry")
 LAMBDA_SCRIPT(AdmitMany, k_admit_many, "admit_many")
 LAMBDA_SCRIPT(Describe, k_describe, "describe")
 LAMBDA_SCRIPT(Reconcile, k_reconcile, "reconcile")
+LAMBDA_SCRIPT(Confirm, k_confirm, "confirm")
 
 #undef LAMBDA_SCRIPT
 

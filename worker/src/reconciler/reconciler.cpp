@@ -38,7 +38,7 @@ void Reconciler::Pass() {
       {prefix_, std::to_string(now), util::Rfc3339(now), std::to_string(config_.republish_after_ms),
        std::to_string(config_.create_timeout_ms), std::to_string(config_.action_timeout_ms),
        create_failures_, std::to_string(history_max_), std::to_string(config_.batch), worker_id_,
-       std::to_string(config_.interval_ms * 3)},
+       std::to_string(config_.interval_ms * 3), std::to_string(config_.unconfirmed_after_ms)},
       [this](Result<redis::Value> r) {
         in_pass_ = false;
         if (!r || r->is_error() || r->elements.empty()) return;
@@ -48,7 +48,11 @@ void Reconciler::Pass() {
           counters_["reconciler_failed_total"] += static_cast<uint64_t>(failed);
           log::Warn("reconciler failed stuck instances", {{"count", failed}});
         }
-        for (size_t i = 1; i + 4 < e.size(); i += 5) {
+        if (int64_t undone = e.size() > 1 ? e[1].AsInt() : 0; undone > 0) {
+          counters_["reconciler_undone_total"] += static_cast<uint64_t>(undone);
+          log::Warn("reconciler undid admissions their shims never confirmed", {{"count", undone}});
+        }
+        for (size_t i = 2; i + 4 < e.size(); i += 5) {
           domain::Command cmd;
           cmd.instance_id = e[i].str;
           auto action = domain::ParseAction(e[i + 1].str);

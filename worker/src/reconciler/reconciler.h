@@ -22,6 +22,9 @@ struct ReconcilerConfig {
   uint64_t create_timeout_ms = 3600000;  ///< a create pending longer than this fails
   uint64_t action_timeout_ms = 1800000;  ///< a start/stop/destroy pending longer than this fails
   int batch = 500;                       ///< instances looked at per pass
+  /// An admission no shim confirmed and no worker claimed this long after it was made is undone
+  /// (its shim answered 503 or died). Must exceed the shim's publish timeout plus its confirm.
+  uint64_t unconfirmed_after_ms = 60000;
 };
 
 class Reconciler {

@@ -16,5 +16,6 @@ const Script& ReleaseForRetry();
 const Script& AdmitMany();
 const Script& Describe();
 const Script& Reconcile();
+const Script& Confirm();
 
 }  // namespace lambda::redis::scripts
