@@ -35,7 +35,10 @@ std::vector<std::pair<std::string, std::string>> Pairs(const redis::Value& v) {
 }  // namespace
 
 App::App(uv_loop_t* loop, Config config)
-    : loop_(loop), config_(std::move(config)), create_schema_(json::CreateRequestSchemaText()) {
+    : loop_(loop),
+      config_(std::move(config)),
+      create_schema_(json::CreateRequestSchemaText()),
+      limiter_(config_.rate_limit_per_s, config_.rate_limit_burst) {
   for (auto a : {domain::Action::kCreate, domain::Action::kStart, domain::Action::kStop,
                  domain::Action::kDestroy}) {
     std::string set = ",";
@@ -156,6 +159,27 @@ void App::ReplyUnavailable(Call& call, std::string_view why) {
   Reply(call, 503, std::move(body), {{"Retry-After", "1"}});
 }
 
+void App::ReplyThrottled(Call& call, uint64_t wait_ms) {
+  ++counters_["rate_limited_total"];
+  const std::string retry_after = std::to_string(std::max<uint64_t>(1, (wait_ms + 999) / 1000));
+  const std::string text = "Too many requests for this API key; retry after " + retry_after + " s.";
+  std::string body;
+  switch (http::DialectOf(call.match.route)) {
+    case http::Dialect::kLegacy:
+      body = routes::LegacyError(429, text);
+      break;
+    case http::Dialect::kZenlayer:
+      body = routes::ZenlayerError(call.request_id, "REQUEST_LIMIT_EXCEEDED", text);
+      break;
+    case http::Dialect::kFeldera:
+      body = routes::FelderaError(text, "TooManyRequests");
+      break;
+    default:
+      body = routes::ErrorBody(429, text);
+  }
+  Reply(call, 429, std::move(body), {{"Retry-After", retry_after}});
+}
+
 void App::ReplyUnknown(Call& call, std::string_view why) {
   std::string text = std::string("The outcome of this request is unknown (") + std::string(why) +
                      "); read the instance's status before retrying.";
@@ -214,7 +238,14 @@ void App::Handle(http::Request req, http::Responder respond) {
       return call->respond(std::move(r));
     }
     default:
-      return Authenticate(call, [this, call] { Dispatch(call); });
+      return Authenticate(call, [this, call] {
+        if (limiter_.enabled()) {
+          uint64_t now = static_cast<uint64_t>(util::NowMs());
+          if (uint64_t wait_ms = limiter_.Take(routes::ExtractApiKey(call->req), now); wait_ms > 0)
+            return ReplyThrottled(*call, wait_ms);
+        }
+        Dispatch(call);
+      });
   }
 }
 
@@ -331,6 +362,11 @@ void App::CreateInstance(const std::shared_ptr<Call>& call,
   if (auto problems = create_schema_.Validate(doc); !problems.empty()) {
     return done(Creation{Creation::Kind::kInvalid, {}, std::move(problems), {}});
   }
+  // Failure injection is the simulated cloud's: a real provider must never be asked to fake one.
+  if (config_.provider != "sim" && doc.HasMember("simulate")) {
+    return done(Creation{
+        Creation::Kind::kInvalid, {}, {"simulate is only accepted by the simulated provider"}, {}});
+  }
   std::string id = util::NewUuid();
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
@@ -348,8 +384,8 @@ void App::CreateInstance(const std::shared_ptr<Call>& call,
                                 std::to_string(config_.history_max),
                                 token};
   redis_->EvalSha(
-      redis::scripts::AdmitCreate(), {},
-      args, [this, call, id, token, done](Result<redis::Value> r) {
+      redis::scripts::AdmitCreate(), {}, args,
+      [this, call, id, token, done](Result<redis::Value> r) {
         if (!r && r.error().code == Code::kTimeout) UndoLost(token, {id, ""});
         if (!r || r->is_error()) {
           return done(
@@ -633,14 +669,16 @@ void App::Send(Unsettled u) {
   redis_->EvalSha(*script, {}, std::move(args), [this, shared](Result<redis::Value> r) {
     Unsettled& pending = *shared;
     if (!r || r->is_error()) {
-      if (static_cast<uint64_t>(util::NowMs()) < pending.deadline_ms && unsettled_.size() < 100000) {
+      if (static_cast<uint64_t>(util::NowMs()) < pending.deadline_ms &&
+          unsettled_.size() < 100000) {
         unsettled_.push_back(std::move(pending));  // the timer tries again once Redis answers
         return;
       }
       ++counters_["admissions_unsettled_total"];
       log::Error("could not settle an admission with Redis; its outcome is unknown",
                  {{"token", pending.token}, {"error", r ? r->str : r.error().message}});
-      if (pending.done) pending.done(Settled{Settled::Kind::kUnknown, "redis did not answer: " + pending.why});
+      if (pending.done)
+        pending.done(Settled{Settled::Kind::kUnknown, "redis did not answer: " + pending.why});
       return;
     }
     size_t undone = 0, confirmed = 0;
@@ -662,7 +700,7 @@ void App::Send(Unsettled u) {
     // A worker claimed the command although its confirm did not reach us: it stands.
     if (confirmed == r->elements.size()) return pending.done(Settled{Settled::Kind::kAccepted, {}});
     pending.done(Settled{Settled::Kind::kUnknown,
-                   "part of the batch was already being carried out when the rest failed"});
+                         "part of the batch was already being carried out when the rest failed"});
   });
 }
 

@@ -17,6 +17,7 @@
 #include "lambda/json/json.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/uv/handle.h"
+#include "rate_limit.h"
 #include "routes/body.h"
 #include "routes/shape.h"
 
@@ -144,6 +145,8 @@ class App {
   void ReplyUnauthorized(Call& call);
   /// 503 + Retry-After in the shape of the call's dialect.
   void ReplyUnavailable(Call& call, std::string_view why);
+  /// 429 + Retry-After in the shape of the call's dialect (Zenlayer: REQUEST_LIMIT_EXCEEDED).
+  void ReplyThrottled(Call& call, uint64_t wait_ms);
   /// 504: the action may or may not happen (Redis could not be told in time); never a 503.
   void ReplyUnknown(Call& call, std::string_view why);
   std::string Key(std::string_view kind, std::string_view id) const;
@@ -153,6 +156,7 @@ class App {
   uv_loop_t* loop_;
   Config config_;
   json::Schema create_schema_;
+  RateLimiter limiter_;
   std::unique_ptr<redis::AsyncClient> redis_;
   std::unique_ptr<amqp::Connection> amqp_;
   std::unique_ptr<http::Server> server_;
@@ -164,7 +168,7 @@ class App {
   };
   std::unordered_map<std::string, CachedKey> key_cache_;
   std::map<std::string, uint64_t> counters_;
-  std::string allowed_[4];  ///< per action: ",1,9," from the domain table, for admit.lua
+  std::string allowed_[4];            ///< per action: ",1,9," from the domain table, for admit.lua
   std::vector<Unsettled> unsettled_;  ///< settlements waiting for Redis to answer again
 };
 

@@ -28,8 +28,15 @@ Result<Config> LoadConfig(config::Source& src) {
   c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});
+  c.rate_limit_per_s = static_cast<double>(src.Int("rate-limit-per-s", 0, 0, 1000000));
+  c.rate_limit_burst = static_cast<double>(src.Int("rate-limit-burst", 20, 1, 1000000));
+  c.provider = src.OneOf("provider", c.provider, {"sim", "libvirt", "openstack"});
+  c.enable_test_faults = src.Bool("enable-test-faults", false);
   c.fault_crash_after_admit_permille =
       static_cast<int>(src.Int("fault-crash-after-admit-permille", 0, 0, 1000));
+  if (c.fault_crash_after_admit_permille > 0 && !c.enable_test_faults)
+    src.AddError(
+        "--fault-crash-after-admit-permille is a test-only switch: it needs --enable-test-faults");
   if (c.redis_prefix.empty()) src.AddError("--redis-prefix must not be empty");
   const auto& errors = src.Finish();
   if (!errors.empty()) {

@@ -18,15 +18,23 @@ struct Config {
   std::string redis_prefix = "lambda:";  ///< every Redis key starts with it
   amqp::Config amqp;
   http::ServerLimits http;
-  uint64_t key_cache_ms = 2000;        ///< how long a checked API key is trusted (revocation delay)
-  int history_max = 256;               ///< entries kept per instance history stream
+  uint64_t key_cache_ms = 2000;  ///< how long a checked API key is trusted (revocation delay)
+  int history_max = 256;         ///< entries kept per instance history stream
   /// How long an admission whose publish answered may take to be confirmed or undone in Redis
   /// (retried while Redis is away) before the answer is 504 "outcome unknown".
   uint64_t settle_budget_ms = 3000;
   uint64_t shutdown_grace_ms = 10000;  ///< SIGTERM: time to finish in-flight requests
   std::string log_level = "info";
-  /// Fault injection for the chaos tests only: the process dies (SIGKILL) between admission and
-  /// publish in this many of every 1000 admissions. 0 in production.
+  /// Per-API-key token bucket: requests a second (0 = off) and burst. Over it: 429.
+  double rate_limit_per_s = 0;
+  double rate_limit_burst = 20;
+  /// The workers' provider (LAMBDA_PROVIDER, as they read it): a create's `simulate` block is
+  /// accepted only with the simulated one.
+  std::string provider = "sim";
+  /// Test-only switches are refused unless this is set (never in production).
+  bool enable_test_faults = false;
+  /// Fault injection for the chaos tests only (needs enable_test_faults): the process dies
+  /// (SIGKILL) between admission and publish in this many of every 1000 admissions.
   int fault_crash_after_admit_permille = 0;
 };
 

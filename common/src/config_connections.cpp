@@ -4,7 +4,8 @@ namespace lambda::config {
 
 redis::Config ReadRedis(Source& src) {
   auto redis = redis::ParseUrl(src.String("redis-url", "redis://127.0.0.1:6379"));
-  auto command_timeout_ms = static_cast<uint64_t>(src.Int("redis-command-timeout-ms", 5000, 50, 600000));
+  auto command_timeout_ms =
+      static_cast<uint64_t>(src.Int("redis-command-timeout-ms", 5000, 50, 600000));
   if (redis) {
     redis->command_timeout_ms = command_timeout_ms;
     return *redis;

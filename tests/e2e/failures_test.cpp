@@ -242,8 +242,11 @@ TEST(Failures, InvalidCommandsAreDeadLetteredWithAReasonAndTheWorkerLives) {
       testing::PublishActions(
           stack,
           {"not json", R"({"v":9,"action":"start"})",
-           R"({"v":1,"request_id":"r","instance_id":"x","action":"start","gen":1,"issued_at":1,"attempt":1})"}),
-      3);
+           R"({"v":1,"request_id":"r","instance_id":"x","action":"start","gen":1,"issued_at":1,"attempt":1})",
+           // Hostile input: nested far past 32 levels (it used to overflow the parser's stack)
+           // and invalid UTF-8 in a string.
+           std::string(200000, '['), "{\"v\":1,\"request_id\":\"\xff\xfe\"}"}),
+      5);
   // Read the dead-letter queue with a plain rabbitmq-c client.
   amqp_connection_state_t c = amqp_new_connection();
   amqp_socket_t* s = amqp_tcp_socket_new(c);
@@ -256,7 +259,7 @@ TEST(Failures, InvalidCommandsAreDeadLetteredWithAReasonAndTheWorkerLives) {
       [&] {
         amqp_rpc_reply_t r = amqp_basic_get(c, 1, amqp_cstring_bytes(dead.c_str()), 1);
         if (r.reply_type != AMQP_RESPONSE_NORMAL || r.reply.id != AMQP_BASIC_GET_OK_METHOD)
-          return reasons.size() == 3;
+          return reasons.size() == 5;
         amqp_message_t msg;
         amqp_read_message(c, 1, &msg, 0);
         for (int i = 0; i < msg.properties.headers.num_entries; ++i) {
@@ -267,19 +270,21 @@ TEST(Failures, InvalidCommandsAreDeadLetteredWithAReasonAndTheWorkerLives) {
                                        e.value.value.bytes.len));
         }
         amqp_destroy_message(&msg);
-        return reasons.size() == 3;
+        return reasons.size() == 5;
       },
       std::chrono::seconds(20));
   amqp_connection_close(c, AMQP_REPLY_SUCCESS);
   amqp_destroy_connection(c);
-  ASSERT_EQ(reasons.size(), 3u);
-  bool saw_version = false, saw_json = false, saw_id = false;
+  ASSERT_EQ(reasons.size(), 5u);
+  bool saw_version = false, saw_json = false, saw_id = false, saw_deep = false, saw_utf8 = false;
   for (const auto& r : reasons) {
     saw_version |= r.find("unsupported command version") != std::string::npos;
     saw_json |= r.find("invalid JSON") != std::string::npos;
     saw_id |= r.find("instance_id") != std::string::npos;
+    saw_deep |= r.find("nested deeper than 32 levels") != std::string::npos;
+    saw_utf8 |= r.find("invalid UTF-8") != std::string::npos;
   }
-  EXPECT_TRUE(saw_version && saw_json && saw_id);
+  EXPECT_TRUE(saw_version && saw_json && saw_id && saw_deep && saw_utf8);
   EXPECT_TRUE(stack.worker(0).Alive());
 }
 

@@ -300,7 +300,7 @@ TEST_F(ServiceApi, RoutingErrorsHealthAndMetrics) {
   EXPECT_EQ(unknown.status, 404);
   auto method = Http("PUT", Api(""), Auth());
   EXPECT_EQ(method.status, 405);
-  EXPECT_EQ(method.headers["allow"], "POST, GET");
+  EXPECT_EQ(method.headers["allow"], "POST, GET, HEAD, OPTIONS");
   EXPECT_EQ(Http("GET", stack_->url() + "/healthz").status, 200);
   auto ready = Http("GET", stack_->url() + "/readyz/");
   EXPECT_EQ(ready.body, R"({"status":"ready","redis":true,"rabbitmq":true})");

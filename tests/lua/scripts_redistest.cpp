@@ -37,8 +37,8 @@ class LuaScripts : public ::testing::Test {
     return id;
   }
   std::vector<std::string> Admit(const std::string& id, domain::Action a,
-                                 const std::string& tenant = "t1",
-                                 const std::string& token = "tok", const std::string& now = "2") {
+                                 const std::string& tenant = "t1", const std::string& token = "tok",
+                                 const std::string& now = "2") {
     return Eval(redis::scripts::Admit(),
                 {prefix_, id, tenant, std::string(domain::ActionName(a)),
                  std::to_string(domain::CodeOf(domain::TransitionalStatus(a))), Allowed(a), "req",
@@ -214,8 +214,7 @@ TEST_F(LuaScripts, UndoOfCreateRemovesEverything) {
 TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndUndoesItAtItsDeadline) {
   std::string id = Create();  // admitted at t=1, unconfirmed (its shim answered 503, or died)
   std::string confirmed = Create();
-  ASSERT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", confirmed, "1"}).at(0),
-            "confirmed");
+  ASSERT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", confirmed, "1"}).at(0), "confirmed");
   // Past the republish deadline, before the unconfirmed one's: only the confirmed is republished.
   auto early = Reconcile(5000, 20000);
   ASSERT_GE(early.size(), 2u);

@@ -184,7 +184,7 @@ Process::Process(std::vector<std::string> argv, std::string log_path,
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    execv(args[0], args.data());
+    execvp(args[0], args.data());  // PATH lookup for servers such as redis-server
     _exit(127);
   }
 }

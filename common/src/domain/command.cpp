@@ -23,7 +23,7 @@ std::string ToJson(const Command& c) {
 Result<Command> ParseCommand(std::string_view body) {
   static const json::Schema kSchema(json::CommandSchemaText());
   rapidjson::Document doc;
-  if (auto st = json::Parse(body, &doc); !st) return st.error();
+  if (auto st = json::Parse(body, &doc, "command"); !st) return st.error();
   if (doc.IsObject()) {
     // Name an unknown version plainly: it is the most likely mismatch across a rolling upgrade.
     auto v = doc.FindMember("v");
