@@ -126,6 +126,42 @@ std::optional<size_t> TooDeepAt(std::string_view text, int max_depth) {
   return std::nullopt;
 }
 
+std::optional<size_t> LoneLowSurrogateAt(std::string_view text) {
+  // RapidJSON 1.1 rejects a high surrogate escape without its low half, but decodes a lone low
+  // one (\uDC00-\uDFFF) into bytes that are not UTF-8; kParseValidateEncodingFlag checks raw
+  // bytes only. Outside strings a backslash is a syntax error anyway.
+  bool after_high = false;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != '\\') continue;
+    if (text[i + 1] != 'u') {
+      after_high = false;
+      ++i;  // the escaped character
+      continue;
+    }
+    if (i + 5 >= text.size()) return std::nullopt;  // truncated: a syntax error for RapidJSON
+    unsigned unit = 0;
+    bool hex = true;
+    for (size_t k = i + 2; k < i + 6; ++k) {
+      char h = text[k];
+      unit <<= 4;
+      if (h >= '0' && h <= '9') {
+        unit |= static_cast<unsigned>(h - '0');
+      } else if ((h | 0x20) >= 'a' && (h | 0x20) <= 'f') {
+        unit |= static_cast<unsigned>((h | 0x20) - 'a' + 10);
+      } else {
+        hex = false;
+      }
+    }
+    if (!hex) return std::nullopt;  // RapidJSON reports the bad escape itself
+    bool high = unit >= 0xD800 && unit <= 0xDBFF, low = unit >= 0xDC00 && unit <= 0xDFFF;
+    if (low && !after_high) return i;
+    // A high half counts only when the next escape follows it at once.
+    after_high = high && i + 6 < text.size() && text[i + 6] == '\\';
+    i += 5;
+  }
+  return std::nullopt;
+}
+
 Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view what) {
   // Depth first, without recursion: RapidJSON's default parser, its writer and its schema
   // validator all recurse per level, so a deep document must never reach them.
@@ -133,6 +169,11 @@ Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view w
     return Error{Code::kInvalidArgument, std::string(what) + ": JSON nested deeper than " +
                                              std::to_string(kMaxDepth) + " levels at offset " +
                                              std::to_string(*at)};
+  }
+  if (auto at = LoneLowSurrogateAt(text)) {
+    return Error{Code::kInvalidArgument, std::string(what) + ": invalid JSON at offset " +
+                                             std::to_string(*at) +
+                                             ": invalid UTF-8 in a string (a lone \\u surrogate)"};
   }
   doc->Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text.data(),
                                                                                      text.size());

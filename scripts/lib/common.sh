@@ -62,7 +62,31 @@ build_preset() {
     echo "build failed; rerun: cmake --build --preset $preset" >&2; return 1; }
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+# proc_running PIDFILE: its process exists and is not a zombie. `kill -0` is true for a zombie,
+# and PID 1 of a container (or of this machine) may reap late or never.
+proc_running() {
+  local pid state
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1" 2>/dev/null)
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  # Field 3 of /proc/PID/stat, after the parenthesised name (which may hold spaces).
+  state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$pid/stat" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# redis_answers PORT: Redis answers PING.
+redis_answers() { timeout 3 redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null | grep -q PONG; }
+
+# amqp_answers PORT: the broker accepts an AMQP 0-9-1 connection (answers the protocol header
+# with a Connection.Start method frame, type 1).
+amqp_answers() {
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$0" || exit 1
+    printf "AMQP\x00\x00\x09\x01" >&3
+    head -c 1 <&3 | od -An -tx1' "$1" 2>/dev/null | grep -q 01
+}
+
+# http_answers URL: the process behind URL answers 200 (its /healthz).
+http_answers() { curl -fsS -m 2 -o /dev/null "$1" 2>/dev/null; }
 
 # wait_http URL [TRIES]: until the URL answers 200.
 wait_http() {
@@ -74,13 +98,15 @@ wait_http() {
   return 1
 }
 
-# start_redis DIR PORT [PIDFILE]: AOF on, daemonized. LAMBDA_REDIS_FSYNC=always makes every write
-# durable before Redis answers (what surviving a Redis SIGKILL without loss needs).
+# start_redis DIR PORT [PIDFILE]: AOF on, daemonized. Every write is on disk before Redis answers
+# (appendfsync always), which is what "nothing accepted is lost" across a Redis crash needs.
+# LAMBDA_REDIS_FSYNC=everysec is the explicit trade-off: faster, and a crash can lose the last
+# second of accepted actions (scripts/bench shows the cost of each).
 start_redis() {
   local dir="$1" port="$2" pidfile="${3:-$1/redis.pid}"
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
-    --appendfsync "${LAMBDA_REDIS_FSYNC:-everysec}" \
+    --appendfsync "${LAMBDA_REDIS_FSYNC:-always}" \
     --daemonize yes --pidfile "$pidfile" --logfile "$dir/redis.log" --save "" >/dev/null
   for _ in $(seq 1 100); do
     redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
@@ -94,9 +120,9 @@ stop_pidfile() {
   local pidfile="$1" pid
   [ -f "$pidfile" ] || return 0
   pid=$(cat "$pidfile" 2>/dev/null)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  if [ -n "$pid" ] && proc_running "$pidfile"; then
     kill -TERM "$pid" 2>/dev/null
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do proc_running "$pidfile" || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"

@@ -203,7 +203,7 @@ TEST(Failures, DeadRedisGets503ThenRecoversWithItsData) {
   Stack stack(Stack::Options{1, {}, {}});
   std::string key = stack.NewKey("t");
   auto ids = stack.Seed(1, "STOPPED", "t");
-  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // let appendfsync everysec run
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // in case the Redis runs everysec
   KillRedis();
   auto r =
       Http("GET", stack.url() + "/api/lambda-instances/" + ids[0] + "/", {"X-API-Key: " + key});

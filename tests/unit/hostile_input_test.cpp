@@ -58,6 +58,37 @@ TEST(Utf8, InvalidSequencesAreRefusedOnInput) {
   EXPECT_TRUE(util::IsValidUtf8("caf\xc3\xa9 \xf0\x9f\x9a\x80"));
 }
 
+// Found by fuzz_bodies: RapidJSON decodes a lone low surrogate escape into bytes that are not
+// UTF-8, so a parsed body could not be written back as valid JSON.
+TEST(Utf8, ALoneSurrogateEscapeIsRefusedAPairIsFine) {
+  rapidjson::Document d;
+  for (const std::string& bad : {std::string(R"({"n":"\uDE12"})"), std::string(R"({"n":"a\udc00b"})"),
+                                 std::string(R"({"\uDFFF":1})"),
+                                 std::string(R"({"n":"\uD83D x \uDE80"})")}) {
+    auto st = json::Parse(bad, &d);
+    ASSERT_FALSE(st.ok()) << bad;
+    EXPECT_NE(st.error().message.find("invalid UTF-8"), std::string::npos) << st.error().message;
+  }
+  ASSERT_TRUE(json::Parse(R"({"n":"\uD83D\uDE80 \\uDE12 \u00e9"})", &d).ok());
+  EXPECT_TRUE(util::IsValidUtf8(d["n"].GetString()));
+}
+
+// Found by fuzz_command: a number past int64 passed the schema's "integer" and reached
+// RapidJSON's GetInt64, which asserts (a worker crash from one queued message).
+TEST(DeepJson, ACommandWithAnIntegerPastInt64IsAnErrorNotACrash) {
+  const std::string base =
+      R"({"v":1,"request_id":"r","instance_id":"0b0e3f0e-7a39-4f6a-9e2a-1c3a9c1e2f05",)"
+      R"("action":"start","attempt":1,)";
+  for (const std::string& tail : {std::string(R"("gen":3,"issued_at":17022222220000000000})"),
+                                  std::string(R"("gen":18446744073709551615,"issued_at":1})"),
+                                  std::string(R"("gen":9007199254740992,"issued_at":1})")}) {
+    auto c = domain::ParseCommand(base + tail);
+    ASSERT_FALSE(c.ok()) << tail;
+    EXPECT_EQ(c.error().code, Code::kInvalidArgument);
+  }
+  EXPECT_TRUE(domain::ParseCommand(base + R"("gen":9007199254740991,"issued_at":1})").ok());
+}
+
 TEST(Utf8, EveryWriterProducesValidJsonWhateverIsStored) {
   std::string stored = "name\xff\xfe-end";
   EXPECT_EQ(util::ToValidUtf8(stored), "name\xef\xbf\xbd-end");

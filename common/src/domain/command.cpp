@@ -40,6 +40,13 @@ Result<Command> ParseCommand(std::string_view body) {
     }
     return Error{Code::kInvalidArgument, msg};
   }
+  // The schema bounds every integer; these checks keep a schema slip from reaching RapidJSON's
+  // typed getters, which assert (a worker crash) on a number of another width.
+  for (const char* k : {"gen", "issued_at", "attempt"}) {
+    if (!doc[k].IsInt64()) return Error{Code::kInvalidArgument, std::string(k) + ": out of range"};
+  }
+  if (auto m = doc.FindMember("op_attempt"); m != doc.MemberEnd() && !m->value.IsInt())
+    return Error{Code::kInvalidArgument, "op_attempt: out of range"};
   Command c;
   c.v = doc["v"].GetInt();
   c.request_id = doc["request_id"].GetString();

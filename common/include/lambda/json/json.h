@@ -65,6 +65,8 @@ inline constexpr int kMaxDepth = 32;
 Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view what = "body");
 /// The offset of the first bracket that opens level max_depth+1, if any (strings skipped).
 std::optional<size_t> TooDeepAt(std::string_view text, int max_depth);
+/// The offset of a \uDC00-\uDFFF escape that does not follow a high surrogate escape, if any.
+std::optional<size_t> LoneLowSurrogateAt(std::string_view text);
 
 /// A compiled JSON Schema (draft-04, as RapidJSON supports). Thread: immutable after construction.
 class Schema {
