@@ -34,9 +34,10 @@ Result<Config> LoadConfig(config::Source& src) {
   c.enable_test_faults = src.Bool("enable-test-faults", false);
   c.fault_crash_after_admit_permille =
       static_cast<int>(src.Int("fault-crash-after-admit-permille", 0, 0, 1000));
-  if (c.fault_crash_after_admit_permille > 0 && !c.enable_test_faults)
+  if (c.fault_crash_after_admit_permille > 0 && !c.enable_test_faults) {
     src.AddError(
         "--fault-crash-after-admit-permille is a test-only switch: it needs --enable-test-faults");
+  }
   if (c.redis_prefix.empty()) src.AddError("--redis-prefix must not be empty");
   const auto& errors = src.Finish();
   if (!errors.empty()) {

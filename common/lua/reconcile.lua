@@ -5,13 +5,13 @@
 -- moves on so any late worker is fenced off.
 -- An unconfirmed admission (p_conf 0: its shim never confirmed it and no worker claimed it) is
 -- never republished: its shim answered 503, or died before it could answer. Once older than
--- unconfirmed_after_ms it is undone, as the shim would have (see undo_admission.lua).
+-- unconfirmed_after_ms it is handed back to be undone by its token (undo_admission.lua).
 -- ARGV: prefix, now_ms, now_rfc3339, republish_after_ms, create_timeout_ms, action_timeout_ms,
 --       create_failures (",2:11,10:13,...," current status -> failure status), history_max, limit,
 --       worker, leader_lease_ms, unconfirmed_after_ms
 -- Returns {-1} when another worker holds the reconciler lease, else
--- {n_failed, n_undone, id1, action1, gen1, request_id1, attempt1, id2, ...} (the commands to
--- republish).
+-- {n_failed, n_undo, undo_id1, token1, gen1, ..., id1, action1, gen1, request_id1, attempt1,
+-- id2, ...}: the unconfirmed admissions to undo, then the commands to republish.
 local p, now = ARGV[1], tonumber(ARGV[2])
 local leader_key = p .. 'reconciler'
 if redis.call('GET', leader_key) == ARGV[10] then
@@ -22,10 +22,11 @@ end
 local republish_after = tonumber(ARGV[4])
 local unconfirmed_after = tonumber(ARGV[12])
 local out = {0, 0}
+local undo = {}
 local ids = redis.call('ZRANGEBYSCORE', p .. 'pending', '-inf', now - republish_after, 'LIMIT', 0, tonumber(ARGV[9]))
 for _, id in ipairs(ids) do
   local key = p .. 'i:' .. id
-  local f = redis.call('HMGET', key, 'p_action', 'p_gen', 'p_req', 'p_since', 'gen', 'status', 'p_attempt', 'owner', 'p_conf', 'p_prev', 'p_tok')
+  local f = redis.call('HMGET', key, 'p_action', 'p_gen', 'p_req', 'p_since', 'gen', 'status', 'p_attempt', 'owner', 'p_conf', 'p_tok')
   if not f[1] or f[2] ~= f[5] then
     redis.call('ZREM', p .. 'pending', id)  -- nothing pending any more (or a stale index entry)
   elseif f[9] == '0' then
@@ -33,23 +34,13 @@ for _, id in ipairs(ids) do
     if now - since <= unconfirmed_after then
       -- Not due yet: look again when it is, so it does not hold the scan window meanwhile.
       redis.call('ZADD', p .. 'pending', since + unconfirmed_after - republish_after + 1, id)
-    elseif f[10] == '-1' then
-      local seq = redis.call('HGET', key, 'seq')
-      if seq then redis.call('HDEL', p .. 'seqs', seq) end
-      redis.call('DEL', key, p .. 'h:' .. id, p .. 'lease:' .. id)
-      redis.call('ZREM', p .. 't:' .. f[8] .. ':ids', id)
-      redis.call('SREM', p .. 't:' .. f[8] .. ':live', id)
-      redis.call('ZREM', p .. 'pending', id)
-      out[2] = out[2] + 1
     else
-      local gen = redis.call('HINCRBY', key, 'gen', 1)
-      redis.call('HSET', key, 'status', f[10], 'updated_at', ARGV[3], 'p_undone', f[11] or '')
-      redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt', 'p_tok', 'p_conf')
-      redis.call('ZREM', p .. 'pending', id)
-      redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[8], '*', 'status', f[10], 'gen', gen,
-        'request_id', '', 'worker', '', 'at', ARGV[2], 'note', 'admission never confirmed: undone by the reconciler')
-      redis.call('PUBLISH', p .. 'events', id .. ' ' .. f[10] .. ' ' .. gen)
-      out[2] = out[2] + 1
+      -- Due: handed back to be undone by its token (undo_admission.lua, which a claim since
+      -- this pass still wins). Looked at again after the republish delay if that fails.
+      redis.call('ZADD', p .. 'pending', now, id)
+      undo[#undo + 1] = id
+      undo[#undo + 1] = f[10] or ''
+      undo[#undo + 1] = f[2]
     end
   else
     local timeout = tonumber(f[1] == 'create' and ARGV[5] or ARGV[6])
@@ -81,4 +72,8 @@ for _, id in ipairs(ids) do
     end
   end
 end
-return out
+out[2] = #undo / 3
+local all = {out[1], out[2]}
+for _, v in ipairs(undo) do all[#all + 1] = v end
+for i = 3, #out do all[#all + 1] = out[i] end
+return all

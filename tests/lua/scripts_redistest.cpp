@@ -211,33 +211,37 @@ TEST_F(LuaScripts, UndoOfCreateRemovesEverything) {
   EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t9:live"}), 0);
 }
 
-TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndUndoesItAtItsDeadline) {
+TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndHandsItBackAtItsDeadline) {
   std::string id = Create();  // admitted at t=1, unconfirmed (its shim answered 503, or died)
   std::string confirmed = Create();
   ASSERT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", confirmed, "1"}).at(0), "confirmed");
   // Past the republish deadline, before the unconfirmed one's: only the confirmed is republished.
   auto early = Reconcile(5000, 20000);
-  ASSERT_GE(early.size(), 2u);
-  EXPECT_EQ(early[1], "0");
   ASSERT_EQ(early.size(), 2u + 5);
+  EXPECT_EQ(early[1], "0");
   EXPECT_EQ(early[2], confirmed);
   EXPECT_EQ(Field(id, "status"), "2");  // still PENDING, not republished
-  // Past its deadline the unconfirmed create is undone: nothing is left of it.
+  // Past its deadline it is handed back to be undone by its token: nothing is left of it after.
   auto late = Reconcile(30000, 20000);
-  ASSERT_GE(late.size(), 2u);
+  ASSERT_GE(late.size(), 5u);
   EXPECT_EQ(late[1], "1");
+  EXPECT_EQ(late[2], id);
+  EXPECT_EQ(late[3], "tok-c");
+  EXPECT_EQ(late[4], "1");
+  EXPECT_EQ(Undo(late[3], late[2], late[4]), "undone");
   EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + id}), "0");
   EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + confirmed}), "1");
-  // An unconfirmed start goes back to where it was.
+  // An unconfirmed start goes back to where it was; a shim confirming only now learns it is off.
   std::string started = Create();
   SetStatus(started, domain::Status::kStopped);
   redis_->Cmd({"HSET", prefix_ + "i:" + started, "p_conf", "1"});
   ASSERT_EQ(Admit(started, domain::Action::kStart, "t1", "tok-s", "40000").at(0), "ok");
   auto again = Reconcile(70000, 20000);
-  ASSERT_GE(again.size(), 2u);
+  ASSERT_GE(again.size(), 5u);
+  EXPECT_EQ(again[2], started);
+  EXPECT_EQ(Undo(again[3], again[2], again[4]), "undone");
   EXPECT_EQ(Field(started, "status"), "1");
   EXPECT_EQ(Claim(started, "2", "w1").at(0), "stale");
-  // A shim confirming only now (it was that slow) learns that it must answer 503.
   EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-s", started, "2"}).at(0), "undone");
   EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", id, "1"}).at(0), "undone");
 }

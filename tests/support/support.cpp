@@ -77,15 +77,8 @@ bool SyncRedis::Reconnect() {
   timeval tv{2, 0};
   c_ = redisConnectWithTimeout(host_.c_str(), port_, tv);
   if (!c_ || c_->err) return false;
-  auto ok = [this](std::vector<std::string> argv) {
-    std::vector<const char*> p;
-    std::vector<size_t> l;
-    for (const auto& a : argv) {
-      p.push_back(a.data());
-      l.push_back(a.size());
-    }
-    auto* r = static_cast<redisReply*>(
-        redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+  auto ok = [this](const std::vector<std::string>& argv) {
+    auto* r = Send(argv);
     bool good = r != nullptr && r->type != REDIS_REPLY_ERROR;
     if (r) freeReplyObject(r);
     return good;
@@ -122,15 +115,19 @@ std::string Flatten(const redisReply* r) {
 }
 }  // namespace
 
-std::string SyncRedis::Cmd(const std::vector<std::string>& argv) {
+redisReply* SyncRedis::Send(const std::vector<std::string>& argv) {
   std::vector<const char*> p;
   std::vector<size_t> l;
   for (const auto& a : argv) {
     p.push_back(a.data());
     l.push_back(a.size());
   }
-  auto* r = static_cast<redisReply*>(
+  return static_cast<redisReply*>(
       redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+}
+
+std::string SyncRedis::Cmd(const std::vector<std::string>& argv) {
+  auto* r = Send(argv);
   if (r == nullptr) {
     Reconnect();
     return "";
@@ -141,15 +138,8 @@ std::string SyncRedis::Cmd(const std::vector<std::string>& argv) {
 }
 
 std::vector<std::string> SyncRedis::Array(const std::vector<std::string>& argv) {
-  std::vector<const char*> p;
-  std::vector<size_t> l;
-  for (const auto& a : argv) {
-    p.push_back(a.data());
-    l.push_back(a.size());
-  }
   std::vector<std::string> out;
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+  auto* r = Send(argv);
   if (r == nullptr) {
     Reconnect();
     return out;

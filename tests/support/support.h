@@ -34,6 +34,8 @@ class SyncRedis {
   bool Reconnect();
 
  private:
+  /// The raw reply (the caller frees it), or nullptr when the connection failed.
+  redisReply* Send(const std::vector<std::string>& argv);
   std::string host_;
   int port_ = 0;
   std::string user_, password_;

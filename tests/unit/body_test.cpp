@@ -18,13 +18,10 @@ std::optional<std::string> Action(const http::Request& r) {
 }
 
 TEST(DecodeAction, Urlencoded) {
-  EXPECT_EQ(Action(WithBody("application/x-www-form-urlencoded", "action=start")),
-            "start");
+  EXPECT_EQ(Action(WithBody("application/x-www-form-urlencoded", "action=start")), "start");
   EXPECT_EQ(Action(WithBody("", "x=1&action=stop")), "stop");
-  EXPECT_EQ(Action(WithBody("application/x-www-form-urlencoded", "act%69on=st%61rt")),
-            "start");
-  EXPECT_FALSE(
-      Action(WithBody("application/x-www-form-urlencoded", "nothing=1")).has_value());
+  EXPECT_EQ(Action(WithBody("application/x-www-form-urlencoded", "act%69on=st%61rt")), "start");
+  EXPECT_FALSE(Action(WithBody("application/x-www-form-urlencoded", "nothing=1")).has_value());
 }
 
 TEST(DecodeAction, MultipartAsCurlSendsIt) {
@@ -34,19 +31,16 @@ TEST(DecodeAction, MultipartAsCurlSendsIt) {
       "--------------------------abc123\r\n"
       "Content-Disposition: form-data; name=\"action\"\r\n\r\nstart\r\n"
       "--------------------------abc123--\r\n";
-  EXPECT_EQ(Action(
-                WithBody("multipart/form-data; boundary=------------------------abc123", body)),
+  EXPECT_EQ(Action(WithBody("multipart/form-data; boundary=------------------------abc123", body)),
             "start");
   EXPECT_FALSE(Action(WithBody("multipart/form-data", body)).has_value());
   EXPECT_FALSE(Action(WithBody("multipart/form-data; boundary=zzz", body)).has_value());
-  EXPECT_FALSE(
-      Action(WithBody("multipart/form-data; boundary=x", "--x\r\nbroken")).has_value());
+  EXPECT_FALSE(Action(WithBody("multipart/form-data; boundary=x", "--x\r\nbroken")).has_value());
 }
 
 TEST(DecodeAction, Json) {
   EXPECT_EQ(Action(WithBody("application/json", R"({"action":"stop"})")), "stop");
-  EXPECT_EQ(Action(WithBody("application/json; charset=utf-8", R"({"action":"start"})")),
-            "start");
+  EXPECT_EQ(Action(WithBody("application/json; charset=utf-8", R"({"action":"start"})")), "start");
   EXPECT_FALSE(Action(WithBody("application/json", R"({"action":1})")).has_value());
   auto broken = DecodeActionField(WithBody("application/json", R"([)"));
   ASSERT_FALSE(broken.ok());

@@ -62,9 +62,9 @@ TEST(Utf8, InvalidSequencesAreRefusedOnInput) {
 // UTF-8, so a parsed body could not be written back as valid JSON.
 TEST(Utf8, ALoneSurrogateEscapeIsRefusedAPairIsFine) {
   rapidjson::Document d;
-  for (const std::string& bad : {std::string(R"({"n":"\uDE12"})"), std::string(R"({"n":"a\udc00b"})"),
-                                 std::string(R"({"\uDFFF":1})"),
-                                 std::string(R"({"n":"\uD83D x \uDE80"})")}) {
+  for (const std::string& bad :
+       {std::string(R"({"n":"\uDE12"})"), std::string(R"({"n":"a\udc00b"})"),
+        std::string(R"({"\uDFFF":1})"), std::string(R"({"n":"\uD83D x \uDE80"})")}) {
     auto st = json::Parse(bad, &d);
     ASSERT_FALSE(st.ok()) << bad;
     EXPECT_NE(st.error().message.find("invalid UTF-8"), std::string::npos) << st.error().message;

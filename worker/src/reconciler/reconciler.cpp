@@ -29,6 +29,22 @@ void Reconciler::Start() {
   timer_.Start(config_.interval_ms, config_.interval_ms, [this] { Pass(); });
 }
 
+void Reconciler::UndoUnconfirmed(const std::string& id, const std::string& token,
+                                 const std::string& gen) {
+  int64_t now = util::NowMs();
+  redis_->EvalSha(
+      redis::scripts::UndoAdmission(), {},
+      {prefix_, token, std::to_string(now), util::Rfc3339(now), std::to_string(history_max_),
+       "admission never confirmed: undone by the reconciler", id, gen},
+      [this, id, gen](Result<redis::Value> r) {
+        if (!r || r->is_error() || r->elements.empty()) return;  // next pass
+        if (r->elements[0].str != "undone") return;              // claimed meanwhile: it stands
+        ++counters_["reconciler_undone_total"];
+        log::Warn("undid an admission its shim never confirmed (it answered 503 or died)",
+                  {{"instance_id", id}, {"gen", gen}});
+      });
+}
+
 void Reconciler::Pass() {
   if (in_pass_ || !redis_->connected() || amqp_ == nullptr || !amqp_->connected()) return;
   in_pass_ = true;
@@ -48,11 +64,10 @@ void Reconciler::Pass() {
           counters_["reconciler_failed_total"] += static_cast<uint64_t>(failed);
           log::Warn("reconciler failed stuck instances", {{"count", failed}});
         }
-        if (int64_t undone = e.size() > 1 ? e[1].AsInt() : 0; undone > 0) {
-          counters_["reconciler_undone_total"] += static_cast<uint64_t>(undone);
-          log::Warn("reconciler undid admissions their shims never confirmed", {{"count", undone}});
-        }
-        for (size_t i = 2; i + 4 < e.size(); i += 5) {
+        size_t undo = e.size() > 1 ? static_cast<size_t>(std::max<int64_t>(0, e[1].AsInt())) : 0;
+        for (size_t i = 2; i + 2 < e.size() && i < 2 + 3 * undo; i += 3)
+          UndoUnconfirmed(e[i].str, e[i + 1].str, e[i + 2].str);
+        for (size_t i = 2 + 3 * undo; i + 4 < e.size(); i += 5) {
           domain::Command cmd;
           cmd.instance_id = e[i].str;
           auto action = domain::ParseAction(e[i + 1].str);

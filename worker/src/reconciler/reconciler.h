@@ -38,6 +38,8 @@ class Reconciler {
 
  private:
   void Pass();
+  /// An admission left unconfirmed past its deadline, undone by its token (a claim wins).
+  void UndoUnconfirmed(const std::string& id, const std::string& token, const std::string& gen);
 
   redis::AsyncClient* redis_;
   amqp::Connection* amqp_ = nullptr;
