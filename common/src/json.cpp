@@ -2,6 +2,7 @@
 
 #include <rapidjson/error/en.h>
 
+#include <cmath>
 #include <optional>
 #include <stdexcept>
 
@@ -126,6 +127,26 @@ std::optional<size_t> TooDeepAt(std::string_view text, int max_depth) {
   return std::nullopt;
 }
 
+namespace {
+
+// RapidJSON 1.1 turns some overlong numbers (e.g. 544444400420364e0300) into an infinity without
+// an error, and its writer then stops half-way. Depth is bounded by kMaxDepth, so the recursion is.
+bool AllFinite(const rapidjson::Value& v) {
+  if (v.IsDouble()) return std::isfinite(v.GetDouble());
+  if (v.IsArray()) {
+    for (const auto& e : v.GetArray()) {
+      if (!AllFinite(e)) return false;
+    }
+  } else if (v.IsObject()) {
+    for (const auto& m : v.GetObject()) {
+      if (!AllFinite(m.value)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<size_t> LoneLowSurrogateAt(std::string_view text) {
   // RapidJSON 1.1 rejects a high surrogate escape without its low half, but decodes a lone low
   // one (\uDC00-\uDFFF) into bytes that are not UTF-8; kParseValidateEncodingFlag checks raw
@@ -183,6 +204,10 @@ Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view w
                              : rapidjson::GetParseError_En(doc->GetParseError());
     return Error{Code::kInvalidArgument, std::string(what) + ": invalid JSON at offset " +
                                              std::to_string(doc->GetErrorOffset()) + ": " + reason};
+  }
+  if (!AllFinite(*doc)) {
+    doc->SetNull();
+    return Error{Code::kInvalidArgument, std::string(what) + ": a number is out of range"};
   }
   return OkStatus();
 }

@@ -196,6 +196,12 @@ class Chaos : public ::testing::Test {
           return stack.redis().Int({"ZCARD", stack.redis_prefix() + "pending"}) == 0;
         },
         std::chrono::seconds(60));
+    if (!EnvOr("LAMBDA_CHAOS_DEBUG").empty()) {
+      for (const auto& id :
+           stack.redis().Array({"ZRANGE", stack.redis_prefix() + "pending", "0", "5"}))
+        std::printf("still pending %s: %s\n", id.c_str(),
+                    stack.redis().Cmd({"HGETALL", stack.redis_prefix() + "i:" + id}).c_str());
+    }
     Verdict v = Judge(stack, ids, f, std::chrono::seconds(1));
     Report(name, f, v);
     EXPECT_GT(f.accepted, 0u);

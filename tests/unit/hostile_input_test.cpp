@@ -89,6 +89,16 @@ TEST(DeepJson, ACommandWithAnIntegerPastInt64IsAnErrorNotACrash) {
   EXPECT_TRUE(domain::ParseCommand(base + R"("gen":9007199254740991,"issued_at":1})").ok());
 }
 
+// Found by fuzz_bodies: RapidJSON 1.1 parses this number to infinity without an error, and its
+// writer then stops half-way through the document.
+TEST(DeepJson, ANumberThatOverflowsToInfinityIsRefused) {
+  rapidjson::Document d;
+  auto st = json::Parse(R"({"e":8888888854248905816426265,"n":544444400420364e0300})", &d);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message.find("out of range"), std::string::npos) << st.error().message;
+  EXPECT_TRUE(json::Parse(R"({"big":8888888854248905816426265,"small":1e-400})", &d).ok());
+}
+
 TEST(Utf8, EveryWriterProducesValidJsonWhateverIsStored) {
   std::string stored = "name\xff\xfe-end";
   EXPECT_EQ(util::ToValidUtf8(stored), "name\xef\xbf\xbd-end");
