@@ -59,7 +59,9 @@ Status App::Start() {
   // Settlements Redis did not answer are retried from a timer, never from a Redis callback.
   settle_timer_ = std::make_unique<uv::Timer>(loop_);
   settle_timer_->Start(200, 200, [this] {
-    if (!unsettled_.empty() && redis_->connected()) RetryUnsettled();
+    if (unsettled_.empty()) return;
+    if (redis_->connected()) return RetryUnsettled();
+    ExpireUnsettled();  // Redis away: no request waits past its settle budget
   });
   amqp_ =
       std::make_unique<amqp::Connection>(loop_, config_.amqp, false, amqp::Connection::Handlers{});
@@ -702,6 +704,22 @@ void App::Send(Unsettled u) {
     pending.done(Settled{Settled::Kind::kUnknown,
                          "part of the batch was already being carried out when the rest failed"});
   });
+}
+
+void App::ExpireUnsettled() {
+  uint64_t now = static_cast<uint64_t>(util::NowMs());
+  std::vector<Unsettled> keep;
+  for (auto& u : unsettled_) {
+    if (now < u.deadline_ms) {
+      keep.push_back(std::move(u));
+      continue;
+    }
+    ++counters_["admissions_unsettled_total"];
+    log::Error("could not settle an admission with Redis; its outcome is unknown",
+               {{"token", u.token}, {"error", "redis is not connected"}});
+    if (u.done) u.done(Settled{Settled::Kind::kUnknown, "redis did not answer: " + u.why});
+  }
+  unsettled_ = std::move(keep);
 }
 
 void App::RetryUnsettled() {

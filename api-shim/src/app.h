@@ -123,6 +123,8 @@ class App {
   };
   void Send(Unsettled u);
   void RetryUnsettled();
+  /// Answers (504) the parked settlements past their budget while Redis stays away.
+  void ExpireUnsettled();
 
   // §4.1 service API (app.cpp)
   void Create(const std::shared_ptr<Call>& call);

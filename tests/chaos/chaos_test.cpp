@@ -308,12 +308,16 @@ TEST_F(Chaos, F_RedisFrozenThenShimKilledBeforeItCanUndo) {
   // the shim gives up on their replies (503) and is killed before it could undo them, then Redis
   // runs them. Only the admission's own unconfirmed state keeps those 503s true: the reconciler
   // must undo them, never republish them.
-  Stack stack(Options(2, {"--redis-command-timeout-ms", "300"}));
+  // Keys stay cached, so a request frozen mid-way is the admission itself, not its key lookup.
+  // A short settle budget frees the clients whose admissions were mid-settle at the freeze, so
+  // they come back with new admissions while Redis is still frozen.
+  Stack stack(Options(2, {"--redis-command-timeout-ms", "300", "--key-cache-ms", "60000",
+                          "--settle-budget-ms", "300"}));
   std::atomic<int> rounds{0};
   auto r = Run("f: redis frozen, shim killed", stack, 4, [&](std::atomic<bool>& stop) {
     while (Pause(stop, 1500)) {
       Shell("kill -STOP $(cat \"$LAMBDA_TEST_REDIS_DIR/redis.pid\")");
-      std::this_thread::sleep_for(std::chrono::milliseconds(800));  // replies time out: 503s
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // replies time out: 503s
       stack.shim().Signal(SIGKILL);
       stack.shim().Wait(std::chrono::seconds(5));
       Shell("kill -CONT $(cat \"$LAMBDA_TEST_REDIS_DIR/redis.pid\")");
