@@ -375,16 +375,17 @@ void App::CreateInstance(const std::shared_ptr<Call>& call,
   doc.Accept(w);
   int64_t now = util::NowMs();
   std::string token = util::RandomToken(16);
-  std::vector<std::string> args{config_.redis_prefix,
-                                id,
-                                call->tenant,
-                                doc["instance_name"].GetString(),
-                                std::string(json::View(sb)),
-                                call->request_id,
-                                std::to_string(now),
-                                util::Rfc3339(now),
-                                std::to_string(config_.history_max),
-                                token};
+  std::vector<std::string> args{
+      config_.redis_prefix,
+      id,
+      call->tenant,
+      std::string(doc["instance_name"].GetString(), doc["instance_name"].GetStringLength()),
+      std::string(json::View(sb)),
+      call->request_id,
+      std::to_string(now),
+      util::Rfc3339(now),
+      std::to_string(config_.history_max),
+      token};
   redis_->EvalSha(
       redis::scripts::AdmitCreate(), {}, args,
       [this, call, id, token, done](Result<redis::Value> r) {

@@ -99,6 +99,22 @@ TEST(DeepJson, ANumberThatOverflowsToInfinityIsRefused) {
   EXPECT_TRUE(json::Parse(R"({"big":8888888854248905816426265,"small":1e-400})", &d).ok());
 }
 
+// Found by fuzz_command: a request id holding \u0000 was cut at the NUL, so the command written
+// back (a retry, a republish) no longer passed its own schema.
+TEST(DeepJson, ACommandStringWithANulKeepsItsLength) {
+  const std::string body =
+      R"({"v":1,"request_id":"\u000061x","instance_id":"0b0e3f0e-7a39-4f6a-9e2a-1c3a9c1e2f05",)"
+      R"("action":"start","gen":1,"issued_at":170,"attempt":4})";
+  auto c = domain::ParseCommand(body);
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->request_id, std::string("\0"
+                                       "61x",
+                                       4));
+  auto again = domain::ParseCommand(domain::ToJson(*c));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->request_id, c->request_id);
+}
+
 TEST(Utf8, EveryWriterProducesValidJsonWhateverIsStored) {
   std::string stored = "name\xff\xfe-end";
   EXPECT_EQ(util::ToValidUtf8(stored), "name\xef\xbf\xbd-end");

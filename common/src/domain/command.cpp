@@ -49,8 +49,9 @@ Result<Command> ParseCommand(std::string_view body) {
     return Error{Code::kInvalidArgument, "op_attempt: out of range"};
   Command c;
   c.v = doc["v"].GetInt();
-  c.request_id = doc["request_id"].GetString();
-  c.instance_id = doc["instance_id"].GetString();
+  // With their lengths: a JSON string may hold \u0000, which a C string would cut short.
+  c.request_id.assign(doc["request_id"].GetString(), doc["request_id"].GetStringLength());
+  c.instance_id.assign(doc["instance_id"].GetString(), doc["instance_id"].GetStringLength());
   c.action = *ParseAction(doc["action"].GetString());
   c.gen = doc["gen"].GetInt64();
   c.issued_at = doc["issued_at"].GetInt64();

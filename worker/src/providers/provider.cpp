@@ -12,7 +12,8 @@ Result<InstanceSpec> SpecFromInfo(const std::string& id, const std::string& info
   s.id = id;
   auto str = [&](const char* k, std::string* out) {
     auto it = d.FindMember(k);
-    if (it != d.MemberEnd() && it->value.IsString()) *out = it->value.GetString();
+    if (it != d.MemberEnd() && it->value.IsString())
+      out->assign(it->value.GetString(), it->value.GetStringLength());
   };
   str("instance_name", &s.name);
   str("master_name", &s.master_name);
