@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "lambda/config/connections.h"
 #include "lambda/util/util.h"
 
@@ -18,12 +21,37 @@ Result<Config> LoadConfig(config::Source& src) {
   amqp::Config base;
   base.prefetch = static_cast<int>(src.Int("prefetch", 200, 1, 65535));
   c.amqp = config::ReadAmqp(src, base);
-  c.provider = src.OneOf("provider", c.provider, {"sim"});
+  c.provider = src.OneOf("provider", c.provider, {"sim", "libvirt"});
   c.sim.vm_op_ms = static_cast<uint64_t>(src.Int("sim-vm-op-ms", 20, 0, 600000));
   c.sim.step_ms = static_cast<uint64_t>(src.Int("sim-step-ms", 50, 0, 600000));
   c.sim.seed = static_cast<uint64_t>(src.Int("sim-seed", 1, 0, INT64_MAX));
   c.sim.transient_error_rate =
       static_cast<double>(src.Int("sim-transient-error-permille", 0, 0, 1000)) / 1000.0;
+  auto& lv = c.libvirt;
+  lv.uri = src.String("libvirt-uri", lv.uri);
+  lv.guest.domain_type =
+      src.OneOf("libvirt-domain-type", lv.guest.domain_type, {"qemu", "kvm", "test"});
+  lv.guest.kernel = src.String("libvirt-kernel", "");
+  lv.guest.initrd = src.String("libvirt-initrd", "");
+  lv.guest.cmdline = src.String("libvirt-cmdline", lv.guest.cmdline);
+  lv.guest.ssh_host = src.String("libvirt-ssh-host", lv.guest.ssh_host);
+  lv.guest.max_vcpus = static_cast<int>(src.Int("libvirt-max-vcpus", 2, 1, 256));
+  lv.guest.max_ram_mib = src.Int("libvirt-max-ram-mib", 2048, 64, 4194304);
+  lv.stop_timeout_ms = static_cast<uint64_t>(src.Int("vm-stop-timeout-ms", 30000, 100, 3600000));
+  lv.shutdown_retry_ms = static_cast<uint64_t>(src.Int("vm-shutdown-retry-ms", 2000, 50, 600000));
+  if (std::string key_file = src.String("ssh-public-key-file", ""); !key_file.empty()) {
+    std::ifstream in(key_file);
+    std::getline(in, lv.guest.ssh_key);
+    if (!in && lv.guest.ssh_key.empty())
+      src.AddError("--ssh-public-key-file: cannot read " + key_file);
+  }
+  if (c.provider == "libvirt" && (lv.guest.kernel.empty() || lv.guest.initrd.empty()))
+    src.AddError(
+        "--provider=libvirt: needs --libvirt-kernel and --libvirt-initrd (scripts/guest-image "
+        "builds a guest)");
+  c.hooks.dir = src.String("hooks-dir", "");
+  c.hooks.timeout_ms = static_cast<uint64_t>(src.Int("hook-timeout-ms", 600000, 10, 86400000));
+  c.ledger_max = static_cast<int>(src.Int("ledger-max", 1000, 10, 1000000));
   c.consumer.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 1024000));
   c.consumer.max_attempts = static_cast<int>(src.Int("max-attempts", 600, 1, 1000));
   c.reconciler.interval_ms =

@@ -6,6 +6,8 @@
 #include "lambda/amqp/connection.h"
 #include "lambda/config/source.h"
 #include "lambda/redis/async_client.h"
+#include "providers/hooks/hook_runner.h"
+#include "providers/libvirt/libvirt_provider.h"
 #include "providers/sim/sim_provider.h"
 #include "reconciler/reconciler.h"
 
@@ -18,6 +20,9 @@ struct Config {
   amqp::Config amqp;
   std::string provider = "sim";
   SimConfig sim;
+  libvirt::LibvirtConfig libvirt;
+  HookConfig hooks;
+  int ledger_max = 1000;  ///< entries kept per instance in the operations ledger
   ConsumerConfig consumer;
   ReconcilerConfig reconciler;
   uint64_t lease_ms = 30000;  ///< instance lease; renewed before every step

@@ -14,6 +14,8 @@
 #include "lambda/redis/async_client.h"
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
+#include "providers/hooks/hooked_provider.h"
+#include "providers/libvirt/libvirt_provider.h"
 #include "providers/sim/sim_provider.h"
 #include "reconciler/reconciler.h"
 
@@ -28,12 +30,15 @@ class WorkerApp {
       : loop_(loop),
         config_(config),
         redis_(loop, config.redis),
-        provider_(loop, config.sim),
-        consumer_(
-            worker::JobContext{loop, &redis_, &provider_, config.redis_prefix, config.worker_id,
-                               config.lease_ms, config.history_max, config.max_op_attempts,
-                               config.op_backoff_ms, config.op_backoff_max_ms},
-            config.consumer),
+        cloud_(MakeProvider(loop, config, &redis_)),
+        hooks_(loop, config.hooks),
+        provider_(cloud_.get(), &hooks_),
+        ledger_(&redis_, config.redis_prefix, config.ledger_max),
+        consumer_(worker::JobContext{loop, &redis_, &provider_, &ledger_, config.redis_prefix,
+                                     config.worker_id, config.lease_ms, config.history_max,
+                                     config.max_op_attempts, config.op_backoff_ms,
+                                     config.op_backoff_max_ms},
+                  config.consumer),
         reconciler_(loop, &redis_, config.reconciler, config.redis_prefix, config.worker_id,
                     config.history_max),
         shutdown_timer_(loop) {}
@@ -110,10 +115,21 @@ class WorkerApp {
     respond(std::move(r));
   }
 
+  static std::unique_ptr<worker::Provider> MakeProvider(uv_loop_t* loop,
+                                                        const worker::Config& config,
+                                                        redis::AsyncClient* redis) {
+    if (config.provider == "libvirt")
+      return std::make_unique<worker::libvirt::LibvirtProvider>(loop, config.libvirt);
+    return std::make_unique<worker::SimProvider>(loop, config.sim, redis, config.redis_prefix);
+  }
+
   uv_loop_t* loop_;
   const worker::Config& config_;
   redis::AsyncClient redis_;
-  worker::SimProvider provider_;
+  std::unique_ptr<worker::Provider> cloud_;
+  worker::HookRunner hooks_;
+  worker::HookedProvider provider_;
+  worker::Ledger ledger_;
   worker::Consumer consumer_;
   worker::Reconciler reconciler_;
   std::unique_ptr<amqp::Connection> amqp_;

@@ -12,7 +12,13 @@ Job::Job(const JobContext& ctx, domain::Command cmd, Claim claim, DoneFn done)
       cmd_(std::move(cmd)),
       claim_(std::move(claim)),
       done_(std::move(done)),
-      timer_(std::make_unique<uv::Timer>(ctx.loop)) {}
+      timer_(std::make_unique<uv::Timer>(ctx.loop)) {
+  op_.request_id = cmd_.request_id;
+  op_.gen = cmd_.gen;
+  op_.worker = ctx_.worker_id;
+  // The job outlives every provider operation it starts (their callbacks hold it).
+  op_.record = [this](const LedgerEntry& e) { ctx_.ledger->Append(cmd_.instance_id, op_, e); };
+}
 
 void Job::Run() {
   auto spec = SpecFromInfo(cmd_.instance_id, claim_.info_json);
@@ -101,27 +107,35 @@ void Job::RunStep(const Step& step, Provider::Done done) {
     case StepKind::kCreateCluster:
       return Attempt(
           [self, p](Provider::Done d) {
-            p->CreateCluster(self->spec_, &self->servers_, std::move(d));
+            p->CreateCluster(self->op_, self->spec_, &self->servers_, std::move(d));
           },
           std::move(done));
     case StepKind::kInstall:
-      return Attempt([self, p, key = step.install_key](
-                         Provider::Done d) { p->Install(self->spec_, key, std::move(d)); },
-                     std::move(done));
+      return Attempt(
+          [self, p, key = step.install_key](Provider::Done d) {
+            p->Install(self->op_, self->spec_, self->servers_, key, std::move(d));
+          },
+          std::move(done));
     case StepKind::kStartVms:
       return RunVms(true, 0, std::move(done));
     case StepKind::kStopVms:
       return RunVms(false, 0, std::move(done));
     case StepKind::kStartServices:
-      return Attempt([self, p](Provider::Done d) { p->StartServices(self->spec_, std::move(d)); },
-                     std::move(done));
+      return Attempt(
+          [self, p](Provider::Done d) {
+            p->StartServices(self->op_, self->spec_, self->servers_, std::move(d));
+          },
+          std::move(done));
     case StepKind::kStopServices:
-      return Attempt([self, p](Provider::Done d) { p->StopServices(self->spec_, std::move(d)); },
-                     std::move(done));
+      return Attempt(
+          [self, p](Provider::Done d) {
+            p->StopServices(self->op_, self->spec_, self->servers_, std::move(d));
+          },
+          std::move(done));
     case StepKind::kDestroyCluster:
       return Attempt(
           [self, p](Provider::Done d) {
-            p->DestroyCluster(self->spec_, &self->servers_, std::move(d));
+            p->DestroyCluster(self->op_, self->spec_, &self->servers_, std::move(d));
           },
           std::move(done));
   }
@@ -135,9 +149,9 @@ void Job::RunVms(bool start, size_t index, Provider::Done done) {
   Attempt(
       [self, start, server](Provider::Done d) {
         if (start) {
-          self->ctx_.provider->StartVm(self->spec_, server, std::move(d));
+          self->ctx_.provider->StartVm(self->op_, self->spec_, server, std::move(d));
         } else {
-          self->ctx_.provider->StopVm(self->spec_, server, std::move(d));
+          self->ctx_.provider->StopVm(self->op_, self->spec_, server, std::move(d));
         }
       },
       [self, start, index, done = std::move(done)](const Status& st) mutable {

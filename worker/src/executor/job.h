@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/ledger.h"
 #include "executor/plan.h"
 #include "lambda/domain/command.h"
 #include "lambda/redis/async_client.h"
@@ -21,6 +22,7 @@ struct JobContext {
   uv_loop_t* loop;
   redis::AsyncClient* redis;
   Provider* provider;
+  Ledger* ledger;      ///< the operations ledger; every provider operation reports to it
   std::string prefix;  ///< Redis key prefix
   std::string worker_id;
   uint64_t lease_ms;
@@ -77,6 +79,7 @@ class Job : public std::enable_shared_from_this<Job> {
   domain::Command cmd_;
   Claim claim_;
   InstanceSpec spec_;
+  Operation op_;  ///< who this job acts for; providers hold it until their callback runs
   std::vector<ServerInfo> servers_;
   Plan plan_;
   size_t step_ = 0;

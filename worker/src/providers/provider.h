@@ -1,6 +1,12 @@
 #pragma once
-/// What a worker does to VMs and services, asynchronously. Every operation calls its callback
-/// exactly once, on the loop thread, unless the provider is destroyed first.
+/// What a worker does to VMs and services, asynchronously (SPEC §6). Every operation calls its
+/// callback exactly once, on the loop thread, unless the provider is destroyed first.
+///
+/// Every mutating operation is idempotent: it looks its resource up by its deterministic name
+/// (`VmName`) first, so a VM made by a worker that died before writing its status is found and
+/// reused, never made twice. Each operation's effect (or its absence) is reported through
+/// `Operation::record`, which the job appends to the instance's operations ledger.
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -9,15 +15,28 @@
 
 namespace lambda::worker {
 
-/// The facts of an instance a provider needs (from its stored create spec).
+/// The validated create spec of an instance (from its stored instance_info).
 struct InstanceSpec {
   std::string id;
   std::string name;
   std::string master_name;
+  std::string project_name;
   int slaves = 0;
-  std::string ip_allocation = "master";
-  std::string fail_at;   ///< simulate.fail_at (sim provider only)
-  int64_t step_ms = -1;  ///< simulate.step_ms; -1 = provider default
+  int vcpus_master = 1;
+  int vcpus_slave = 1;
+  int64_t ram_master_mib = 512;
+  int64_t ram_slave_mib = 512;
+  int disk_master_gib = 5;
+  int disk_slave_gib = 5;
+  int network_request = 1;
+  std::string ip_allocation = "master";  ///< none | master | all
+  std::string public_key_name;           ///< empty = none
+  /// The stored create body itself, for options one provider alone reads (sim's `simulate`).
+  std::string info_json;
+
+  int vcpus(bool master) const { return master ? vcpus_master : vcpus_slave; }
+  int64_t ram_mib(bool master) const { return master ? ram_master_mib : ram_slave_mib; }
+  int disk_gib(bool master) const { return master ? disk_master_gib : disk_slave_gib; }
 };
 
 struct ServerInfo {
@@ -27,6 +46,33 @@ struct ServerInfo {
   std::string status;  ///< ACTIVE | SHUTOFF | DELETED
   std::string private_ip;
   std::string public_ip;  ///< empty = none
+  int ssh_port = 0;       ///< where private_ip's sshd answers when not 22 (forwarded ports)
+};
+
+/// The deterministic VM names of SPEC §6: `lambda-<id>-master`, `lambda-<id>-slave-<n>`.
+std::string VmName(const std::string& instance_id, int index);
+/// The VMs an instance's spec asks for, master first, with names and roles set.
+std::vector<ServerInfo> PlannedServers(const InstanceSpec& spec);
+
+/// One line of the operations ledger: what an operation did to one resource.
+struct LedgerEntry {
+  std::string op;       ///< create_vm, start_vm, stop_vm, destroy_vm, hook, …
+  std::string target;   ///< the resource: a VM name, a hook name
+  std::string outcome;  ///< an effect on a VM (created, started, stopped, destroyed) or none
+                        ///< (reused, already_running, already_stopped, absent); hooks: ran,
+                        ///< failed, timed_out (a hook reruns when its worker died mid-step, so
+                        ///< hooks must be idempotent, as ansible playbooks are)
+  std::string detail;   ///< free text: the cloud's id, an error
+};
+/// Outcomes that changed a VM; the chaos suite counts these per request, operation and target.
+bool IsEffect(const std::string& outcome);
+
+/// The request an operation runs for, and where it reports.
+struct Operation {
+  std::string request_id;
+  int64_t gen = 0;
+  std::string worker;
+  std::function<void(LedgerEntry)> record;  ///< appends to the ledger (never null)
 };
 
 /// Parses the stored instance_info JSON; errors name the field.
@@ -39,18 +85,26 @@ class Provider {
   using Done = std::function<void(Status)>;
   virtual ~Provider() = default;
 
-  /// Network, public IP and VMs (master first). `servers` is filled on success.
-  virtual void CreateCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers,
-                             Done done) = 0;
+  /// Network, public IP and VMs (master first), each running. `servers` is filled on success.
+  /// The pointers stay valid until `done` runs.
+  virtual void CreateCluster(const Operation& op, const InstanceSpec& spec,
+                             std::vector<ServerInfo>* servers, Done done) = 0;
   /// One install step of create: INIT, COMMONS, HADOOP, KAFKA, FLINK.
-  virtual void Install(const InstanceSpec& spec, const std::string& step, Done done) = 0;
-  virtual void StartVm(const InstanceSpec& spec, ServerInfo* server, Done done) = 0;
-  virtual void StopVm(const InstanceSpec& spec, ServerInfo* server, Done done) = 0;
-  virtual void StartServices(const InstanceSpec& spec, Done done) = 0;
-  virtual void StopServices(const InstanceSpec& spec, Done done) = 0;
-  /// VMs, public IP and private network released.
-  virtual void DestroyCluster(const InstanceSpec& spec, std::vector<ServerInfo>* servers,
-                              Done done) = 0;
+  virtual void Install(const Operation& op, const InstanceSpec& spec,
+                       const std::vector<ServerInfo>& servers, const std::string& step,
+                       Done done) = 0;
+  virtual void StartVm(const Operation& op, const InstanceSpec& spec, ServerInfo* server,
+                       Done done) = 0;
+  virtual void StopVm(const Operation& op, const InstanceSpec& spec, ServerInfo* server,
+                      Done done) = 0;
+  virtual void StartServices(const Operation& op, const InstanceSpec& spec,
+                             const std::vector<ServerInfo>& servers, Done done) = 0;
+  virtual void StopServices(const Operation& op, const InstanceSpec& spec,
+                            const std::vector<ServerInfo>& servers, Done done) = 0;
+  /// VMs, public IP and private network released; every VM the spec names, whether or not
+  /// `servers` lists it (a create that died half-way leaves VMs nobody recorded).
+  virtual void DestroyCluster(const Operation& op, const InstanceSpec& spec,
+                              std::vector<ServerInfo>* servers, Done done) = 0;
 };
 
 }  // namespace lambda::worker

@@ -1,0 +1,325 @@
+#include "providers/libvirt/session.h"
+
+#include <arpa/inet.h>
+#include <libvirt/virterror.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <thread>
+
+namespace lambda::worker::libvirt {
+
+namespace {
+
+/// libvirt's error of the calling thread as a value: connection trouble is transient (the retry
+/// queues take it), anything else is the step's failure with libvirt's own words.
+Error LastError(const std::string& what) {
+  virErrorPtr e = virGetLastError();
+  std::string msg = "libvirt: " + what + ": " +
+                    (e != nullptr && e->message != nullptr ? e->message : "unknown error");
+  bool transient = e == nullptr || e->code == VIR_ERR_NO_CONNECT ||
+                   e->code == VIR_ERR_SYSTEM_ERROR || e->code == VIR_ERR_RPC ||
+                   e->code == VIR_ERR_OPERATION_TIMEOUT || e->code == VIR_ERR_AUTH_UNAVAILABLE ||
+                   e->domain == VIR_FROM_RPC || e->domain == VIR_FROM_REMOTE;
+  return Error{transient ? Code::kUnavailable : Code::kInternal, msg};
+}
+
+bool LastErrorIs(int code) {
+  virErrorPtr e = virGetLastError();
+  return e != nullptr && e->code == code;
+}
+
+/// A free TCP port on `host`, for a VM's forwarded SSH port. The kernel picks it; it stays free
+/// until QEMU binds it a moment later unless something else takes it first (then the start
+/// fails with QEMU's message).
+Result<int> FreePort(const std::string& host) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return Error{Code::kUnavailable, "socket() for an SSH port failed"};
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = 0;
+  if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    close(fd);
+    return Error{Code::kInvalidArgument, "ssh host is not an IPv4 address: " + host};
+  }
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    return Error{Code::kUnavailable, "no free port for SSH on " + host};
+  }
+  close(fd);
+  return static_cast<int>(ntohs(a.sin_port));
+}
+
+void Silence(void*, virErrorPtr) {}  // errors are read with virGetLastError, not printed
+
+class EventThread {
+ public:
+  EventThread() {
+    virSetErrorFunc(nullptr, &Silence);
+    virInitialize();
+    virEventRegisterDefaultImpl();
+    // A periodic timeout makes the loop come round, so the thread sees `stop_`.
+    virEventAddTimeout(
+        200, [](int, void*) {}, nullptr, nullptr);
+    thread_ = std::thread([this] {
+      while (!stop_.load()) virEventRunDefaultImpl();
+    });
+  }
+  ~EventThread() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+  EventThread(const EventThread&) = delete;
+  EventThread& operator=(const EventThread&) = delete;
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+void OnLifecycle(virConnectPtr, virDomainPtr dom, int event, int, void* opaque) {
+  auto* sink = static_cast<std::shared_ptr<EventSink>*>(opaque);
+  const char* name = virDomainGetName(dom);
+  if (name != nullptr) (*sink)->Push({name, event});
+}
+
+void FreeSink(void* opaque) {
+  std::unique_ptr<std::shared_ptr<EventSink>> reclaim(
+      static_cast<std::shared_ptr<EventSink>*>(opaque));
+}
+
+}  // namespace
+
+void EnsureEventThread() { static EventThread thread; }
+
+void EventSink::Push(Event e) {
+  std::lock_guard lock(mu_);
+  events_.push_back(std::move(e));
+  if (wake_) wake_();
+}
+
+std::deque<EventSink::Event> EventSink::Drain() {
+  std::lock_guard lock(mu_);
+  return std::exchange(events_, {});
+}
+
+void EventSink::SetWake(std::function<void()> wake) {
+  std::lock_guard lock(mu_);
+  wake_ = std::move(wake);
+}
+
+/// A counted reference to the connection: a call in flight keeps it open even if another thread
+/// replaces it.
+class Session::ConnRef {
+ public:
+  explicit ConnRef(virConnectPtr c) : c_(c) { virConnectRef(c_); }
+  ConnRef(ConnRef&& o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+  ConnRef(const ConnRef&) = delete;
+  ConnRef& operator=(const ConnRef&) = delete;
+  ConnRef& operator=(ConnRef&&) = delete;
+  ~ConnRef() {
+    if (c_ != nullptr) virConnectClose(c_);
+  }
+  virConnectPtr get() const { return c_; }
+
+ private:
+  virConnectPtr c_;
+};
+
+class Session::DomainRef {
+ public:
+  explicit DomainRef(virDomainPtr d) : d_(d) {}
+  DomainRef(DomainRef&& o) noexcept : d_(std::exchange(o.d_, nullptr)) {}
+  DomainRef(const DomainRef&) = delete;
+  DomainRef& operator=(const DomainRef&) = delete;
+  DomainRef& operator=(DomainRef&& o) noexcept {
+    std::swap(d_, o.d_);
+    return *this;
+  }
+  ~DomainRef() {
+    if (d_ != nullptr) virDomainFree(d_);
+  }
+  virDomainPtr get() const { return d_; }
+  explicit operator bool() const { return d_ != nullptr; }
+
+  std::string Uuid() const {
+    char buf[VIR_UUID_STRING_BUFLEN] = {};
+    return virDomainGetUUIDString(d_, buf) == 0 ? std::string(buf) : std::string();
+  }
+  int SshPort() const {
+    char* md = virDomainGetMetadata(d_, VIR_DOMAIN_METADATA_ELEMENT, kMetadataUri, 0);
+    if (md == nullptr) return 0;
+    auto port = SshPortFromMetadata(md);
+    free(md);  // NOLINT(cppcoreguidelines-no-malloc): libvirt allocated it with malloc
+    return port.value_or(0);
+  }
+  bool Active() const { return virDomainIsActive(d_) == 1; }
+
+ private:
+  virDomainPtr d_;
+};
+
+Session::Session(std::string uri, std::shared_ptr<EventSink> sink)
+    : uri_(std::move(uri)), sink_(std::move(sink)) {
+  EnsureEventThread();
+}
+
+Session::~Session() {
+  std::lock_guard lock(mu_);
+  if (conn_ == nullptr) return;
+  if (callback_id_ >= 0) virConnectDomainEventDeregisterAny(conn_, callback_id_);
+  virConnectClose(conn_);
+}
+
+Result<Session::ConnRef> Session::Conn() {
+  std::lock_guard lock(mu_);
+  if (conn_ != nullptr && virConnectIsAlive(conn_) == 1) return ConnRef(conn_);
+  if (conn_ != nullptr) {
+    if (callback_id_ >= 0) virConnectDomainEventDeregisterAny(conn_, callback_id_);
+    virConnectClose(conn_);
+    conn_ = nullptr;
+    callback_id_ = -1;
+  }
+  virConnectPtr c = virConnectOpen(uri_.c_str());
+  if (c == nullptr) {
+    Error e = LastError("cannot connect to " + uri_);
+    e.code = Code::kUnavailable;  // libvirtd down or restarting: the retry queues wait for it
+    return e;
+  }
+  auto opaque = std::make_unique<std::shared_ptr<EventSink>>(sink_);
+  int id = virConnectDomainEventRegisterAny(c, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                            VIR_DOMAIN_EVENT_CALLBACK(&OnLifecycle), opaque.get(),
+                                            &FreeSink);
+  if (id < 0) {
+    Error e = LastError("cannot register for lifecycle events on " + uri_);
+    virConnectClose(c);
+    return e;
+  }
+  opaque.release();  // libvirt owns it now and frees it through FreeSink
+  conn_ = c;
+  callback_id_ = id;
+  return ConnRef(conn_);
+}
+
+Result<Session::DomainRef> Session::Lookup(const ConnRef& conn, const std::string& name,
+                                           bool absent_ok) {
+  virDomainPtr d = virDomainLookupByName(conn.get(), name.c_str());
+  if (d != nullptr) return DomainRef(d);
+  if (LastErrorIs(VIR_ERR_NO_DOMAIN)) {
+    if (absent_ok) return DomainRef(nullptr);
+    return Error{Code::kNotFound, "libvirt: no domain named " + name};
+  }
+  return LastError("looking up " + name);
+}
+
+Result<VmState> Session::Ensure(const GuestConfig& guest, VmFacts vm) {
+  auto conn = Conn();
+  if (!conn) return conn.error();
+  auto dom = Lookup(*conn, vm.name, true);
+  if (!dom) return dom.error();
+  VmState st;
+  if (*dom) {
+    st.outcome = "reused";
+  } else {
+    auto port = FreePort(guest.ssh_host);
+    if (!port) return port.error();
+    vm.ssh_port = *port;
+    std::string xml = DomainXml(guest, vm);
+    virDomainPtr d = virDomainDefineXML(conn->get(), xml.c_str());
+    if (d == nullptr) return LastError("defining " + vm.name);
+    *dom = DomainRef(d);
+    st.outcome = "created";
+  }
+  st.uuid = dom->Uuid();
+  st.ssh_port = dom->SshPort();
+  if (!dom->Active()) {
+    if (virDomainCreate(dom->get()) != 0) return LastError("starting " + vm.name);
+    st.started = true;
+  }
+  st.active = true;
+  return st;
+}
+
+Result<VmState> Session::Start(const std::string& name) {
+  auto conn = Conn();
+  if (!conn) return conn.error();
+  auto dom = Lookup(*conn, name, false);
+  if (!dom) return dom.error();
+  VmState st;
+  st.uuid = dom->Uuid();
+  st.ssh_port = dom->SshPort();
+  st.outcome = "already_running";
+  if (!dom->Active()) {
+    if (virDomainCreate(dom->get()) != 0) return LastError("starting " + name);
+    st.outcome = "started";
+  }
+  st.active = true;
+  return st;
+}
+
+Result<VmState> Session::Shutdown(const std::string& name) {
+  auto conn = Conn();
+  if (!conn) return conn.error();
+  auto dom = Lookup(*conn, name, false);
+  if (!dom) return dom.error();
+  VmState st;
+  st.uuid = dom->Uuid();
+  if (!dom->Active()) return st;
+  if (virDomainShutdown(dom->get()) != 0) {
+    if (!dom->Active()) return st;  // it went down between the look and the request
+    return LastError("shutting down " + name);
+  }
+  st.outcome = "shutdown_sent";
+  st.active = dom->Active();
+  return st;
+}
+
+Result<VmState> Session::PowerOff(const std::string& name) {
+  auto conn = Conn();
+  if (!conn) return conn.error();
+  auto dom = Lookup(*conn, name, false);
+  if (!dom) return dom.error();
+  VmState st;
+  if (dom->Active() && virDomainDestroy(dom->get()) != 0 && dom->Active())
+    return LastError("powering off " + name);
+  return st;
+}
+
+Result<VmState> Session::Remove(const std::string& name) {
+  auto conn = Conn();
+  if (!conn) return conn.error();
+  auto dom = Lookup(*conn, name, true);
+  if (!dom) return dom.error();
+  VmState st;
+  if (!*dom) {
+    st.outcome = "absent";
+    return st;
+  }
+  st.uuid = dom->Uuid();
+  if (dom->Active() && virDomainDestroy(dom->get()) != 0 && dom->Active())
+    return LastError("powering off " + name);
+  unsigned flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+                   VIR_DOMAIN_UNDEFINE_NVRAM;
+  if (virDomainUndefineFlags(dom->get(), flags) != 0) {
+    if (!LastErrorIs(VIR_ERR_NO_SUPPORT) && !LastErrorIs(VIR_ERR_INVALID_ARG))
+      return LastError("undefining " + name);
+    if (virDomainUndefine(dom->get()) != 0) return LastError("undefining " + name);
+  }
+  st.outcome = "destroyed";
+  return st;
+}
+
+Result<bool> Session::Exists(const std::string& name) {
+  auto conn = Conn();
+  if (!conn) return conn.error();
+  auto dom = Lookup(*conn, name, true);
+  if (!dom) return dom.error();
+  return static_cast<bool>(*dom);
+}
+
+}  // namespace lambda::worker::libvirt
