@@ -189,3 +189,49 @@ stop_rabbitmq() {
     rm -f "$RABBITMQ_PID_FILE"
   )
 }
+
+# What the libvirt provider needs on this host (installed only when it is asked for).
+LAMBDA_LIBVIRT_PACKAGES=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
+  qemu-system-x86 busybox-static dropbear-bin cpio gzip openssh-client)
+
+# libvirt_answers URI: a libvirt daemon serves URI.
+libvirt_answers() { timeout 10 virsh -c "$1" version >/dev/null 2>&1; }
+
+# start_libvirt DIR: makes qemu:///system answer. A daemon already serving it is used as it is
+# (DIR/started stays absent); else virtlogd and libvirtd start as plain daemons (no systemd
+# here) with their pid files in DIR, and stop_libvirt stops exactly those.
+start_libvirt() {
+  local dir="$1"
+  mkdir -p "$dir"
+  if libvirt_answers qemu:///system; then return 0; fi
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "start_libvirt: qemu:///system does not answer and only root can start libvirtd" >&2
+    return 1
+  fi
+  # A root-only /dev/kvm (as on these machines) makes libvirt's KVM check disagree with its
+  # root-run QEMU probe, and libvirt then re-probes QEMU (~40 s) on every define: QEMU runs as
+  # root instead, which is what probing assumed.
+  if [ -e /dev/kvm ] && [ "$(stat -c %a /dev/kvm)" = 600 ] &&
+     ! grep -q '^user = "root"' /etc/libvirt/qemu.conf 2>/dev/null; then
+    printf '\n# added by lambda (scripts/lib/common.sh start_libvirt): /dev/kvm is root-only\nuser = "root"\ngroup = "root"\n' >>/etc/libvirt/qemu.conf
+  fi
+  if ! pgrep -x virtlogd >/dev/null; then
+    virtlogd -d -p "$dir/virtlogd.pid" || { echo "virtlogd did not start" >&2; return 1; }
+  fi
+  libvirtd -d -p "$dir/libvirtd.pid" || { echo "libvirtd did not start" >&2; return 1; }
+  touch "$dir/started"
+  for _ in $(seq 1 100); do
+    libvirt_answers qemu:///system && return 0
+    sleep 0.1
+  done
+  echo "libvirtd started but qemu:///system does not answer" >&2
+  return 1
+}
+
+stop_libvirt() {
+  local dir="$1"
+  [ -f "$dir/started" ] || return 0
+  stop_pidfile "$dir/libvirtd.pid"
+  stop_pidfile "$dir/virtlogd.pid"
+  rm -f "$dir/started"
+}

@@ -118,7 +118,35 @@ std::map<std::string, Outcome> Outcomes(Stack& stack, const std::vector<std::str
 
 struct Verdict {
   uint64_t reached = 0, lost = 0, twice = 0, refused_changed = 0, timed_out = 0;
+  uint64_t ledger_entries = 0, ledger_effects = 0, ledger_twice = 0;
 };
+
+/// The operations ledger's verdict: per request, operation and VM, how many times an operation
+/// took effect (created, started, stopped, destroyed). More than once is an action applied twice
+/// to the world, whatever the status history says.
+void JudgeLedger(Stack& stack, const std::vector<std::string>& ids, Verdict* v) {
+  for (const auto& id : ids) {
+    std::map<std::string, int> effects;
+    for (const auto& e :
+         stack.redis().Array({"XRANGE", stack.redis_prefix() + "ops:" + id, "-", "+"})) {
+      std::map<std::string, std::string> f;
+      std::istringstream ss(e);
+      std::string entry_id, k, val;
+      std::getline(ss, entry_id);
+      while (std::getline(ss, k) && std::getline(ss, val)) f[k] = val;
+      ++v->ledger_entries;
+      const std::string& o = f["outcome"];
+      if (o == "created" || o == "started" || o == "stopped" || o == "destroyed") {
+        ++v->ledger_effects;
+        if (++effects[f["request_id"] + " " + f["op"] + " " + f["target"]] == 2) {
+          ++v->ledger_twice;
+          std::printf("applied twice by the ledger: %s %s %s %s\n", id.c_str(),
+                      f["request_id"].c_str(), f["op"].c_str(), f["target"].c_str());
+        }
+      }
+    }
+  }
+}
 
 Verdict Judge(Stack& stack, const std::vector<std::string>& ids, Figures& f,
               std::chrono::seconds settle) {
@@ -144,6 +172,7 @@ Verdict Judge(Stack& stack, const std::vector<std::string>& ids, Figures& f,
   for (const auto& r : f.refused_actions) {
     if (o.count(r.request_id) && o[r.request_id].worker_writes > 0) ++v.refused_changed;
   }
+  JudgeLedger(stack, ids, &v);
   return v;
 }
 
@@ -151,11 +180,14 @@ void Report(const std::string& scenario, Figures& f, const Verdict& v) {
   std::printf(
       "chaos %-28s sent %6llu  accepted %6llu  refused(503) %5llu  conflict(409) %5llu  no-answer "
       "%4llu  "
-      "final %6llu  lost %llu  twice %llu  refused-changed %llu  timed-out %llu\n",
+      "final %6llu  lost %llu  twice %llu  refused-changed %llu  timed-out %llu  "
+      "ledger %llu entries, %llu effects, %llu twice\n",
       scenario.c_str(), (unsigned long long)f.sent, (unsigned long long)f.accepted,
       (unsigned long long)f.refused, (unsigned long long)f.conflict, (unsigned long long)f.errors,
       (unsigned long long)v.reached, (unsigned long long)v.lost, (unsigned long long)v.twice,
-      (unsigned long long)v.refused_changed, (unsigned long long)v.timed_out);
+      (unsigned long long)v.refused_changed, (unsigned long long)v.timed_out,
+      (unsigned long long)v.ledger_entries, (unsigned long long)v.ledger_effects,
+      (unsigned long long)v.ledger_twice);
   std::fflush(stdout);
 }
 
@@ -208,8 +240,11 @@ class Chaos : public ::testing::Test {
     EXPECT_EQ(v.lost, 0u);
     EXPECT_EQ(v.twice, 0u);
     EXPECT_EQ(v.refused_changed, 0u);
+    EXPECT_EQ(v.ledger_twice, 0u);
+    last_verdict_ = v;
     return RunResult{ids, f.accepted, f.refused, f.errors};
   }
+  Verdict last_verdict_;
   /// Sleeps up to `ms` unless stopped; false once stopped.
   static bool Pause(std::atomic<bool>& stop, int ms) {
     for (int i = 0; i < ms / 20 && !stop; ++i)
@@ -249,6 +284,8 @@ TEST_F(Chaos, A_WorkersKilledEveryFewSeconds) {
   }
   std::printf("chaos a: transient errors sent through the delayed-retry queues %zu\n", retries);
   EXPECT_GT(retries, 0u);
+  // The ledger saw the VM operations (a judgement over an empty ledger would prove nothing).
+  EXPECT_GT(last_verdict_.ledger_effects, 0u);
 }
 
 /// Whether a line of the shim's log holds `text` (the fault's trace, when it happened).

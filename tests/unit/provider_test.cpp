@@ -142,6 +142,7 @@ TEST(Hooks, EnvironmentHasTheFactsAndNoWorkerSecrets) {
   EXPECT_TRUE(has("LAMBDA_MASTER_IP=127.0.0.1"));
   EXPECT_TRUE(has("LAMBDA_MASTER_SSH_PORT=2201"));
   EXPECT_TRUE(has("LAMBDA_SLAVE_IPS=10.0.0.3,5.6.7.8"));
+  EXPECT_TRUE(has("LAMBDA_SLAVE_SSH_PORTS=22,22"));
   EXPECT_TRUE(has("LAMBDA_SERVERS=" + ServersToJson(servers)));
 }
 

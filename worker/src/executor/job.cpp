@@ -1,5 +1,7 @@
 #include "executor/job.h"
 
+#include <algorithm>
+
 #include "lambda/amqp/connection.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/scripts.h"
@@ -12,7 +14,8 @@ Job::Job(const JobContext& ctx, domain::Command cmd, Claim claim, DoneFn done)
       cmd_(std::move(cmd)),
       claim_(std::move(claim)),
       done_(std::move(done)),
-      timer_(std::make_unique<uv::Timer>(ctx.loop)) {
+      timer_(std::make_unique<uv::Timer>(ctx.loop)),
+      heartbeat_(std::make_unique<uv::Timer>(ctx.loop)) {
   op_.request_id = cmd_.request_id;
   op_.gen = cmd_.gen;
   op_.worker = ctx_.worker_id;
@@ -32,6 +35,7 @@ void Job::Run() {
                  [self] { self->Finish(JobOutcome::kCompleted); });
   }
   spec_ = *spec;
+  Heartbeat();
   servers_ = ServersFromJson(claim_.servers_json);
   plan_ = MakePlan(cmd_.action, claim_.status, claim_.mode == "running");
   log::Info("job started", {{"request_id", cmd_.request_id},
@@ -47,8 +51,30 @@ void Job::Finish(JobOutcome outcome, TransientRetry retry) {
   if (finished_) return;
   finished_ = true;
   timer_->Stop();
+  heartbeat_->Stop();
   auto done = std::move(done_);
   done(outcome, retry);
+}
+
+void Job::Heartbeat() {
+  uint64_t every = std::max<uint64_t>(ctx_.lease_ms / 3, 1);
+  // The job owns the timer: the callback cannot outlive it, and holds no shared_ptr to it.
+  heartbeat_->Start(every, every, [this] {
+    ctx_.redis->EvalSha(
+        redis::scripts::RenewLease(), {},
+        {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(ctx_.lease_ms),
+         std::to_string(cmd_.gen)},
+        [weak = weak_from_this()](Result<redis::Value> r) {
+          auto self = weak.lock();
+          if (!self || self->finished_ || !r || r->is_error() || r->AsInt() == 1) return;
+          // Superseded or the lease is gone: stop renewing; the step's status write is fenced
+          // off and ends the job.
+          self->heartbeat_->Stop();
+          log::Info("lease lost mid-step", {{"request_id", self->cmd_.request_id},
+                                           {"instance_id", self->cmd_.instance_id},
+                                           {"gen", self->cmd_.gen}});
+        });
+  });
 }
 
 void Job::NextStep() {

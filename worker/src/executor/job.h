@@ -61,7 +61,10 @@ class Job : public std::enable_shared_from_this<Job> {
   Job(const JobContext& ctx, domain::Command cmd, Claim claim, DoneFn done);
   void Run();
   /// Drops a pending Redis back-off (at shutdown); the job then ends with whoever holds it.
-  void Cancel() { timer_->Stop(); }
+  void Cancel() {
+    timer_->Stop();
+    heartbeat_->Stop();
+  }
 
  private:
   void NextStep();
@@ -74,6 +77,10 @@ class Job : public std::enable_shared_from_this<Job> {
   void Write(domain::Status status, const std::string& failure, bool final,
              std::function<void()> next, int attempt = 1);
   void Finish(JobOutcome outcome, TransientRetry retry = {});
+  /// Renews the lease every third of it while the job runs: a real VM operation or a hook can
+  /// take longer than the lease, and a lease that runs out mid-step hands the instance to
+  /// another worker while this one still acts on it.
+  void Heartbeat();
 
   const JobContext& ctx_;
   domain::Command cmd_;
@@ -85,6 +92,7 @@ class Job : public std::enable_shared_from_this<Job> {
   size_t step_ = 0;
   DoneFn done_;
   std::unique_ptr<uv::Timer> timer_;
+  std::unique_ptr<uv::Timer> heartbeat_;
   bool finished_ = false;
   bool renewed_once_ = false;
   bool progressed_ = false;  ///< a step's status was written: later steps start a fresh count

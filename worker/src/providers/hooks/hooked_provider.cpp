@@ -37,7 +37,7 @@ std::vector<std::string> HookEnvironment(const Operation& op, const InstanceSpec
         kv.starts_with("TMPDIR=") || kv.starts_with("HOOK_"))
       env.emplace_back(kv);
   }
-  std::string master_ip, master_port, slave_ips;
+  std::string master_ip, master_port, slave_ips, slave_ports;
   for (const auto& s : servers) {
     const std::string& ip = s.public_ip.empty() ? s.private_ip : s.public_ip;
     if (s.role == "master") {
@@ -45,6 +45,7 @@ std::vector<std::string> HookEnvironment(const Operation& op, const InstanceSpec
       master_port = std::to_string(s.ssh_port == 0 ? 22 : s.ssh_port);
     } else {
       slave_ips += (slave_ips.empty() ? "" : ",") + ip;
+      slave_ports += (slave_ports.empty() ? "" : ",") + std::to_string(s.ssh_port == 0 ? 22 : s.ssh_port);
     }
   }
   env.push_back("LAMBDA_INSTANCE_ID=" + spec.id);
@@ -55,6 +56,7 @@ std::vector<std::string> HookEnvironment(const Operation& op, const InstanceSpec
   env.push_back("LAMBDA_MASTER_IP=" + master_ip);
   env.push_back("LAMBDA_MASTER_SSH_PORT=" + master_port);
   env.push_back("LAMBDA_SLAVE_IPS=" + slave_ips);
+  env.push_back("LAMBDA_SLAVE_SSH_PORTS=" + slave_ports);
   env.push_back("LAMBDA_SERVERS=" + ServersToJson(servers));
   return env;
 }
