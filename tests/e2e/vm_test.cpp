@@ -151,8 +151,8 @@ TEST_F(Vms, CreateStopStartDestroyRealVms) {
   std::string id = Create(stack, key, "real");
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(240)))
-      << stack.StatusOf(id) << " " << stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + id,
-                                                         "failure_message"});
+      << stack.StatusOf(id) << " "
+      << stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + id, "failure_message"});
   std::printf("[ figures ] create (2 VMs, hooks over SSH) -> STARTED: %lld ms\n",
               static_cast<long long>(ms()));
   std::string master = "lambda-" + id + "-master", slave = "lambda-" + id + "-slave-1";
@@ -165,7 +165,8 @@ TEST_F(Vms, CreateStopStartDestroyRealVms) {
   EXPECT_NE(log.find("init " + id + " gen=1 " + master), std::string::npos) << log;
   EXPECT_NE(log.find("init " + id + " gen=1 " + slave), std::string::npos) << log;
   // Once each: a create that reran a step would show here.
-  EXPECT_EQ(log.find("init " + id + " gen=1 " + master), log.rfind("init " + id + " gen=1 " + master))
+  EXPECT_EQ(log.find("init " + id + " gen=1 " + master),
+            log.rfind("init " + id + " gen=1 " + master))
       << log;
   // servers: both VMs with their domain UUIDs and forwarded SSH ports.
   auto info = Http("GET", stack.url() + "/api/lambda-instances/" + id + "/",
@@ -215,8 +216,11 @@ TEST_F(Vms, AWorkerKilledMidCreateLeavesOneDomainPerServer) {
   ASSERT_FALSE(id.empty());
   std::string ops = stack.redis_prefix() + "ops:" + id;
   // The master's define is in the ledger: the create is half-way through its VMs.
-  ASSERT_TRUE(testing::WaitFor([&] { return stack.redis().Int({"XLEN", ops}) >= 1; },
-                               std::chrono::seconds(60)));
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        return stack.redis().Int({"XLEN", ops}) >= 1;
+      },
+      std::chrono::seconds(60)));
   stack.worker(0).Signal(SIGKILL);
   ASSERT_EQ(stack.worker(0).Wait(std::chrono::seconds(5)), -1);  // killed, not exited
   auto before = Ledger(stack, id);

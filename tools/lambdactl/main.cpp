@@ -149,8 +149,7 @@ std::string SeedServers(const std::string& id, int slaves, bool running) {
     // Named as every provider names its VMs (lambda-<id>-master, lambda-<id>-slave-<n>).
     std::string name = "lambda-" + id + (i == 0 ? "-master" : "-slave-" + std::to_string(i));
     out += R"({"id":")" + id.substr(0, 8) + "-" + std::to_string(i) + R"(","name":")" + name +
-           R"(","role":")" +
-           (i == 0 ? "master" : "slave") + R"(","status":")" + status +
+           R"(","role":")" + (i == 0 ? "master" : "slave") + R"(","status":")" + status +
            R"(","private_ip":"10.0.0.)" + std::to_string(i + 2) + R"(","public_ip":)" +
            (i == 0 ? "\"203.0.113.10\"" : "null") + "}";
   }

@@ -45,10 +45,11 @@ Result<Config> LoadConfig(config::Source& src) {
     if (!in && lv.guest.ssh_key.empty())
       src.AddError("--ssh-public-key-file: cannot read " + key_file);
   }
-  if (c.provider == "libvirt" && (lv.guest.kernel.empty() || lv.guest.initrd.empty()))
+  if (c.provider == "libvirt" && (lv.guest.kernel.empty() || lv.guest.initrd.empty())) {
     src.AddError(
         "--provider=libvirt: needs --libvirt-kernel and --libvirt-initrd (scripts/guest-image "
         "builds a guest)");
+  }
   c.hooks.dir = src.String("hooks-dir", "");
   c.hooks.timeout_ms = static_cast<uint64_t>(src.Int("hook-timeout-ms", 600000, 10, 86400000));
   c.ledger_max = static_cast<int>(src.Int("ledger-max", 1000, 10, 1000000));

@@ -60,20 +60,20 @@ void Job::Heartbeat() {
   uint64_t every = std::max<uint64_t>(ctx_.lease_ms / 3, 1);
   // The job owns the timer: the callback cannot outlive it, and holds no shared_ptr to it.
   heartbeat_->Start(every, every, [this] {
-    ctx_.redis->EvalSha(
-        redis::scripts::RenewLease(), {},
-        {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(ctx_.lease_ms),
-         std::to_string(cmd_.gen)},
-        [weak = weak_from_this()](Result<redis::Value> r) {
-          auto self = weak.lock();
-          if (!self || self->finished_ || !r || r->is_error() || r->AsInt() == 1) return;
-          // Superseded or the lease is gone: stop renewing; the step's status write is fenced
-          // off and ends the job.
-          self->heartbeat_->Stop();
-          log::Info("lease lost mid-step", {{"request_id", self->cmd_.request_id},
-                                           {"instance_id", self->cmd_.instance_id},
-                                           {"gen", self->cmd_.gen}});
-        });
+    ctx_.redis->EvalSha(redis::scripts::RenewLease(), {},
+                        {ctx_.prefix, cmd_.instance_id, ctx_.worker_id,
+                         std::to_string(ctx_.lease_ms), std::to_string(cmd_.gen)},
+                        [weak = weak_from_this()](Result<redis::Value> r) {
+                          auto self = weak.lock();
+                          if (!self || self->finished_ || !r || r->is_error() || r->AsInt() == 1)
+                            return;
+                          // Superseded or the lease is gone: stop renewing; the step's status write
+                          // is fenced off and ends the job.
+                          self->heartbeat_->Stop();
+                          log::Info("lease lost mid-step", {{"request_id", self->cmd_.request_id},
+                                                            {"instance_id", self->cmd_.instance_id},
+                                                            {"gen", self->cmd_.gen}});
+                        });
   });
 }
 

@@ -40,6 +40,7 @@ class HookRunner::Process {
     result_.ran = true;
     std::vector<char*> args{const_cast<char*>(path.c_str()), nullptr};
     std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
     for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
     uv_stdio_container_t stdio[3];

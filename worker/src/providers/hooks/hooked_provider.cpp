@@ -45,7 +45,8 @@ std::vector<std::string> HookEnvironment(const Operation& op, const InstanceSpec
       master_port = std::to_string(s.ssh_port == 0 ? 22 : s.ssh_port);
     } else {
       slave_ips += (slave_ips.empty() ? "" : ",") + ip;
-      slave_ports += (slave_ports.empty() ? "" : ",") + std::to_string(s.ssh_port == 0 ? 22 : s.ssh_port);
+      slave_ports +=
+          (slave_ports.empty() ? "" : ",") + std::to_string(s.ssh_port == 0 ? 22 : s.ssh_port);
     }
   }
   env.push_back("LAMBDA_INSTANCE_ID=" + spec.id);
@@ -78,7 +79,7 @@ void HookedProvider::RunHook(const Operation& op, const InstanceSpec& spec,
   std::weak_ptr<bool> alive = alive_;
   uint64_t timeout = hooks_->config().timeout_ms;
   hooks_->Run(name, HookEnvironment(op, spec, servers, step, environ),
-              [alive, &op, name, timeout, done = std::move(done)](HookResult r) {
+              [alive, &op, name, timeout, done = std::move(done)](const HookResult& r) {
                 if (alive.expired()) return;
                 if (!r.ran) return done(OkStatus());
                 std::string outcome = r.ok() ? "ran" : r.timed_out ? "timed_out" : "failed";
@@ -93,19 +94,21 @@ void HookedProvider::Install(const Operation& op, const InstanceSpec& spec,
                              const std::vector<ServerInfo>& servers, const std::string& step,
                              Done done) {
   std::weak_ptr<bool> alive = alive_;
-  inner_->Install(op, spec, servers, step,
-                  [this, alive, &op, &spec, &servers, step, done = std::move(done)](Status st) {
-                    if (alive.expired()) return;
-                    if (!st) return done(std::move(st));
-                    RunHook(op, spec, servers, Lower(step), step, std::move(done));
-                  });
+  inner_->Install(
+      op, spec, servers, step,
+      [this, alive, &op, &spec, &servers, step, done = std::move(done)](Status st) mutable {
+        if (alive.expired()) return;
+        if (!st) return done(std::move(st));
+        RunHook(op, spec, servers, Lower(step), step, std::move(done));
+      });
 }
 
 void HookedProvider::StartServices(const Operation& op, const InstanceSpec& spec,
                                    const std::vector<ServerInfo>& servers, Done done) {
   std::weak_ptr<bool> alive = alive_;
   inner_->StartServices(
-      op, spec, servers, [this, alive, &op, &spec, &servers, done = std::move(done)](Status st) {
+      op, spec, servers,
+      [this, alive, &op, &spec, &servers, done = std::move(done)](Status st) mutable {
         if (alive.expired()) return;
         if (!st) return done(std::move(st));
         RunHook(op, spec, servers, "start-services", "START_SERVICES", std::move(done));
@@ -116,7 +119,7 @@ void HookedProvider::StopServices(const Operation& op, const InstanceSpec& spec,
                                   const std::vector<ServerInfo>& servers, Done done) {
   std::weak_ptr<bool> alive = alive_;
   RunHook(op, spec, servers, "stop-services", "STOP_SERVICES",
-          [this, alive, &op, &spec, &servers, done = std::move(done)](Status st) {
+          [this, alive, &op, &spec, &servers, done = std::move(done)](Status st) mutable {
             if (alive.expired()) return;
             if (!st) return done(std::move(st));
             inner_->StopServices(op, spec, servers, std::move(done));

@@ -67,7 +67,7 @@ void LibvirtProvider::OffLoop(std::function<Result<VmState>(Session&)> blocking,
   if (rc != 0) {
     return call->then(Error{Code::kUnavailable, std::string("thread pool: ") + uv_strerror(rc)});
   }
-  call.release();  // reclaimed by the after-callback
+  static_cast<void>(call.release());  // reclaimed by the after-callback
 }
 
 void LibvirtProvider::CreateCluster(const Operation& op, const InstanceSpec& spec,
@@ -81,8 +81,8 @@ void LibvirtProvider::CreateCluster(const Operation& op, const InstanceSpec& spe
 }
 
 void LibvirtProvider::CreateFrom(const Operation& op, const InstanceSpec& spec,
-                                 std::shared_ptr<std::vector<ServerInfo>> planned, size_t index,
-                                 std::vector<ServerInfo>* servers, Done done) {
+                                 const std::shared_ptr<std::vector<ServerInfo>>& planned,
+                                 size_t index, std::vector<ServerInfo>* servers, Done done) {
   if (index >= planned->size()) {
     *servers = std::move(*planned);
     return done(OkStatus());
@@ -216,8 +216,8 @@ void LibvirtProvider::DestroyCluster(const Operation& op, const InstanceSpec& sp
 }
 
 void LibvirtProvider::DestroyFrom(const Operation& op,
-                                  std::shared_ptr<std::vector<ServerInfo>> planned, size_t index,
-                                  std::vector<ServerInfo>* servers, Done done) {
+                                  const std::shared_ptr<std::vector<ServerInfo>>& planned,
+                                  size_t index, std::vector<ServerInfo>* servers, Done done) {
   if (index >= planned->size()) {
     for (auto& s : *servers) s.status = "DELETED";
     return done(OkStatus());

@@ -57,9 +57,9 @@ class LibvirtProvider : public Provider {
   void OffLoop(std::function<Result<VmState>(Session&)> blocking,
                std::function<void(Result<VmState>)> then);
   void CreateFrom(const Operation& op, const InstanceSpec& spec,
-                  std::shared_ptr<std::vector<ServerInfo>> planned, size_t index,
+                  const std::shared_ptr<std::vector<ServerInfo>>& planned, size_t index,
                   std::vector<ServerInfo>* servers, Done done);
-  void DestroyFrom(const Operation& op, std::shared_ptr<std::vector<ServerInfo>> planned,
+  void DestroyFrom(const Operation& op, const std::shared_ptr<std::vector<ServerInfo>>& planned,
                    size_t index, std::vector<ServerInfo>* servers, Done done);
   void ShutdownTick(uint64_t id);
   void FinishStop(uint64_t id, Status st, const std::string& outcome, const std::string& detail);

@@ -200,7 +200,7 @@ Result<Session::ConnRef> Session::Conn() {
     virConnectClose(c);
     return e;
   }
-  opaque.release();  // libvirt owns it now and frees it through FreeSink
+  static_cast<void>(opaque.release());  // libvirt owns it now and frees it through FreeSink
   conn_ = c;
   callback_id_ = id;
   return ConnRef(conn_);

@@ -81,9 +81,10 @@ void SimProvider::CreateCluster(const Operation& op, const InstanceSpec& spec,
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
   After(Latency(sim, false) * static_cast<uint64_t>(spec.slaves + 1), std::move(done),
         [this, &op, spec, sim, servers](Done finish) {
-          if (sim.fail_at == "CLUSTER")
+          if (sim.fail_at == "CLUSTER") {
             return finish(
                 Error{Code::kInternal, "sim: cluster build failed (simulate.fail_at=CLUSTER)"});
+          }
           // Ids and addresses derive from the seed and the instance id only: reruns are identical.
           std::string base = util::Sha256Hex(std::to_string(config_.seed) + ":" + spec.id);
           auto planned = std::make_shared<std::vector<ServerInfo>>(PlannedServers(spec));
@@ -103,8 +104,9 @@ void SimProvider::CreateCluster(const Operation& op, const InstanceSpec& spec,
         });
 }
 
-void SimProvider::CreateFrom(const Operation& op, std::shared_ptr<std::vector<ServerInfo>> planned,
-                             size_t index, std::vector<ServerInfo>* servers, Done done) {
+void SimProvider::CreateFrom(const Operation& op,
+                             const std::shared_ptr<std::vector<ServerInfo>>& planned, size_t index,
+                             std::vector<ServerInfo>* servers, Done done) {
   if (index >= planned->size()) {
     *servers = std::move(*planned);
     return done(OkStatus());
@@ -123,7 +125,7 @@ void SimProvider::CreateFrom(const Operation& op, std::shared_ptr<std::vector<Se
 void SimProvider::Install(const Operation&, const InstanceSpec& spec,
                           const std::vector<ServerInfo>&, const std::string& step, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, true), std::move(done), [sim, step](Done finish) {
+  After(Latency(sim, true), std::move(done), [sim, step](const Done& finish) {
     if (sim.fail_at == step) {
       return finish(
           Error{Code::kInternal, "sim: " + step + " step failed (simulate.fail_at=" + step + ")"});
@@ -170,13 +172,13 @@ void SimProvider::StopVm(const Operation& op, const InstanceSpec& spec, ServerIn
 void SimProvider::StartServices(const Operation&, const InstanceSpec& spec,
                                 const std::vector<ServerInfo>&, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, true), std::move(done), [](Done finish) { finish(OkStatus()); });
+  After(Latency(sim, true), std::move(done), [](const Done& finish) { finish(OkStatus()); });
 }
 
 void SimProvider::StopServices(const Operation&, const InstanceSpec& spec,
                                const std::vector<ServerInfo>&, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, true), std::move(done), [sim](Done finish) {
+  After(Latency(sim, true), std::move(done), [sim](const Done& finish) {
     if (sim.fail_at == "STOP")
       return finish(Error{Code::kInternal, "sim: services failed to stop (simulate.fail_at=STOP)"});
     finish(OkStatus());
@@ -187,16 +189,18 @@ void SimProvider::DestroyCluster(const Operation& op, const InstanceSpec& spec,
                                  std::vector<ServerInfo>* servers, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
   After(Latency(sim, false), std::move(done), [this, &op, spec, sim, servers](Done finish) {
-    if (sim.fail_at == "DESTROY")
+    if (sim.fail_at == "DESTROY") {
       return finish(
           Error{Code::kInternal, "sim: cluster deletion failed (simulate.fail_at=DESTROY)"});
+    }
     DestroyFrom(op, std::make_shared<std::vector<ServerInfo>>(PlannedServers(spec)), 0, servers,
                 std::move(finish));
   });
 }
 
-void SimProvider::DestroyFrom(const Operation& op, std::shared_ptr<std::vector<ServerInfo>> planned,
-                              size_t index, std::vector<ServerInfo>* servers, Done done) {
+void SimProvider::DestroyFrom(const Operation& op,
+                              const std::shared_ptr<std::vector<ServerInfo>>& planned, size_t index,
+                              std::vector<ServerInfo>* servers, Done done) {
   if (index >= planned->size()) {
     for (auto& s : *servers) s.status = "DELETED";
     return done(OkStatus());

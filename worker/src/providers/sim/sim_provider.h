@@ -67,9 +67,9 @@ class SimProvider : public Provider {
   void After(uint64_t ms, Done done, std::function<void(Done)> fn);
   uint64_t Latency(const SimOptions& sim, bool is_step) const;
   /// Creates the VMs from `index` on, one exchange each.
-  void CreateFrom(const Operation& op, std::shared_ptr<std::vector<ServerInfo>> planned,
+  void CreateFrom(const Operation& op, const std::shared_ptr<std::vector<ServerInfo>>& planned,
                   size_t index, std::vector<ServerInfo>* servers, Done done);
-  void DestroyFrom(const Operation& op, std::shared_ptr<std::vector<ServerInfo>> planned,
+  void DestroyFrom(const Operation& op, const std::shared_ptr<std::vector<ServerInfo>>& planned,
                    size_t index, std::vector<ServerInfo>* servers, Done done);
 
   uv_loop_t* loop_;
