@@ -15,17 +15,12 @@
 #include "providers/hooks/hooked_provider.h"
 #include "providers/libvirt/libvirt_provider.h"
 #include "providers/sim/sim_provider.h"
+#include "run_until.h"
 
 namespace lambda::worker {
 namespace {
 
-/// Runs the loop until `done` is set or `ms` pass.
-template <typename T>
-bool RunUntil(uv_loop_t* loop, const std::optional<T>& done, int ms = 10000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (!done && std::chrono::steady_clock::now() < deadline) uv_run(loop, UV_RUN_ONCE);
-  return done.has_value();
-}
+using testing::RunUntil;
 
 class Loop : public ::testing::Test {
  protected:

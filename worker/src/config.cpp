@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -21,7 +22,7 @@ Result<Config> LoadConfig(config::Source& src) {
   amqp::Config base;
   base.prefetch = static_cast<int>(src.Int("prefetch", 200, 1, 65535));
   c.amqp = config::ReadAmqp(src, base);
-  c.provider = src.OneOf("provider", c.provider, {"sim", "libvirt"});
+  c.provider = src.OneOf("provider", c.provider, {"sim", "libvirt", "openstack"});
   c.sim.vm_op_ms = static_cast<uint64_t>(src.Int("sim-vm-op-ms", 20, 0, 600000));
   c.sim.step_ms = static_cast<uint64_t>(src.Int("sim-step-ms", 50, 0, 600000));
   c.sim.seed = static_cast<uint64_t>(src.Int("sim-seed", 1, 0, INT64_MAX));
@@ -49,6 +50,34 @@ Result<Config> LoadConfig(config::Source& src) {
     src.AddError(
         "--provider=libvirt: needs --libvirt-kernel and --libvirt-initrd (scripts/guest-image "
         "builds a guest)");
+  }
+  // OpenStack: the OS_* variables of an openrc file, as every OpenStack client reads them; a
+  // flag (--os-auth-url, …) wins over its variable.
+  auto& os = c.openstack;
+  auto env = [](const char* name, const std::string& fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? std::string(v) : fallback;
+  };
+  os.auth_url = src.String("os-auth-url", env("OS_AUTH_URL", ""));
+  os.username = src.String("os-username", env("OS_USERNAME", ""));
+  os.password = src.String("os-password", env("OS_PASSWORD", ""));
+  os.project_name =
+      src.String("os-project-name", env("OS_PROJECT_NAME", env("OS_TENANT_NAME", "")));
+  os.user_domain = src.String("os-user-domain-name", env("OS_USER_DOMAIN_NAME", os.user_domain));
+  os.project_domain =
+      src.String("os-project-domain-name", env("OS_PROJECT_DOMAIN_NAME", os.project_domain));
+  os.region = src.String("os-region-name", env("OS_REGION_NAME", ""));
+  os.image = src.String("os-image", "");
+  os.network = src.String("os-network", os.network);
+  os.flavor = src.String("os-flavor", "");
+  os.mode = src.OneOf("os-mode", os.mode, {"nova", "synnefo"});
+  os.poll_ms = static_cast<uint64_t>(src.Int("os-poll-ms", 500, 10, 60000));
+  os.poll_max_ms = static_cast<uint64_t>(src.Int("os-poll-max-ms", 5000, 10, 600000));
+  os.op_timeout_ms = static_cast<uint64_t>(src.Int("os-op-timeout-ms", 900000, 100, 86400000));
+  if (c.provider == "openstack" &&
+      (os.auth_url.empty() || os.username.empty() || os.password.empty() || os.image.empty())) {
+    src.AddError(
+        "--provider=openstack: needs OS_AUTH_URL, OS_USERNAME, OS_PASSWORD and LAMBDA_OS_IMAGE");
   }
   c.hooks.dir = src.String("hooks-dir", "");
   c.hooks.timeout_ms = static_cast<uint64_t>(src.Int("hook-timeout-ms", 600000, 10, 86400000));

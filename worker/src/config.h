@@ -8,6 +8,7 @@
 #include "lambda/redis/async_client.h"
 #include "providers/hooks/hook_runner.h"
 #include "providers/libvirt/libvirt_provider.h"
+#include "providers/openstack/openstack_provider.h"
 #include "providers/sim/sim_provider.h"
 #include "reconciler/reconciler.h"
 
@@ -21,6 +22,7 @@ struct Config {
   std::string provider = "sim";
   SimConfig sim;
   libvirt::LibvirtConfig libvirt;
+  openstack::OsConfig openstack;
   HookConfig hooks;
   int ledger_max = 1000;  ///< entries kept per instance in the operations ledger
   ConsumerConfig consumer;

@@ -16,6 +16,7 @@
 #include "lambda/uv/handle.h"
 #include "providers/hooks/hooked_provider.h"
 #include "providers/libvirt/libvirt_provider.h"
+#include "providers/openstack/openstack_provider.h"
 #include "providers/sim/sim_provider.h"
 #include "reconciler/reconciler.h"
 
@@ -120,6 +121,8 @@ class WorkerApp {
                                                         redis::AsyncClient* redis) {
     if (config.provider == "libvirt")
       return std::make_unique<worker::libvirt::LibvirtProvider>(loop, config.libvirt);
+    if (config.provider == "openstack")
+      return std::make_unique<worker::openstack::OpenStackProvider>(loop, config.openstack);
     return std::make_unique<worker::SimProvider>(loop, config.sim, redis, config.redis_prefix);
   }
 
