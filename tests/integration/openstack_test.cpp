@@ -292,3 +292,56 @@ TEST_F(OpenStack, SynnefoSpeaksV2TokensAndStopped) {
 
 }  // namespace
 }  // namespace lambda::worker::openstack
+
+namespace lambda::worker::openstack {
+namespace {
+
+// The optional tier against a real cloud: runs when OS_AUTH_URL and LAMBDA_OS_IMAGE are set
+// (an openrc sourced), skipped otherwise. It makes one server and deletes it.
+TEST(OpenStackRealCloud, CreateStopStartDestroyOneServer) {
+  auto env = [](const char* n) { return testing::EnvOr(n); };
+  if (env("OS_AUTH_URL").empty() || env("LAMBDA_OS_IMAGE").empty())
+    GTEST_SKIP() << "no real cloud: set OS_AUTH_URL, OS_USERNAME, … and LAMBDA_OS_IMAGE";
+  OsConfig c;
+  c.auth_url = env("OS_AUTH_URL");
+  c.username = env("OS_USERNAME");
+  c.password = env("OS_PASSWORD");
+  c.project_name = env("OS_PROJECT_NAME");
+  if (!env("OS_USER_DOMAIN_NAME").empty()) c.user_domain = env("OS_USER_DOMAIN_NAME");
+  if (!env("OS_PROJECT_DOMAIN_NAME").empty()) c.project_domain = env("OS_PROJECT_DOMAIN_NAME");
+  c.region = env("OS_REGION_NAME");
+  c.image = env("LAMBDA_OS_IMAGE");
+  if (!env("LAMBDA_OS_NETWORK").empty()) c.network = env("LAMBDA_OS_NETWORK");
+  c.flavor = env("LAMBDA_OS_FLAVOR");
+  if (!env("LAMBDA_OS_MODE").empty()) c.mode = env("LAMBDA_OS_MODE");
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    OpenStackProvider p(&loop, c);
+    std::vector<LedgerEntry> ledger;
+    Operation op{"real-cloud-test", 1, "test", [&](const LedgerEntry& e) { ledger.push_back(e); }};
+    InstanceSpec spec;
+    spec.id = "test-" + util::RandomToken(4);
+    spec.name = spec.id;
+    std::vector<ServerInfo> servers;
+    auto run = [&](const std::function<void(Provider::Done)>& f) {
+      std::optional<Status> st;
+      f([&](Status s) { st = std::move(s); });
+      EXPECT_TRUE(RunUntil(&loop, st, 900000));
+      return st.value_or(Status(Error{Code::kTimeout, "no answer"}));
+    };
+    auto created = run([&](auto d) { p.CreateCluster(op, spec, &servers, d); });
+    EXPECT_TRUE(created) << (created ? "" : created.error().message);
+    if (created) {
+      EXPECT_TRUE(run([&](auto d) { p.StopVm(op, spec, &servers[0], d); }));
+      EXPECT_TRUE(run([&](auto d) { p.StartVm(op, spec, &servers[0], d); }));
+    }
+    auto destroyed = run([&](auto d) { p.DestroyCluster(op, spec, &servers, d); });
+    EXPECT_TRUE(destroyed) << (destroyed ? "" : destroyed.error().message);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+}
+
+}  // namespace
+}  // namespace lambda::worker::openstack

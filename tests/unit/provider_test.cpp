@@ -5,6 +5,7 @@
 
 #include "providers/hooks/hooked_provider.h"
 #include "providers/libvirt/domain_xml.h"
+#include "providers/openstack/clouds_yaml.h"
 #include "providers/sim/sim_provider.h"
 
 namespace lambda::worker {
@@ -163,3 +164,41 @@ TEST(Hooks, FailureMessageIsTheTailOrWhy) {
 
 }  // namespace
 }  // namespace lambda::worker
+
+namespace lambda::worker::openstack {
+namespace {
+
+TEST(CloudsYaml, TheNamedCloudFillsTheConfig) {
+  const char* yaml = R"(clouds:
+  okeanos:
+    auth:
+      auth_url: https://accounts.okeanos.grnet.gr/identity/v2.0
+      username: u
+      password: "p:w"
+      project_name: proj
+    region_name: default
+  other:
+    auth: {auth_url: http://x/v3}
+)";
+  OsConfig c;
+  ASSERT_TRUE(ApplyCloudsYaml(yaml, "okeanos", &c));
+  EXPECT_EQ(c.auth_url, "https://accounts.okeanos.grnet.gr/identity/v2.0");
+  EXPECT_EQ(c.username, "u");
+  EXPECT_EQ(c.password, "p:w");
+  EXPECT_EQ(c.project_name, "proj");
+  EXPECT_EQ(c.region, "default");
+  EXPECT_EQ(c.user_domain, "Default");  // absent: unchanged
+}
+
+TEST(CloudsYaml, MissingCloudOrBrokenYamlIsAClearError) {
+  OsConfig c;
+  auto st = ApplyCloudsYaml("clouds: {a: {auth: {auth_url: u}}}", "b", &c);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message, "clouds.yaml: no cloud b");
+  EXPECT_FALSE(ApplyCloudsYaml("clouds: [unclosed", "a", &c));
+  EXPECT_FALSE(ApplyCloudsYaml("clouds: {a: {region_name: r}}", "a", &c));
+  EXPECT_FALSE(ApplyCloudsYaml("clouds: {a: {auth: [1, 2]}}", "a", &c));
+}
+
+}  // namespace
+}  // namespace lambda::worker::openstack

@@ -8,6 +8,7 @@
 
 #include "lambda/config/connections.h"
 #include "lambda/util/util.h"
+#include "providers/openstack/clouds_yaml.h"
 
 namespace lambda::worker {
 
@@ -54,19 +55,35 @@ Result<Config> LoadConfig(config::Source& src) {
   // OpenStack: the OS_* variables of an openrc file, as every OpenStack client reads them; a
   // flag (--os-auth-url, …) wins over its variable.
   auto& os = c.openstack;
+  // OS_CLOUD picks a cloud of a clouds.yaml first; OS_* variables and flags override it.
+  if (const char* cloud = std::getenv("OS_CLOUD"); cloud != nullptr && *cloud != '\0') {
+    bool found = false;
+    for (const auto& path : openstack::CloudsYamlPaths()) {
+      std::ifstream in(path);
+      if (!in) continue;
+      std::stringstream text;
+      text << in.rdbuf();
+      if (auto st = openstack::ApplyCloudsYaml(text.str(), cloud, &os); !st) {
+        src.AddError("OS_CLOUD=" + std::string(cloud) + ": " + path + ": " + st.error().message);
+      }
+      found = true;
+      break;
+    }
+    if (!found) src.AddError("OS_CLOUD=" + std::string(cloud) + ": no clouds.yaml found");
+  }
   auto env = [](const char* name, const std::string& fallback) {
     const char* v = std::getenv(name);
     return v != nullptr && *v != '\0' ? std::string(v) : fallback;
   };
-  os.auth_url = src.String("os-auth-url", env("OS_AUTH_URL", ""));
-  os.username = src.String("os-username", env("OS_USERNAME", ""));
-  os.password = src.String("os-password", env("OS_PASSWORD", ""));
+  os.auth_url = src.String("os-auth-url", env("OS_AUTH_URL", os.auth_url));
+  os.username = src.String("os-username", env("OS_USERNAME", os.username));
+  os.password = src.String("os-password", env("OS_PASSWORD", os.password));
   os.project_name =
-      src.String("os-project-name", env("OS_PROJECT_NAME", env("OS_TENANT_NAME", "")));
+      src.String("os-project-name", env("OS_PROJECT_NAME", env("OS_TENANT_NAME", os.project_name)));
   os.user_domain = src.String("os-user-domain-name", env("OS_USER_DOMAIN_NAME", os.user_domain));
   os.project_domain =
       src.String("os-project-domain-name", env("OS_PROJECT_DOMAIN_NAME", os.project_domain));
-  os.region = src.String("os-region-name", env("OS_REGION_NAME", ""));
+  os.region = src.String("os-region-name", env("OS_REGION_NAME", os.region));
   os.image = src.String("os-image", "");
   os.network = src.String("os-network", os.network);
   os.flavor = src.String("os-flavor", "");

@@ -242,7 +242,7 @@ void OpenStackProvider::Compute(const std::string& method, const std::string& pa
                                 const std::string& body, Reply done, int attempt, bool reauthed) {
   std::weak_ptr<bool> alive = alive_;
   WithToken([this, alive, method, path, body, attempt, reauthed,
-             done = std::move(done)](Status st) mutable {
+             done = std::move(done)](const Status& st) mutable {
     if (alive.expired()) return;
     if (!st) return done(st.error());
     std::vector<std::string> h{"X-Auth-Token: " + token_, "Accept: application/json",
@@ -319,10 +319,11 @@ void OpenStackProvider::FindByName(const std::string& name, Found done) {
   Compute("GET", "/servers/detail?name=" + UrlEncode("^" + name + "$"), "",
           [name, done = std::move(done)](Result<HttpReply> r) {
             if (!r) return done(r.error());
-            if (r->status != 200)
+            if (r->status != 200) {
               return done(Error{
                   Code::kInternal,
                   "compute: listing servers: " + std::to_string(r->status) + " " + ErrorText(*r)});
+            }
             rapidjson::Document d;
             if (auto st = json::Parse(r->body, &d, "servers"); !st) return done(st.error());
             if (!d.IsObject() || !d.HasMember("servers") || !d["servers"].IsArray())
@@ -356,9 +357,10 @@ void OpenStackProvider::WaitFor(const std::string& id, const std::string& want, 
           if (want == "DELETED") return done(View{id, "", "DELETED", "", "", "", ""});
           return done(Error{Code::kInternal, "compute: server " + id + " disappeared"});
         }
-        if (r->status != 200)
+        if (r->status != 200) {
           return done(Error{Code::kInternal, "compute: server " + id + ": " +
                                                  std::to_string(r->status) + " " + ErrorText(*r)});
+        }
         auto v = ParseServer(r->body);
         if (!v) return done(v.error());
         if (v->status == "ERROR") {
@@ -413,7 +415,7 @@ void OpenStackProvider::ImageId(std::function<void(Result<std::string>)> done) {
   if (LooksLikeUuid(config_.image)) return done(config_.image);
   std::weak_ptr<bool> alive = alive_;
   // By name: Glance v2 where the catalog has an image service; ~okeanos lists images in compute.
-  auto lookup = [this, alive, done = std::move(done)](Status st) mutable {
+  auto lookup = [this, alive, done = std::move(done)](const Status& st) mutable {
     if (alive.expired()) return;
     if (!st) return done(st.error());
     bool glance = config_.mode != "synnefo" && !image_url_.empty();
