@@ -192,7 +192,7 @@ stop_rabbitmq() {
 
 # What the libvirt provider needs on this host (installed only when it is asked for).
 LAMBDA_LIBVIRT_PACKAGES=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
-  qemu-system-x86 busybox-static dropbear-bin cpio gzip openssh-client)
+  qemu-system-x86 qemu-utils genisoimage busybox-static dropbear-bin cpio gzip openssh-client)
 
 # libvirt_answers URI: a libvirt daemon serves URI.
 libvirt_answers() { timeout 10 virsh -c "$1" version >/dev/null 2>&1; }

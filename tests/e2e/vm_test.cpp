@@ -85,12 +85,13 @@ class Vms : public ::testing::Test {
                       "--create-timeout-ms=600000"};
     return o;
   }
-  std::string Create(Stack& stack, const std::string& key, const std::string& name) {
-    std::string body =
-        R"({"instance_name":")" + name +
-        R"(","master_name":"m","slaves":1,"vcpus_master":1,"vcpus_slave":1,"ram_master":512,)"
-        R"("ram_slave":512,"disk_master":5,"disk_slave":5,"ip_allocation":"master",)"
-        R"("network_request":1,"project_name":"p"})";
+  std::string Create(Stack& stack, const std::string& key, const std::string& name,
+                     int slaves = 1) {
+    std::string body = R"({"instance_name":")" + name + R"(","master_name":"m","slaves":)" +
+                       std::to_string(slaves) +
+                       R"(,"vcpus_master":1,"vcpus_slave":1,"ram_master":512,)"
+                       R"("ram_slave":512,"disk_master":5,"disk_slave":5,"ip_allocation":"master",)"
+                       R"("network_request":1,"project_name":"p"})";
     auto r = Http("POST", stack.url() + "/api/lambda-instances/",
                   {"Authorization: Token " + key, "Content-Type: application/json"}, body);
     EXPECT_EQ(r.status, 202) << r.body;
@@ -244,6 +245,38 @@ TEST_F(Vms, AWorkerKilledMidCreateLeavesOneDomainPerServer) {
   Act(stack, key, id, "destroy");
   ASSERT_TRUE(stack.WaitStatus(id, "DESTROYED", std::chrono::seconds(120))) << stack.StatusOf(id);
   EXPECT_TRUE(Domains(id).empty());
+}
+
+TEST_F(Vms, ADiskImageOverlayReachesTheGuestAndGoesWithIt) {
+  // The base image is empty: the test guest still boots its kernel and initramfs, and the
+  // overlay (sized from the spec) and the NoCloud seed are attached to it.
+  std::string disks = out_dir_ + "/disks";
+  ASSERT_EQ(std::system(("qemu-img create -q -f qcow2 " + out_dir_ + "/base.qcow2 1G").c_str()), 0);
+  auto o = Options(1);
+  o.worker_flags.push_back("--libvirt-image=" + out_dir_ + "/base.qcow2");
+  o.worker_flags.push_back("--libvirt-disk-dir=" + disks);
+  Stack stack(o);
+  std::string key = stack.NewKey("vm-disk");
+  std::string id = Create(stack, key, "disk", 0);
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(180))) << stack.StatusOf(id);
+  std::string master = "lambda-" + id + "-master";
+  auto doc = Json(Http("GET", stack.url() + "/api/lambda-instances/" + id + "/",
+                       {"Authorization: Token " + key})
+                      .body);
+  int port = doc["data"][0]["servers"][0]["ssh_port"].GetInt();
+  std::string sectors =
+      Sh("ssh -i " + guest_ + "/id_ed25519 -p " + std::to_string(port) +
+         " -o BatchMode=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+         "-o LogLevel=ERROR root@127.0.0.1 cat /sys/block/vda/size");
+  EXPECT_EQ(sectors, std::to_string(5LL * 1024 * 1024 * 1024 / 512) + "\n");  // disk_master 5
+  std::ifstream overlay(disks + "/" + master + ".qcow2");
+  EXPECT_TRUE(overlay.good());
+  Act(stack, key, id, "destroy");
+  ASSERT_TRUE(stack.WaitStatus(id, "DESTROYED", std::chrono::seconds(120))) << stack.StatusOf(id);
+  EXPECT_TRUE(Domains(id).empty());
+  EXPECT_FALSE(std::ifstream(disks + "/" + master + ".qcow2").good());
+  EXPECT_FALSE(std::ifstream(disks + "/" + master + "-seed.iso").good());
 }
 
 }  // namespace

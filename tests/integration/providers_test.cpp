@@ -287,6 +287,48 @@ TEST_F(Libvirt, DestroyFindsVmsNobodyRecorded) {
   for (int i = 0; i <= 2; ++i) EXPECT_FALSE(Exists(*p, VmName(spec.id, i)));
 }
 
+TEST_F(Libvirt, DiskImagesAreOverlaidSeededAndRemoved) {
+  char tmpl[] = "/tmp/lambda-disks-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  ASSERT_EQ(system(("qemu-img create -q -f qcow2 " + dir + "/base.qcow2 1G").c_str()), 0);
+  libvirt::LibvirtConfig c;
+  c.uri = "test:///default";
+  c.guest.domain_type = "test";
+  c.guest.image = dir + "/base.qcow2";
+  c.guest.disk_dir = dir + "/vms";
+  c.guest.ssh_key = "ssh-ed25519 AAAAtest";
+  libvirt::LibvirtProvider p(&loop_, c);
+  InstanceSpec spec;
+  spec.id = util::RandomToken(6);
+  spec.slaves = 1;
+  spec.disk_slave_gib = 7;
+  Operation op = Op("r");
+  std::vector<ServerInfo> servers;
+  ASSERT_TRUE(Wait([&](auto d) { p.CreateCluster(op, spec, &servers, d); }));
+  std::string slave = VmName(spec.id, 1);
+  std::string overlay = libvirt::DiskPath(c.guest, slave), seed = libvirt::SeedPath(c.guest, slave);
+  struct stat st {};
+  ASSERT_EQ(stat(overlay.c_str(), &st), 0);
+  ASSERT_EQ(stat(seed.c_str(), &st), 0);
+  EXPECT_GT(st.st_size, 0);
+  // The overlay is the spec's size on the base image.
+  FILE* info = popen(("qemu-img info " + overlay).c_str(), "r");
+  char buf[4096] = {};
+  size_t n = fread(buf, 1, sizeof buf - 1, info);
+  pclose(info);
+  std::string text(buf, n);
+  EXPECT_NE(text.find("7 GiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("base.qcow2"), std::string::npos) << text;
+  auto xml = p.session().XmlOf(slave);
+  ASSERT_TRUE(xml);
+  EXPECT_NE(xml->find(overlay), std::string::npos);
+  EXPECT_NE(xml->find(seed), std::string::npos);
+  ASSERT_TRUE(Wait([&](auto d) { p.DestroyCluster(op, spec, &servers, d); }));
+  EXPECT_NE(stat(overlay.c_str(), &st), 0);
+  EXPECT_NE(stat(seed.c_str(), &st), 0);
+  [[maybe_unused]] int rc = system(("rm -rf " + dir).c_str());
+}
+
 TEST_F(Libvirt, StartingAMissingVmFailsForGood) {
   auto p = Make();
   InstanceSpec spec;

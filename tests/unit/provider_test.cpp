@@ -110,6 +110,28 @@ TEST(DomainXml, SizesAreCappedAndFactsEscaped) {
   EXPECT_EQ(libvirt::SshPortFromMetadata(x), 40022);
 }
 
+TEST(DomainXml, ADiskImageGuestGetsItsOverlayAndSeed) {
+  libvirt::GuestConfig g;
+  g.image = "/img/base.qcow2";
+  g.ssh_key = "ssh-ed25519 AAAA \"quoted\" comment";
+  libvirt::VmFacts vm;
+  vm.name = "lambda-i-slave-1";
+  vm.instance_id = "i";
+  vm.index = 1;
+  vm.disk = "/d/lambda-i-slave-1.qcow2";
+  vm.seed = "/d/lambda-i-slave-1-seed.iso";
+  std::string x = libvirt::DomainXml(g, vm);
+  EXPECT_NE(x.find("<boot dev='hd'/>"), std::string::npos);
+  EXPECT_EQ(x.find("<kernel>"), std::string::npos);
+  EXPECT_NE(x.find("<source file='/d/lambda-i-slave-1.qcow2'/>"), std::string::npos);
+  EXPECT_NE(x.find("device='cdrom'"), std::string::npos);
+  EXPECT_EQ(libvirt::SeedMetaData(vm),
+            "instance-id: " + libvirt::DomainUuid("i", 1) + "\nlocal-hostname: lambda-i-slave-1\n");
+  EXPECT_EQ(libvirt::SeedUserData(g, vm),
+            "#cloud-config\nhostname: lambda-i-slave-1\nssh_authorized_keys:\n"
+            "  - \"ssh-ed25519 AAAA \\\"quoted\\\" comment\"\n");
+}
+
 TEST(DomainXml, MetadataPortParseRefusesJunk) {
   EXPECT_FALSE(libvirt::SshPortFromMetadata("<instance/>"));
   EXPECT_FALSE(libvirt::SshPortFromMetadata("<ssh_port></ssh_port>"));

@@ -35,6 +35,9 @@ Result<Config> LoadConfig(config::Source& src) {
       src.OneOf("libvirt-domain-type", lv.guest.domain_type, {"qemu", "kvm", "test"});
   lv.guest.kernel = src.String("libvirt-kernel", "");
   lv.guest.initrd = src.String("libvirt-initrd", "");
+  lv.guest.image = src.String("libvirt-image", "");
+  lv.guest.disk_dir = src.String("libvirt-disk-dir", "/var/lib/lambda/disks");
+  lv.guest.max_disk_gib = static_cast<int>(src.Int("libvirt-max-disk-gib", 64, 1, 65536));
   lv.guest.cmdline = src.String("libvirt-cmdline", lv.guest.cmdline);
   lv.guest.ssh_host = src.String("libvirt-ssh-host", lv.guest.ssh_host);
   lv.guest.max_vcpus = static_cast<int>(src.Int("libvirt-max-vcpus", 2, 1, 256));
@@ -47,9 +50,11 @@ Result<Config> LoadConfig(config::Source& src) {
     if (!in && lv.guest.ssh_key.empty())
       src.AddError("--ssh-public-key-file: cannot read " + key_file);
   }
-  if (c.provider == "libvirt" && (lv.guest.kernel.empty() || lv.guest.initrd.empty())) {
+  if (c.provider == "libvirt" && lv.guest.image.empty() &&
+      (lv.guest.kernel.empty() || lv.guest.initrd.empty())) {
     src.AddError(
-        "--provider=libvirt: needs --libvirt-kernel and --libvirt-initrd (scripts/guest-image "
+        "--provider=libvirt: needs --libvirt-image, or --libvirt-kernel and --libvirt-initrd "
+        "(scripts/guest-image "
         "builds a guest)");
   }
   // OpenStack: the OS_* variables of an openrc file, as every OpenStack client reads them; a

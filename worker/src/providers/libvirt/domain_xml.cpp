@@ -70,22 +70,58 @@ std::string DomainXml(const GuestConfig& g, const VmFacts& vm) {
   x += "  <memory unit='MiB'>" + std::to_string(ram) + "</memory>\n";
   x += "  <vcpu>" + std::to_string(vcpus) + "</vcpu>\n";
   x += "  <os>\n    <type arch='x86_64'>hvm</type>\n";
-  x += "    <kernel>" + XmlEscape(g.kernel) + "</kernel>\n";
-  x += "    <initrd>" + XmlEscape(g.initrd) + "</initrd>\n";
-  x += "    <cmdline>" + XmlEscape(cmdline) + "</cmdline>\n  </os>\n";
+  if (!g.kernel.empty()) {
+    x += "    <kernel>" + XmlEscape(g.kernel) + "</kernel>\n";
+    x += "    <initrd>" + XmlEscape(g.initrd) + "</initrd>\n";
+    x += "    <cmdline>" + XmlEscape(cmdline) + "</cmdline>\n";
+  } else {
+    x += "    <boot dev='hd'/>\n";
+  }
+  x += "  </os>\n";
   x += "  <features><acpi/></features>\n";
   x += "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n";
   x += "  <on_crash>destroy</on_crash>\n";
   x += "  <devices>\n    <serial type='pty'/>\n    <console type='pty'/>\n";
+  if (!vm.disk.empty()) {
+    x += "    <disk type='file' device='disk'>\n      <driver name='qemu' type='qcow2'/>\n";
+    x += "      <source file='" + XmlEscape(vm.disk) + "'/>\n";
+    x += "      <target dev='vda' bus='virtio'/>\n    </disk>\n";
+  }
+  if (!vm.seed.empty()) {
+    x += "    <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n";
+    x += "      <source file='" + XmlEscape(vm.seed) + "'/>\n";
+    x += "      <target dev='hdc' bus='ide'/>\n      <readonly/>\n    </disk>\n";
+  }
   x += "    <memballoon model='none'/>\n  </devices>\n";
-  // User-mode networking: the guest's sshd is reachable on a loopback port of this host.
+  // User-mode networking: the guest's sshd is reachable on a loopback port of this host. The NIC
+  // sits in a PCI slot of its own (libvirt hands out the low ones to the devices it knows).
   x += "  <qemu:commandline>\n";
   x += "    <qemu:arg value='-netdev'/>\n";
   x += "    <qemu:arg value='user,id=lnet0,hostfwd=tcp:" + XmlEscape(g.ssh_host) + ":" + port +
        "-:22'/>\n";
-  x += "    <qemu:arg value='-device'/>\n    <qemu:arg value='virtio-net-pci,netdev=lnet0'/>\n";
+  x += "    <qemu:arg value='-device'/>\n    <qemu:arg "
+       "value='virtio-net-pci,netdev=lnet0,addr=0x1e'/>\n";
   x += "  </qemu:commandline>\n</domain>\n";
   return x;
+}
+
+std::string SeedMetaData(const VmFacts& vm) {
+  return "instance-id: " + DomainUuid(vm.instance_id, vm.index) + "\nlocal-hostname: " + vm.name +
+         "\n";
+}
+
+std::string SeedUserData(const GuestConfig& guest, const VmFacts& vm) {
+  std::string u = "#cloud-config\nhostname: " + vm.name + "\n";
+  if (!guest.ssh_key.empty()) {
+    // A YAML double-quoted scalar: the key's comment may hold anything.
+    std::string key;
+    for (char c : guest.ssh_key) {
+      if (c == '"' || c == '\\') key += '\\';
+      if (c != '\n' && c != '\r') key += c;
+    }
+    u += "ssh_authorized_keys:\n  - \"" + key + "\"\n";
+  }
+  return u;
 }
 
 std::optional<int> SshPortFromMetadata(const std::string& xml) {

@@ -14,8 +14,11 @@ inline constexpr const char* kMetadataUri = "https://lambda.dev/xmlns/instance/1
 
 struct GuestConfig {
   std::string domain_type = "qemu";  ///< kvm where KVM works, qemu (TCG) otherwise, test
-  std::string kernel;
+  std::string kernel;  ///< with initrd: direct kernel boot (with or without a disk image)
   std::string initrd;
+  std::string image;     ///< a qcow2 base: each VM boots an overlay of it, with a NoCloud seed
+  std::string disk_dir;  ///< where overlays and seeds live
+  int max_disk_gib = 64;
   std::string cmdline = "console=ttyS0 quiet";
   std::string ssh_key;  ///< "ssh-ed25519 AAAA…": put on the kernel command line for the guest
   std::string ssh_host = "127.0.0.1";
@@ -34,7 +37,15 @@ struct VmFacts {
   int vcpus = 1;
   int64_t ram_mib = 512;
   int ssh_port = 0;
+  int disk_gib = 5;
+  std::string disk;  ///< the VM's qcow2 overlay; empty = no disk
+  std::string seed;  ///< its cloud-init NoCloud seed (ISO 9660, volume "cidata")
 };
+
+/// The NoCloud seed's files: meta-data (instance id, hostname) and user-data (#cloud-config
+/// with the SSH key). Pure.
+std::string SeedMetaData(const VmFacts& vm);
+std::string SeedUserData(const GuestConfig& guest, const VmFacts& vm);
 
 /// RFC 4122 form of SHA-256(instance id ":" index), version 5 bits set.
 std::string DomainUuid(const std::string& instance_id, int index);

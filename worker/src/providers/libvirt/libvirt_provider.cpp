@@ -72,9 +72,11 @@ void LibvirtProvider::OffLoop(std::function<Result<VmState>(Session&)> blocking,
 
 void LibvirtProvider::CreateCluster(const Operation& op, const InstanceSpec& spec,
                                     std::vector<ServerInfo>* servers, Done done) {
-  if (config_.guest.kernel.empty() || config_.guest.initrd.empty()) {
+  if ((config_.guest.kernel.empty() || config_.guest.initrd.empty()) &&
+      config_.guest.image.empty()) {
     return done(Error{Code::kInternal,
-                      "libvirt: no guest configured (--libvirt-kernel and --libvirt-initrd)"});
+                      "libvirt: no guest configured (--libvirt-image, or --libvirt-kernel and "
+                      "--libvirt-initrd)"});
   }
   CreateFrom(op, spec, std::make_shared<std::vector<ServerInfo>>(PlannedServers(spec)), 0, servers,
              std::move(done));
@@ -98,6 +100,7 @@ void LibvirtProvider::CreateFrom(const Operation& op, const InstanceSpec& spec,
   vm.gen = op.gen;
   vm.vcpus = spec.vcpus(index == 0);
   vm.ram_mib = spec.ram_mib(index == 0);
+  vm.disk_gib = spec.disk_gib(index == 0);
   GuestConfig guest = config_.guest;
   OffLoop([guest, vm](Session& session) { return session.Ensure(guest, vm); },
           [this, &op, &spec, planned, index, servers,
@@ -223,7 +226,8 @@ void LibvirtProvider::DestroyFrom(const Operation& op,
     return done(OkStatus());
   }
   std::string name = (*planned)[index].name;
-  OffLoop([name](Session& s) { return s.Remove(name); },
+  GuestConfig guest = config_.guest;
+  OffLoop([name, guest](Session& s) { return s.Remove(name, guest); },
           [this, &op, planned, index, servers, name,
            done = std::move(done)](Result<VmState> r) mutable {
             if (!r) {

@@ -3,12 +3,20 @@
 #include <arpa/inet.h>
 #include <libvirt/virterror.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <thread>
+
+extern char** environ;
 
 namespace lambda::worker::libvirt {
 
@@ -53,6 +61,77 @@ Result<int> FreePort(const std::string& host) {
   }
   close(fd);
   return static_cast<int>(ntohs(a.sin_port));
+}
+
+/// Runs a tool (qemu-img, genisoimage) to completion on this pool thread; its output is the
+/// error's text when it fails.
+Status RunTool(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (pipe(fds) != 0) return Error{Code::kUnavailable, "pipe() failed"};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+  posix_spawn_file_actions_addclose(&fa, fds[0]);
+  std::vector<char*> args;
+  args.reserve(argv.size() + 1);
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(fds[1]);
+  std::string out;
+  char buf[1024];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fds[0]);
+  if (rc != 0) return Error{Code::kInternal, argv[0] + ": cannot run it (is it installed?)"};
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return Error{Code::kInternal, argv[0] + ": " + (out.empty() ? "failed" : out)};
+  }
+  return OkStatus();
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0;
+}
+
+/// The VM's overlay of the base image and its NoCloud seed, made once (written under a
+/// temporary name and renamed, so a worker that died half-way leaves no half-made disk).
+Status EnsureDisks(const GuestConfig& g, const VmFacts& vm) {
+  if (mkdir(g.disk_dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return Error{Code::kInternal, "cannot make the disk directory " + g.disk_dir};
+  if (!FileExists(vm.disk)) {
+    std::string tmp = vm.disk + ".part";
+    int gib = std::clamp(vm.disk_gib, 1, std::max(1, g.max_disk_gib));
+    if (auto st = RunTool({"qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", g.image,
+                           tmp, std::to_string(gib) + "G"});
+        !st) {
+      return st;
+    }
+    if (rename(tmp.c_str(), vm.disk.c_str()) != 0)
+      return Error{Code::kInternal, "cannot rename " + tmp};
+  }
+  if (!FileExists(vm.seed)) {
+    std::string dir = vm.seed + ".d";
+    mkdir(dir.c_str(), 0755);
+    std::ofstream(dir + "/meta-data") << SeedMetaData(vm);
+    std::ofstream(dir + "/user-data") << SeedUserData(g, vm);
+    std::string tmp = vm.seed + ".part";
+    auto st = RunTool({"genisoimage", "-quiet", "-output", tmp, "-volid", "cidata", "-joliet",
+                       "-rock", dir + "/user-data", dir + "/meta-data"});
+    unlink((dir + "/meta-data").c_str());
+    unlink((dir + "/user-data").c_str());
+    rmdir(dir.c_str());
+    if (!st) return st;
+    if (rename(tmp.c_str(), vm.seed.c_str()) != 0)
+      return Error{Code::kInternal, "cannot rename " + tmp};
+  }
+  return OkStatus();
 }
 
 void Silence(void*, virErrorPtr) {}  // errors are read with virGetLastError, not printed
@@ -229,6 +308,11 @@ Result<VmState> Session::Ensure(const GuestConfig& guest, VmFacts vm) {
     auto port = FreePort(guest.ssh_host);
     if (!port) return port.error();
     vm.ssh_port = *port;
+    if (!guest.image.empty()) {
+      vm.disk = DiskPath(guest, vm.name);
+      vm.seed = SeedPath(guest, vm.name);
+      if (auto made = EnsureDisks(guest, vm); !made) return made.error();
+    }
     std::string xml = DomainXml(guest, vm);
     virDomainPtr d = virDomainDefineXML(conn->get(), xml.c_str());
     if (d == nullptr) return LastError("defining " + vm.name);
@@ -290,13 +374,26 @@ Result<VmState> Session::PowerOff(const std::string& name) {
   return st;
 }
 
-Result<VmState> Session::Remove(const std::string& name) {
+std::string DiskPath(const GuestConfig& g, const std::string& vm) {
+  return g.disk_dir + "/" + vm + ".qcow2";
+}
+std::string SeedPath(const GuestConfig& g, const std::string& vm) {
+  return g.disk_dir + "/" + vm + "-seed.iso";
+}
+
+Result<VmState> Session::Remove(const std::string& name, const GuestConfig& guest) {
   auto conn = Conn();
   if (!conn) return conn.error();
   auto dom = Lookup(*conn, name, true);
   if (!dom) return dom.error();
   VmState st;
+  auto remove_disks = [&] {
+    if (guest.image.empty()) return;
+    unlink(DiskPath(guest, name).c_str());
+    unlink(SeedPath(guest, name).c_str());
+  };
   if (!*dom) {
+    remove_disks();  // a create that died between its disks and its define
     st.outcome = "absent";
     return st;
   }
@@ -310,8 +407,21 @@ Result<VmState> Session::Remove(const std::string& name) {
       return LastError("undefining " + name);
     if (virDomainUndefine(dom->get()) != 0) return LastError("undefining " + name);
   }
+  remove_disks();
   st.outcome = "destroyed";
   return st;
+}
+
+Result<std::string> Session::XmlOf(const std::string& name) {
+  auto conn = Conn();
+  if (!conn) return conn.error();
+  auto dom = Lookup(*conn, name, false);
+  if (!dom) return dom.error();
+  char* xml = virDomainGetXMLDesc(dom->get(), 0);
+  if (xml == nullptr) return LastError("reading the XML of " + name);
+  std::string out(xml);
+  free(xml);  // NOLINT(cppcoreguidelines-no-malloc): libvirt allocated it with malloc
+  return out;
 }
 
 Result<bool> Session::Exists(const std::string& name) {

@@ -38,6 +38,10 @@ class EventSink {
   std::function<void()> wake_;
 };
 
+/// Where a VM's qcow2 overlay and NoCloud seed live (`disk_dir`/`<name>.qcow2`, `-seed.iso`).
+std::string DiskPath(const GuestConfig& guest, const std::string& vm);
+std::string SeedPath(const GuestConfig& guest, const std::string& vm);
+
 /// What a blocking call found or did.
 struct VmState {
   std::string outcome;  ///< a ledger outcome (created, reused, started, …)
@@ -64,8 +68,11 @@ class Session {
   Result<VmState> Shutdown(const std::string& name);
   /// Powers it off at once (the end of a shutdown that timed out).
   Result<VmState> PowerOff(const std::string& name);
-  /// Powers it off if it runs and undefines it; `outcome` destroyed or absent.
-  Result<VmState> Remove(const std::string& name);
+  /// Powers it off if it runs, undefines it and deletes its overlay and seed; `outcome`
+  /// destroyed or absent.
+  Result<VmState> Remove(const std::string& name, const GuestConfig& guest);
+  /// The domain's XML as libvirt holds it (for tests and diagnostics).
+  Result<std::string> XmlOf(const std::string& name);
   /// Whether a domain of that name is defined (for tests and `lambdactl`).
   Result<bool> Exists(const std::string& name);
 
