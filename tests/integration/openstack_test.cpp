@@ -41,10 +41,10 @@ class OpenStack : public ::testing::Test {
     return *provider_;
   }
   Status Wait(const std::function<void(Provider::Done)>& op) {
-    std::optional<Status> st;
-    op([&](Status s) { st = std::move(s); });
-    EXPECT_TRUE(RunUntil(&loop_, st, 30000));
-    return st.value_or(Status(Error{Code::kTimeout, "no answer"}));
+    Status st =
+        testing::RunOp<Status>(&loop_, op, 30000, Status(Error{Code::kTimeout, "no answer"}));
+    EXPECT_NE(st ? Code::kOk : st.error().code, Code::kTimeout) << "no answer";
+    return st;
   }
   InstanceSpec Spec(int slaves = 1) {
     InstanceSpec s;

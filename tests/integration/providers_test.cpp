@@ -208,10 +208,10 @@ class Libvirt : public Loop {
     return std::make_unique<libvirt::LibvirtProvider>(&loop_, c);
   }
   Status Wait(const std::function<void(Provider::Done)>& op) {
-    std::optional<Status> st;
-    op([&](Status s) { st = std::move(s); });
-    EXPECT_TRUE(RunUntil(&loop_, st));
-    return st.value_or(Status(Error{Code::kTimeout, "no answer"}));
+    Status st =
+        testing::RunOp<Status>(&loop_, op, 10000, Status(Error{Code::kTimeout, "no answer"}));
+    EXPECT_NE(st ? Code::kOk : st.error().code, Code::kTimeout) << "no answer";
+    return st;
   }
   bool Exists(libvirt::LibvirtProvider& p, const std::string& name) {
     auto r = p.session().Exists(name);

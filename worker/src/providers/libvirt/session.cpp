@@ -296,6 +296,13 @@ Result<Session::DomainRef> Session::Lookup(const ConnRef& conn, const std::strin
   return LastError("looking up " + name);
 }
 
+Result<Session::DomainRef> Session::Find(const std::string& name, bool absent_ok) {
+  // A domain holds a reference to its connection: the connection's own may go at once.
+  auto conn = Conn();
+  if (!conn) return conn.error();
+  return Lookup(*conn, name, absent_ok);
+}
+
 Result<VmState> Session::Ensure(const GuestConfig& guest, VmFacts vm) {
   auto conn = Conn();
   if (!conn) return conn.error();
@@ -330,9 +337,7 @@ Result<VmState> Session::Ensure(const GuestConfig& guest, VmFacts vm) {
 }
 
 Result<VmState> Session::Start(const std::string& name) {
-  auto conn = Conn();
-  if (!conn) return conn.error();
-  auto dom = Lookup(*conn, name, false);
+  auto dom = Find(name, false);
   if (!dom) return dom.error();
   VmState st;
   st.uuid = dom->Uuid();
@@ -347,9 +352,7 @@ Result<VmState> Session::Start(const std::string& name) {
 }
 
 Result<VmState> Session::Shutdown(const std::string& name) {
-  auto conn = Conn();
-  if (!conn) return conn.error();
-  auto dom = Lookup(*conn, name, false);
+  auto dom = Find(name, false);
   if (!dom) return dom.error();
   VmState st;
   st.uuid = dom->Uuid();
@@ -364,9 +367,7 @@ Result<VmState> Session::Shutdown(const std::string& name) {
 }
 
 Result<VmState> Session::PowerOff(const std::string& name) {
-  auto conn = Conn();
-  if (!conn) return conn.error();
-  auto dom = Lookup(*conn, name, false);
+  auto dom = Find(name, false);
   if (!dom) return dom.error();
   VmState st;
   if (dom->Active() && virDomainDestroy(dom->get()) != 0 && dom->Active())
@@ -382,9 +383,7 @@ std::string SeedPath(const GuestConfig& g, const std::string& vm) {
 }
 
 Result<VmState> Session::Remove(const std::string& name, const GuestConfig& guest) {
-  auto conn = Conn();
-  if (!conn) return conn.error();
-  auto dom = Lookup(*conn, name, true);
+  auto dom = Find(name, true);
   if (!dom) return dom.error();
   VmState st;
   auto remove_disks = [&] {
@@ -413,9 +412,7 @@ Result<VmState> Session::Remove(const std::string& name, const GuestConfig& gues
 }
 
 Result<std::string> Session::XmlOf(const std::string& name) {
-  auto conn = Conn();
-  if (!conn) return conn.error();
-  auto dom = Lookup(*conn, name, false);
+  auto dom = Find(name, false);
   if (!dom) return dom.error();
   char* xml = virDomainGetXMLDesc(dom->get(), 0);
   if (xml == nullptr) return LastError("reading the XML of " + name);
@@ -425,9 +422,7 @@ Result<std::string> Session::XmlOf(const std::string& name) {
 }
 
 Result<bool> Session::Exists(const std::string& name) {
-  auto conn = Conn();
-  if (!conn) return conn.error();
-  auto dom = Lookup(*conn, name, true);
+  auto dom = Find(name, true);
   if (!dom) return dom.error();
   return static_cast<bool>(*dom);
 }

@@ -81,6 +81,7 @@ class Session {
   class DomainRef;
   Result<ConnRef> Conn();
   Result<DomainRef> Lookup(const ConnRef& conn, const std::string& name, bool absent_ok);
+  Result<DomainRef> Find(const std::string& name, bool absent_ok);
 
   std::string uri_;
   std::shared_ptr<EventSink> sink_;
