@@ -44,6 +44,25 @@ void StartRedis() {
   ASSERT_EQ(Shell("start_redis \"$LAMBDA_TEST_REDIS_DIR\" \"$LAMBDA_TEST_REDIS_PORT\""), 0);
 }
 
+TEST(Failures, AStepLongerThanTheLeaseKeepsItsLease) {
+  // Real VM operations and hooks can outlast the lease: the job renews it while a step runs, so
+  // the step's status write is never fenced off and the create is not handed on and rerun.
+  Stack stack(Stack::Options{1, {}, {"--lease-ms", "600"}});
+  std::string key = stack.NewKey("long-steps");
+  auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
+                CreateBody("long", R"("simulate":{"step_ms":1500})"));
+  ASSERT_EQ(r.status, 202);
+  std::string id = IdOf(r.body);
+  ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(30))) << stack.StatusOf(id);
+  std::string log = stack.worker(0).Log();
+  EXPECT_EQ(log.find("status write fenced off"), std::string::npos);
+  EXPECT_EQ(log.find("lease lost mid-step"), std::string::npos);
+  // One job ran the whole create: every status of the history was written once.
+  auto history = stack.History(id);
+  std::set<std::string> unique(history.begin(), history.end());
+  EXPECT_EQ(unique.size(), history.size());
+}
+
 TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
   Stack stack(Stack::Options{2, {}, {"--lease-ms", "1500"}});
   std::string key = stack.NewKey("chaos");
