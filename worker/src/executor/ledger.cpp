@@ -6,13 +6,13 @@
 namespace lambda::worker {
 
 void Ledger::Append(const std::string& instance_id, const Operation& op, const LedgerEntry& e) {
-  log::Info("operation", {{"request_id", op.request_id},
-                          {"instance_id", instance_id},
-                          {"gen", op.gen},
-                          {"op", e.op},
-                          {"target", e.target},
-                          {"outcome", e.outcome},
-                          {"detail", e.detail}});
+  log::Debug("operation", {{"request_id", op.request_id},
+                           {"instance_id", instance_id},
+                           {"gen", op.gen},
+                           {"op", e.op},
+                           {"target", e.target},
+                           {"outcome", e.outcome},
+                           {"detail", e.detail}});
   if (redis_ == nullptr) return;
   redis_->Command({"XADD",       KeyOf(instance_id),
                    "MAXLEN",     "~",
