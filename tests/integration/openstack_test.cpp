@@ -5,6 +5,7 @@
 
 #include "fake_cloud.h"
 #include "lambda/util/util.h"
+#include "ledger_view.h"
 #include "providers/openstack/openstack_provider.h"
 #include "run_until.h"
 #include "support.h"
@@ -61,11 +62,7 @@ class OpenStack : public ::testing::Test {
   }
   Operation op_{"req-1", 1, "w", [this](const LedgerEntry& e) { ledger_.push_back(e); }};
   std::string Outcome(const std::string& op, const std::string& target) {
-    std::string last;
-    for (const auto& e : ledger_) {
-      if (e.op == op && e.target == target) last = e.outcome;
-    }
-    return last;
+    return testing::LastOutcome(ledger_, op, target);
   }
   uv_loop_t loop_{};
   std::unique_ptr<OpenStackProvider> provider_;

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "lambda/util/util.h"
+#include "ledger_view.h"
 #include "providers/hooks/hooked_provider.h"
 #include "providers/libvirt/libvirt_provider.h"
 #include "providers/sim/sim_provider.h"
@@ -35,16 +36,10 @@ class Loop : public ::testing::Test {
                      [this](const LedgerEntry& e) { ledger_.push_back(e); }};
   }
   int Effects(const std::string& op, const std::string& target) {
-    int n = 0;
-    for (const auto& e : ledger_) n += e.op == op && e.target == target && IsEffect(e.outcome);
-    return n;
+    return testing::EffectCount(ledger_, op, target);
   }
   std::string Outcome(const std::string& op, const std::string& target) {
-    std::string last;
-    for (const auto& e : ledger_) {
-      if (e.op == op && e.target == target) last = e.outcome;
-    }
-    return last;
+    return testing::LastOutcome(ledger_, op, target);
   }
   uv_loop_t loop_{};
   std::vector<LedgerEntry> ledger_;
