@@ -4,8 +4,10 @@
 find_package(GTest REQUIRED)
 
 function(add_lambda_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;SERVERS;LIBS;LABELS" ${ARGN})
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;SERVERS;LIBS;LABELS;INCLUDES" ${ARGN})
   add_executable(${name} ${T_SOURCES})
+  # A component's own tests see its private sources; nothing else does.
+  target_include_directories(${name} PRIVATE ${T_INCLUDES})
   target_link_libraries(${name} PRIVATE GTest::gtest GTest::gmock GTest::gtest_main ${T_LIBS}
                                         lambda_warnings lambda_sanitizers)
   if(NOT T_TIMEOUT)

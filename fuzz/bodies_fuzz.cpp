@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "http/message.h"
+#include "lambda/http/message.h"
 #include "lambda/json/json.h"
 #include "lambda/util/util.h"
 #include "routes/body.h"

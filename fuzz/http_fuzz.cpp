@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <string>
 
-#include "http/message.h"
-#include "http/parser.h"
-#include "http/router.h"
+#include "lambda/http/message.h"
+#include "lambda/http/parser.h"
 #include "routes/body.h"
+#include "routes/table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -26,21 +26,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using State = lambda::http::RequestParser::State;
     if (st == State::kError) break;
     if (st == State::kAwaitingContinue) {
-      auto m = lambda::http::Match(parser.head().method, parser.head().path);
+      auto m = lambda::routes::Match(parser.head().method, parser.head().path);
       (void)m;
       parser.Continue();
       continue;
     }
     if (st == State::kComplete) {
       lambda::http::Request r = parser.Take();
-      auto m = lambda::http::Match(r.method, r.path);
+      auto m = lambda::routes::Match(r.method, r.path);
       (void)lambda::routes::ExtractApiKey(r);
       (void)lambda::routes::ClientRequestId(r);
       (void)lambda::routes::DecodeActionField(r);
       std::string v;
       (void)r.QueryParam("limit", &v);
       lambda::http::Response resp;
-      resp.status = m.route == lambda::http::Route::kNotFound ? 404 : 200;
+      resp.status = m.route == lambda::routes::Route::kNotFound ? 404 : 200;
       resp.body = r.path;
       resp.headers.emplace_back("Allow", m.allow);
       (void)lambda::http::Serialize(resp, r.keep_alive, r.method != "HEAD");

@@ -119,7 +119,7 @@ void App::Reply(Call& call, int status, std::string body,
   r.body = std::move(body);
   r.headers = std::move(headers);
   r.headers.emplace_back("X-Request-Id", call.request_id);
-  ++counters_["http_responses_total{route=\"" + std::string(http::RouteName(call.match.route)) +
+  ++counters_["http_responses_total{route=\"" + std::string(routes::RouteName(call.match.route)) +
               "\",code=\"" + std::to_string(status) + "\"}"];
   call.respond(std::move(r));
 }
@@ -129,13 +129,13 @@ void App::ReplyError(Call& call, int status, std::string_view detail) {
 }
 
 void App::ReplyUnauthorized(Call& call) {
-  switch (http::DialectOf(call.match.route)) {
-    case http::Dialect::kLegacy:
+  switch (routes::DialectOf(call.match.route)) {
+    case routes::Dialect::kLegacy:
       return Reply(call, 401, routes::LegacyError(401, "Invalid token"));
-    case http::Dialect::kZenlayer:
+    case routes::Dialect::kZenlayer:
       return Reply(call, 401,
                    routes::ZenlayerError(call.request_id, "AUTHENTICATION_FAILED", kUnauthorized));
-    case http::Dialect::kFeldera:
+    case routes::Dialect::kFeldera:
       return Reply(call, 401, routes::FelderaError(kUnauthorized, "Unauthorized"));
     default:
       return ReplyError(call, 401, kUnauthorized);
@@ -145,14 +145,14 @@ void App::ReplyUnauthorized(Call& call) {
 void App::ReplyUnavailable(Call& call, std::string_view why) {
   std::string text = std::string("Service temporarily unavailable: ") + std::string(why);
   std::string body;
-  switch (http::DialectOf(call.match.route)) {
-    case http::Dialect::kLegacy:
+  switch (routes::DialectOf(call.match.route)) {
+    case routes::Dialect::kLegacy:
       body = routes::LegacyError(503, text);
       break;
-    case http::Dialect::kZenlayer:
+    case routes::Dialect::kZenlayer:
       body = routes::ZenlayerError(call.request_id, "SERVICE_UNAVAILABLE", text);
       break;
-    case http::Dialect::kFeldera:
+    case routes::Dialect::kFeldera:
       body = routes::FelderaError(text, "ServiceUnavailable");
       break;
     default:
@@ -166,14 +166,14 @@ void App::ReplyThrottled(Call& call, uint64_t wait_ms) {
   const std::string retry_after = std::to_string(std::max<uint64_t>(1, (wait_ms + 999) / 1000));
   const std::string text = "Too many requests for this API key; retry after " + retry_after + " s.";
   std::string body;
-  switch (http::DialectOf(call.match.route)) {
-    case http::Dialect::kLegacy:
+  switch (routes::DialectOf(call.match.route)) {
+    case routes::Dialect::kLegacy:
       body = routes::LegacyError(429, text);
       break;
-    case http::Dialect::kZenlayer:
+    case routes::Dialect::kZenlayer:
       body = routes::ZenlayerError(call.request_id, "REQUEST_LIMIT_EXCEEDED", text);
       break;
-    case http::Dialect::kFeldera:
+    case routes::Dialect::kFeldera:
       body = routes::FelderaError(text, "TooManyRequests");
       break;
     default:
@@ -186,14 +186,14 @@ void App::ReplyUnknown(Call& call, std::string_view why) {
   std::string text = std::string("The outcome of this request is unknown (") + std::string(why) +
                      "); read the instance's status before retrying.";
   std::string body;
-  switch (http::DialectOf(call.match.route)) {
-    case http::Dialect::kLegacy:
+  switch (routes::DialectOf(call.match.route)) {
+    case routes::Dialect::kLegacy:
       body = routes::LegacyError(504, text);
       break;
-    case http::Dialect::kZenlayer:
+    case routes::Dialect::kZenlayer:
       body = routes::ZenlayerError(call.request_id, "OUTCOME_UNKNOWN", text);
       break;
-    case http::Dialect::kFeldera:
+    case routes::Dialect::kFeldera:
       body = routes::FelderaError(text, "OutcomeUnknown");
       break;
     default:
@@ -204,35 +204,35 @@ void App::ReplyUnknown(Call& call, std::string_view why) {
 
 void App::Handle(http::Request req, http::Responder respond) {
   auto call = std::make_shared<Call>();
-  call->match = http::Match(req.method, req.path);
+  call->match = routes::Match(req.method, req.path);
   call->request_id = routes::ClientRequestId(req).value_or(util::NewUuid());
   call->req = std::move(req);
   call->respond = std::move(respond);
   switch (call->match.route) {
-    case http::Route::kNotFound:
+    case routes::Route::kNotFound:
       return ReplyError(*call, 404, "Not found.");
-    case http::Route::kMethodNotAllowed:
+    case routes::Route::kMethodNotAllowed:
       return Reply(*call, 405, routes::ErrorBody(405, "Method not allowed."),
                    {{"Allow", call->match.allow}});
-    case http::Route::kOptions:
+    case routes::Route::kOptions:
       return Reply(*call, 204, {}, {{"Allow", call->match.allow}});
-    case http::Route::kHealthz:
+    case routes::Route::kHealthz:
       return Reply(*call, 200, R"({"status":"ok"})");
-    case http::Route::kReadyz: {
+    case routes::Route::kReadyz: {
       bool r = redis_->connected(), a = amqp_->connected();
       std::string body = std::string(R"({"status":")") + (r && a ? "ready" : "not ready") +
                          R"(","redis":)" + (r ? "true" : "false") + R"(,"rabbitmq":)" +
                          (a ? "true" : "false") + "}";
       return Reply(*call, r && a ? 200 : 503, body);
     }
-    case http::Route::kMetrics: {
+    case routes::Route::kMetrics: {
       http::Response r;
       r.status = 200;
       r.content_type = "text/plain; version=0.0.4";
       r.body = Metrics();
       return call->respond(std::move(r));
     }
-    case http::Route::kOpenApi: {
+    case routes::Route::kOpenApi: {
       http::Response r;
       r.status = 200;
       r.content_type = "application/yaml";
@@ -256,7 +256,7 @@ void App::CheckHead(const http::Request& head,
   // The head as a call of its own whose answer, if any, is the final response: the same routing,
   // key check and error shapes as the full request will meet, before its body is sent.
   auto call = std::make_shared<Call>();
-  call->match = http::Match(head.method, head.path);
+  call->match = routes::Match(head.method, head.path);
   call->request_id = routes::ClientRequestId(head).value_or(util::NewUuid());
   call->req.method = head.method;
   call->req.path = head.path;
@@ -265,13 +265,13 @@ void App::CheckHead(const http::Request& head,
       std::make_shared<std::function<void(std::optional<http::Response>)>>(std::move(decide));
   call->respond = [shared_decide](http::Response r) { (*shared_decide)(std::move(r)); };
   switch (call->match.route) {
-    case http::Route::kNotFound:
-    case http::Route::kMethodNotAllowed:
+    case routes::Route::kNotFound:
+    case routes::Route::kMethodNotAllowed:
       return Handle(std::move(call->req), call->respond);
     default:
       break;
   }
-  if (http::IsPublic(call->match.route)) return (*shared_decide)(std::nullopt);
+  if (routes::IsPublic(call->match.route)) return (*shared_decide)(std::nullopt);
   Authenticate(call, [shared_decide] { (*shared_decide)(std::nullopt); });
 }
 
@@ -310,13 +310,13 @@ void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> 
 }
 
 void App::Dispatch(const std::shared_ptr<Call>& call) {
-  using http::Route;
-  switch (http::DialectOf(call->match.route)) {
-    case http::Dialect::kLegacy:
+  using routes::Route;
+  switch (routes::DialectOf(call->match.route)) {
+    case routes::Dialect::kLegacy:
       return Legacy(call);
-    case http::Dialect::kZenlayer:
+    case routes::Dialect::kZenlayer:
       return Zenlayer(call);
-    case http::Dialect::kFeldera:
+    case routes::Dialect::kFeldera:
       return Feldera(call);
     default:
       break;

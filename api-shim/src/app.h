@@ -10,16 +10,16 @@
 #include <unordered_map>
 
 #include "config.h"
-#include "http/router.h"
-#include "http/server.h"
 #include "lambda/amqp/connection.h"
 #include "lambda/domain/status.h"
+#include "lambda/http/server.h"
 #include "lambda/json/json.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/uv/handle.h"
 #include "rate_limit.h"
 #include "routes/body.h"
 #include "routes/shape.h"
+#include "routes/table.h"
 
 namespace lambda::shim {
 
@@ -49,7 +49,7 @@ struct Call {
   http::Responder respond;
   std::string request_id;
   std::string tenant;
-  http::RouteMatch match;
+  routes::RouteMatch match;
 };
 
 class App {

@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <string>
 
-#include "http/server.h"
 #include "lambda/amqp/connection.h"
 #include "lambda/config/source.h"
+#include "lambda/http/server.h"
 #include "lambda/redis/async_client.h"
 
 namespace lambda::shim {

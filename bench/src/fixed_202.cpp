@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "http/server.h"
+#include "lambda/http/server.h"
 #include "lambda/uv/handle.h"
 
 int main(int argc, char** argv) {

@@ -2,9 +2,9 @@
 // whitespace before a header colon, Expect: 100-continue. Pure: parser, JSON and UTF-8 helpers.
 #include <gtest/gtest.h>
 
-#include "http/message.h"
-#include "http/parser.h"
 #include "lambda/domain/command.h"
+#include "lambda/http/message.h"
+#include "lambda/http/parser.h"
 #include "lambda/json/json.h"
 #include "lambda/util/util.h"
 

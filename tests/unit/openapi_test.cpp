@@ -5,8 +5,8 @@
 #include <set>
 #include <sstream>
 
-#include "http/router.h"
 #include "lambda/json/json.h"
+#include "routes/table.h"
 
 namespace lambda {
 namespace {
@@ -57,7 +57,7 @@ std::set<std::string> Documented() {
 
 TEST(OpenApi, EveryRouteIsDocumentedAndEveryDocumentedPathIsRouted) {
   std::set<std::string> routed;
-  for (const auto& e : http::AllRoutes())
+  for (const auto& e : routes::AllRoutes())
     routed.insert(std::string(e.method) + " " + Normalise(std::string(e.pattern)));
   auto documented = Documented();
   ASSERT_GT(documented.size(), 20u);

@@ -4,9 +4,9 @@
 
 #include <random>
 
-#include "http/parser.h"
-#include "http/router.h"
+#include "lambda/http/parser.h"
 #include "routes/body.h"
+#include "routes/table.h"
 
 namespace lambda::http {
 namespace {
@@ -58,7 +58,7 @@ TEST(ParserFuzz, MutatedRequestsNeverCrash) {
       if (st == RequestParser::State::kComplete) {
         ++complete;
         Request r = p.Take();
-        auto m = Match(r.method, r.path);
+        auto m = routes::Match(r.method, r.path);
         (void)m;
         (void)routes::DecodeActionField(r);
         (void)routes::ExtractApiKey(r);

@@ -1,8 +1,8 @@
-#include "http/router.h"
-
 #include <gtest/gtest.h>
 
-namespace lambda::http {
+#include "routes/table.h"
+
+namespace lambda::routes {
 namespace {
 
 const std::string kId = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c";
@@ -55,4 +55,4 @@ TEST(Router, PublicRoutes) {
 }
 
 }  // namespace
-}  // namespace lambda::http
+}  // namespace lambda::routes

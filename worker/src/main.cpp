@@ -7,9 +7,10 @@
 
 #include "config.h"
 #include "consumer/consumer.h"
-#include "http/server.h"
+#include "health/health.h"
 #include "lambda/amqp/connection.h"
 #include "lambda/app/run.h"
+#include "lambda/http/server.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/util/util.h"
@@ -91,29 +92,11 @@ class WorkerApp {
 
  private:
   void Health(const http::Request& req, const http::Responder& respond) {
-    http::Response r;
-    if (req.path == "/healthz" || req.path == "/healthz/") {
-      r.body = R"({"status":"ok"})";
-    } else if (req.path == "/readyz" || req.path == "/readyz/") {
-      bool ok = redis_.connected() && amqp_->connected();
-      r.status = ok ? 200 : 503;
-      r.body = std::string(R"({"status":")") + (ok ? "ready" : "not ready") + R"(","redis":)" +
-               (redis_.connected() ? "true" : "false") + R"(,"rabbitmq":)" +
-               (amqp_->connected() ? "true" : "false") + "}";
-    } else if (req.path == "/metrics") {
-      r.content_type = "text/plain; version=0.0.4";
-      r.body = "lambda_worker_in_flight " + std::to_string(consumer_.in_flight()) + "\n";
-      r.body += std::string("lambda_redis_up ") + (redis_.connected() ? "1" : "0") + "\n";
-      r.body += std::string("lambda_amqp_up ") + (amqp_->connected() ? "1" : "0") + "\n";
-      for (const auto& [k, v] : consumer_.counters())
-        r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
-      for (const auto& [k, v] : reconciler_.counters())
-        r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
-    } else {
-      r.status = 404;
-      r.body = R"({"errors":[{"status":404,"detail":"Not found."}]})";
-    }
-    respond(std::move(r));
+    worker::HealthView view{redis_.connected(),
+                            amqp_->connected(),
+                            consumer_.in_flight(),
+                            {&consumer_.counters(), &reconciler_.counters()}};
+    respond(worker::HealthResponse(req.method, req.path, view));
   }
 
   static std::unique_ptr<worker::Provider> MakeProvider(uv_loop_t* loop,

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http/message.h"
+#include "lambda/http/message.h"
 #include "lambda/result.h"
 
 namespace lambda::routes {

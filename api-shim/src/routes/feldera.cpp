@@ -48,7 +48,7 @@ std::string IllegalChange(Status s, const std::string& mode, const std::string& 
 }  // namespace
 
 void App::Feldera(const std::shared_ptr<Call>& call) {
-  using http::Route;
+  using routes::Route;
   const std::string id = call->match.id;
   auto unknown = [this, call, id] {
     Reply(*call, 404,

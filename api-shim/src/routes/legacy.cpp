@@ -8,15 +8,15 @@ namespace lambda::shim {
 namespace {
 constexpr std::string_view kNotFound = "The specified lambda instance doesn't exist.";
 
-domain::Action ActionOf(http::Route r) {
-  if (r == http::Route::kLegacyStart) return domain::Action::kStart;
-  if (r == http::Route::kLegacyStop) return domain::Action::kStop;
+domain::Action ActionOf(routes::Route r) {
+  if (r == routes::Route::kLegacyStart) return domain::Action::kStart;
+  if (r == routes::Route::kLegacyStop) return domain::Action::kStop;
   return domain::Action::kDestroy;
 }
 }  // namespace
 
 void App::Legacy(const std::shared_ptr<Call>& call) {
-  using http::Route;
+  using routes::Route;
   const Route route = call->match.route;
   if (route == Route::kLegacyAuthenticate) return Reply(*call, 200, routes::AuthenticateOk());
   if (route == Route::kLegacyList) return LegacyList(call);

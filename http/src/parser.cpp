@@ -1,4 +1,4 @@
-#include "http/parser.h"
+#include "lambda/http/parser.h"
 
 #include "lambda/util/util.h"
 

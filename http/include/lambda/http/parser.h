@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string>
 
-#include "http/message.h"
+#include "lambda/http/message.h"
 
 namespace lambda::http {
 

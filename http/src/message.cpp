@@ -1,4 +1,4 @@
-#include "http/message.h"
+#include "lambda/http/message.h"
 
 #include "lambda/util/util.h"
 

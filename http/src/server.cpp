@@ -1,4 +1,4 @@
-#include "http/server.h"
+#include "lambda/http/server.h"
 
 #include <cstring>
 #include <optional>

@@ -1,10 +1,11 @@
 #pragma once
-/// Pure routing: (method, path) → a route with its path parameters, or 404 / 405 + Allow.
+/// The shim's route table: (method, path) → a route with its path parameters, or 404 / 405 +
+/// Allow, through the generic `http::Router`.
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace lambda::http {
+namespace lambda::routes {
 
 enum class Route {
   kNotFound,
@@ -64,4 +65,4 @@ RouteMatch Match(std::string_view method, std::string_view path);
 bool IsPublic(Route r);
 std::string_view RouteName(Route r);
 
-}  // namespace lambda::http
+}  // namespace lambda::routes

@@ -10,8 +10,8 @@
 #include <string>
 #include <unordered_set>
 
-#include "http/message.h"
-#include "http/parser.h"
+#include "lambda/http/message.h"
+#include "lambda/http/parser.h"
 #include "lambda/result.h"
 
 namespace lambda::http {

@@ -1,12 +1,14 @@
-#include "http/router.h"
+#include "routes/table.h"
 
 #include <array>
 #include <vector>
 
-namespace lambda::http {
+#include "lambda/http/router.h"
+
+namespace lambda::routes {
 namespace {
 
-using Entry = RouteEntry;  // pattern segments; "{id}" matches any one segment
+using Entry = RouteEntry;  // "{id}" matches any one segment
 
 // Order matters: literal segments before "{id}" at the same depth.
 constexpr std::array<Entry, 28> kTable{{
@@ -40,83 +42,31 @@ constexpr std::array<Entry, 28> kTable{{
     {"GET", "/v0/pipelines/{id}", Route::kFelderaGet},
 }};
 
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    auto slash = path.find('/');
-    out.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash);
-  }
-  return out;
-}
-
-// Fills *id from the "{id}" segment when the pattern has one.
-bool SegmentsMatch(const std::vector<std::string_view>& pattern,
-                   const std::vector<std::string_view>& path, std::string* id) {
-  if (pattern.size() != path.size()) return false;
-  for (size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == "{id}") {
-      *id = std::string(path[i]);
-    } else if (pattern[i] != path[i]) {
-      return false;
-    }
-  }
-  return true;
-}
-
-// The table's patterns, split once.
-const std::vector<std::vector<std::string_view>>& SplitTable() {
-  static const auto split = [] {
-    std::vector<std::vector<std::string_view>> out;
-    out.reserve(std::size(kTable));
-    for (const auto& e : kTable) out.push_back(Split(e.pattern));
-    return out;
+const http::Router& TheRouter() {
+  static const http::Router router = [] {
+    std::vector<http::RouteSpec> specs;
+    specs.reserve(kTable.size());
+    for (const auto& e : kTable) specs.push_back({e.method, e.pattern, static_cast<int>(e.route)});
+    return http::Router(std::move(specs));
   }();
-  return split;
+  return router;
 }
 
 }  // namespace
 
 RouteMatch Match(std::string_view method, std::string_view path) {
-  // A trailing slash is optional; an empty segment elsewhere ("//") is not a route.
-  if (path.size() > 1 && path.find("//") != std::string_view::npos) return {};
-  auto segs = Split(path);
-  const auto& patterns = SplitTable();
-  RouteMatch m;
-  std::string allow;
-  // HEAD is GET without the body (the server drops it); OPTIONS answers the Allow set.
-  const std::string_view want = method == "HEAD" ? std::string_view("GET") : method;
-  bool literal_hit = false;
-  for (size_t i = 0; i < kTable.size(); ++i) {
-    const auto& e = kTable[i];
-    std::string id;
-    if (!SegmentsMatch(patterns[i], segs, &id)) continue;
-    bool is_literal = e.pattern.find("{id}") == std::string_view::npos;
-    // A literal route at this path ("count") shadows the "{id}" routes for every method.
-    if (!is_literal && literal_hit) continue;
-    if (is_literal) literal_hit = true;
-    if (e.method == want) {
-      if (m.route == Route::kNotFound) {
-        m.route = e.route;
-        m.id = id;
-      }
-    }
-    if (allow.find(e.method) == std::string::npos) {
-      if (!allow.empty()) allow += ", ";
-      allow += e.method;
-      if (e.method == "GET") allow += ", HEAD";
-    }
+  auto m = TheRouter().Match(method, path);
+  switch (m.kind) {
+    case http::PathMatch::Kind::kFound:
+      return {static_cast<Route>(m.route), std::move(m.id), {}};
+    case http::PathMatch::Kind::kOptions:
+      return {Route::kOptions, {}, std::move(m.allow)};
+    case http::PathMatch::Kind::kMethodNotAllowed:
+      return {Route::kMethodNotAllowed, {}, std::move(m.allow)};
+    case http::PathMatch::Kind::kNotFound:
+      break;
   }
-  if (allow.empty()) return {};
-  allow += ", OPTIONS";
-  if (method == "OPTIONS") return {Route::kOptions, {}, allow};
-  if (m.route != Route::kNotFound) return m;
-  return {Route::kMethodNotAllowed, {}, allow};
+  return {};
 }
 
 std::vector<RouteEntry> AllRoutes() { return {kTable.begin(), kTable.end()}; }
@@ -208,4 +158,4 @@ std::string_view RouteName(Route r) {
   return "unknown";
 }
 
-}  // namespace lambda::http
+}  // namespace lambda::routes
