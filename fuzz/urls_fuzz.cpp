@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/config.h"
 #include "lambda/redis/async_client.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -49,6 +49,7 @@ App::App(uv_loop_t* loop, Config config)
 
 App::~App() {
   server_.reset();
+  publisher_.reset();
   amqp_.reset();
   redis_.reset();
 }
@@ -63,8 +64,8 @@ Status App::Start() {
     if (redis_->connected()) return RetryUnsettled();
     ExpireUnsettled();  // Redis away: no request waits past its settle budget
   });
-  amqp_ =
-      std::make_unique<amqp::Connection>(loop_, config_.amqp, false, amqp::Connection::Handlers{});
+  amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, amqp::Connection::Options{});
+  publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);
   amqp_->Start();
   server_ = std::make_unique<http::Server>(
       loop_, config_.http,
@@ -86,7 +87,7 @@ void App::Shutdown(const std::function<void()>& done) {
   shutdown_timer_ = std::make_unique<uv::Timer>(loop_);
   uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
   shutdown_timer_->Start(0, 20, [this, deadline, done] {
-    bool idle = server_->in_flight() == 0 && amqp_->in_flight() == 0;
+    bool idle = server_->in_flight() == 0 && publisher_->in_flight() == 0;
     if (!idle && static_cast<uint64_t>(util::NowMs()) < deadline) return;
     shutdown_timer_->Stop();
     settle_timer_->Stop();
@@ -594,23 +595,24 @@ void App::Publish(const std::shared_ptr<Call>& call, const std::string& instance
   cmd.action = action;
   cmd.gen = gen;
   cmd.issued_at = util::NowMs();
-  const auto& topo = amqp_->topology();
+  const auto& topo = publisher_->topology();
   amqp::PublishOptions opts;
   opts.message_id = call->request_id;
-  amqp_->Publish(topo.actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
-                 [this, call, instance_id, gen, action, done = std::move(done)](Status st) {
-                   if (st) {
-                     ++counters_["publishes_confirmed_total"];
-                     return done(OkStatus());
-                   }
-                   ++counters_["publishes_failed_total"];
-                   log::Warn("publish failed", {{"request_id", call->request_id},
-                                                {"instance_id", instance_id},
-                                                {"action", std::string(domain::ActionName(action))},
-                                                {"gen", gen},
-                                                {"error", st.error().message}});
-                   done(std::move(st));
-                 });
+  publisher_->Publish(topo.actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
+                      [this, call, instance_id, gen, action, done = std::move(done)](Status st) {
+                        if (st) {
+                          ++counters_["publishes_confirmed_total"];
+                          return done(OkStatus());
+                        }
+                        ++counters_["publishes_failed_total"];
+                        log::Warn("publish failed",
+                                  {{"request_id", call->request_id},
+                                   {"instance_id", instance_id},
+                                   {"action", std::string(domain::ActionName(action))},
+                                   {"gen", gen},
+                                   {"error", st.error().message}});
+                        done(std::move(st));
+                      });
 }
 
 Admission::Kind App::AdmissionKindOf(const Settled& s) {
@@ -853,7 +855,7 @@ std::string App::Metrics() const {
   out += "# TYPE lambda_http_in_flight gauge\nlambda_http_in_flight " +
          std::to_string(server_ ? server_->in_flight() : 0) + "\n";
   out += "# TYPE lambda_amqp_unconfirmed gauge\nlambda_amqp_unconfirmed " +
-         std::to_string(amqp_ ? amqp_->in_flight() : 0) + "\n";
+         std::to_string(publisher_ ? publisher_->in_flight() : 0) + "\n";
   out += "# TYPE lambda_redis_pending gauge\nlambda_redis_pending " +
          std::to_string(redis_ ? redis_->pending() : 0) + "\n";
   out += std::string("lambda_redis_up ") + (redis_ && redis_->connected() ? "1" : "0") + "\n";

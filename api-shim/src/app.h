@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "lambda/amqp/connection.h"
+#include "lambda/amqp/publisher.h"
 #include "lambda/domain/status.h"
 #include "lambda/http/server.h"
 #include "lambda/json/json.h"
@@ -161,6 +162,7 @@ class App {
   RateLimiter limiter_;
   std::unique_ptr<redis::AsyncClient> redis_;
   std::unique_ptr<amqp::Connection> amqp_;
+  std::unique_ptr<amqp::ConfirmingPublisher> publisher_;  ///< over amqp_, destroyed before it
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<uv::Timer> shutdown_timer_;
   std::unique_ptr<uv::Timer> settle_timer_;

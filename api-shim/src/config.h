@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/config.h"
 #include "lambda/config/source.h"
 #include "lambda/http/server.h"
 #include "lambda/redis/async_client.h"

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/config.h"
 #include "lambda/domain/command.h"
 #include "support.h"
 

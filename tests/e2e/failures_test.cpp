@@ -5,11 +5,14 @@
 #include <rapidjson/document.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <atomic>
 #include <set>
 #include <thread>
 
 #include "lambda/domain/command.h"
 #include "support.h"
+#include "tcp_proxy.h"
 
 namespace lambda {
 namespace {
@@ -42,6 +45,75 @@ void StartRabbit() {
 void KillRedis() { Shell("kill -KILL $(cat \"$LAMBDA_TEST_REDIS_DIR/redis.pid\"); sleep 0.3"); }
 void StartRedis() {
   ASSERT_EQ(Shell("start_redis \"$LAMBDA_TEST_REDIS_DIR\" \"$LAMBDA_TEST_REDIS_PORT\""), 0);
+}
+
+TEST(Failures, ABlackHoledBrokerNeverStallsHealthOrStatusReads) {
+  // The shim reaches RabbitMQ through a proxy that stops forwarding (connections stay open): its
+  // publishes time out, its connection is aborted and every reconnect hangs in the handshake, all
+  // on the AMQP I/O thread. Health and status reads on the loop keep answering meanwhile.
+  testing::TcpProxy proxy(std::stoi(EnvOr("LAMBDA_TEST_AMQP_PORT")));
+  std::string via_proxy = "amqp://guest:guest@127.0.0.1:" + std::to_string(proxy.port()) + "/";
+  Stack stack(Stack::Options{1, {"--amqp-url", via_proxy, "--publish-timeout-ms", "1000"}, {}});
+  std::string key = stack.NewKey("t");
+  auto ids = stack.Seed(2, "STOPPED", "t");
+  std::string status_url = stack.url() + "/api/lambda-instances/" + ids[0] + "/status/";
+  ASSERT_EQ(Http("POST", stack.url() + "/api/lambda-instances/" + ids[1] + "/",
+                 {"X-API-Key: " + key}, "action=start")
+                .status,
+            202);  // the proxy forwards: the stack works through it
+  ASSERT_TRUE(stack.WaitStatus(ids[1], "STARTED", std::chrono::seconds(20)));
+
+  proxy.BlackHole(true);
+  std::atomic<bool> done{false};
+  std::atomic<int> refused{0}, accepted{0};
+  std::vector<std::thread> actions;
+  for (int t = 0; t < 4; ++t) {
+    actions.emplace_back([&] {
+      while (!done) {
+        auto r = Http("POST", stack.url() + "/api/lambda-instances/" + ids[0] + "/",
+                      {"X-API-Key: " + key}, "action=start");
+        r.status == 503 ? ++refused : r.status == 202 ? ++accepted : 0;
+      }
+    });
+  }
+  std::vector<long> took_ms;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < until) {
+    for (const std::string& url : {stack.url() + "/healthz", status_url}) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = Http("GET", url, {"X-API-Key: " + key});
+      took_ms.push_back(static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              std::chrono::steady_clock::now() - t0)
+                                              .count()));
+      EXPECT_EQ(r.status, 200) << url;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  done = true;
+  for (auto& t : actions) t.join();
+  EXPECT_GT(refused, 0) << "no publish met the black hole";
+  EXPECT_EQ(accepted, 0);
+  std::string log = stack.shim().Log();
+  EXPECT_NE(log.find("amqp connection aborted"), std::string::npos);
+  EXPECT_NE(log.find("amqp connect failed"), std::string::npos) << "no reconnect hung meanwhile";
+  std::sort(took_ms.begin(), took_ms.end());
+  ASSERT_GT(took_ms.size(), 50U);
+  // A loop blocked by an AMQP call would show whole seconds (the RPC and publish timeouts).
+  EXPECT_LE(took_ms[took_ms.size() * 99 / 100], 50) << "p99 of " << took_ms.size() << " reads";
+  EXPECT_LE(took_ms.back(), 250) << "the slowest read";
+  EXPECT_EQ(stack.StatusOf(ids[0]), "STOPPED");  // every refused start was undone
+
+  proxy.BlackHole(false);
+  testing::HttpResponse again;
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        again = Http("POST", stack.url() + "/api/lambda-instances/" + ids[0] + "/",
+                     {"X-API-Key: " + key}, "action=start");
+        return again.status == 202;
+      },
+      std::chrono::seconds(30)))
+      << again.body;
+  EXPECT_TRUE(stack.WaitStatus(ids[0], "STARTED", std::chrono::seconds(30)));
 }
 
 TEST(Failures, AStepLongerThanTheLeaseKeepsItsLease) {

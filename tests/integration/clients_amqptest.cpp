@@ -6,10 +6,13 @@
 #include <cstdlib>
 
 #include "lambda/amqp/connection.h"
+#include "lambda/amqp/consumer.h"
+#include "lambda/amqp/publisher.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/uv/handle.h"
 #include "support.h"
+#include "tcp_proxy.h"
 
 namespace lambda {
 namespace {
@@ -96,17 +99,19 @@ TEST_F(Loop, RedisDownFailsFastThenReconnects) {
 TEST_F(Loop, PublishIsConfirmedConsumedAndAcked) {
   auto cfg = AmqpConfig();
   std::vector<amqp::Delivery> got;
-  amqp::Connection* consumer_ptr = nullptr;
+  amqp::Connection consuming(&loop_, cfg, {true, nullptr});
+  amqp::Consumer* consumer_ptr = nullptr;
   // Ack as they come: prefetch bounds what is delivered before acks.
-  amqp::Connection consumer(&loop_, cfg, true, {nullptr, [&](amqp::Delivery d) {
-                                                  EXPECT_TRUE(consumer_ptr->Ack(d.tag).ok());
-                                                  got.push_back(std::move(d));
-                                                }});
+  amqp::Consumer consumer(consuming, [&](amqp::Delivery d) {
+    EXPECT_TRUE(consumer_ptr->Ack(d.epoch, d.tag).ok());
+    got.push_back(std::move(d));
+  });
   consumer_ptr = &consumer;
-  amqp::Connection publisher(&loop_, cfg, false, {});
-  publisher.Start();
-  consumer.Start();
-  ASSERT_TRUE(RunUntil([&] { return publisher.connected() && consumer.connected(); },
+  amqp::Connection publishing(&loop_, cfg, {});
+  amqp::ConfirmingPublisher publisher(publishing);
+  publishing.Start();
+  consuming.Start();
+  ASSERT_TRUE(RunUntil([&] { return publishing.connected() && consuming.connected(); },
                        std::chrono::seconds(10)));
   const int n = 500;  // many in flight on one channel
   int confirmed = 0, failed = 0;
@@ -122,15 +127,16 @@ TEST_F(Loop, PublishIsConfirmedConsumedAndAcked) {
                        std::chrono::seconds(20)));
   EXPECT_EQ(confirmed, n);
   EXPECT_EQ(got.front().message_id, "m0");
-  consumer.Stop();
-  publisher.Stop();
+  consuming.Stop();
+  publishing.Stop();
 }
 
 TEST_F(Loop, UnroutableAndOverLimitPublishesFail) {
   auto cfg = AmqpConfig();
   cfg.max_in_flight = 2;
-  amqp::Connection publisher(&loop_, cfg, false, {});
-  publisher.Start();
+  amqp::Connection publishing(&loop_, cfg, {});
+  amqp::ConfirmingPublisher publisher(publishing);
+  publishing.Start();
   ASSERT_TRUE(RunUntil([&] { return publisher.connected(); }, std::chrono::seconds(10)));
   std::string unroutable;
   publisher.Publish(publisher.topology().actions_exchange, "no-such-key", "{}", {},
@@ -144,17 +150,16 @@ TEST_F(Loop, UnroutableAndOverLimitPublishesFail) {
   EXPECT_EQ(over, "too many unconfirmed publishes");
   ASSERT_TRUE(RunUntil([&] { return !unroutable.empty() && ok == 1; }, std::chrono::seconds(10)));
   EXPECT_EQ(unroutable, "message was unroutable (returned)");
-  publisher.Stop();
+  publishing.Stop();
 }
 
 TEST_F(Loop, RetryExchangeDelaysThenRedelivers) {
   auto cfg = AmqpConfig();
   std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> got;
-  amqp::Connection conn(&loop_, cfg, true, {nullptr, [&](amqp::Delivery d) {
-                                              got.emplace_back(std::chrono::steady_clock::now(),
-                                                               d.body);
-                                              (void)0;
-                                            }});
+  amqp::Connection conn(&loop_, cfg, {true, nullptr});
+  amqp::Consumer consumer(
+      conn, [&](amqp::Delivery d) { got.emplace_back(std::chrono::steady_clock::now(), d.body); });
+  amqp::ConfirmingPublisher publisher(conn);
   conn.Start();
   ASSERT_TRUE(RunUntil([&] { return conn.connected(); }, std::chrono::seconds(10)));
   // A long wait published first must not hold up a short one (per-message TTLs expire only at
@@ -163,8 +168,8 @@ TEST_F(Loop, RetryExchangeDelaysThenRedelivers) {
     auto route = amqp::Topology::RetryRouteFor(delay_ms);
     amqp::PublishOptions later;
     later.expiration_ms = route.expiration_ms;
-    conn.Publish(conn.topology().retry_exchange, route.key, body, later,
-                 [confirmed](Status st) { *confirmed = st.ok(); });
+    publisher.Publish(conn.topology().retry_exchange, route.key, body, later,
+                      [confirmed](Status st) { *confirmed = st.ok(); });
   };
   bool long_confirmed = false, short_confirmed = false;
   auto sent = std::chrono::steady_clock::now();
@@ -186,12 +191,68 @@ TEST_F(Loop, BrokerUnreachableFailsPublishesAtOnce) {
   amqp::Config cfg;
   cfg.port = testing::FreePort();
   cfg.reconnect_max_ms = 100;
-  amqp::Connection conn(&loop_, cfg, false, {});
+  amqp::Connection conn(&loop_, cfg, {});
+  amqp::ConfirmingPublisher publisher(conn);
   conn.Start();
   std::string err;
-  conn.Publish("x", "y", "{}", {}, [&](Status st) { err = st ? "ok" : st.error().message; });
+  publisher.Publish("x", "y", "{}", {}, [&](Status st) { err = st ? "ok" : st.error().message; });
   EXPECT_EQ(err, "amqp is not connected");
   EXPECT_FALSE(conn.connected());
+  conn.Stop();
+}
+
+TEST_F(Loop, BlackHoledBrokerNeverStallsTheLoop) {
+  auto cfg = AmqpConfig();
+  testing::TcpProxy proxy(cfg.port);
+  cfg.port = proxy.port();
+  cfg.publish_timeout_ms = 1000;
+  cfg.rpc_timeout_ms = 1000;
+  cfg.reconnect_max_ms = 200;
+  amqp::Connection conn(&loop_, cfg, {});
+  amqp::ConfirmingPublisher publisher(conn);
+  conn.Start();
+  ASSERT_TRUE(RunUntil([&] { return conn.connected(); }, std::chrono::seconds(10)));
+  uint64_t first_epoch = conn.epoch();
+
+  // A 5 ms tick measures how long the loop is ever kept from running.
+  using Clock = std::chrono::steady_clock;
+  auto last = Clock::now();
+  Clock::duration worst{};
+  uv::Timer tick(&loop_);
+  tick.Start(5, 5, [&] {
+    auto now = Clock::now();
+    worst = std::max(worst, now - last);
+    last = now;
+  });
+  proxy.BlackHole(true);
+  // 8 MB into a link that forwards nothing: far more than the socket buffers hold, so the I/O
+  // thread's writes block (a loop-thread publish would have blocked the loop here).
+  const std::string body(8192, 'x');
+  int failed = 0, confirmed = 0;
+  const int n = 1000;
+  for (int i = 0; i < n; ++i) {
+    publisher.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, body, {},
+                      [&](const Status& st) { st ? ++confirmed : ++failed; });
+  }
+  ASSERT_TRUE(RunUntil([&] { return failed + confirmed == n; }, std::chrono::seconds(10)));
+  EXPECT_EQ(failed, n) << "the black hole let confirms through";
+  // The timeout aborted the silent connection; reconnects into the black hole fail their
+  // handshake on the I/O thread. Keep the loop measured through some of them.
+  ASSERT_TRUE(RunUntil([&] { return !conn.connected(); }, std::chrono::seconds(5)));
+  auto until = Clock::now() + std::chrono::milliseconds(2500);
+  ASSERT_FALSE(RunUntil([&] { return Clock::now() > until && conn.connected(); },
+                        std::chrono::milliseconds(2500)));
+  EXPECT_GE(proxy.accepted(), 2) << "no reconnect was attempted into the black hole";
+  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(worst).count(), 50);
+
+  proxy.BlackHole(false);
+  ASSERT_TRUE(RunUntil([&] { return conn.connected(); }, std::chrono::seconds(15)));
+  EXPECT_GT(conn.epoch(), first_epoch);
+  bool ok = false;
+  publisher.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, "{}", {},
+                    [&](const Status& st) { ok = st.ok(); });
+  EXPECT_TRUE(RunUntil([&] { return ok; }, std::chrono::seconds(10)));
+  tick.Stop();
   conn.Stop();
 }
 

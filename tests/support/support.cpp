@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "lambda/amqp/connection.h"
+#include "lambda/amqp/publisher.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/uv/handle.h"
@@ -508,16 +509,22 @@ int PublishActions(const Stack& stack, const std::vector<std::string>& bodies,
   size_t done = 0;
   int confirmed = 0;
   {
-    amqp::Connection conn(&loop, *cfg, false, {});
+    amqp::Connection conn(&loop, *cfg, {});
+    amqp::ConfirmingPublisher publisher(conn);
     conn.Start();
+    uv::Timer give_up(&loop);
+    bool late = false;
+    give_up.Start(10000, 0, [&] { late = true; });
+    while (!conn.connected() && !late) uv_run(&loop, UV_RUN_ONCE);
+    give_up.Stop();
     amqp::PublishOptions options;
     options.message_id = message_id;
     for (const auto& body : bodies) {
-      conn.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, body, options,
-                   [&](const Status& st) {
-                     ++done;
-                     confirmed += st.ok();
-                   });
+      publisher.Publish(conn.topology().actions_exchange, amqp::Topology::kActionKey, body, options,
+                        [&](const Status& st) {
+                          ++done;
+                          confirmed += st.ok();
+                        });
     }
     while (done < bodies.size()) uv_run(&loop, UV_RUN_ONCE);
     conn.Stop();

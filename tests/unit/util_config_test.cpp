@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "config.h"
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/config.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/util/util.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/config.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/util/util.h"

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "consumer/consumer.h"
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/config.h"
 #include "lambda/config/source.h"
 #include "lambda/redis/async_client.h"
 #include "providers/hooks/hook_runner.h"

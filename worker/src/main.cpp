@@ -9,6 +9,8 @@
 #include "consumer/consumer.h"
 #include "health/health.h"
 #include "lambda/amqp/connection.h"
+#include "lambda/amqp/consumer.h"
+#include "lambda/amqp/publisher.h"
 #include "lambda/app/run.h"
 #include "lambda/http/server.h"
 #include "lambda/log/log.h"
@@ -47,15 +49,13 @@ class WorkerApp {
 
   Status Start() {
     redis_.Start();
-    amqp_ = std::make_unique<amqp::Connection>(
-        loop_, config_.amqp, true,
-        amqp::Connection::Handlers{
-            [this](amqp::Connection::State s) {
-              if (s == amqp::Connection::State::kConnected) consumer_.OnReconnected();
-            },
-            [this](amqp::Delivery d) { consumer_.OnDelivery(std::move(d)); }});
-    consumer_.Attach(amqp_.get());
-    reconciler_.Attach(amqp_.get());
+    amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp,
+                                               amqp::Connection::Options{true, nullptr});
+    publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);
+    deliveries_ = std::make_unique<amqp::Consumer>(
+        *amqp_, [this](amqp::Delivery d) { consumer_.OnDelivery(std::move(d)); });
+    consumer_.Attach(publisher_.get(), deliveries_.get());
+    reconciler_.Attach(publisher_.get());
     reconciler_.Start();
     http_ = std::make_unique<http::Server>(
         loop_, http::ServerLimits{},
@@ -74,7 +74,7 @@ class WorkerApp {
                {"in_flight", static_cast<unsigned long>(consumer_.in_flight())}});
     consumer_.StopIntake();
     reconciler_.Stop();
-    amqp_->CancelConsumer();
+    deliveries_->Cancel();
     uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
     shutdown_timer_.Start(0, 20, [this, deadline, done] {
       if (consumer_.in_flight() > 0 && static_cast<uint64_t>(util::NowMs()) < deadline) return;
@@ -118,7 +118,11 @@ class WorkerApp {
   worker::Ledger ledger_;
   worker::Consumer consumer_;
   worker::Reconciler reconciler_;
+  // Declared after what they feed (and destroyed before it): deliveries and confirms stop
+  // before the consumer and reconciler go.
   std::unique_ptr<amqp::Connection> amqp_;
+  std::unique_ptr<amqp::ConfirmingPublisher> publisher_;
+  std::unique_ptr<amqp::Consumer> deliveries_;
   std::unique_ptr<http::Server> http_;
   uv::Timer shutdown_timer_;
 };

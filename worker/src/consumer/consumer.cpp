@@ -14,15 +14,14 @@ Consumer::~Consumer() {
 }
 
 void Consumer::Ack(uint64_t epoch, uint64_t tag) {
-  // A tag from a dropped connection is void: the broker already requeued that message.
-  if (epoch != epoch_) return;
-  (void)amqp_->Ack(tag);
+  // A tag from a dropped connection is void (refused): the broker already requeued that message.
+  static_cast<void>(acks_->Ack(epoch, tag));
 }
 
 void Consumer::OnDelivery(amqp::Delivery d) {
-  uint64_t epoch = epoch_;
+  uint64_t epoch = d.epoch;
   if (!intake_) {
-    (void)amqp_->Reject(d.tag, true);
+    static_cast<void>(acks_->Reject(epoch, d.tag, true));
     return;
   }
   ++counters_["deliveries_total"];
@@ -104,6 +103,7 @@ void Consumer::RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd,
                           const std::string& why) {
   if (cmd.attempt >= config_.max_attempts) {
     amqp::Delivery d;
+    d.epoch = epoch;
     d.tag = tag;
     d.body = domain::ToJson(cmd);
     d.message_id = cmd.request_id;
@@ -123,26 +123,26 @@ void Consumer::Republish(uint64_t epoch, uint64_t tag, const domain::Command& cm
   opts.expiration_ms = route.expiration_ms;
   // Ack only once the retry copy is safely with the broker; a lost ack only duplicates, and
   // duplicates are fenced off by gen.
-  amqp_->Publish(amqp_->topology().retry_exchange, route.key, domain::ToJson(cmd), opts,
-                 [this, epoch, tag](const Status& st) {
-                   if (st) return Ack(epoch, tag);
-                   if (epoch == epoch_) (void)amqp_->Reject(tag, true);
-                 });
+  publisher_->Publish(publisher_->topology().retry_exchange, route.key, domain::ToJson(cmd), opts,
+                      [this, epoch, tag](const Status& st) {
+                        if (st) return Ack(epoch, tag);
+                        static_cast<void>(acks_->Reject(epoch, tag, true));
+                      });
 }
 
 void Consumer::DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::string& reason) {
   ++counters_["commands_dead_lettered_total"];
-  const auto& topo = amqp_->topology();
+  const auto& topo = publisher_->topology();
   amqp::PublishOptions opts;
   opts.message_id = d.message_id;
   opts.headers.emplace_back("x-lambda-reason", reason.substr(0, 1024));
   opts.headers.emplace_back("x-lambda-worker", ctx_.worker_id);
   uint64_t tag = d.tag;
-  amqp_->Publish(topo.dead_exchange, amqp::Topology::kDeadKey, d.body, opts,
-                 [this, epoch, tag](const Status& st) {
-                   if (st) return Ack(epoch, tag);
-                   if (epoch == epoch_) (void)amqp_->Reject(tag, true);
-                 });
+  publisher_->Publish(topo.dead_exchange, amqp::Topology::kDeadKey, d.body, opts,
+                      [this, epoch, tag](const Status& st) {
+                        if (st) return Ack(epoch, tag);
+                        static_cast<void>(acks_->Reject(epoch, tag, true));
+                      });
 }
 
 }  // namespace lambda::worker

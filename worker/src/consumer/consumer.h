@@ -12,7 +12,8 @@
 #include <string>
 
 #include "executor/job.h"
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/consumer.h"
+#include "lambda/amqp/publisher.h"
 #include "lambda/redis/async_client.h"
 
 namespace lambda::worker {
@@ -27,11 +28,13 @@ class Consumer {
  public:
   Consumer(JobContext ctx, ConsumerConfig config);
   ~Consumer();
-  /// The connection deliveries come from and acks go to; set before it starts.
-  void Attach(amqp::Connection* amqp) { amqp_ = amqp; }
+  /// Where retry and dead-letter copies go, and where deliveries are settled; set before the
+  /// first delivery. Both outlive this object.
+  void Attach(amqp::Publisher* publisher, amqp::DeliveryAcks* acks) {
+    publisher_ = publisher;
+    acks_ = acks;
+  }
   void OnDelivery(amqp::Delivery d);
-  /// The AMQP connection (re)connected: tags of the previous connection are void.
-  void OnReconnected() { ++epoch_; }
   /// Stop taking work: later deliveries are requeued at once.
   void StopIntake() { intake_ = false; }
   size_t in_flight() const { return in_flight_; }
@@ -47,9 +50,9 @@ class Consumer {
             const TransientRetry& retry = {});
 
   JobContext ctx_;
-  amqp::Connection* amqp_ = nullptr;
+  amqp::Publisher* publisher_ = nullptr;
+  amqp::DeliveryAcks* acks_ = nullptr;
   ConsumerConfig config_;
-  uint64_t epoch_ = 1;
   bool intake_ = true;
   size_t in_flight_ = 0;
   /// Instances this worker runs a job for (claimed, or claiming): a duplicate delivered meanwhile

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/config.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"

@@ -46,7 +46,7 @@ void Reconciler::UndoUnconfirmed(const std::string& id, const std::string& token
 }
 
 void Reconciler::Pass() {
-  if (in_pass_ || !redis_->connected() || amqp_ == nullptr || !amqp_->connected()) return;
+  if (in_pass_ || !redis_->connected() || publisher_ == nullptr || !publisher_->connected()) return;
   in_pass_ = true;
   int64_t now = util::NowMs();
   redis_->EvalSha(
@@ -86,8 +86,8 @@ void Reconciler::Pass() {
           amqp::PublishOptions opts;
           opts.message_id = cmd.request_id;
           // Unconfirmed means it stays pending and the next pass past the deadline tries again.
-          amqp_->Publish(amqp_->topology().actions_exchange, amqp::Topology::kActionKey,
-                         domain::ToJson(cmd), opts, [](const Status&) {});
+          publisher_->Publish(publisher_->topology().actions_exchange, amqp::Topology::kActionKey,
+                              domain::ToJson(cmd), opts, [](const Status&) {});
         }
       });
 }

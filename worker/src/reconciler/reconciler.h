@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/publisher.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/uv/handle.h"
 
@@ -31,7 +31,8 @@ class Reconciler {
  public:
   Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config,
              std::string prefix, std::string worker_id, int history_max);
-  void Attach(amqp::Connection* amqp) { amqp_ = amqp; }
+  /// Where republished commands go; outlives this object.
+  void Attach(amqp::Publisher* publisher) { publisher_ = publisher; }
   void Start();
   void Stop() { timer_.Stop(); }
   const std::map<std::string, uint64_t>& counters() const { return counters_; }
@@ -42,7 +43,7 @@ class Reconciler {
   void UndoUnconfirmed(const std::string& id, const std::string& token, const std::string& gen);
 
   redis::AsyncClient* redis_;
-  amqp::Connection* amqp_ = nullptr;
+  amqp::Publisher* publisher_ = nullptr;
   ReconcilerConfig config_;
   std::string prefix_;
   std::string worker_id_;

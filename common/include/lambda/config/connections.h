@@ -1,6 +1,6 @@
 #pragma once
 /// The connection settings the shim and the worker share, read the same way by both.
-#include "lambda/amqp/connection.h"
+#include "lambda/amqp/config.h"
 #include "lambda/config/source.h"
 #include "lambda/redis/async_client.h"
 

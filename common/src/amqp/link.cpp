@@ -1,0 +1,531 @@
+#include "link.h"
+
+#include <amqp_framing.h>
+#include <amqp_tcp_socket.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "lambda/log/log.h"
+#include "lambda/util/util.h"
+
+namespace lambda::amqp {
+namespace {
+
+constexpr amqp_channel_t kPublishChannel = 1;
+constexpr amqp_channel_t kConsumeChannel = 2;
+
+amqp_bytes_t Bytes(std::string_view s) {
+  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
+}
+std::string ToString(amqp_bytes_t b) { return {static_cast<const char*>(b.bytes), b.len}; }
+
+timeval Timeval(uint64_t ms) {
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+}
+
+std::string RpcError(const amqp_rpc_reply_t& r, const char* what) {
+  std::string msg = what;
+  switch (r.reply_type) {
+    case AMQP_RESPONSE_NORMAL:
+      return msg + ": ok";
+    case AMQP_RESPONSE_NONE:
+      return msg + ": missing RPC reply";
+    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+      return msg + ": " + amqp_error_string2(r.library_error);
+    case AMQP_RESPONSE_SERVER_EXCEPTION:
+      if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
+        return msg + ": connection closed by broker: " + ToString(m->reply_text);
+      }
+      if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+        auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
+        return msg + ": channel closed by broker: " + ToString(m->reply_text);
+      }
+      return msg + ": broker error";
+  }
+  return msg;
+}
+
+/// An AMQP field table whose keys and values it owns (the entries point into them).
+struct TableBuilder {
+  std::vector<amqp_table_entry_t> entries;
+  std::deque<std::string> storage;  // stable addresses
+  void Str(std::string_view k, std::string_view v) {
+    amqp_table_entry_t e{};
+    e.key = Bytes(storage.emplace_back(k));
+    e.value.kind = AMQP_FIELD_KIND_UTF8;
+    e.value.value.bytes = Bytes(storage.emplace_back(v));
+    entries.push_back(e);
+  }
+  void Int(std::string_view k, int64_t v) {
+    amqp_table_entry_t e{};
+    e.key = Bytes(storage.emplace_back(k));
+    e.value.kind = AMQP_FIELD_KIND_I64;
+    e.value.value.i64 = v;
+    entries.push_back(e);
+  }
+  amqp_table_t Table() {
+    return amqp_table_t{static_cast<int>(entries.size()),
+                        entries.empty() ? nullptr : entries.data()};
+  }
+};
+
+Event Confirmed(uint64_t seq, Status outcome) {
+  Event e;
+  e.kind = Event::Kind::kConfirmed;
+  e.seq = seq;
+  e.outcome = std::move(outcome);
+  return e;
+}
+
+}  // namespace
+
+Link::Link(Config config, bool consume, std::function<void()> wake_loop)
+    : config_(std::move(config)),
+      topology_(config_.prefix),
+      consume_(consume),
+      wake_loop_(std::move(wake_loop)),
+      wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+}
+
+Link::~Link() {
+  RequestStop();
+  if (thread_.joinable()) {
+    bool done = false;
+    {
+      std::unique_lock<std::mutex> lock(done_mu_);
+      done = done_cv_.wait_for(lock, std::chrono::milliseconds(config_.rpc_timeout_ms + 500),
+                               [this] { return done_; });
+    }
+    if (!done) Abort();  // a close handshake the broker never answers
+    thread_.join();
+  }
+  close(wake_fd_);
+}
+
+void Link::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Link::Push(Command c) {
+  bool was_empty = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    was_empty = commands_.empty();
+    commands_.push_back(std::move(c));
+  }
+  if (was_empty) {
+    uint64_t one = 1;
+    static_cast<void>(write(wake_fd_, &one, sizeof one));
+  }
+}
+
+std::deque<Event> Link::TakeEvents() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(events_, {});
+}
+
+std::deque<Command> Link::TakeCommands() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::exchange(commands_, {});
+}
+
+void Link::RequestStop() {
+  stop_ = true;
+  uint64_t one = 1;
+  static_cast<void>(write(wake_fd_, &one, sizeof one));
+}
+
+void Link::Abort() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (socket_fd_ >= 0) shutdown(socket_fd_, SHUT_RDWR);
+}
+
+void Link::Post(Event e) { outbox_.push_back(std::move(e)); }
+
+void Link::Flush() {
+  if (outbox_.empty()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& e : outbox_) events_.push_back(std::move(e));
+  }
+  outbox_.clear();
+  wake_loop_();
+}
+
+void Link::Run() noexcept {
+  try {
+    int attempt = 0;
+    while (!stop_) {
+      if (!conn_) {
+        if (auto st = Setup(); !st) {
+          log::Warn("amqp connect failed", {{"error", st.error().message}});
+          Drop(st.error().message);
+          Backoff(util::BackoffMs(config_.reconnect_min_ms, config_.reconnect_max_ms, ++attempt));
+          continue;
+        }
+        attempt = 0;
+        Event up;
+        up.kind = Event::Kind::kUp;
+        up.epoch = epoch_;
+        Post(std::move(up));
+        DrainFrames();  // setup's RPCs may have buffered frames no poll will announce
+      }
+      for (auto& c : TakeCommands()) Execute(c);
+      if (conn_) DrainFrames();
+      Flush();
+      if (conn_) Wait(1000);
+    }
+    Close();
+  } catch (const std::exception& e) {
+    log::Error("amqp I/O thread failed", {{"error", e.what()}});
+  }
+  Flush();
+  std::lock_guard<std::mutex> lock(done_mu_);
+  done_ = true;
+  done_cv_.notify_all();
+}
+
+Status Link::DeclareTopology() {
+  amqp_connection_state_t conn = conn_.get();
+  const auto& t = topology_;
+  auto check = [&](const char* what) -> Status {
+    amqp_rpc_reply_t r = amqp_get_rpc_reply(conn);
+    if (r.reply_type != AMQP_RESPONSE_NORMAL) return Error{Code::kUnavailable, RpcError(r, what)};
+    return OkStatus();
+  };
+  amqp_table_t none = amqp_empty_table;
+  auto ch = kPublishChannel;
+  for (const auto* ex : {&t.actions_exchange, &t.retry_exchange, &t.dead_exchange}) {
+    amqp_exchange_declare(conn, ch, Bytes(*ex), amqp_cstring_bytes("direct"), 0, 1, 0, 0, none);
+    if (auto st = check("exchange.declare"); !st) return st;
+  }
+  // Dead letters: a classic durable queue kept for inspection and replay.
+  amqp_queue_declare(conn, ch, Bytes(t.dead_queue), 0, 1, 0, 0, none);
+  if (auto st = check("queue.declare dead"); !st) return st;
+  amqp_queue_bind(conn, ch, Bytes(t.dead_queue), Bytes(t.dead_exchange),
+                  amqp_cstring_bytes(Topology::kDeadKey), none);
+  if (auto st = check("queue.bind dead"); !st) return st;
+  // Delayed retry (see Topology::kRetryTiersMs): expired messages go back to the actions queue.
+  for (uint64_t tier : Topology::kRetryTiersMs) {
+    TableBuilder args;
+    args.Str("x-dead-letter-exchange", t.actions_exchange);
+    args.Str("x-dead-letter-routing-key", Topology::kActionKey);
+    args.Int("x-message-ttl", static_cast<int64_t>(tier));
+    std::string queue = t.RetryQueue(tier);
+    amqp_queue_declare(conn, ch, Bytes(queue), 0, 1, 0, 0, args.Table());
+    if (auto st = check("queue.declare retry"); !st) return st;
+    amqp_queue_bind(conn, ch, Bytes(queue), Bytes(t.retry_exchange), Bytes(std::to_string(tier)),
+                    none);
+    if (auto st = check("queue.bind retry"); !st) return st;
+  }
+  TableBuilder args;
+  args.Str("x-queue-type", config_.queue_type);
+  args.Str("x-dead-letter-exchange", t.dead_exchange);
+  args.Str("x-dead-letter-routing-key", Topology::kDeadKey);
+  if (config_.queue_type == "quorum") args.Int("x-delivery-limit", config_.delivery_limit);
+  amqp_queue_declare(conn, ch, Bytes(t.actions_queue), 0, 1, 0, 0, args.Table());
+  if (auto st = check("queue.declare actions"); !st) return st;
+  amqp_queue_bind(conn, ch, Bytes(t.actions_queue), Bytes(t.actions_exchange),
+                  amqp_cstring_bytes(Topology::kActionKey), none);
+  return check("queue.bind actions");
+}
+
+Status Link::Setup() {
+  amqp_connection_state_t conn = conn_.Open();
+  amqp_socket_t* sock = amqp_tcp_socket_new(conn);
+  if (sock == nullptr) return Error{Code::kInternal, "amqp_tcp_socket_new failed"};
+  timeval tv = Timeval(config_.rpc_timeout_ms);
+  amqp_set_handshake_timeout(conn, &tv);
+  amqp_set_rpc_timeout(conn, &tv);
+  if (int rc = amqp_socket_open_noblock(sock, config_.host.c_str(), config_.port, &tv);
+      rc != AMQP_STATUS_OK) {
+    return Error{Code::kUnavailable, std::string("amqp connect: ") + amqp_error_string2(rc)};
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    socket_fd_ = amqp_get_sockfd(conn);
+  }
+  if (stop_) return Error{Code::kUnavailable, "stopping"};
+  amqp_rpc_reply_t r =
+      amqp_login(conn, config_.vhost.c_str(), 0, 131072, config_.heartbeat_s,
+                 AMQP_SASL_METHOD_PLAIN, config_.user.c_str(), config_.password.c_str());
+  if (r.reply_type != AMQP_RESPONSE_NORMAL)
+    return Error{Code::kUnavailable, RpcError(r, "amqp login")};
+  amqp_channel_open(conn, kPublishChannel);
+  if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
+    return Error{Code::kUnavailable, RpcError(r, "channel.open")};
+  }
+  if (auto st = DeclareTopology(); !st) return st;
+  amqp_confirm_select(conn, kPublishChannel);
+  if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
+    return Error{Code::kUnavailable, RpcError(r, "confirm.select")};
+  }
+  if (consume_) {
+    amqp_channel_open(conn, kConsumeChannel);
+    if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
+      return Error{Code::kUnavailable, RpcError(r, "channel.open consume")};
+    }
+    amqp_basic_qos(conn, kConsumeChannel, 0, static_cast<uint16_t>(config_.prefetch), 0);
+    if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
+      return Error{Code::kUnavailable, RpcError(r, "basic.qos")};
+    }
+    auto* ok = amqp_basic_consume(conn, kConsumeChannel, Bytes(topology_.actions_queue),
+                                  amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+    if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL || ok == nullptr) {
+      return Error{Code::kUnavailable, RpcError(r, "basic.consume")};
+    }
+    consumer_tag_ = ToString(ok->consumer_tag);
+  }
+  ++epoch_;
+  next_tag_ = 0;
+  up_ = true;
+  log::Info("amqp connected", {{"addr", config_.host + ":" + std::to_string(config_.port)},
+                               {"epoch", static_cast<unsigned long>(epoch_)}});
+  return OkStatus();
+}
+
+void Link::Drop(const std::string& why) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    socket_fd_ = -1;
+  }
+  if (up_) log::Warn("amqp connection lost", {{"error", why}});
+  up_ = false;
+  conn_.Reset();
+  for (const auto& [tag, seq] : unconfirmed_) {
+    Post(Confirmed(seq, Error{Code::kUnavailable, "amqp connection lost: " + why}));
+  }
+  unconfirmed_.clear();
+  returned_.clear();
+  consumer_tag_.clear();
+  Event down;
+  down.kind = Event::Kind::kDown;
+  down.why = why;
+  Post(std::move(down));
+  Flush();
+}
+
+void Link::Close() {
+  if (conn_) {
+    // Bounded: the broker answers close-ok, or the destructor shuts the socket down under us.
+    timeval tv = Timeval(config_.rpc_timeout_ms);
+    amqp_set_rpc_timeout(conn_.get(), &tv);
+    amqp_connection_close(conn_.get(), AMQP_REPLY_SUCCESS);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    socket_fd_ = -1;
+  }
+  conn_.Reset();
+  for (const auto& [tag, seq] : unconfirmed_) {
+    Post(Confirmed(seq, Error{Code::kUnavailable, "amqp connection stopped"}));
+  }
+  unconfirmed_.clear();
+  for (auto& c : TakeCommands()) {
+    if (c.kind == Command::Kind::kPublish) {
+      Post(Confirmed(c.seq, Error{Code::kUnavailable, "amqp connection stopped"}));
+    }
+  }
+}
+
+void Link::Backoff(uint64_t ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (!stop_) {
+    for (auto& c : TakeCommands()) Execute(c);  // not connected: publishes fail, acks drop
+    Flush();
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    Wait(static_cast<int>(left.count()));
+  }
+}
+
+void Link::Wait(int timeout_ms) {
+  pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {-1, POLLIN, 0}};
+  if (conn_) fds[1].fd = amqp_get_sockfd(conn_.get());
+  int n = poll(fds, fds[1].fd >= 0 ? 2 : 1, timeout_ms);
+  if (n > 0 && (fds[0].revents & POLLIN) != 0) {
+    uint64_t count = 0;
+    static_cast<void>(read(wake_fd_, &count, sizeof count));
+  }
+}
+
+void Link::Execute(Command& c) {
+  switch (c.kind) {
+    case Command::Kind::kPublish:
+      if (!conn_) {
+        Post(Confirmed(c.seq, Error{Code::kUnavailable, "amqp is not connected"}));
+        return;
+      }
+      Publish(c);
+      return;
+    case Command::Kind::kAck:
+    case Command::Kind::kReject: {
+      if (!conn_ || c.epoch != epoch_) return;  // that delivery is back in the queue already
+      int rc = c.kind == Command::Kind::kAck
+                   ? amqp_basic_ack(conn_.get(), kConsumeChannel, c.tag, c.flag ? 1 : 0)
+                   : amqp_basic_reject(conn_.get(), kConsumeChannel, c.tag, c.flag ? 1 : 0);
+      if (rc != AMQP_STATUS_OK) Drop(amqp_error_string2(rc));
+      return;
+    }
+    case Command::Kind::kCancelConsumer: {
+      if (!conn_ || consumer_tag_.empty()) return;
+      // nowait: unacked deliveries stay ours and are acked through this channel.
+      amqp_basic_cancel_t m{Bytes(consumer_tag_), 1};
+      if (int rc = amqp_send_method(conn_.get(), kConsumeChannel, AMQP_BASIC_CANCEL_METHOD, &m);
+          rc != AMQP_STATUS_OK) {
+        Drop(amqp_error_string2(rc));
+        return;
+      }
+      consumer_tag_.clear();
+      return;
+    }
+  }
+}
+
+void Link::Publish(Command& c) {
+  // The returned message's correlation_id names the publish, so its return marks the right one.
+  std::string seq_text = std::to_string(c.seq);
+  amqp_basic_properties_t props{};
+  props._flags =
+      AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG;
+  props.delivery_mode = 2;
+  props.content_type = amqp_cstring_bytes("application/json");
+  props.correlation_id = Bytes(seq_text);
+  if (!c.options.message_id.empty()) {
+    props._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+    props.message_id = Bytes(c.options.message_id);
+  }
+  std::string expiration = std::to_string(c.options.expiration_ms);
+  if (c.options.expiration_ms > 0) {
+    props._flags |= AMQP_BASIC_EXPIRATION_FLAG;
+    props.expiration = Bytes(expiration);
+  }
+  TableBuilder headers;
+  for (const auto& [k, v] : c.options.headers) headers.Str(k, v);
+  if (!headers.entries.empty()) {
+    props._flags |= AMQP_BASIC_HEADERS_FLAG;
+    props.headers = headers.Table();
+  }
+  int rc = amqp_basic_publish(conn_.get(), kPublishChannel, Bytes(c.exchange), Bytes(c.routing_key),
+                              1, 0, &props, Bytes(c.body));
+  if (rc != AMQP_STATUS_OK) {
+    Post(Confirmed(c.seq,
+                   Error{Code::kUnavailable, std::string("publish: ") + amqp_error_string2(rc)}));
+    Drop(amqp_error_string2(rc));
+    return;
+  }
+  unconfirmed_.emplace(++next_tag_, c.seq);
+}
+
+void Link::Confirm(uint64_t tag, bool multiple, bool ack) {
+  auto finish = [&](uint64_t seq) {
+    if (!ack) {
+      Post(Confirmed(seq, Error{Code::kUnavailable, "broker refused the message (nack)"}));
+    } else if (returned_.erase(seq) > 0) {
+      Post(Confirmed(seq, Error{Code::kUnavailable, "message was unroutable (returned)"}));
+    } else {
+      Post(Confirmed(seq, OkStatus()));
+    }
+  };
+  if (multiple) {
+    while (!unconfirmed_.empty() && unconfirmed_.begin()->first <= tag) {
+      finish(unconfirmed_.begin()->second);
+      unconfirmed_.erase(unconfirmed_.begin());
+    }
+  } else if (auto it = unconfirmed_.find(tag); it != unconfirmed_.end()) {
+    finish(it->second);
+    unconfirmed_.erase(it);
+  }
+}
+
+void Link::HandleFrame(const amqp_frame_t& frame) {
+  if (frame.frame_type != AMQP_FRAME_METHOD) return;
+  switch (frame.payload.method.id) {
+    case AMQP_BASIC_ACK_METHOD: {
+      auto* m = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
+      Confirm(m->delivery_tag, m->multiple != 0, true);
+      return;
+    }
+    case AMQP_BASIC_NACK_METHOD: {
+      auto* m = static_cast<amqp_basic_nack_t*>(frame.payload.method.decoded);
+      Confirm(m->delivery_tag, m->multiple != 0, false);
+      return;
+    }
+    case AMQP_BASIC_RETURN_METHOD: {
+      amqp_message_t msg;
+      amqp_rpc_reply_t r = amqp_read_message(conn_.get(), frame.channel, &msg, 0);
+      if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        Drop(RpcError(r, "read returned message"));
+        return;
+      }
+      if ((msg.properties._flags & AMQP_BASIC_CORRELATION_ID_FLAG) != 0) {
+        if (auto seq = util::ParseInt(ToString(msg.properties.correlation_id))) {
+          returned_.insert(static_cast<uint64_t>(*seq));
+        }
+      }
+      amqp_destroy_message(&msg);
+      return;
+    }
+    case AMQP_BASIC_DELIVER_METHOD: {
+      auto* m = static_cast<amqp_basic_deliver_t*>(frame.payload.method.decoded);
+      Event e;
+      e.kind = Event::Kind::kDelivered;
+      e.delivery.epoch = epoch_;
+      e.delivery.tag = m->delivery_tag;
+      e.delivery.redelivered = m->redelivered != 0;
+      amqp_message_t msg;
+      amqp_rpc_reply_t r = amqp_read_message(conn_.get(), frame.channel, &msg, 0);
+      if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+        Drop(RpcError(r, "read delivery"));
+        return;
+      }
+      e.delivery.body = ToString(msg.body);
+      if ((msg.properties._flags & AMQP_BASIC_MESSAGE_ID_FLAG) != 0)
+        e.delivery.message_id = ToString(msg.properties.message_id);
+      amqp_destroy_message(&msg);
+      Post(std::move(e));
+      return;
+    }
+    case AMQP_CHANNEL_CLOSE_METHOD: {
+      auto* m = static_cast<amqp_channel_close_t*>(frame.payload.method.decoded);
+      Drop("channel closed by broker: " + ToString(m->reply_text));
+      return;
+    }
+    case AMQP_CONNECTION_CLOSE_METHOD: {
+      auto* m = static_cast<amqp_connection_close_t*>(frame.payload.method.decoded);
+      Drop("connection closed by broker: " + ToString(m->reply_text));
+      return;
+    }
+    case AMQP_BASIC_CANCEL_METHOD:
+      Drop("consumer cancelled by broker");
+      return;
+    default:
+      return;
+  }
+}
+
+void Link::DrainFrames() {
+  timeval zero{0, 0};
+  while (conn_) {
+    amqp_frame_t frame;
+    amqp_maybe_release_buffers(conn_.get());
+    int rc = amqp_simple_wait_frame_noblock(conn_.get(), &frame, &zero);
+    if (rc == AMQP_STATUS_TIMEOUT) return;
+    if (rc != AMQP_STATUS_OK) {
+      Drop(amqp_error_string2(rc));
+      return;
+    }
+    HandleFrame(frame);
+  }
+}
+
+}  // namespace lambda::amqp
