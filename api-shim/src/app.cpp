@@ -57,16 +57,26 @@ App::~App() {
 Status App::Start() {
   redis_ = std::make_unique<redis::AsyncClient>(loop_, config_.redis);
   redis_->Start();
-  // Settlements Redis did not answer are retried from a timer, never from a Redis callback.
+  admission_store_ = std::make_unique<RedisAdmissionStore>(redis_.get(), config_.redis_prefix,
+                                                           config_.history_max);
+  // Settlements Redis did not answer are retried from a timer, never from a Redis callback;
+  // while Redis stays away none waits past its settle budget.
   settle_timer_ = std::make_unique<uv::Timer>(loop_);
   settle_timer_->Start(200, 200, [this] {
-    if (unsettled_.empty()) return;
-    if (redis_->connected()) return RetryUnsettled();
-    ExpireUnsettled();  // Redis away: no request waits past its settle budget
+    parked_.Tick(redis_->connected(), static_cast<uint64_t>(util::NowMs()));
   });
   amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, amqp::Connection::Options{});
   publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);
   amqp_->Start();
+  admission_ports_ = AdmissionPorts{
+      admission_store_.get(),
+      publisher_.get(),
+      &parked_,
+      [] { return static_cast<uint64_t>(util::NowMs()); },
+      [] { return util::RandomToken(16); },
+      [this](const std::string& instance_id) { MaybeCrashBeforePublish(instance_id); },
+      &counters_,
+      config_.settle_budget_ms};
   server_ = std::make_unique<http::Server>(
       loop_, config_.http,
       [this](http::Request req, http::Responder respond) {
@@ -370,53 +380,27 @@ void App::CreateInstance(const std::shared_ptr<Call>& call,
     return done(Creation{
         Creation::Kind::kInvalid, {}, {"simulate is only accepted by the simulated provider"}, {}});
   }
-  std::string id = util::NewUuid();
+  AdmitPlan plan;
+  plan.kind = AdmitPlan::Kind::kCreate;
+  plan.action = domain::Action::kCreate;
+  plan.ids = {util::NewUuid()};
+  plan.tenant = call->tenant;
+  plan.request_id = call->request_id;
+  plan.name = std::string(doc["instance_name"].GetString(), doc["instance_name"].GetStringLength());
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   doc.Accept(w);
-  int64_t now = util::NowMs();
-  std::string token = util::RandomToken(16);
-  std::vector<std::string> args{
-      config_.redis_prefix,
-      id,
-      call->tenant,
-      std::string(doc["instance_name"].GetString(), doc["instance_name"].GetStringLength()),
-      std::string(json::View(sb)),
-      call->request_id,
-      std::to_string(now),
-      util::Rfc3339(now),
-      std::to_string(config_.history_max),
-      token};
-  redis_->EvalSha(
-      redis::scripts::AdmitCreate(), {}, args,
-      [this, call, id, token, done](Result<redis::Value> r) {
-        if (!r && r.error().code == Code::kTimeout) UndoLost(token, {id, ""});
-        if (!r || r->is_error()) {
-          return done(
-              Creation{Creation::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
-        }
-        if (r->elements.empty() || r->elements[0].str != "ok") {
-          return done(
-              Creation{Creation::Kind::kUnavailable, {}, {}, "instance id collision; retry"});
-        }
-        log::Info("admitted", {{"request_id", call->request_id},
-                               {"instance_id", id},
-                               {"action", "create"},
-                               {"gen", 1}});
-        Publish(call, id, domain::Action::kCreate, 1,
-                [this, done, id, token](const Status& published) {
-                  Settle(token, {id, "1"}, published, [done, id](const Settled& s) {
-                    switch (s.kind) {
-                      case Settled::Kind::kAccepted:
-                        return done(Creation{Creation::Kind::kAccepted, id, {}, {}});
-                      case Settled::Kind::kRefused:
-                        return done(Creation{Creation::Kind::kUnavailable, {}, {}, s.why});
-                      case Settled::Kind::kUnknown:
-                        return done(Creation{Creation::Kind::kUnknown, id, {}, s.why});
-                    }
-                  });
-                });
-      });
+  plan.info_json = std::string(json::View(sb));
+  Admission::Start(admission_ports_, std::move(plan), [done](const AdmissionOutcome& o) {
+    switch (o.kind) {
+      case AdmissionOutcome::Kind::kAccepted:
+        return done(Creation{Creation::Kind::kAccepted, o.id, {}, {}});
+      case AdmissionOutcome::Kind::kUnknown:
+        return done(Creation{Creation::Kind::kUnknown, o.id, {}, o.error});
+      default:
+        return done(Creation{Creation::Kind::kUnavailable, {}, {}, o.error});
+    }
+  });
 }
 
 void App::Create(const std::shared_ptr<Call>& call) {
@@ -438,139 +422,52 @@ void App::Create(const std::shared_ptr<Call>& call) {
 
 void App::AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& id,
                           domain::Action action, const std::string& allowed,
-                          const std::string& mode, const std::function<void(Admission)>& done) {
-  if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
-  int64_t now = util::NowMs();
-  std::string token = util::RandomToken(16);
-  std::vector<std::string> args{config_.redis_prefix,
-                                id,
-                                call->tenant,
-                                std::string(domain::ActionName(action)),
-                                std::to_string(domain::CodeOf(domain::TransitionalStatus(action))),
-                                allowed,
-                                call->request_id,
-                                std::to_string(now),
-                                util::Rfc3339(now),
-                                std::to_string(config_.history_max),
-                                mode,
-                                token};
-  redis_->EvalSha(
-      redis::scripts::Admit(), {}, args,
-      [this, call, id, action, token, done](Result<redis::Value> r) {
-        if (!r && r.error().code == Code::kTimeout) UndoLost(token, {id, ""});
-        if (!r || r->is_error()) {
-          return done(
-              Admission{Admission::Kind::kUnavailable, {}, id, r ? r->str : r.error().message});
-        }
-        const auto& e = r->elements;
-        const std::string outcome = e.empty() ? "" : e[0].str;
-        if (outcome == "notfound") return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
-        if (outcome == "refused" && e.size() > 1) {
-          auto status =
-              domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending);
-          return done(Admission{Admission::Kind::kRefused, status, id, {}});
-        }
-        if (outcome != "ok" || e.size() < 2)
-          return done(Admission{Admission::Kind::kUnavailable, {}, id, "bad admission reply"});
-        int64_t gen = e[1].AsInt();
-        log::Info("admitted", {{"request_id", call->request_id},
-                               {"instance_id", id},
-                               {"action", std::string(domain::ActionName(action))},
-                               {"gen", gen}});
-        Publish(call, id, action, gen, [this, done, id, gen, token](const Status& published) {
-          Settle(token, {id, std::to_string(gen)}, published, [done, id](const Settled& s) {
-            done(Admission{AdmissionKindOf(s), {}, id, s.why});
-          });
-        });
-      });
+                          const std::string& mode,
+                          const std::function<void(AdmissionOutcome)>& done) {
+  if (!util::IsUuid(id))
+    return done(AdmissionOutcome{AdmissionOutcome::Kind::kNotFound, {}, id, {}});
+  AdmitPlan plan;
+  plan.kind = AdmitPlan::Kind::kOne;
+  plan.action = action;
+  plan.ids = {id};
+  plan.tenant = call->tenant;
+  plan.request_id = call->request_id;
+  plan.allowed = allowed;
+  plan.mode = mode;
+  Admission::Start(admission_ports_, std::move(plan), done);
 }
 
 void App::AdmitManyAndPublish(const std::shared_ptr<Call>& call,
                               const std::vector<std::string>& ids, domain::Action action,
                               const std::string& allowed,
-                              const std::function<void(Admission)>& done) {
+                              const std::function<void(AdmissionOutcome)>& done) {
   for (const auto& id : ids) {
-    if (!util::IsUuid(id)) return done(Admission{Admission::Kind::kNotFound, {}, id, {}});
+    if (!util::IsUuid(id))
+      return done(AdmissionOutcome{AdmissionOutcome::Kind::kNotFound, {}, id, {}});
   }
-  int64_t now = util::NowMs();
-  std::string token = util::RandomToken(16);
-  std::vector<std::string> args{config_.redis_prefix,
-                                call->tenant,
-                                std::string(domain::ActionName(action)),
-                                std::to_string(domain::CodeOf(domain::TransitionalStatus(action))),
-                                allowed,
-                                call->request_id,
-                                std::to_string(now),
-                                util::Rfc3339(now),
-                                std::to_string(config_.history_max),
-                                token};
-  args.insert(args.end(), ids.begin(), ids.end());
-  redis_->EvalSha(
-      redis::scripts::AdmitMany(), {}, args,
-      [this, call, ids, action, token, done](Result<redis::Value> r) {
-        if (!r && r.error().code == Code::kTimeout) {
-          std::vector<std::string> id_gens;
-          for (const auto& id : ids) id_gens.insert(id_gens.end(), {id, ""});
-          UndoLost(token, std::move(id_gens));
-        }
-        if (!r || r->is_error()) {
-          return done(
-              Admission{Admission::Kind::kUnavailable, {}, {}, r ? r->str : r.error().message});
-        }
-        const auto& e = r->elements;
-        const std::string outcome = e.empty() ? "" : e[0].str;
-        if (outcome == "notfound" && e.size() > 1)
-          return done(Admission{Admission::Kind::kNotFound, {}, e[1].str, {}});
-        if (outcome == "refused" && e.size() > 2) {
-          auto status =
-              domain::FromCode(static_cast<int>(e[2].AsInt())).value_or(domain::Status::kPending);
-          return done(Admission{Admission::Kind::kRefused, status, e[1].str, {}});
-        }
-        if (outcome != "ok" || e.size() != 1 + 2 * ids.size()) {
-          return done(Admission{Admission::Kind::kUnavailable, {}, {}, "bad admission reply"});
-        }
-        // Publish every command; the batch settles once every publish has answered: all
-        // confirmed, or all undone (a batch is all or nothing).
-        struct Batch {
-          size_t left;
-          Status published = OkStatus();
-          std::vector<std::string> id_gens;
-        };
-        auto batch = std::make_shared<Batch>();
-        batch->left = ids.size();
-        std::vector<std::pair<std::string, int64_t>> admitted;
-        for (size_t i = 0; i < ids.size(); ++i) {
-          admitted.emplace_back(ids[i], e[1 + 2 * i].AsInt());
-          batch->id_gens.insert(batch->id_gens.end(), {ids[i], e[1 + 2 * i].str});
-        }
-        log::Info("admitted batch", {{"request_id", call->request_id},
-                                     {"action", std::string(domain::ActionName(action))},
-                                     {"count", static_cast<unsigned long>(ids.size())}});
-        for (const auto& [id, gen] : admitted) {
-          Publish(call, id, action, gen, [this, batch, token, done](const Status& st) {
-            if (!st && batch->published) batch->published = st;
-            if (--batch->left > 0) return;
-            Settle(token, batch->id_gens, batch->published, [done](const Settled& s) {
-              done(Admission{AdmissionKindOf(s), {}, {}, s.why});
-            });
-          });
-        }
-      });
+  AdmitPlan plan;
+  plan.kind = AdmitPlan::Kind::kMany;
+  plan.action = action;
+  plan.ids = ids;
+  plan.tenant = call->tenant;
+  plan.request_id = call->request_id;
+  plan.allowed = allowed;
+  Admission::Start(admission_ports_, std::move(plan), done);
 }
 
 void App::Transition(const std::shared_ptr<Call>& call, domain::Action action) {
   AdmitAndPublish(call, call->match.id, action, AllowedFrom(action), "running",
-                  [this, call, action](const Admission& a) {
+                  [this, call, action](const AdmissionOutcome& a) {
                     switch (a.kind) {
-                      case Admission::Kind::kNotFound:
+                      case AdmissionOutcome::Kind::kNotFound:
                         return ReplyError(*call, 404, kNotFound);
-                      case Admission::Kind::kRefused:
+                      case AdmissionOutcome::Kind::kRefused:
                         return ReplyError(*call, 409, domain::Admit(action, a.status).message);
-                      case Admission::Kind::kUnavailable:
+                      case AdmissionOutcome::Kind::kUnavailable:
                         return ReplyUnavailable(*call, a.error);
-                      case Admission::Kind::kUnknown:
+                      case AdmissionOutcome::Kind::kUnknown:
                         return ReplyUnknown(*call, a.error);
-                      case Admission::Kind::kAccepted:
+                      case AdmissionOutcome::Kind::kAccepted:
                         return Reply(*call, 202,
                                      action == domain::Action::kDestroy ? routes::DestroyAccepted()
                                                                         : routes::ActionAccepted());
@@ -578,157 +475,14 @@ void App::Transition(const std::shared_ptr<Call>& call, domain::Action action) {
                   });
 }
 
-void App::Publish(const std::shared_ptr<Call>& call, const std::string& instance_id,
-                  domain::Action action, int64_t gen, std::function<void(Status)> done) {
-  if (config_.fault_crash_after_admit_permille > 0) {
-    // Test-only fault point: admitted in Redis, never published. The reconciler must recover it.
-    thread_local std::mt19937 rng{std::random_device{}()};
-    if (static_cast<int>(rng() % 1000) < config_.fault_crash_after_admit_permille) {
-      log::Warn("fault injection: dying between admission and publish",
-                {{"instance_id", instance_id}});
-      raise(SIGKILL);
-    }
+void App::MaybeCrashBeforePublish(const std::string& instance_id) const {
+  if (config_.fault_crash_after_admit_permille <= 0) return;
+  thread_local std::mt19937 rng{std::random_device{}()};
+  if (static_cast<int>(rng() % 1000) < config_.fault_crash_after_admit_permille) {
+    log::Warn("fault injection: dying between admission and publish",
+              {{"instance_id", instance_id}});
+    raise(SIGKILL);
   }
-  domain::Command cmd;
-  cmd.request_id = call->request_id;
-  cmd.instance_id = instance_id;
-  cmd.action = action;
-  cmd.gen = gen;
-  cmd.issued_at = util::NowMs();
-  const auto& topo = publisher_->topology();
-  amqp::PublishOptions opts;
-  opts.message_id = call->request_id;
-  publisher_->Publish(topo.actions_exchange, amqp::Topology::kActionKey, domain::ToJson(cmd), opts,
-                      [this, call, instance_id, gen, action, done = std::move(done)](Status st) {
-                        if (st) {
-                          ++counters_["publishes_confirmed_total"];
-                          return done(OkStatus());
-                        }
-                        ++counters_["publishes_failed_total"];
-                        log::Warn("publish failed",
-                                  {{"request_id", call->request_id},
-                                   {"instance_id", instance_id},
-                                   {"action", std::string(domain::ActionName(action))},
-                                   {"gen", gen},
-                                   {"error", st.error().message}});
-                        done(std::move(st));
-                      });
-}
-
-Admission::Kind App::AdmissionKindOf(const Settled& s) {
-  switch (s.kind) {
-    case Settled::Kind::kAccepted:
-      return Admission::Kind::kAccepted;
-    case Settled::Kind::kRefused:
-      return Admission::Kind::kUnavailable;
-    case Settled::Kind::kUnknown:
-      break;
-  }
-  return Admission::Kind::kUnknown;
-}
-
-void App::Settle(const std::string& token, std::vector<std::string> id_gens,
-                 const Status& published, std::function<void(const Settled&)> done) {
-  Unsettled u;
-  u.confirm = published.ok();
-  u.token = token;
-  u.id_gens = std::move(id_gens);
-  u.why = published ? std::string() : published.error().message;
-  u.deadline_ms = static_cast<uint64_t>(util::NowMs()) + config_.settle_budget_ms;
-  u.done = std::move(done);
-  Send(std::move(u));
-}
-
-void App::UndoLost(const std::string& token, std::vector<std::string> id_gens) {
-  // Redis may have run the admission; the client is answered 503 now. Undoing it here is only
-  // early: the admission is unconfirmed, so the reconciler never republishes it and undoes it
-  // at its deadline even if this shim is gone by then.
-  ++counters_["admissions_reply_lost_total"];
-  Unsettled u;
-  u.confirm = false;
-  u.token = token;
-  u.id_gens = std::move(id_gens);
-  u.why = "redis reply lost";
-  u.deadline_ms = static_cast<uint64_t>(util::NowMs()) + config_.settle_budget_ms * 20;
-  Send(std::move(u));
-}
-
-void App::Send(Unsettled u) {
-  int64_t now = util::NowMs();
-  std::vector<std::string> args;
-  const redis::Script* script = nullptr;
-  if (u.confirm) {
-    script = &redis::scripts::Confirm();
-    args = {config_.redis_prefix, u.token};
-  } else {
-    script = &redis::scripts::UndoAdmission();
-    args = {config_.redis_prefix,
-            u.token,
-            std::to_string(now),
-            util::Rfc3339(now),
-            std::to_string(config_.history_max),
-            "admission undone: the broker did not confirm"};
-  }
-  args.insert(args.end(), u.id_gens.begin(), u.id_gens.end());
-  auto shared = std::make_shared<Unsettled>(std::move(u));
-  redis_->EvalSha(*script, {}, std::move(args), [this, shared](Result<redis::Value> r) {
-    Unsettled& pending = *shared;
-    if (!r || r->is_error()) {
-      if (static_cast<uint64_t>(util::NowMs()) < pending.deadline_ms &&
-          unsettled_.size() < 100000) {
-        unsettled_.push_back(std::move(pending));  // the timer tries again once Redis answers
-        return;
-      }
-      ++counters_["admissions_unsettled_total"];
-      log::Error("could not settle an admission with Redis; its outcome is unknown",
-                 {{"token", pending.token}, {"error", r ? r->str : r.error().message}});
-      if (pending.done)
-        pending.done(Settled{Settled::Kind::kUnknown, "redis did not answer: " + pending.why});
-      return;
-    }
-    size_t undone = 0, confirmed = 0;
-    for (const auto& e : r->elements) {
-      if (e.str == "undone") ++undone;
-      if (e.str == "confirmed") ++confirmed;
-    }
-    if (pending.confirm) {
-      // Undone means the reconciler gave up on it first (this shim was that slow): it is off.
-      if (!pending.done) return;
-      if (undone == 0) return pending.done(Settled{Settled::Kind::kAccepted, {}});
-      if (undone == r->elements.size())
-        return pending.done(Settled{Settled::Kind::kRefused, "admission expired unconfirmed"});
-      return pending.done(Settled{Settled::Kind::kUnknown, "part of the batch expired"});
-    }
-    counters_["admissions_undone_total"] += undone;
-    if (!pending.done) return;
-    if (confirmed == 0) return pending.done(Settled{Settled::Kind::kRefused, pending.why});
-    // A worker claimed the command although its confirm did not reach us: it stands.
-    if (confirmed == r->elements.size()) return pending.done(Settled{Settled::Kind::kAccepted, {}});
-    pending.done(Settled{Settled::Kind::kUnknown,
-                         "part of the batch was already being carried out when the rest failed"});
-  });
-}
-
-void App::ExpireUnsettled() {
-  uint64_t now = static_cast<uint64_t>(util::NowMs());
-  std::vector<Unsettled> keep;
-  for (auto& u : unsettled_) {
-    if (now < u.deadline_ms) {
-      keep.push_back(std::move(u));
-      continue;
-    }
-    ++counters_["admissions_unsettled_total"];
-    log::Error("could not settle an admission with Redis; its outcome is unknown",
-               {{"token", u.token}, {"error", "redis is not connected"}});
-    if (u.done) u.done(Settled{Settled::Kind::kUnknown, "redis did not answer: " + u.why});
-  }
-  unsettled_ = std::move(keep);
-}
-
-void App::RetryUnsettled() {
-  auto batch = std::move(unsettled_);
-  unsettled_.clear();
-  for (auto& u : batch) Send(std::move(u));
 }
 
 void App::ReadInstance(

@@ -9,6 +9,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "admission/admission.h"
+#include "admission/redis_store.h"
 #include "config.h"
 #include "lambda/amqp/connection.h"
 #include "lambda/amqp/publisher.h"
@@ -23,17 +25,6 @@
 #include "routes/table.h"
 
 namespace lambda::shim {
-
-/// What admitting one action (and publishing its command) came to.
-struct Admission {
-  /// kUnavailable: nothing changed (503); kUnknown: Redis could not be told the outcome in time,
-  /// so the action may or may not happen (504, never a 503).
-  enum class Kind { kAccepted, kNotFound, kRefused, kUnavailable, kUnknown };
-  Kind kind = Kind::kUnavailable;
-  domain::Status status = domain::Status::kPending;  ///< kRefused: the current status
-  std::string id;     ///< kNotFound / kRefused in a batch: the instance that failed
-  std::string error;  ///< kUnavailable: why
-};
 
 /// What a create request came to.
 struct Creation {
@@ -81,11 +72,11 @@ class App {
   /// waits for the confirm; on a failed publish the admission is undone. `done` runs once.
   void AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& id,
                        domain::Action action, const std::string& allowed, const std::string& mode,
-                       const std::function<void(Admission)>& done);
+                       const std::function<void(AdmissionOutcome)>& done);
   /// All-or-nothing over `ids` in one Lua script; every admitted id is undone if any publish fails.
   void AdmitManyAndPublish(const std::shared_ptr<Call>& call, const std::vector<std::string>& ids,
                            domain::Action action, const std::string& allowed,
-                           const std::function<void(Admission)>& done);
+                           const std::function<void(AdmissionOutcome)>& done);
   void CreateInstance(const std::shared_ptr<Call>& call, const std::function<void(Creation)>& done);
   /// The caller's instance, nullopt when missing or another tenant's. `status_only` reads just
   /// id, name, owner, status and failure_message.
@@ -97,35 +88,8 @@ class App {
   void ResolveId(const std::string& raw, const std::function<void(Result<std::string>)>& done);
   const std::string& AllowedFrom(domain::Action a) const { return allowed_[static_cast<int>(a)]; }
   static std::string AllowedSet(const std::vector<domain::Status>& statuses);
-  void Publish(const std::shared_ptr<Call>& call, const std::string& instance_id,
-               domain::Action action, int64_t gen, std::function<void(Status)> done);
-  /// How an admission settled with Redis after its publish answered.
-  struct Settled {
-    enum class Kind { kAccepted, kRefused, kUnknown };
-    Kind kind;
-    std::string why;
-  };
-  static Admission::Kind AdmissionKindOf(const Settled& s);
-  /// The admissions made under `token` ({id1, gen1, ...}) after their publish answered: confirmed
-  /// in Redis when `published` is ok (then 202), undone otherwise (then 503; 202 when a worker
-  /// had claimed the command anyway). Redis not answering within the settle budget: kUnknown.
-  void Settle(const std::string& token, std::vector<std::string> id_gens, const Status& published,
-              std::function<void(const Settled&)> done);
-  /// An admission whose Redis reply was lost (it may have happened) and was answered 503: undone
-  /// by its token as soon as Redis answers (the reconciler would undo it later anyway).
-  void UndoLost(const std::string& token, std::vector<std::string> id_gens);
-  struct Unsettled {
-    bool confirm = false;
-    std::string token;
-    std::vector<std::string> id_gens;
-    std::string why;
-    uint64_t deadline_ms = 0;
-    std::function<void(const Settled&)> done;  ///< empty for UndoLost
-  };
-  void Send(Unsettled u);
-  void RetryUnsettled();
-  /// Answers (504) the parked settlements past their budget while Redis stays away.
-  void ExpireUnsettled();
+  /// Test-only fault point: admitted in Redis, never published (the reconciler recovers it).
+  void MaybeCrashBeforePublish(const std::string& instance_id) const;
 
   // §4.1 service API (app.cpp)
   void Create(const std::shared_ptr<Call>& call);
@@ -172,8 +136,10 @@ class App {
   };
   std::unordered_map<std::string, CachedKey> key_cache_;
   std::map<std::string, uint64_t> counters_;
-  std::string allowed_[4];            ///< per action: ",1,9," from the domain table, for admit.lua
-  std::vector<Unsettled> unsettled_;  ///< settlements waiting for Redis to answer again
+  std::string allowed_[4];  ///< per action: ",1,9," from the domain table, for admit.lua
+  std::unique_ptr<RedisAdmissionStore> admission_store_;
+  ParkedSettlements parked_;  ///< settlements waiting for Redis to answer again
+  AdmissionPorts admission_ports_;
 };
 
 }  // namespace lambda::shim

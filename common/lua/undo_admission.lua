@@ -5,6 +5,8 @@
 -- Per id: 'undone' (the status is back, gen moves on so a late copy of the command is stale),
 -- 'confirmed' (a worker claimed it, or the shim confirmed it: it stands and will run), or
 -- 'absent' (no admission under this token and gen: it never happened, or is gone already).
+-- A gen of '' matches whatever admission is current under the token: the shim lost the reply
+-- to its admission and never learnt the gen (the token alone is unique to that request).
 -- ARGV: prefix, token, now_ms, now_rfc3339, history_max, note, id1, gen1, id2, gen2, ...
 local p, token = ARGV[1], ARGV[2]
 local out = {}
@@ -12,7 +14,7 @@ for i = 7, #ARGV, 2 do
   local id, gen = ARGV[i], ARGV[i + 1]
   local key = p .. 'i:' .. id
   local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'p_prev', 'owner', 'p_tok', 'p_conf')
-  if cur[5] ~= token or cur[2] ~= gen or cur[1] ~= gen then
+  if cur[5] ~= token or not cur[2] or cur[1] ~= cur[2] or (gen ~= '' and cur[2] ~= gen) then
     out[#out + 1] = 'absent'
   elseif cur[6] ~= '0' then
     out[#out + 1] = 'confirmed'

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "lambda/domain/status.h"
+#include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 #include "support.h"
@@ -31,8 +32,10 @@ class LuaScripts : public ::testing::Test {
   }
   std::string Create(const std::string& tenant = "t1") {
     std::string id = util::NewUuid();
-    auto r = Eval(redis::scripts::AdmitCreate(),
-                  {prefix_, id, tenant, "name", "{}", "req-c", "1", "now", "100", "tok-c"});
+    auto r = Eval(
+        redis::scripts::AdmitCreate(),
+        redis::args::AdmitCreate{prefix_, id, tenant, "name", "{}", "req-c", 1, "now", 100, "tok-c"}
+            .Argv());
     EXPECT_EQ(r.at(0), "ok");
     return id;
   }
@@ -40,20 +43,24 @@ class LuaScripts : public ::testing::Test {
                                  const std::string& tenant = "t1", const std::string& token = "tok",
                                  const std::string& now = "2") {
     return Eval(redis::scripts::Admit(),
-                {prefix_, id, tenant, std::string(domain::ActionName(a)),
-                 std::to_string(domain::CodeOf(domain::TransitionalStatus(a))), Allowed(a), "req",
-                 now, "now", "100", "", token});
+                redis::args::Admit{prefix_, id, tenant, std::string(domain::ActionName(a)),
+                                   domain::CodeOf(domain::TransitionalStatus(a)), Allowed(a), "req",
+                                   std::stoll(now), "now", 100, "", token}
+                    .Argv());
   }
   /// undo_admission.lua for one (id, gen) under `token`: undone, confirmed or absent.
   std::string Undo(const std::string& token, const std::string& id, const std::string& gen) {
     return Eval(redis::scripts::UndoAdmission(),
-                {prefix_, token, "5", "now", "100", "admission undone", id, gen})
+                redis::args::UndoAdmission{
+                    prefix_, token, 5, "now", 100, "admission undone", {{id, gen}}}
+                    .Argv())
         .at(0);
   }
   std::vector<std::string> Reconcile(int64_t now, int64_t unconfirmed_after_ms) {
     return Eval(redis::scripts::Reconcile(),
-                {prefix_, std::to_string(now), "now", "1000", "3600000", "3600000", ",", "100",
-                 "100", "rec-w", "5000", std::to_string(unconfirmed_after_ms)});
+                redis::args::Reconcile{prefix_, now, "now", 1000, 3600000, 3600000, ",", 100, 100,
+                                       "rec-w", 5000, static_cast<uint64_t>(unconfirmed_after_ms)}
+                    .Argv());
   }
   std::string Field(const std::string& id, const std::string& f) {
     return redis_->Cmd({"HGET", prefix_ + "i:" + id, f});
@@ -63,13 +70,15 @@ class LuaScripts : public ::testing::Test {
   }
   std::vector<std::string> Claim(const std::string& id, const std::string& gen,
                                  const std::string& worker) {
-    return Eval(redis::scripts::Claim(), {prefix_, id, gen, worker, "10000"});
+    return Eval(redis::scripts::Claim(),
+                redis::args::Claim{prefix_, id, std::stoll(gen), worker, 10000}.Argv());
   }
   std::string Write(const std::string& id, const std::string& gen, const std::string& worker,
                     domain::Status s, bool final) {
     return Eval(redis::scripts::WriteStatus(),
-                {prefix_, id, gen, worker, std::to_string(domain::CodeOf(s)), "", "",
-                 final ? "1" : "0", "3", "now", "req", "10000", "", "100"})
+                redis::args::WriteStatus{prefix_, id, std::stoll(gen), worker, domain::CodeOf(s),
+                                         "", "", final, 3, "now", "req", 10000, "", 100}
+                    .Argv())
         .at(0);
   }
 
@@ -183,6 +192,71 @@ TEST_F(LuaScripts, UndoRestoresOnlyItsOwnUnconfirmedAdmission) {
   ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-b").at(1), "4");
   EXPECT_EQ(Undo("tok-a", id, "3"), "absent");
   EXPECT_EQ(Field(id, "status"), "3");
+}
+
+TEST_F(LuaScripts, ALostReplyIsUndoneByItsTokenWhateverItsGen) {
+  // The shim lost the reply to its admission, so it never learnt the gen: '' matches the
+  // admission current under its token, and nothing else.
+  std::string id = Create();
+  SetStatus(id, domain::Status::kStopped);
+  redis_->Cmd({"HSET", prefix_ + "i:" + id, "p_conf", "1"});
+  ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-lost").at(1), "2");
+  EXPECT_EQ(Undo("tok-other", id, ""), "absent");
+  EXPECT_EQ(Undo("tok-lost", id, ""), "undone");
+  EXPECT_EQ(Field(id, "status"), "1");
+  EXPECT_EQ(Undo("tok-lost", id, ""), "absent");  // once only
+  EXPECT_EQ(Undo("tok-lost", "no-such-id", ""), "absent");
+}
+
+TEST_F(LuaScripts, AdmitManyIsAllOrNothing) {
+  std::string a = Create(), b = Create(), other = Create("t2");
+  SetStatus(a, domain::Status::kStopped);
+  SetStatus(b, domain::Status::kStarted);
+  auto admit_many = [&](std::vector<std::string> ids, const std::string& token) {
+    auto action = domain::Action::kStart;
+    return Eval(
+        redis::scripts::AdmitMany(),
+        redis::args::AdmitMany{prefix_, "t1", std::string(domain::ActionName(action)),
+                               domain::CodeOf(domain::TransitionalStatus(action)), Allowed(action),
+                               "req-m", 7, "now", 100, token, std::move(ids)}
+            .Argv());
+  };
+  // b is STARTED: refused, and a is left untouched.
+  EXPECT_EQ(admit_many({a, b}, "tok-m"),
+            (std::vector<std::string>{"refused", b,
+                                      std::to_string(domain::CodeOf(domain::Status::kStarted))}));
+  EXPECT_EQ(Field(a, "status"), "1");
+  EXPECT_EQ(Field(a, "gen"), "1");
+  // Another tenant's id reads as missing.
+  EXPECT_EQ(admit_many({a, other}, "tok-m"), (std::vector<std::string>{"notfound", other}));
+  SetStatus(b, domain::Status::kStopped);
+  auto ok = admit_many({a, b}, "tok-m");
+  ASSERT_EQ(ok.size(), 5U);
+  EXPECT_EQ(ok[0], "ok");
+  EXPECT_EQ(ok[1], "2");  // a's gen
+  EXPECT_EQ(ok[3], "2");  // b's gen
+  for (const auto& id : {a, b}) {
+    EXPECT_EQ(Field(id, "status"), "3");
+    EXPECT_EQ(Field(id, "p_tok"), "tok-m");
+    EXPECT_EQ(Field(id, "p_conf"), "0");
+  }
+  // a and b (their creates still pending too: one entry each) and the other tenant's create.
+  EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "pending"}), 3);
+}
+
+TEST_F(LuaScripts, DescribePagesTheTenantsLiveInstances) {
+  std::string a = Create("td"), b = Create("td"), c = Create("td"), foreign = Create("tx");
+  SetStatus(b, domain::Status::kDestroyed);
+  SetStatus(c, domain::Status::kStarted);
+  auto describe = [&](int64_t offset, int64_t size, std::vector<std::string> ids) {
+    return Eval(redis::scripts::Describe(),
+                redis::args::Describe{prefix_, "td", offset, size, std::move(ids)}.Argv());
+  };
+  // Destroyed ones are left out; the total counts every live one, the page only its slice.
+  EXPECT_EQ(describe(0, 10, {}), (std::vector<std::string>{"2", a, "2", c, "0"}));
+  EXPECT_EQ(describe(1, 1, {}), (std::vector<std::string>{"2", c, "0"}));
+  // Given ids: another tenant's and unknown ones are not there.
+  EXPECT_EQ(describe(0, 10, {foreign, c, "nope"}), (std::vector<std::string>{"1", c, "0"}));
 }
 
 TEST_F(LuaScripts, AClaimedOrConfirmedAdmissionIsNeverUndone) {

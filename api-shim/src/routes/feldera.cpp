@@ -60,17 +60,17 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
   auto answer = [this, call, unknown](bool (*already)(Status), std::string mode,
                                       std::string desired) {
     return [this, call, unknown, already, mode = std::move(mode),
-            desired = std::move(desired)](const Admission& a) {
+            desired = std::move(desired)](const AdmissionOutcome& a) {
       switch (a.kind) {
-        case Admission::Kind::kNotFound:
+        case AdmissionOutcome::Kind::kNotFound:
           return unknown();
-        case Admission::Kind::kUnavailable:
+        case AdmissionOutcome::Kind::kUnavailable:
           return ReplyUnavailable(*call, a.error);
-        case Admission::Kind::kUnknown:
+        case AdmissionOutcome::Kind::kUnknown:
           return ReplyUnknown(*call, a.error);
-        case Admission::Kind::kAccepted:
+        case AdmissionOutcome::Kind::kAccepted:
           return Reply(*call, 202, "{}");
-        case Admission::Kind::kRefused:
+        case AdmissionOutcome::Kind::kRefused:
           break;
       }
       if (already(a.status)) return Reply(*call, 202, "{}");

@@ -53,19 +53,19 @@ void App::Legacy(const std::shared_ptr<Call>& call) {
     }
     domain::Action action = ActionOf(route);
     AdmitAndPublish(call, *id, action, AllowedFrom(action), "running",
-                    [this, call, action](const Admission& a) {
+                    [this, call, action](const AdmissionOutcome& a) {
                       switch (a.kind) {
-                        case Admission::Kind::kNotFound:
+                        case AdmissionOutcome::Kind::kNotFound:
                           return Reply(*call, 404, routes::LegacyError(404, kNotFound));
-                        case Admission::Kind::kRefused:
+                        case AdmissionOutcome::Kind::kRefused:
                           return Reply(
                               *call, 409,
                               routes::LegacyError(409, domain::Admit(action, a.status).message));
-                        case Admission::Kind::kUnavailable:
+                        case AdmissionOutcome::Kind::kUnavailable:
                           return ReplyUnavailable(*call, a.error);
-                        case Admission::Kind::kUnknown:
+                        case AdmissionOutcome::Kind::kUnknown:
                           return ReplyUnknown(*call, a.error);
-                        case Admission::Kind::kAccepted:
+                        case AdmissionOutcome::Kind::kAccepted:
                           return Reply(*call, 202, routes::LegacySuccess());
                       }
                     });

@@ -44,13 +44,13 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
   // Zenlayer starts only STOPPED instances and stops only RUNNING ones.
   std::string allowed = AllowedSet(
       {act == domain::Action::kStart ? domain::Status::kStopped : domain::Status::kStarted});
-  AdmitManyAndPublish(call, *ids, act, allowed, [this, call, act, rid](const Admission& a) {
+  AdmitManyAndPublish(call, *ids, act, allowed, [this, call, act, rid](const AdmissionOutcome& a) {
     switch (a.kind) {
-      case Admission::Kind::kNotFound:
+      case AdmissionOutcome::Kind::kNotFound:
         return Reply(*call, 404,
                      routes::ZenlayerError(rid, "INVALID_INSTANCE_NOT_FOUND",
                                            "Instance " + a.id + " does not exist."));
-      case Admission::Kind::kRefused: {
+      case AdmissionOutcome::Kind::kRefused: {
         bool start = act == domain::Action::kStart;
         std::string msg =
             std::string(start ? "Operations on unstopped instances not supported"
@@ -62,11 +62,11 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
                                                  : "OPERATION_DENIED_INSTANCE_NOT_RUNNING",
                                            msg));
       }
-      case Admission::Kind::kUnavailable:
+      case AdmissionOutcome::Kind::kUnavailable:
         return ReplyUnavailable(*call, a.error);
-      case Admission::Kind::kUnknown:
+      case AdmissionOutcome::Kind::kUnknown:
         return ReplyUnknown(*call, a.error);
-      case Admission::Kind::kAccepted:
+      case AdmissionOutcome::Kind::kAccepted:
         return Reply(*call, 200, routes::ZenlayerOk(rid));
     }
   });

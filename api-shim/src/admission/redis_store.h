@@ -1,0 +1,34 @@
+#pragma once
+/// `AdmissionStore` over the real Redis client: admit.lua, admit_many.lua, admit_create.lua,
+/// confirm.lua and undo_admission.lua, their ARGV built by the typed structs of script_args.h
+/// and their replies parsed here only.
+#include <string>
+
+#include "admission/admission.h"
+#include "lambda/redis/async_client.h"
+
+namespace lambda::shim {
+
+class RedisAdmissionStore final : public AdmissionStore {
+ public:
+  RedisAdmissionStore(redis::AsyncClient* redis, std::string prefix, int history_max)
+      : redis_(redis), prefix_(std::move(prefix)), history_max_(history_max) {}
+
+  bool connected() const override { return redis_->connected(); }
+  void Admit(const AdmitPlan& plan, const std::string& token,
+             std::function<void(Result<AdmitReply>)> done) override;
+  void Settle(bool confirm, const std::string& token, const redis::args::IdGens& id_gens,
+              const std::string& why, std::function<void(Result<SettleReply>)> done) override;
+
+  /// The scripts' replies (pure; unit-tested).
+  static Result<AdmitReply> ParseAdmit(AdmitPlan::Kind kind, const std::vector<std::string>& ids,
+                                       const redis::Value& v);
+  static SettleReply ParseSettle(const redis::Value& v);
+
+ private:
+  redis::AsyncClient* redis_;
+  std::string prefix_;
+  int history_max_;
+};
+
+}  // namespace lambda::shim
