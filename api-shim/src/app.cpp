@@ -4,6 +4,7 @@
 #include <random>
 
 #include "lambda/domain/command.h"
+#include "lambda/domain/dialect_rules.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
@@ -41,9 +42,7 @@ App::App(uv_loop_t* loop, Config config)
       limiter_(config_.rate_limit_per_s, config_.rate_limit_burst) {
   for (auto a : {domain::Action::kCreate, domain::Action::kStart, domain::Action::kStop,
                  domain::Action::kDestroy}) {
-    std::string set = ",";
-    for (auto s : domain::AllowedFrom(a)) set += std::to_string(domain::CodeOf(s)) + ",";
-    allowed_[static_cast<int>(a)] = set;
+    allowed_[static_cast<int>(a)] = domain::AllowedSet(domain::AllowedFrom(a));
   }
 }
 
@@ -358,12 +357,6 @@ void App::Dispatch(const std::shared_ptr<Call>& call) {
     default:
       return ReplyError(*call, 404, "Not found.");
   }
-}
-
-std::string App::AllowedSet(const std::vector<domain::Status>& statuses) {
-  std::string set = ",";
-  for (auto s : statuses) set += std::to_string(domain::CodeOf(s)) + ",";
-  return set;
 }
 
 void App::CreateInstance(const std::shared_ptr<Call>& call,

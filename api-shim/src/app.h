@@ -87,7 +87,6 @@ class App {
   /// Empty when neither; the tenant is checked by whatever reads or admits the id next.
   void ResolveId(const std::string& raw, const std::function<void(Result<std::string>)>& done);
   const std::string& AllowedFrom(domain::Action a) const { return allowed_[static_cast<int>(a)]; }
-  static std::string AllowedSet(const std::vector<domain::Status>& statuses);
   /// Test-only fault point: admitted in Redis, never published (the reconciler recovers it).
   void MaybeCrashBeforePublish(const std::string& instance_id) const;
 

@@ -7,14 +7,14 @@ local key = p .. 'i:' .. id
 if redis.call('EXISTS', key) == 1 then return {'exists'} end
 local seq = redis.call('INCR', p .. 'seq')
 redis.call('HSET', key, 'id', id, 'seq', seq, 'name', ARGV[4], 'owner', tenant, 'info', ARGV[5],
-  'servers', '[]', 'status', 2, 'failure_message', '', 'created_at', ARGV[8], 'updated_at', ARGV[8],
+  'servers', '[]', 'status', S_PENDING, 'failure_message', '', 'created_at', ARGV[8], 'updated_at', ARGV[8],
   'gen', 1, 'p_action', 'create', 'p_gen', 1, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_since', ARGV[7],
   'p_prev', -1, 'p_attempt', 1, 'p_tok', ARGV[10], 'p_conf', 0)
 redis.call('ZADD', p .. 'pending', ARGV[7], id)
 redis.call('ZADD', p .. 't:' .. tenant .. ':ids', seq, id)
 redis.call('HSET', p .. 'seqs', seq, id)
 redis.call('SADD', p .. 't:' .. tenant .. ':live', id)
-redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[9], '*', 'status', 2, 'gen', 1,
+redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[9], '*', 'status', S_PENDING, 'gen', 1,
   'request_id', ARGV[6], 'worker', '', 'at', ARGV[7])
 redis.call('PUBLISH', p .. 'events', id .. ' 2 1')
 return {'ok', seq}

@@ -13,7 +13,7 @@ local total = 0
 local out = {0}
 for _, id in ipairs(ids) do
   local cur = redis.call('HMGET', p .. 'i:' .. id, 'owner', 'status')
-  if cur[1] == tenant and cur[2] ~= '6' then
+  if cur[1] == tenant and cur[2] ~= S_DESTROYED then
     if total >= offset and total < offset + size then
       out[#out + 1] = id
       out[#out + 1] = tonumber(cur[2])

@@ -11,7 +11,7 @@ for _, id in ipairs(ids) do
   local f = redis.call('HMGET', p .. 'i:' .. id, 'name', 'status', 'failure_message', 'seq')
   out[#out + 1] = id
   out[#out + 1] = f[1] or ''
-  out[#out + 1] = f[2] or '2'
+  out[#out + 1] = f[2] or S_PENDING
   out[#out + 1] = f[3] or ''
   out[#out + 1] = f[4] or '0'
 end

@@ -45,7 +45,7 @@ for _, id in ipairs(ids) do
   else
     local timeout = tonumber(f[1] == 'create' and ARGV[5] or ARGV[6])
     if now - tonumber(f[4]) > timeout then
-      local failed = '9'
+      local failed = S_FAILED
       if f[1] == 'create' then
         local m = string.match(ARGV[7], ',' .. f[6] .. ':(%d+),')
         if m then failed = m end

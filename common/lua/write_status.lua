@@ -26,7 +26,7 @@ if ARGV[8] == '1' then
   redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt', 'p_tok', 'p_conf', 'claimed_by')
   redis.call('ZREM', p .. 'pending', id)
   redis.call('DEL', lease_key)
-  if ARGV[5] == '6' then redis.call('SREM', p .. 't:' .. cur[2] .. ':live', id) end
+  if ARGV[5] == S_DESTROYED then redis.call('SREM', p .. 't:' .. cur[2] .. ':live', id) end
 else
   redis.call('PEXPIRE', lease_key, ARGV[12])
 end

@@ -2,21 +2,23 @@
 
 #include <gtest/gtest.h>
 
+#include "lambda/domain/dialect_rules.h"
+
 namespace lambda::routes {
 namespace {
 
 using domain::Status;
 
 TEST(Zenlayer, StatusNamesAsTheSpecMapsThem) {
-  EXPECT_EQ(ZenlayerStatus(Status::kPending), "CREATING");
-  EXPECT_EQ(ZenlayerStatus(Status::kHadoopInstalled), "CREATING");
-  EXPECT_EQ(ZenlayerStatus(Status::kStarting), "BOOTING");
-  EXPECT_EQ(ZenlayerStatus(Status::kStarted), "RUNNING");
-  EXPECT_EQ(ZenlayerStatus(Status::kStopping), "STOPPING");
-  EXPECT_EQ(ZenlayerStatus(Status::kStopped), "STOPPED");
-  EXPECT_EQ(ZenlayerStatus(Status::kDestroying), "RELEASING");
-  EXPECT_EQ(ZenlayerStatus(Status::kKafkaFailed), "CREATE_FAILED");
-  EXPECT_EQ(ZenlayerStatus(Status::kFailed), "FAILED");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kPending), "CREATING");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kHadoopInstalled), "CREATING");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kStarting), "BOOTING");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kStarted), "RUNNING");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kStopping), "STOPPING");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kStopped), "STOPPED");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kDestroying), "RELEASING");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kKafkaFailed), "CREATE_FAILED");
+  EXPECT_EQ(domain::zenlayer::StatusName(Status::kFailed), "FAILED");
   EXPECT_EQ(ZenlayerError("R", "C", "M"), R"({"requestId":"R","code":"C","message":"M"})");
   EXPECT_EQ(ZenlayerOk("R"), R"({"requestId":"R","response":{"requestId":"R"}})");
   EXPECT_EQ(

@@ -5,6 +5,8 @@
 
 #include <set>
 
+#include "lambda/redis/scripts.h"
+
 namespace lambda::domain {
 namespace {
 
@@ -107,6 +109,35 @@ TEST(StatusTable, CreateStepsInLifecycleOrder) {
     EXPECT_TRUE(IsSettled(s.failed));
     EXPECT_FALSE(IsSettled(s.done));
   }
+}
+
+}  // namespace
+}  // namespace lambda::domain
+
+namespace lambda::domain {
+namespace {
+
+TEST(LuaStatusConstants, DefinesEachNameTheScriptUsesFromTheTable) {
+  auto c = LuaStatusConstants("if x == S_DESTROYED or y == S_PENDING or z == S_DESTROYED then");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(*c, "local S_DESTROYED = '6'\nlocal S_PENDING = '2'\n");
+  EXPECT_EQ(*LuaStatusConstants("KEYS_X ARGV[1] local s_x"), "");  // not whole S_ names
+  auto bad = LuaStatusConstants("return S_EXPLODED");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "S_EXPLODED is not a status");
+}
+
+TEST(LuaStatusConstants, EveryEmbeddedScriptHasOnlyKnownStatusNames) {
+  // Each getter builds its script with the constants in front (and throws on an unknown name).
+  for (const auto* s :
+       {&redis::scripts::AdmitCreate(), &redis::scripts::Admit(), &redis::scripts::UndoAdmission(),
+        &redis::scripts::Claim(), &redis::scripts::WriteStatus(), &redis::scripts::List(),
+        &redis::scripts::RenewLease(), &redis::scripts::ReleaseForRetry(),
+        &redis::scripts::AdmitMany(), &redis::scripts::Describe(), &redis::scripts::Reconcile(),
+        &redis::scripts::Confirm()}) {
+    EXPECT_FALSE(s->body.empty()) << s->name;
+  }
+  EXPECT_EQ(redis::scripts::Describe().body.rfind("local S_DESTROYED = '6'\n", 0), 0U);
 }
 
 }  // namespace

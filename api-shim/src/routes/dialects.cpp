@@ -1,5 +1,6 @@
 #include "routes/dialects.h"
 
+#include "lambda/domain/dialect_rules.h"
 #include "lambda/json/json.h"
 
 namespace lambda::routes {
@@ -111,30 +112,6 @@ std::string LegacyCreated(std::string_view id) {
   return Done(sb);
 }
 
-std::string_view ZenlayerStatus(Status s) {
-  switch (s) {
-    case Status::kStarting:
-      return "BOOTING";
-    case Status::kStarted:
-      return "RUNNING";
-    case Status::kStopping:
-      return "STOPPING";
-    case Status::kStopped:
-      return "STOPPED";
-    case Status::kDestroying:
-      return "RELEASING";
-    case Status::kDestroyed:
-      return "RELEASED";
-    case Status::kFailed:
-      return "FAILED";
-    case Status::kScalingUp:
-    case Status::kScalingDown:
-      return "RESIZING";
-    default:
-      return domain::IsBuildFailure(s) ? "CREATE_FAILED" : "CREATING";
-  }
-}
-
 std::string ZenlayerError(std::string_view request_id, std::string_view code,
                           std::string_view message) {
   rapidjson::StringBuffer sb;
@@ -175,7 +152,7 @@ std::string ZenlayerDescribeBody(std::string_view request_id, int64_t total,
   for (const auto& [id, s] : rows) {
     w.StartObject();
     KV(w, "instanceId", id);
-    KV(w, "instanceStatus", ZenlayerStatus(s));
+    KV(w, "instanceStatus", domain::zenlayer::StatusName(s));
     w.EndObject();
   }
   w.EndArray();

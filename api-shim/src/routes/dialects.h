@@ -19,7 +19,6 @@ std::string LegacyListBody(const std::vector<ListRow>& rows);
 std::string LegacyCreated(std::string_view id);
 
 // §4.3 Zenlayer VM API
-std::string_view ZenlayerStatus(domain::Status s);
 std::string ZenlayerError(std::string_view request_id, std::string_view code,
                           std::string_view message);
 std::string ZenlayerOk(std::string_view request_id);

@@ -1,6 +1,7 @@
 // SPEC §4.3: the Feldera pipeline API (seed document 004): start/stop are idempotent, stop is
 // always admitted and supersedes a pending start or create (a new gen fences the old command).
 #include "app.h"
+#include "lambda/domain/dialect_rules.h"
 #include "lambda/util/util.h"
 #include "routes/dialects.h"
 
@@ -8,19 +9,6 @@ namespace lambda::shim {
 namespace {
 
 using domain::Status;
-
-bool BecomingStarted(Status s) {
-  return s == Status::kStarted || s == Status::kStarting || s == Status::kScalingUp ||
-         s == Status::kScalingDown ||
-         (!domain::IsSettled(s) && s != Status::kStopping && s != Status::kDestroying);
-}
-
-/// Stop supersedes anything on its way up: a start, or a create that has not failed.
-std::vector<Status> StopFrom() {
-  std::vector<Status> out{Status::kStarted, Status::kFailed, Status::kStarting, Status::kPending};
-  for (const auto& step : domain::CreateSteps()) out.push_back(step.done);
-  return out;
-}
 
 std::string Hint(Status s) {
   if (s == Status::kStopping) {
@@ -96,16 +84,16 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
                                         "UnsupportedPipelineAction"));
     }
     // Starting one that is started or on its way is fine (idempotent).
-    return AdmitAndPublish(call, id, domain::Action::kStart, AllowedFrom(domain::Action::kStart),
-                           initial,
-                           answer(BecomingStarted, initial, routes::FelderaDesired(initial)));
+    return AdmitAndPublish(
+        call, id, domain::Action::kStart, AllowedFrom(domain::Action::kStart), initial,
+        answer(domain::feldera::BecomingStarted, initial, routes::FelderaDesired(initial)));
   }
   // Stopping one that is stopped, stopping, or a failed build (nothing runs) is fine.
   auto at_rest = [](Status s) {
     return s == Status::kStopped || s == Status::kStopping || domain::IsBuildFailure(s);
   };
-  AdmitAndPublish(call, id, domain::Action::kStop, AllowedSet(StopFrom()), "",
-                  answer(at_rest, "running", "Stopped"));
+  AdmitAndPublish(call, id, domain::Action::kStop, domain::AllowedSet(domain::feldera::StopFrom()),
+                  "", answer(at_rest, "running", "Stopped"));
 }
 
 }  // namespace lambda::shim

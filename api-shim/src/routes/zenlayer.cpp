@@ -2,6 +2,7 @@
 #include <limits>
 
 #include "app.h"
+#include "lambda/domain/dialect_rules.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 #include "routes/dialects.h"
@@ -42,8 +43,7 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
   const auto* ids = &body->ids;
   if (ids->empty()) return bad("instanceIds must hold 1 to 100 ids.");
   // Zenlayer starts only STOPPED instances and stops only RUNNING ones.
-  std::string allowed = AllowedSet(
-      {act == domain::Action::kStart ? domain::Status::kStopped : domain::Status::kStarted});
+  std::string allowed = domain::AllowedSet(domain::zenlayer::AllowedFrom(act));
   AdmitManyAndPublish(call, *ids, act, allowed, [this, call, act, rid](const AdmissionOutcome& a) {
     switch (a.kind) {
       case AdmissionOutcome::Kind::kNotFound:
@@ -55,7 +55,8 @@ void App::Zenlayer(const std::shared_ptr<Call>& call) {
         std::string msg =
             std::string(start ? "Operations on unstopped instances not supported"
                               : "Operations on instances that are not running not supported") +
-            ": instance " + a.id + " is " + std::string(routes::ZenlayerStatus(a.status)) + ".";
+            ": instance " + a.id + " is " + std::string(domain::zenlayer::StatusName(a.status)) +
+            ".";
         return Reply(*call, 403,
                      routes::ZenlayerError(rid,
                                            start ? "OPERATION_DENIED_INSTANCE_NOT_STOPPED"

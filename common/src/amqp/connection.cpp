@@ -21,9 +21,11 @@ Connection::Connection(uv_loop_t* loop, Config config, Options options)
                                    [wake = wake_.get()] { wake->async.Send(); })) {}
 
 Connection::~Connection() {
-  Stop();
-  link_.reset();  // joins the I/O thread, which may still wake the loop until then
-  wake_.reset();
+  // Destruction cancels: no sink or on_state callback runs from here (their owners may be gone).
+  state_ = State::kStopped;
+  sinks_ = {};
+  link_.reset();  // asks the I/O thread to close, bounded, and joins it; it may wake the loop
+  wake_.reset();  // until then, so the async handle goes last
 }
 
 void Connection::Start() { link_->Start(); }

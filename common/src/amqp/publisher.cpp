@@ -20,8 +20,9 @@ ConfirmingPublisher::ConfirmingPublisher(Connection& connection)
 }
 
 ConfirmingPublisher::~ConfirmingPublisher() {
+  // Destruction cancels the pending callbacks (their owners may be gone); Connection::Stop() is
+  // the way to have them answered.
   connection_.SetPublisherSink(nullptr, nullptr);
-  FailAll(Error{Code::kUnavailable, "amqp publisher destroyed"});
 }
 
 void ConfirmingPublisher::Publish(const std::string& exchange, const std::string& routing_key,

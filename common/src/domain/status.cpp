@@ -1,6 +1,8 @@
 #include "lambda/domain/status.h"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace lambda::domain {
 namespace {
@@ -163,5 +165,30 @@ Status TransitionalStatus(Action action) {
 }
 
 std::span<const BuildStep> CreateSteps() { return kCreateSteps; }
+
+Result<std::string> LuaStatusConstants(std::string_view script) {
+  std::string out;
+  std::vector<std::string_view> seen;
+  for (size_t at = script.find("S_"); at != std::string_view::npos; at = script.find("S_", at)) {
+    // A whole identifier only: not the tail of another one (e.g. "ARGS_").
+    bool starts_word = at == 0 || !(std::isalnum(static_cast<unsigned char>(script[at - 1])) ||
+                                    script[at - 1] == '_');
+    size_t end = at + 2;
+    while (end < script.size() &&
+           (std::isupper(static_cast<unsigned char>(script[end])) || script[end] == '_')) {
+      ++end;
+    }
+    std::string_view name = script.substr(at + 2, end - at - 2);
+    at = end;
+    if (!starts_word || name.empty()) continue;
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) continue;
+    auto status = FromName(name);
+    if (!status)
+      return Error{Code::kInvalidArgument, "S_" + std::string(name) + " is not a status"};
+    seen.push_back(name);
+    out += "local S_" + std::string(name) + " = '" + std::to_string(CodeOf(*status)) + "'\n";
+  }
+  return out;
+}
 
 }  // namespace lambda::domain

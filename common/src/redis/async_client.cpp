@@ -53,8 +53,9 @@ Result<Config> ParseUrl(std::string_view url) {
   return c;
 }
 
-Script MakeScript(std::string_view name, std::string_view body) {
-  return Script{name, body, util::Sha1Hex(body)};
+Script MakeScript(std::string_view name, std::string body) {
+  std::string sha = util::Sha1Hex(body);
+  return Script{name, std::move(body), std::move(sha)};
 }
 
 namespace {
@@ -268,11 +269,12 @@ void AsyncClient::OnDisconnect(const redisAsyncContext* c, int status) noexcept 
 
 void AsyncClient::OnReply(redisAsyncContext* /*c*/, void* reply, void* privdata) noexcept {
   std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
-  bool alive = *p->alive;
-  if (alive) {
-    --p->owner->pending_;
-    if (!p->owner->sent_at_ms_.empty()) p->owner->sent_at_ms_.pop_front();
-  }
+  // The client is being destroyed (redisAsyncFree calls back every pending command): its owners
+  // may be gone already, so destruction cancels the callbacks instead of running them.
+  if (!*p->alive) return;
+  const bool alive = true;
+  --p->owner->pending_;
+  if (!p->owner->sent_at_ms_.empty()) p->owner->sent_at_ms_.pop_front();
   try {
     if (reply == nullptr) {
       // The connection is going away: hiredis runs these callbacks before its disconnect

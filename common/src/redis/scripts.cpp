@@ -1,5 +1,10 @@
 #include "lambda/redis/scripts.h"
 
+#include <stdexcept>
+#include <string>
+
+#include "lambda/domain/status.h"
+
 namespace lambda::lua {
 extern const std::string_view k_admit_create;
 extern const std::string_view k_admit;
@@ -17,10 +22,25 @@ extern const std::string_view k_confirm;
 
 namespace lambda::redis::scripts {
 
-#define LAMBDA_SCRIPT(fn, var, name)                    \
-  const Script& fn() {                                  \
-    static const Script s = MakeScript(name, lua::var); \
-    return s;                                           \
+namespace {
+
+/// The script with its status constants (S_<NAME>) defined from the C++ status table in front of
+/// it: no status code is ever written as a literal in Lua. A name the table lacks is a bug of
+/// the script, caught the first time it is used (every script runs in the unit and Lua tests).
+Script WithStatusConstants(std::string_view name, std::string_view body) {
+  auto constants = domain::LuaStatusConstants(body);
+  if (!constants) {
+    throw std::logic_error(std::string(name) + ".lua: " + constants.error().message);
+  }
+  return MakeScript(name, *constants + std::string(body));
+}
+
+}  // namespace
+
+#define LAMBDA_SCRIPT(fn, var, name)                             \
+  const Script& fn() {                                           \
+    static const Script s = WithStatusConstants(name, lua::var); \
+    return s;                                                    \
   }
 
 LAMBDA_SCRIPT(AdmitCreate, k_admit_create, "admit_create")

@@ -47,8 +47,8 @@ class Connection {
   };
 
   Connection(uv_loop_t* loop, Config config, Options options);
-  /// Stops, then joins the I/O thread: a graceful close bounded by `rpc_timeout_ms`, after which
-  /// the socket is shut down under it.
+  /// Cancels (no callback runs from here on), then joins the I/O thread: a graceful close
+  /// bounded by `rpc_timeout_ms`, after which the socket is shut down under it.
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

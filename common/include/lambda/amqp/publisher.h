@@ -33,6 +33,7 @@ class ConfirmingPublisher final : public Publisher {
  public:
   /// `connection` outlives this publisher.
   explicit ConfirmingPublisher(Connection& connection);
+  /// Cancels the pending publishes' callbacks; `Connection::Stop()` answers them instead.
   ~ConfirmingPublisher() override;
   ConfirmingPublisher(const ConfirmingPublisher&) = delete;
   ConfirmingPublisher& operator=(const ConfirmingPublisher&) = delete;

@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lambda/result.h"
+
 namespace lambda::domain {
 
 enum class Status : int {
@@ -44,6 +46,10 @@ const StatusInfo& Info(Status s);
 std::optional<Status> FromCode(int code);
 std::optional<Status> FromName(std::string_view name);
 inline int CodeOf(Status s) { return static_cast<int>(s); }
+
+/// Lua definitions of the status constants a script uses: "local S_DESTROYED = '6'\n" for each
+/// S_<NAME> in `script`, <NAME> being a status name of the table. An unknown name is an error.
+Result<std::string> LuaStatusConstants(std::string_view script);
 
 /// Settled: an action may be admitted from it (STARTED, STOPPED, FAILED, DESTROYED, *_FAILED).
 bool IsSettled(Status s);

@@ -57,10 +57,10 @@ Result<Config> ParseUrl(std::string_view url);
 /// A Lua script embedded at build time, called by EVALSHA (NOSCRIPT falls back to EVAL).
 struct Script {
   std::string_view name;
-  std::string_view body;
+  std::string body;
   std::string sha;  ///< hex SHA-1 of body
 };
-Script MakeScript(std::string_view name, std::string_view body);
+Script MakeScript(std::string_view name, std::string body);
 
 using Callback = std::function<void(Result<Value>)>;
 
@@ -71,6 +71,8 @@ class AsyncClient {
   enum class State { kDisconnected, kConnecting, kConnected, kStopped };
 
   AsyncClient(uv_loop_t* loop, Config config);
+  /// Cancels every pending command: no callback runs once destruction begins (Stop() is the
+  /// way to have them answered kUnavailable).
   ~AsyncClient();
   AsyncClient(const AsyncClient&) = delete;
   AsyncClient& operator=(const AsyncClient&) = delete;

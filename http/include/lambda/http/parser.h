@@ -38,13 +38,13 @@ class RequestParser {
   bool in_request() const { return in_request_; }
 
  private:
-  static int OnMessageBegin(http_parser* p);
-  static int OnUrl(http_parser* p, const char* at, size_t len);
-  static int OnHeaderField(http_parser* p, const char* at, size_t len);
-  static int OnHeaderValue(http_parser* p, const char* at, size_t len);
-  static int OnHeadersComplete(http_parser* p);
-  static int OnBody(http_parser* p, const char* at, size_t len);
-  static int OnMessageComplete(http_parser* p);
+  static int OnMessageBegin(http_parser* p) noexcept;
+  static int OnUrl(http_parser* p, const char* at, size_t len) noexcept;
+  static int OnHeaderField(http_parser* p, const char* at, size_t len) noexcept;
+  static int OnHeaderValue(http_parser* p, const char* at, size_t len) noexcept;
+  static int OnHeadersComplete(http_parser* p) noexcept;
+  static int OnBody(http_parser* p, const char* at, size_t len) noexcept;
+  static int OnMessageComplete(http_parser* p) noexcept;
   int Fail(int status, std::string text);
 
   ParserLimits limits_;

@@ -1,0 +1,29 @@
+#pragma once
+/// The dialects' status rules (SPEC §4.2, §4.3), derived from the one status table so that no
+/// route module carries its own copy of domain knowledge.
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lambda/domain/status.h"
+
+namespace lambda::domain {
+
+/// The allowed-from set as the admission scripts take it: ",1,9," (codes, comma-delimited).
+std::string AllowedSet(const std::vector<Status>& statuses);
+
+namespace feldera {
+/// The pipeline is (or will be) running: a start is then answered without a new admission.
+bool BecomingStarted(Status s);
+/// Stop supersedes anything on its way up: a start, or a create that has not failed.
+std::vector<Status> StopFrom();
+}  // namespace feldera
+
+namespace zenlayer {
+/// StartVmInstances from STOPPED only, StopVmInstances from RUNNING only (the API's rule).
+std::vector<Status> AllowedFrom(Action action);
+/// The VM API's instanceStatus for one of ours.
+std::string_view StatusName(Status s);
+}  // namespace zenlayer
+
+}  // namespace lambda::domain
