@@ -1,10 +1,46 @@
 #!/usr/bin/env bash
-# with_servers.sh [redis] [rabbitmq] [libvirt] -- COMMAND...
-# Starts the named servers on free loopback ports with throwaway data directories, exports
-# LAMBDA_TEST_REDIS_URL / LAMBDA_TEST_AMQP_URL (and their ports and dirs, so tests can kill and
-# restart them), runs COMMAND, and stops everything whatever happens.
+# Private servers for the tests, on free loopback ports with throwaway data directories; they
+# export LAMBDA_TEST_REDIS_URL / LAMBDA_TEST_AMQP_URL (and their ports and dirs, so tests can
+# kill and restart them). Stopped by pid, whatever happens.
+#   with_servers.sh [redis] [rabbitmq] [libvirt] -- COMMAND...   start, run COMMAND, stop
+#   with_servers.sh --up STATE [redis] [rabbitmq] [libvirt]       start, leave them running
+#   with_servers.sh --in STATE -- COMMAND...                      run COMMAND against them
+#   with_servers.sh --down STATE                                  stop them, remove STATE
+# The last three are a CTest fixture: one set of servers per test binary, each gtest case its
+# own CTest entry (and process) in between.
 set -uo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
+
+mode=run state=""
+case "${1:-}" in
+  --up | --in | --down) mode="${1#--}" state="$2"; shift 2 ;;
+esac
+
+if [ "$mode" = in ]; then
+  shift  # --
+  # What the build wrote (the binaries under test), then what --up wrote (the servers; absent
+  # for tests without servers, and at discovery time: gtest --gtest_list_tests at build time).
+  if [ -f "$state.build-env" ]; then source "$state.build-env"; fi
+  if [ -f "$state/env" ]; then source "$state/env"; fi
+  exec "$@"
+fi
+
+stop_all() {
+  if [ "$want_rabbit" = 1 ]; then stop_rabbitmq "$TMP/rabbitmq" "$LAMBDA_TEST_AMQP_PORT"; fi
+  if [ "$want_redis" = 1 ]; then stop_pidfile "$TMP/redis/redis.pid"; fi
+  if [ "$want_libvirt" = 1 ]; then stop_libvirt "$TMP/libvirt"; fi
+  rm -rf "$TMP"
+}
+
+if [ "$mode" = down ]; then
+  [ -f "$state/env" ] || exit 0
+  source "$state/env"
+  want_redis=$LAMBDA_TEST_WANT_REDIS want_rabbit=$LAMBDA_TEST_WANT_RABBIT
+  want_libvirt=$LAMBDA_TEST_WANT_LIBVIRT TMP=$LAMBDA_TEST_TMP
+  stop_all
+  rm -rf "$state"
+  exit 0
+fi
 
 want_redis=0 want_rabbit=0 want_libvirt=0
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
@@ -16,16 +52,15 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   esac
   shift
 done
-shift  # --
+[ "$mode" = run ] && shift  # --
 
 TMP="$(mktemp -d /tmp/lambda-test.XXXXXX)"
-cleanup() {
-  if [ "$want_rabbit" = 1 ]; then stop_rabbitmq "$TMP/rabbitmq" "$LAMBDA_TEST_AMQP_PORT"; fi
-  if [ "$want_redis" = 1 ]; then stop_pidfile "$TMP/redis/redis.pid"; fi
-  if [ "$want_libvirt" = 1 ]; then stop_libvirt "$TMP/libvirt"; fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT INT TERM
+if [ "$mode" = run ]; then
+  trap stop_all EXIT INT TERM
+else
+  # --up: a failed start leaves nothing behind; a good one is stopped by --down.
+  trap 'rc=$?; [ $rc -ne 0 ] && stop_all; exit $rc' EXIT
+fi
 
 if [ "$want_redis" = 1 ]; then
   export LAMBDA_TEST_REDIS_PORT; LAMBDA_TEST_REDIS_PORT=$(free_port)
@@ -46,5 +81,17 @@ if [ "$want_libvirt" = 1 ]; then
   export LAMBDA_TEST_GUEST_DIR; LAMBDA_TEST_GUEST_DIR=$("$LAMBDA_ROOT/scripts/guest-image") || exit 1
   start_libvirt "$TMP/libvirt" || exit 1
   export LAMBDA_TEST_LIBVIRT_URI=qemu:///system
+fi
+
+if [ "$mode" = up ]; then
+  mkdir -p "$state"
+  {
+    echo "export LAMBDA_TEST_TMP=$TMP LAMBDA_TEST_WANT_REDIS=$want_redis"
+    echo "export LAMBDA_TEST_WANT_RABBIT=$want_rabbit LAMBDA_TEST_WANT_LIBVIRT=$want_libvirt"
+    env | grep -E '^LAMBDA_TEST_(REDIS|AMQP|RABBIT|SCRIPTS|GUEST|LIBVIRT)' |
+      while IFS='=' read -r k v; do printf 'export %s=%q\n' "$k" "$v"; done
+  } >"$state/env.tmp"
+  mv "$state/env.tmp" "$state/env"
+  exit 0
 fi
 "$@"

@@ -44,6 +44,13 @@ App::App(uv_loop_t* loop, Config config)
                  domain::Action::kDestroy}) {
     allowed_[static_cast<int>(a)] = domain::AllowedSet(domain::AllowedFrom(a));
   }
+  // Every counter is exported from the start, at 0, so a graph never begins with a gap and no
+  // reader depends on an earlier event having happened.
+  for (const char* name :
+       {"publishes_confirmed_total", "publishes_failed_total", "admissions_undone_total",
+        "admissions_reply_lost_total", "admissions_unsettled_total", "rate_limited_total"}) {
+    counters_[name] = 0;
+  }
 }
 
 App::~App() {
