@@ -550,7 +550,7 @@ void App::List(const std::shared_ptr<Call>& call) {
         std::vector<routes::ListRow> rows;
         for (size_t i = 1; i + 4 < e.size(); i += 5) {
           auto status = domain::FromCode(static_cast<int>(e[i + 2].AsInt(2)))
-                            .value_or(domain::Status::kPending);
+                            .value_or(domain::InstanceStatus::kPending);
           rows.push_back({e[i].str, e[i + 1].str, status, e[i + 3].str, e[i + 4].AsInt()});
         }
         std::optional<routes::Pagination> page;

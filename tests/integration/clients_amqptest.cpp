@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -217,11 +218,11 @@ TEST_F(Loop, BlackHoledBrokerNeverStallsTheLoop) {
   // A 5 ms tick measures how long the loop is ever kept from running.
   using Clock = std::chrono::steady_clock;
   auto last = Clock::now();
-  Clock::duration worst{};
+  std::vector<int64_t> gaps_ms;
   uv::Timer tick(&loop_);
   tick.Start(5, 5, [&] {
     auto now = Clock::now();
-    worst = std::max(worst, now - last);
+    gaps_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(now - last).count());
     last = now;
   });
   proxy.BlackHole(true);
@@ -243,7 +244,12 @@ TEST_F(Loop, BlackHoledBrokerNeverStallsTheLoop) {
   ASSERT_FALSE(RunUntil([&] { return Clock::now() > until && conn.connected(); },
                         std::chrono::milliseconds(2500)));
   EXPECT_GE(proxy.accepted(), 2) << "no reconnect was attempted into the black hole";
-  EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(worst).count(), 50);
+  // A loop blocked by a socket write or a handshake RPC shows whole seconds (the timeouts are
+  // 1 s); what is left is scheduling noise of a loaded (or sanitized) machine.
+  std::sort(gaps_ms.begin(), gaps_ms.end());
+  ASSERT_GT(gaps_ms.size(), 100U);
+  EXPECT_LE(gaps_ms[gaps_ms.size() * 99 / 100], 50) << "p99 of " << gaps_ms.size() << " ticks";
+  EXPECT_LT(gaps_ms.back(), 250) << "the longest the loop was kept from running";
 
   proxy.BlackHole(false);
   ASSERT_TRUE(RunUntil([&] { return conn.connected(); }, std::chrono::seconds(15)));

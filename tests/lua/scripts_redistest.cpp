@@ -65,7 +65,7 @@ class LuaScripts : public ::testing::Test {
   std::string Field(const std::string& id, const std::string& f) {
     return redis_->Cmd({"HGET", prefix_ + "i:" + id, f});
   }
-  void SetStatus(const std::string& id, domain::Status s) {
+  void SetStatus(const std::string& id, domain::InstanceStatus s) {
     redis_->Cmd({"HSET", prefix_ + "i:" + id, "status", std::to_string(domain::CodeOf(s))});
   }
   std::vector<std::string> Claim(const std::string& id, const std::string& gen,
@@ -74,7 +74,7 @@ class LuaScripts : public ::testing::Test {
                 redis::args::Claim{prefix_, id, std::stoll(gen), worker, 10000}.Argv());
   }
   std::string Write(const std::string& id, const std::string& gen, const std::string& worker,
-                    domain::Status s, bool final) {
+                    domain::InstanceStatus s, bool final) {
     return Eval(redis::scripts::WriteStatus(),
                 redis::args::WriteStatus{prefix_, id, std::stoll(gen), worker, domain::CodeOf(s),
                                          "", "", final, 3, "now", "req", 10000, "", 100}
@@ -108,7 +108,7 @@ TEST_F(LuaScripts, AdmitChecksTenantGuardAndBumpsGen) {
   ASSERT_EQ(refused.at(0), "refused");
   EXPECT_EQ(refused.at(1), "2");
   EXPECT_EQ(Field(id, "gen"), "1");
-  SetStatus(id, domain::Status::kStopped);
+  SetStatus(id, domain::InstanceStatus::kStopped);
   auto ok = Admit(id, domain::Action::kStart);
   ASSERT_EQ(ok.at(0), "ok");
   EXPECT_EQ(ok.at(1), "2");  // gen
@@ -123,7 +123,7 @@ TEST_F(LuaScripts, EveryStatusAgreesWithTheDomainTable) {
   std::string id = Create();
   for (auto a : {domain::Action::kStart, domain::Action::kStop, domain::Action::kDestroy}) {
     for (int c = 0; c < domain::kStatusCount; ++c) {
-      auto s = static_cast<domain::Status>(c);
+      auto s = static_cast<domain::InstanceStatus>(c);
       SetStatus(id, s);
       bool admitted = Admit(id, a).at(0) == "ok";
       EXPECT_EQ(admitted, domain::Admit(a, s).outcome == domain::AdmitOutcome::kAdmitted)
@@ -149,12 +149,12 @@ TEST_F(LuaScripts, ClaimFencesStaleGenAndDoubleClaim) {
 TEST_F(LuaScripts, WriteStatusIsFencedByGenAndLeaseAndFinalClearsOutbox) {
   std::string id = Create();
   ASSERT_EQ(Claim(id, "1", "w1").at(0), "ok");
-  EXPECT_EQ(Write(id, "1", "w2", domain::Status::kClusterCreated, false), "lost");
-  EXPECT_EQ(Write(id, "2", "w1", domain::Status::kClusterCreated, false), "stale");
-  EXPECT_EQ(Write(id, "1", "w1", domain::Status::kClusterCreated, false), "ok");
+  EXPECT_EQ(Write(id, "1", "w2", domain::InstanceStatus::kClusterCreated, false), "lost");
+  EXPECT_EQ(Write(id, "2", "w1", domain::InstanceStatus::kClusterCreated, false), "stale");
+  EXPECT_EQ(Write(id, "1", "w1", domain::InstanceStatus::kClusterCreated, false), "ok");
   EXPECT_EQ(Field(id, "status"), "10");
   EXPECT_EQ(Field(id, "p_action"), "create");  // still pending
-  EXPECT_EQ(Write(id, "1", "w1", domain::Status::kStarted, true), "ok");
+  EXPECT_EQ(Write(id, "1", "w1", domain::InstanceStatus::kStarted, true), "ok");
   EXPECT_EQ(Field(id, "p_action"), "");
   EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "lease:" + id}), "0");
   EXPECT_EQ(redis_->Int({"XLEN", prefix_ + "h:" + id}), 3);
@@ -164,17 +164,17 @@ TEST_F(LuaScripts, WriteStatusIsFencedByGenAndLeaseAndFinalClearsOutbox) {
 
 TEST_F(LuaScripts, DestroyedLeavesTheCount) {
   std::string id = Create();
-  SetStatus(id, domain::Status::kStopped);
+  SetStatus(id, domain::InstanceStatus::kStopped);
   ASSERT_EQ(Admit(id, domain::Action::kDestroy).at(0), "ok");
   ASSERT_EQ(Claim(id, "2", "w1").at(0), "ok");
-  EXPECT_EQ(Write(id, "2", "w1", domain::Status::kDestroyed, true), "ok");
+  EXPECT_EQ(Write(id, "2", "w1", domain::InstanceStatus::kDestroyed, true), "ok");
   EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t1:live"}), 0);
   EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t1:ids"}), 1);  // listed, not counted
 }
 
 TEST_F(LuaScripts, UndoRestoresOnlyItsOwnUnconfirmedAdmission) {
   std::string id = Create();
-  SetStatus(id, domain::Status::kStopped);
+  SetStatus(id, domain::InstanceStatus::kStopped);
   redis_->Cmd({"HSET", prefix_ + "i:" + id, "p_conf", "1"});  // the create was confirmed
   ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-a").at(1), "2");
   EXPECT_EQ(Field(id, "p_conf"), "0");
@@ -198,7 +198,7 @@ TEST_F(LuaScripts, ALostReplyIsUndoneByItsTokenWhateverItsGen) {
   // The shim lost the reply to its admission, so it never learnt the gen: '' matches the
   // admission current under its token, and nothing else.
   std::string id = Create();
-  SetStatus(id, domain::Status::kStopped);
+  SetStatus(id, domain::InstanceStatus::kStopped);
   redis_->Cmd({"HSET", prefix_ + "i:" + id, "p_conf", "1"});
   ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-lost").at(1), "2");
   EXPECT_EQ(Undo("tok-other", id, ""), "absent");
@@ -210,8 +210,8 @@ TEST_F(LuaScripts, ALostReplyIsUndoneByItsTokenWhateverItsGen) {
 
 TEST_F(LuaScripts, AdmitManyIsAllOrNothing) {
   std::string a = Create(), b = Create(), other = Create("t2");
-  SetStatus(a, domain::Status::kStopped);
-  SetStatus(b, domain::Status::kStarted);
+  SetStatus(a, domain::InstanceStatus::kStopped);
+  SetStatus(b, domain::InstanceStatus::kStarted);
   auto admit_many = [&](std::vector<std::string> ids, const std::string& token) {
     auto action = domain::Action::kStart;
     return Eval(
@@ -223,13 +223,13 @@ TEST_F(LuaScripts, AdmitManyIsAllOrNothing) {
   };
   // b is STARTED: refused, and a is left untouched.
   EXPECT_EQ(admit_many({a, b}, "tok-m"),
-            (std::vector<std::string>{"refused", b,
-                                      std::to_string(domain::CodeOf(domain::Status::kStarted))}));
+            (std::vector<std::string>{
+                "refused", b, std::to_string(domain::CodeOf(domain::InstanceStatus::kStarted))}));
   EXPECT_EQ(Field(a, "status"), "1");
   EXPECT_EQ(Field(a, "gen"), "1");
   // Another tenant's id reads as missing.
   EXPECT_EQ(admit_many({a, other}, "tok-m"), (std::vector<std::string>{"notfound", other}));
-  SetStatus(b, domain::Status::kStopped);
+  SetStatus(b, domain::InstanceStatus::kStopped);
   auto ok = admit_many({a, b}, "tok-m");
   ASSERT_EQ(ok.size(), 5U);
   EXPECT_EQ(ok[0], "ok");
@@ -246,8 +246,8 @@ TEST_F(LuaScripts, AdmitManyIsAllOrNothing) {
 
 TEST_F(LuaScripts, DescribePagesTheTenantsLiveInstances) {
   std::string a = Create("td"), b = Create("td"), c = Create("td"), foreign = Create("tx");
-  SetStatus(b, domain::Status::kDestroyed);
-  SetStatus(c, domain::Status::kStarted);
+  SetStatus(b, domain::InstanceStatus::kDestroyed);
+  SetStatus(c, domain::InstanceStatus::kStarted);
   auto describe = [&](int64_t offset, int64_t size, std::vector<std::string> ids) {
     return Eval(redis::scripts::Describe(),
                 redis::args::Describe{prefix_, "td", offset, size, std::move(ids)}.Argv());
@@ -261,7 +261,7 @@ TEST_F(LuaScripts, DescribePagesTheTenantsLiveInstances) {
 
 TEST_F(LuaScripts, AClaimedOrConfirmedAdmissionIsNeverUndone) {
   std::string id = Create();
-  SetStatus(id, domain::Status::kStopped);
+  SetStatus(id, domain::InstanceStatus::kStopped);
   ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-a").at(1), "2");
   ASSERT_EQ(Claim(id, "2", "w1").at(0), "ok");  // the command reached a worker
   EXPECT_EQ(Field(id, "p_conf"), "1");
@@ -307,7 +307,7 @@ TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndHandsItBac
   EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + confirmed}), "1");
   // An unconfirmed start goes back to where it was; a shim confirming only now learns it is off.
   std::string started = Create();
-  SetStatus(started, domain::Status::kStopped);
+  SetStatus(started, domain::InstanceStatus::kStopped);
   redis_->Cmd({"HSET", prefix_ + "i:" + started, "p_conf", "1"});
   ASSERT_EQ(Admit(started, domain::Action::kStart, "t1", "tok-s", "40000").at(0), "ok");
   auto again = Reconcile(70000, 20000);

@@ -273,10 +273,10 @@ TEST_F(AdmissionTest, NotFoundRefusedAndCollisionNeverPublish) {
   AdmitReply refused;
   refused.kind = AdmitReply::Kind::kRefused;
   refused.id = kId;
-  refused.status = domain::Status::kStarted;
+  refused.status = domain::InstanceStatus::kStarted;
   store_.admits[0].done(refused);
   EXPECT_EQ(outcome_.kind, AdmissionOutcome::Kind::kRefused);
-  EXPECT_EQ(outcome_.status, domain::Status::kStarted);
+  EXPECT_EQ(outcome_.status, domain::InstanceStatus::kStarted);
   store_.admits.clear();
   Start(AdmitPlan::Kind::kCreate, {"new-id"});
   AdmitReply collision;
@@ -327,7 +327,7 @@ TEST(RedisAdmissionStore, ParsesEveryScriptReply) {
   EXPECT_EQ(one->admitted, (std::vector<std::pair<std::string, int64_t>>{{kId, 4}}));
   auto refused = RedisAdmissionStore::ParseAdmit(K::kOne, {kId}, Array({Str("refused"), Int(3)}));
   EXPECT_EQ(refused->kind, AdmitReply::Kind::kRefused);
-  EXPECT_EQ(refused->status, domain::Status::kStarting);
+  EXPECT_EQ(refused->status, domain::InstanceStatus::kStarting);
   EXPECT_EQ(RedisAdmissionStore::ParseAdmit(K::kOne, {kId}, Array({Str("notfound")}))->kind,
             AdmitReply::Kind::kNotFound);
   EXPECT_FALSE(RedisAdmissionStore::ParseAdmit(K::kOne, {kId}, Array({Str("ok")})).ok());
@@ -337,7 +337,7 @@ TEST(RedisAdmissionStore, ParsesEveryScriptReply) {
   auto many_refused = RedisAdmissionStore::ParseAdmit(K::kMany, {"a", "b"},
                                                       Array({Str("refused"), Str("b"), Int(6)}));
   EXPECT_EQ(many_refused->id, "b");
-  EXPECT_EQ(many_refused->status, domain::Status::kDestroyed);
+  EXPECT_EQ(many_refused->status, domain::InstanceStatus::kDestroyed);
   EXPECT_EQ(RedisAdmissionStore::ParseAdmit(K::kCreate, {"n"}, Array({Str("dup")}))->kind,
             AdmitReply::Kind::kCollision);
   auto s = RedisAdmissionStore::ParseSettle(

@@ -7,22 +7,22 @@
 namespace lambda::routes {
 namespace {
 
-using domain::Status;
+using domain::InstanceStatus;
 
 TEST(Zenlayer, StatusNamesAsTheSpecMapsThem) {
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kPending), "CREATING");
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kHadoopInstalled), "CREATING");
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kStarting), "BOOTING");
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kStarted), "RUNNING");
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kStopping), "STOPPING");
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kStopped), "STOPPED");
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kDestroying), "RELEASING");
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kKafkaFailed), "CREATE_FAILED");
-  EXPECT_EQ(domain::zenlayer::StatusName(Status::kFailed), "FAILED");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kPending), "CREATING");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kHadoopInstalled), "CREATING");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kStarting), "BOOTING");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kStarted), "RUNNING");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kStopping), "STOPPING");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kStopped), "STOPPED");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kDestroying), "RELEASING");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kKafkaFailed), "CREATE_FAILED");
+  EXPECT_EQ(domain::zenlayer::StatusName(InstanceStatus::kFailed), "FAILED");
   EXPECT_EQ(ZenlayerError("R", "C", "M"), R"({"requestId":"R","code":"C","message":"M"})");
   EXPECT_EQ(ZenlayerOk("R"), R"({"requestId":"R","response":{"requestId":"R"}})");
   EXPECT_EQ(
-      ZenlayerDescribeBody("R", 7, {{"a", Status::kStarted}}),
+      ZenlayerDescribeBody("R", 7, {{"a", InstanceStatus::kStarted}}),
       R"({"requestId":"R","response":{"requestId":"R","totalCount":7,"dataSet":[{"instanceId":"a","instanceStatus":"RUNNING"}]}})");
 }
 
@@ -34,20 +34,20 @@ TEST(Legacy, Shapes) {
   r.id = "u";
   r.seq = 14;
   r.name = "Lambda Instance 2";
-  r.status = Status::kStarted;
+  r.status = InstanceStatus::kStarted;
   EXPECT_EQ(LegacyStatusBody(r),
             R"({"data":{"status":"STARTED","id":14,"name":"Lambda Instance 2","uuid":"u"}})");
-  EXPECT_EQ(LegacyListBody({{"u", "n", Status::kStarted, "", 3}}),
+  EXPECT_EQ(LegacyListBody({{"u", "n", InstanceStatus::kStarted, "", 3}}),
             R"({"data":[{"uuid":"u","name":"n","id":3}]})");
 }
 
 TEST(Feldera, StatesAndErrors) {
-  EXPECT_EQ(FelderaStateOf(Status::kStarted, "running").status, "Running");
-  EXPECT_EQ(FelderaStateOf(Status::kStarted, "paused").status, "Paused");
-  EXPECT_EQ(FelderaStateOf(Status::kStarting, "standby").desired, "Standby");
-  EXPECT_EQ(FelderaStateOf(Status::kStopping, "running").status, "Stopping");
-  EXPECT_EQ(FelderaStateOf(Status::kStopping, "running").desired, "Stopped");
-  EXPECT_EQ(FelderaStateOf(Status::kPending, "running").status, "Provisioning");
+  EXPECT_EQ(FelderaStateOf(InstanceStatus::kStarted, "running").status, "Running");
+  EXPECT_EQ(FelderaStateOf(InstanceStatus::kStarted, "paused").status, "Paused");
+  EXPECT_EQ(FelderaStateOf(InstanceStatus::kStarting, "standby").desired, "Standby");
+  EXPECT_EQ(FelderaStateOf(InstanceStatus::kStopping, "running").status, "Stopping");
+  EXPECT_EQ(FelderaStateOf(InstanceStatus::kStopping, "running").desired, "Stopped");
+  EXPECT_EQ(FelderaStateOf(InstanceStatus::kPending, "running").status, "Provisioning");
   auto body = FelderaIllegalAction("m", {"Stopping", "Stopped"}, "Running", "h");
   EXPECT_EQ(
       body,

@@ -6,38 +6,38 @@ namespace lambda::worker {
 namespace {
 
 using domain::Action;
-using domain::Status;
+using domain::InstanceStatus;
 
 TEST(Plan, CreateRunsEveryBuildStepThenStarted) {
-  auto p = MakePlan(Action::kCreate, Status::kPending);
+  auto p = MakePlan(Action::kCreate, InstanceStatus::kPending);
   ASSERT_EQ(p.steps.size(), 6u);
   EXPECT_EQ(p.steps[0].kind, StepKind::kCreateCluster);
-  EXPECT_EQ(*p.steps[0].on_success, Status::kClusterCreated);
-  EXPECT_EQ(p.steps[0].on_failure, Status::kClusterFailed);
+  EXPECT_EQ(*p.steps[0].on_success, InstanceStatus::kClusterCreated);
+  EXPECT_EQ(p.steps[0].on_failure, InstanceStatus::kClusterFailed);
   EXPECT_EQ(p.steps[5].install_key, "FLINK");
-  EXPECT_EQ(p.final_status, Status::kStarted);
+  EXPECT_EQ(p.final_status, InstanceStatus::kStarted);
 }
 
 TEST(Plan, CreateResumesAfterTheLastWrittenStep) {
-  auto p = MakePlan(Action::kCreate, Status::kHadoopInstalled);
+  auto p = MakePlan(Action::kCreate, InstanceStatus::kHadoopInstalled);
   ASSERT_EQ(p.steps.size(), 2u);
   EXPECT_EQ(p.steps[0].install_key, "KAFKA");
-  EXPECT_TRUE(MakePlan(Action::kCreate, Status::kFlinkInstalled).steps.empty());
-  EXPECT_TRUE(MakePlan(Action::kCreate, Status::kStopped).steps.empty());
+  EXPECT_TRUE(MakePlan(Action::kCreate, InstanceStatus::kFlinkInstalled).steps.empty());
+  EXPECT_TRUE(MakePlan(Action::kCreate, InstanceStatus::kStopped).steps.empty());
 }
 
 TEST(Plan, StartStopDestroyOrder) {
-  auto start = MakePlan(Action::kStart, Status::kStarting);
+  auto start = MakePlan(Action::kStart, InstanceStatus::kStarting);
   ASSERT_EQ(start.steps.size(), 2u);
   EXPECT_EQ(start.steps[0].kind, StepKind::kStartVms);  // VMs first, then services
   EXPECT_EQ(start.steps[1].kind, StepKind::kStartServices);
-  EXPECT_EQ(start.final_status, Status::kStarted);
-  auto stop = MakePlan(Action::kStop, Status::kStopping);
+  EXPECT_EQ(start.final_status, InstanceStatus::kStarted);
+  auto stop = MakePlan(Action::kStop, InstanceStatus::kStopping);
   EXPECT_EQ(stop.steps[0].kind, StepKind::kStopServices);  // services first, then VMs
   EXPECT_EQ(stop.steps[1].kind, StepKind::kStopVms);
-  EXPECT_EQ(stop.steps[0].on_failure, Status::kFailed);
-  auto destroy = MakePlan(Action::kDestroy, Status::kDestroying);
-  EXPECT_EQ(destroy.final_status, Status::kDestroyed);
+  EXPECT_EQ(stop.steps[0].on_failure, InstanceStatus::kFailed);
+  auto destroy = MakePlan(Action::kDestroy, InstanceStatus::kDestroying);
+  EXPECT_EQ(destroy.final_status, InstanceStatus::kDestroyed);
 }
 
 }  // namespace

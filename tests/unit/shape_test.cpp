@@ -36,8 +36,8 @@ TEST(Shape, AcceptedBodiesAsTheSeedDocuments) {
 }
 
 TEST(Shape, ListWithAndWithoutPagination) {
-  std::vector<ListRow> rows{{"a", "n1", domain::Status::kStarted, "", 1},
-                            {"b", "n2", domain::Status::kFailed, "boom", 2}};
+  std::vector<ListRow> rows{{"a", "n1", domain::InstanceStatus::kStarted, "", 1},
+                            {"b", "n2", domain::InstanceStatus::kFailed, "boom", 2}};
   auto d = Parse(ListBody(rows, std::nullopt));
   EXPECT_FALSE(d.HasMember("pagination"));
   ASSERT_EQ(d["data"].Size(), 2u);
@@ -55,7 +55,7 @@ TEST(Shape, DetailsFilters) {
   InstanceRecord r;
   r.id = "i1";
   r.name = "n";
-  r.status = domain::Status::kKafkaFailed;
+  r.status = domain::InstanceStatus::kKafkaFailed;
   r.failure_message = "kafka broke";
   r.info_json = R"({"instance_name":"n","slaves":1})";
   r.servers_json = R"([{"id":"s1","role":"master"}])";
@@ -81,7 +81,7 @@ TEST(Shape, RecordFromHash) {
   auto r = RecordFromHash({{"id", "x"}, {"seq", "4"}, {"status", "6"}, {"owner", "t"}});
   ASSERT_TRUE(r.has_value());
   EXPECT_EQ(r->seq, 4);
-  EXPECT_EQ(r->status, domain::Status::kDestroyed);
+  EXPECT_EQ(r->status, domain::InstanceStatus::kDestroyed);
 }
 
 }  // namespace

@@ -12,13 +12,13 @@ namespace {
 
 struct Case {
   Action action;
-  Status status;
+  InstanceStatus status;
 };
 
 std::vector<Case> AllCases() {
   std::vector<Case> out;
   for (auto a : {Action::kStart, Action::kStop, Action::kDestroy}) {
-    for (int c = 0; c < kStatusCount; ++c) out.push_back({a, static_cast<Status>(c)});
+    for (int c = 0; c < kStatusCount; ++c) out.push_back({a, static_cast<InstanceStatus>(c)});
   }
   return out;
 }
@@ -29,15 +29,16 @@ TEST_P(AdmitTable, MatchesSpec) {
   auto [action, status] = GetParam();
   std::string name(Info(status).name);
   bool build_failure = name.size() > 7 && name.substr(name.size() - 7) == "_FAILED";
-  bool settled = status == Status::kStarted || status == Status::kStopped ||
-                 status == Status::kFailed || status == Status::kDestroyed || build_failure;
+  bool settled = status == InstanceStatus::kStarted || status == InstanceStatus::kStopped ||
+                 status == InstanceStatus::kFailed || status == InstanceStatus::kDestroyed ||
+                 build_failure;
   AdmitDecision d = Admit(action, status);
   switch (action) {
     case Action::kStart:
-      if (status == Status::kStopped || status == Status::kFailed) {
+      if (status == InstanceStatus::kStopped || status == InstanceStatus::kFailed) {
         EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted);
-        EXPECT_EQ(d.next, Status::kStarting);
-      } else if (status == Status::kStarted) {
+        EXPECT_EQ(d.next, InstanceStatus::kStarting);
+      } else if (status == InstanceStatus::kStarted) {
         EXPECT_EQ(d.outcome, AdmitOutcome::kAlreadyThere);
         EXPECT_EQ(d.message, "The specified lambda instance is already started.");
       } else {
@@ -47,10 +48,10 @@ TEST_P(AdmitTable, MatchesSpec) {
       }
       break;
     case Action::kStop:
-      if (status == Status::kStarted || status == Status::kFailed) {
+      if (status == InstanceStatus::kStarted || status == InstanceStatus::kFailed) {
         EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted);
-        EXPECT_EQ(d.next, Status::kStopping);
-      } else if (status == Status::kStopped) {
+        EXPECT_EQ(d.next, InstanceStatus::kStopping);
+      } else if (status == InstanceStatus::kStopped) {
         EXPECT_EQ(d.message, "The specified lambda instance is already stopped.");
       } else {
         EXPECT_EQ(d.message,
@@ -58,10 +59,10 @@ TEST_P(AdmitTable, MatchesSpec) {
       }
       break;
     case Action::kDestroy:
-      if (settled && status != Status::kDestroyed) {
+      if (settled && status != InstanceStatus::kDestroyed) {
         EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted);
-        EXPECT_EQ(d.next, Status::kDestroying);
-      } else if (status == Status::kDestroyed) {
+        EXPECT_EQ(d.next, InstanceStatus::kDestroying);
+      } else if (status == InstanceStatus::kDestroyed) {
         EXPECT_EQ(d.message, "The specified lambda instance is already destroyed.");
       } else {
         EXPECT_EQ(d.outcome, AdmitOutcome::kConflict);
@@ -84,15 +85,15 @@ TEST(StatusTable, CodesNamesAndDetailsAreTheSpecVocabulary) {
   EXPECT_EQ(kStatusCount, 22);
   std::set<std::string_view> names;
   for (int c = 0; c < kStatusCount; ++c) {
-    const auto& i = Info(static_cast<Status>(c));
+    const auto& i = Info(static_cast<InstanceStatus>(c));
     EXPECT_EQ(CodeOf(i.status), c);
     EXPECT_EQ(FromName(i.name), i.status);
     EXPECT_FALSE(i.detail.empty());
     names.insert(i.name);
   }
   EXPECT_EQ(names.size(), 22u);
-  EXPECT_EQ(Info(Status::kStarted).detail, "Lambda instance has been started");
-  EXPECT_EQ(Info(Status::kFlinkFailed).detail,
+  EXPECT_EQ(Info(InstanceStatus::kStarted).detail, "Lambda instance has been started");
+  EXPECT_EQ(Info(InstanceStatus::kFlinkFailed).detail,
             "Apache Flink installation and configuration have failed");
   EXPECT_FALSE(FromCode(22).has_value());
   EXPECT_FALSE(FromCode(-1).has_value());
@@ -102,8 +103,8 @@ TEST(StatusTable, CodesNamesAndDetailsAreTheSpecVocabulary) {
 TEST(StatusTable, CreateStepsInLifecycleOrder) {
   auto steps = CreateSteps();
   ASSERT_EQ(steps.size(), 6u);
-  EXPECT_EQ(steps[0].done, Status::kClusterCreated);
-  EXPECT_EQ(steps[5].done, Status::kFlinkInstalled);
+  EXPECT_EQ(steps[0].done, InstanceStatus::kClusterCreated);
+  EXPECT_EQ(steps[5].done, InstanceStatus::kFlinkInstalled);
   for (const auto& s : steps) {
     EXPECT_TRUE(IsBuildFailure(s.failed));
     EXPECT_TRUE(IsSettled(s.failed));

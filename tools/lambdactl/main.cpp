@@ -12,6 +12,8 @@
 #include "lambda/amqp/config.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
+#include "lambda/redis/script_args.h"
+#include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 
 namespace {
@@ -156,94 +158,87 @@ std::string SeedServers(const std::string& id, int slaves, bool running) {
   return out + "]";
 }
 
+/// Pipelines `argv` on `c` (the reply is read later with redisGetReply).
+void Append(redisContext* c, const std::vector<std::string>& argv) {
+  std::vector<const char*> p;
+  std::vector<size_t> l;
+  for (const auto& a : argv) {
+    p.push_back(a.data());
+    l.push_back(a.size());
+  }
+  redisAppendCommandArgv(c, static_cast<int>(argv.size()), p.data(), l.data());
+}
+
+std::vector<std::string> EvalSha(const redis::Script& script, std::vector<std::string> args) {
+  std::vector<std::string> argv{"EVALSHA", script.sha, "0"};
+  argv.insert(argv.end(), std::make_move_iterator(args.begin()),
+              std::make_move_iterator(args.end()));
+  return argv;
+}
+
+/// Seeds go through the writers a real create goes through, so they have exactly the key schema
+/// of one: admit_create.lua writes the record and its indexes, claim.lua and a final
+/// write_status.lua settle it in the wanted status with its servers (as a worker would).
 int Seed(redisContext* c, const std::string& prefix, const Args& args) {
   auto count = util::ParseInt(args.Flag("count", "1"));
   auto status = domain::FromName(args.Flag("status", "STOPPED"));
   auto slaves = util::ParseInt(args.Flag("slaves", "1"));
   std::string tenant = args.Flag("tenant", "");
-  if (!count || *count < 1 || *count > 10000000 || !status || !slaves || *slaves < 0 ||
-      *slaves > 64 || !ValidTenant(tenant)) {
-    std::fprintf(
-        stderr,
-        "lambdactl: seed needs --count 1..10000000 --status NAME --tenant T [--slaves 0..64]\n");
+  if (!count || *count < 1 || *count > 10000000 || !status || !domain::IsSettled(*status) ||
+      !slaves || *slaves < 0 || *slaves > 64 || !ValidTenant(tenant)) {
+    std::fprintf(stderr,
+                 "lambdactl: seed needs --count 1..10000000 --status SETTLED_STATUS --tenant T "
+                 "[--slaves 0..64]\n");
     return 2;
   }
-  std::string code = std::to_string(domain::CodeOf(*status));
-  int64_t now = util::NowMs();
-  std::string now_text = util::Rfc3339(now);
+  const auto& create = redis::scripts::AdmitCreate();
+  const auto& claim = redis::scripts::Claim();
+  const auto& write = redis::scripts::WriteStatus();
+  for (const auto* script : {&create, &claim, &write}) {
+    if (!Command(c, {"SCRIPT", "LOAD", script->body})) return 1;
+  }
+  constexpr const char* kWorker = "lambdactl-seed";
+  constexpr uint64_t kLeaseMs = 60000;
+  constexpr int kHistoryMax = 1000;
+  const int64_t now = util::NowMs();
+  const std::string now_text = util::Rfc3339(now);
+  const std::string token = util::RandomToken(16);
   constexpr int kBatch = 1000;
   for (int64_t done = 0; done < *count;) {
     int64_t n = std::min<int64_t>(kBatch, *count - done);
-    auto first = Command(c, {"INCRBY", prefix + "seq", std::to_string(n)});
-    int64_t seq = first->integer - n + 1;
     std::vector<std::string> ids;
     for (int64_t i = 0; i < n; ++i) {
       std::string id = util::NewUuid();
-      std::string name = "seed-" + std::to_string(seq + i);
+      std::string name = "seed-" + id.substr(0, 8);
       std::string info =
           R"({"instance_name":")" + name + R"(","master_name":")" + name + R"(-master","slaves":)" +
           std::to_string(*slaves) +
           R"(,"vcpus_master":2,"vcpus_slave":2,"ram_master":2048,"ram_slave":2048,"disk_master":10,"disk_slave":10,"ip_allocation":"master","network_request":1,"project_name":"seed"})";
-      std::vector<std::string> hset{
-          "HSET",
-          prefix + "i:" + id,
-          "id",
-          id,
-          "seq",
-          std::to_string(seq + i),
-          "name",
-          name,
-          "owner",
-          tenant,
-          "info",
-          info,
-          "servers",
-          SeedServers(id, static_cast<int>(*slaves), *status == domain::Status::kStarted),
-          "status",
-          code,
-          "failure_message",
-          "",
-          "created_at",
-          now_text,
-          "updated_at",
-          now_text,
-          "gen",
-          "1",
-          "master_node_id",
-          id.substr(0, 8) + "-0"};
-      std::vector<const char*> p;
-      std::vector<size_t> l;
-      for (const auto& a : hset) {
-        p.push_back(a.data());
-        l.push_back(a.size());
-      }
-      redisAppendCommandArgv(c, static_cast<int>(hset.size()), p.data(), l.data());
-      std::string zs = std::to_string(seq + i);
-      std::vector<std::string> zadd{"ZADD", prefix + "t:" + tenant + ":ids", zs, id};
-      std::vector<const char*> zp{zadd[0].data(), zadd[1].data(), zadd[2].data(), zadd[3].data()};
-      std::vector<size_t> zl{zadd[0].size(), zadd[1].size(), zadd[2].size(), zadd[3].size()};
-      redisAppendCommandArgv(c, 4, zp.data(), zl.data());
-      std::vector<std::string> seqs{"HSET", prefix + "seqs", zs, id};
-      std::vector<const char*> qp{seqs[0].data(), seqs[1].data(), seqs[2].data(), seqs[3].data()};
-      std::vector<size_t> ql{seqs[0].size(), seqs[1].size(), seqs[2].size(), seqs[3].size()};
-      redisAppendCommandArgv(c, 4, qp.data(), ql.data());
-      int pipelined = 3;
-      if (*status != domain::Status::kDestroyed) {
-        std::vector<std::string> sadd{"SADD", prefix + "t:" + tenant + ":live", id};
-        std::vector<const char*> sp{sadd[0].data(), sadd[1].data(), sadd[2].data()};
-        std::vector<size_t> sl{sadd[0].size(), sadd[1].size(), sadd[2].size()};
-        redisAppendCommandArgv(c, 3, sp.data(), sl.data());
-        ++pipelined;
-      }
-      for (int k = 0; k < pipelined; ++k) {
-        void* raw = nullptr;
-        if (redisGetReply(c, &raw) != REDIS_OK) {
-          std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
-          return 1;
-        }
-        ReplyPtr r(static_cast<redisReply*>(raw));
-      }
+      Append(c, EvalSha(create, redis::args::AdmitCreate{prefix, id, tenant, name, info, "seed",
+                                                         now, now_text, kHistoryMax, token}
+                                    .Argv()));
+      Append(c, EvalSha(claim, redis::args::Claim{prefix, id, 1, kWorker, kLeaseMs}.Argv()));
+      Append(c,
+             EvalSha(write,
+                     redis::args::WriteStatus{
+                         prefix, id, 1, kWorker, domain::CodeOf(*status), "",
+                         SeedServers(id, static_cast<int>(*slaves),
+                                     *status == domain::InstanceStatus::kStarted),
+                         true, now, now_text, "seed", kLeaseMs, id.substr(0, 8) + "-0", kHistoryMax}
+                         .Argv()));
       ids.push_back(std::move(id));
+    }
+    for (size_t k = 0; k < 3 * ids.size(); ++k) {
+      void* raw = nullptr;
+      if (redisGetReply(c, &raw) != REDIS_OK) {
+        std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
+        return 1;
+      }
+      ReplyPtr r(static_cast<redisReply*>(raw));
+      if (r->type == REDIS_REPLY_ERROR) {
+        std::fprintf(stderr, "lambdactl: seed refused: %s\n", r->str);
+        return 1;
+      }
     }
     for (const auto& id : ids) std::printf("%s\n", id.c_str());
     done += n;

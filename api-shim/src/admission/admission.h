@@ -35,8 +35,9 @@ struct AdmitPlan {
 struct AdmitReply {
   enum class Kind { kAdmitted, kNotFound, kRefused, kCollision };
   Kind kind = Kind::kAdmitted;
-  std::string id;                                         ///< kNotFound / kRefused: which instance
-  domain::Status status = domain::Status::kPending;       ///< kRefused: its current status
+  std::string id;  ///< kNotFound / kRefused: which instance
+  domain::InstanceStatus status =
+      domain::InstanceStatus::kPending;                   ///< kRefused: its current status
   std::vector<std::pair<std::string, int64_t>> admitted;  ///< kAdmitted: (id, gen) each
 };
 
@@ -65,7 +66,8 @@ struct AdmissionOutcome {
   /// so the action may or may not happen (504, never a 503).
   enum class Kind { kAccepted, kNotFound, kRefused, kUnavailable, kUnknown };
   Kind kind = Kind::kUnavailable;
-  domain::Status status = domain::Status::kPending;  ///< kRefused: the current status
+  domain::InstanceStatus status =
+      domain::InstanceStatus::kPending;  ///< kRefused: the current status
   std::string id;     ///< kNotFound / kRefused: which instance; kAccepted / kUnknown create: new id
   std::string error;  ///< kUnavailable / kUnknown: why
 };

@@ -13,7 +13,8 @@ Result<AdmitReply> RedisAdmissionStore::ParseAdmit(AdmitPlan::Kind kind,
   const std::string outcome = e.empty() ? "" : e[0].str;
   AdmitReply reply;
   auto status_of = [](const redis::Value& code) {
-    return domain::FromCode(static_cast<int>(code.AsInt())).value_or(domain::Status::kPending);
+    return domain::FromCode(static_cast<int>(code.AsInt()))
+        .value_or(domain::InstanceStatus::kPending);
   };
   switch (kind) {
     case AdmitPlan::Kind::kCreate:

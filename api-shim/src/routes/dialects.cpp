@@ -6,7 +6,7 @@
 namespace lambda::routes {
 namespace {
 
-using domain::Status;
+using domain::InstanceStatus;
 using json::Key;
 using json::KV;
 
@@ -138,7 +138,7 @@ std::string ZenlayerOk(std::string_view request_id) {
 }
 
 std::string ZenlayerDescribeBody(std::string_view request_id, int64_t total,
-                                 const std::vector<std::pair<std::string, Status>>& rows) {
+                                 const std::vector<std::pair<std::string, InstanceStatus>>& rows) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   w.StartObject();
@@ -167,28 +167,29 @@ std::string FelderaDesired(std::string_view initial) {
   return "Running";
 }
 
-FelderaState FelderaStateOf(Status s, std::string_view mode) {
+FelderaState FelderaStateOf(InstanceStatus s, std::string_view mode) {
   std::string up = FelderaDesired(mode);
   switch (s) {
-    case Status::kStarted:
+    case InstanceStatus::kStarted:
       return {up, up};
-    case Status::kStarting:
+    case InstanceStatus::kStarting:
       return {"Provisioning", up};
-    case Status::kStopping:
+    case InstanceStatus::kStopping:
       return {"Stopping", "Stopped"};
-    case Status::kStopped:
-    case Status::kFailed:
+    case InstanceStatus::kStopped:
+    case InstanceStatus::kFailed:
       return {"Stopped", "Stopped"};
-    case Status::kDestroying:
+    case InstanceStatus::kDestroying:
       return {"Stopping", "Stopped"};
-    case Status::kDestroyed:
+    case InstanceStatus::kDestroyed:
       return {"Stopped", "Stopped"};
-    case Status::kScalingUp:
-    case Status::kScalingDown:
+    case InstanceStatus::kScalingUp:
+    case InstanceStatus::kScalingDown:
       return {up, up};
     default:
       if (domain::IsBuildFailure(s)) return {"Stopped", "Stopped"};
-      return {s == Status::kPending ? "Provisioning" : "Initializing", up};  // create in progress
+      return {s == InstanceStatus::kPending ? "Provisioning" : "Initializing",
+              up};  // create in progress
   }
 }
 

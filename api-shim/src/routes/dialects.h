@@ -22,8 +22,9 @@ std::string LegacyCreated(std::string_view id);
 std::string ZenlayerError(std::string_view request_id, std::string_view code,
                           std::string_view message);
 std::string ZenlayerOk(std::string_view request_id);
-std::string ZenlayerDescribeBody(std::string_view request_id, int64_t total,
-                                 const std::vector<std::pair<std::string, domain::Status>>& rows);
+std::string ZenlayerDescribeBody(
+    std::string_view request_id, int64_t total,
+    const std::vector<std::pair<std::string, domain::InstanceStatus>>& rows);
 
 // §4.3 Feldera pipelines
 struct FelderaState {
@@ -31,7 +32,7 @@ struct FelderaState {
   std::string desired;  ///< deployment_desired_status
 };
 /// `mode` is the recorded start mode: running, paused or standby.
-FelderaState FelderaStateOf(domain::Status s, std::string_view mode);
+FelderaState FelderaStateOf(domain::InstanceStatus s, std::string_view mode);
 /// The desired status a start with `initial` asks for ("Running", "Paused", "Standby").
 std::string FelderaDesired(std::string_view initial);
 std::string FelderaError(std::string_view message, std::string_view error_code,

@@ -8,15 +8,15 @@
 namespace lambda::shim {
 namespace {
 
-using domain::Status;
+using domain::InstanceStatus;
 
-std::string Hint(Status s) {
-  if (s == Status::kStopping) {
+std::string Hint(InstanceStatus s) {
+  if (s == InstanceStatus::kStopping) {
     return "Cannot restart the pipeline while it is stopping. Wait for it to stop before starting "
            "a new instance "
            "of the pipeline.";
   }
-  if (s == Status::kDestroying || s == Status::kDestroyed)
+  if (s == InstanceStatus::kDestroying || s == InstanceStatus::kDestroyed)
     return "The pipeline is being deleted or was deleted.";
   if (domain::IsBuildFailure(s))
     return "The pipeline failed to provision; delete it and create it again.";
@@ -24,7 +24,7 @@ std::string Hint(Status s) {
 }
 
 /// The 400 for a desired state that cannot be set from the current status.
-std::string IllegalChange(Status s, const std::string& mode, const std::string& desired) {
+std::string IllegalChange(InstanceStatus s, const std::string& mode, const std::string& desired) {
   auto state = routes::FelderaStateOf(s, mode);
   std::string hint = Hint(s);
   return routes::FelderaIllegalAction(
@@ -45,7 +45,7 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
   };
   // Feldera's answer to an admission: 202 when admitted or when the pipeline already is where it
   // was asked to go (`already`), 404 when there is none, else 400 naming the illegal change.
-  auto answer = [this, call, unknown](bool (*already)(Status), std::string mode,
+  auto answer = [this, call, unknown](bool (*already)(InstanceStatus), std::string mode,
                                       std::string desired) {
     return [this, call, unknown, already, mode = std::move(mode),
             desired = std::move(desired)](const AdmissionOutcome& a) {
@@ -62,7 +62,7 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
           break;
       }
       if (already(a.status)) return Reply(*call, 202, "{}");
-      if (a.status == Status::kDestroyed) return unknown();
+      if (a.status == InstanceStatus::kDestroyed) return unknown();
       Reply(*call, 400, IllegalChange(a.status, mode, desired));
     };
   };
@@ -70,7 +70,7 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
     return ReadInstance(call, id,
                         [this, call, unknown](Result<std::optional<routes::InstanceRecord>> r) {
                           if (!r) return ReplyUnavailable(*call, r.error().message);
-                          if (!*r || (*r)->status == Status::kDestroyed) return unknown();
+                          if (!*r || (*r)->status == InstanceStatus::kDestroyed) return unknown();
                           Reply(*call, 200, routes::FelderaPipeline(**r, (*r)->mode));
                         });
   }
@@ -89,8 +89,9 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
         answer(domain::feldera::BecomingStarted, initial, routes::FelderaDesired(initial)));
   }
   // Stopping one that is stopped, stopping, or a failed build (nothing runs) is fine.
-  auto at_rest = [](Status s) {
-    return s == Status::kStopped || s == Status::kStopping || domain::IsBuildFailure(s);
+  auto at_rest = [](InstanceStatus s) {
+    return s == InstanceStatus::kStopped || s == InstanceStatus::kStopping ||
+           domain::IsBuildFailure(s);
   };
   AdmitAndPublish(call, id, domain::Action::kStop, domain::AllowedSet(domain::feldera::StopFrom()),
                   "", answer(at_rest, "running", "Stopped"));

@@ -99,7 +99,8 @@ void App::LegacyList(const std::shared_ptr<Call>& call) {
         const auto& e = r->elements;
         std::vector<routes::ListRow> rows;
         for (size_t i = 1; i + 4 < e.size(); i += 5) {
-          rows.push_back({e[i].str, e[i + 1].str, domain::Status::kPending, {}, e[i + 4].AsInt()});
+          rows.push_back(
+              {e[i].str, e[i + 1].str, domain::InstanceStatus::kPending, {}, e[i + 4].AsInt()});
         }
         Reply(*call, 200, routes::LegacyListBody(rows));
       });

@@ -12,7 +12,7 @@ using json::Str;
 
 std::string Done(const rapidjson::StringBuffer& sb) { return {sb.GetString(), sb.GetSize()}; }
 
-void StatusObject(json::Writer& w, domain::Status s, std::string_view failure) {
+void StatusObject(json::Writer& w, domain::InstanceStatus s, std::string_view failure) {
   const auto& info = domain::Info(s);
   w.StartObject();
   KV(w, "message", info.name);
@@ -53,7 +53,7 @@ std::optional<InstanceRecord> RecordFromHash(
       r.owner = v;
     } else if (k == "status") {
       r.status = domain::FromCode(static_cast<int>(util::ParseInt(v).value_or(2)))
-                     .value_or(domain::Status::kPending);
+                     .value_or(domain::InstanceStatus::kPending);
     } else if (k == "failure_message") {
       r.failure_message = v;
     } else if (k == "info") {

@@ -17,7 +17,7 @@ struct InstanceRecord {
   int64_t seq = 0;
   std::string name;
   std::string owner;
-  domain::Status status = domain::Status::kPending;
+  domain::InstanceStatus status = domain::InstanceStatus::kPending;
   std::string failure_message;
   std::string info_json = "{}";
   std::string servers_json = "[]";
@@ -34,7 +34,7 @@ std::optional<InstanceRecord> RecordFromHash(
 struct ListRow {
   std::string id;
   std::string name;
-  domain::Status status;
+  domain::InstanceStatus status;
   std::string failure_message;
   int64_t seq = 0;
 };

@@ -90,11 +90,10 @@ void App::ZenlayerDescribe(const std::shared_ptr<Call>& call, const std::string&
     if (!r || r->is_error() || r->elements.empty())
       return ReplyUnavailable(*call, r ? r->str : r.error().message);
     const auto& e = r->elements;
-    std::vector<std::pair<std::string, domain::Status>> rows;
+    std::vector<std::pair<std::string, domain::InstanceStatus>> rows;
     for (size_t i = 1; i + 1 < e.size(); i += 2) {
-      rows.emplace_back(
-          e[i].str,
-          domain::FromCode(static_cast<int>(e[i + 1].AsInt())).value_or(domain::Status::kPending));
+      rows.emplace_back(e[i].str, domain::FromCode(static_cast<int>(e[i + 1].AsInt()))
+                                      .value_or(domain::InstanceStatus::kPending));
     }
     Reply(*call, 200, routes::ZenlayerDescribeBody(rid, e[0].AsInt(), rows));
   });

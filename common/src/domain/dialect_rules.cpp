@@ -2,7 +2,7 @@
 
 namespace lambda::domain {
 
-std::string AllowedSet(const std::vector<Status>& statuses) {
+std::string AllowedSet(const std::vector<InstanceStatus>& statuses) {
   std::string set = ",";
   for (auto s : statuses) set += std::to_string(CodeOf(s)) + ",";
   return set;
@@ -10,14 +10,15 @@ std::string AllowedSet(const std::vector<Status>& statuses) {
 
 namespace feldera {
 
-bool BecomingStarted(Status s) {
-  return s == Status::kStarted || s == Status::kStarting || s == Status::kScalingUp ||
-         s == Status::kScalingDown ||
-         (!IsSettled(s) && s != Status::kStopping && s != Status::kDestroying);
+bool BecomingStarted(InstanceStatus s) {
+  return s == InstanceStatus::kStarted || s == InstanceStatus::kStarting ||
+         s == InstanceStatus::kScalingUp || s == InstanceStatus::kScalingDown ||
+         (!IsSettled(s) && s != InstanceStatus::kStopping && s != InstanceStatus::kDestroying);
 }
 
-std::vector<Status> StopFrom() {
-  std::vector<Status> out{Status::kStarted, Status::kFailed, Status::kStarting, Status::kPending};
+std::vector<InstanceStatus> StopFrom() {
+  std::vector<InstanceStatus> out{InstanceStatus::kStarted, InstanceStatus::kFailed,
+                                  InstanceStatus::kStarting, InstanceStatus::kPending};
   for (const auto& step : CreateSteps()) out.push_back(step.done);
   return out;
 }
@@ -26,28 +27,28 @@ std::vector<Status> StopFrom() {
 
 namespace zenlayer {
 
-std::vector<Status> AllowedFrom(Action action) {
-  return {action == Action::kStart ? Status::kStopped : Status::kStarted};
+std::vector<InstanceStatus> AllowedFrom(Action action) {
+  return {action == Action::kStart ? InstanceStatus::kStopped : InstanceStatus::kStarted};
 }
 
-std::string_view StatusName(Status s) {
+std::string_view StatusName(InstanceStatus s) {
   switch (s) {
-    case Status::kStarting:
+    case InstanceStatus::kStarting:
       return "BOOTING";
-    case Status::kStarted:
+    case InstanceStatus::kStarted:
       return "RUNNING";
-    case Status::kStopping:
+    case InstanceStatus::kStopping:
       return "STOPPING";
-    case Status::kStopped:
+    case InstanceStatus::kStopped:
       return "STOPPED";
-    case Status::kDestroying:
+    case InstanceStatus::kDestroying:
       return "RELEASING";
-    case Status::kDestroyed:
+    case InstanceStatus::kDestroyed:
       return "RELEASED";
-    case Status::kFailed:
+    case InstanceStatus::kFailed:
       return "FAILED";
-    case Status::kScalingUp:
-    case Status::kScalingDown:
+    case InstanceStatus::kScalingUp:
+    case InstanceStatus::kScalingDown:
       return "RESIZING";
     default:
       return IsBuildFailure(s) ? "CREATE_FAILED" : "CREATING";

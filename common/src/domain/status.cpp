@@ -8,61 +8,62 @@ namespace lambda::domain {
 namespace {
 
 constexpr std::array<StatusInfo, kStatusCount> kTable{{
-    {Status::kStarted, "STARTED", "Lambda instance has been started"},
-    {Status::kStopped, "STOPPED", "Lambda instance has been stopped"},
-    {Status::kPending, "PENDING", "Lambda instance installation is pending"},
-    {Status::kStarting, "STARTING", "Lambda instance is starting"},
-    {Status::kStopping, "STOPPING", "Lambda instance is stopping"},
-    {Status::kDestroying, "DESTROYING", "Lambda instance is being destroyed"},
-    {Status::kDestroyed, "DESTROYED", "Lambda instance has been destroyed"},
-    {Status::kScalingUp, "SCALING_UP", "Lambda instance is being scaled up"},
-    {Status::kScalingDown, "SCALING_DOWN", "Lambda instance is being scaled down"},
-    {Status::kFailed, "FAILED", "Lambda instance has failed"},
-    {Status::kClusterCreated, "CLUSTER_CREATED", "~okeanos cluster has been successfully built"},
-    {Status::kClusterFailed, "CLUSTER_FAILED", "~okeanos cluster build has failed"},
-    {Status::kInitDone, "INIT_DONE", "~okeanos cluster has been successfully initialized"},
-    {Status::kInitFailed, "INIT_FAILED", "~okeanos cluster initialization has failed"},
-    {Status::kCommonsInstalled, "COMMONS_INSTALLED",
+    {InstanceStatus::kStarted, "STARTED", "Lambda instance has been started"},
+    {InstanceStatus::kStopped, "STOPPED", "Lambda instance has been stopped"},
+    {InstanceStatus::kPending, "PENDING", "Lambda instance installation is pending"},
+    {InstanceStatus::kStarting, "STARTING", "Lambda instance is starting"},
+    {InstanceStatus::kStopping, "STOPPING", "Lambda instance is stopping"},
+    {InstanceStatus::kDestroying, "DESTROYING", "Lambda instance is being destroyed"},
+    {InstanceStatus::kDestroyed, "DESTROYED", "Lambda instance has been destroyed"},
+    {InstanceStatus::kScalingUp, "SCALING_UP", "Lambda instance is being scaled up"},
+    {InstanceStatus::kScalingDown, "SCALING_DOWN", "Lambda instance is being scaled down"},
+    {InstanceStatus::kFailed, "FAILED", "Lambda instance has failed"},
+    {InstanceStatus::kClusterCreated, "CLUSTER_CREATED",
+     "~okeanos cluster has been successfully built"},
+    {InstanceStatus::kClusterFailed, "CLUSTER_FAILED", "~okeanos cluster build has failed"},
+    {InstanceStatus::kInitDone, "INIT_DONE", "~okeanos cluster has been successfully initialized"},
+    {InstanceStatus::kInitFailed, "INIT_FAILED", "~okeanos cluster initialization has failed"},
+    {InstanceStatus::kCommonsInstalled, "COMMONS_INSTALLED",
      "Common libraries have been successfully installed"},
-    {Status::kCommonsFailed, "COMMONS_FAILED", "Common libraries installation has failed"},
-    {Status::kHadoopInstalled, "HADOOP_INSTALLED",
+    {InstanceStatus::kCommonsFailed, "COMMONS_FAILED", "Common libraries installation has failed"},
+    {InstanceStatus::kHadoopInstalled, "HADOOP_INSTALLED",
      "Apache Hadoop has been successfully installed and configured"},
-    {Status::kHadoopFailed, "HADOOP_FAILED",
+    {InstanceStatus::kHadoopFailed, "HADOOP_FAILED",
      "Apache Hadoop installation and configuration have failed"},
-    {Status::kKafkaInstalled, "KAFKA_INSTALLED",
+    {InstanceStatus::kKafkaInstalled, "KAFKA_INSTALLED",
      "Apache Kafka has been successfully installed and configured"},
-    {Status::kKafkaFailed, "KAFKA_FAILED",
+    {InstanceStatus::kKafkaFailed, "KAFKA_FAILED",
      "Apache Kafka installation and configuration have failed"},
-    {Status::kFlinkInstalled, "FLINK_INSTALLED",
+    {InstanceStatus::kFlinkInstalled, "FLINK_INSTALLED",
      "Apache Flink has been successfully installed and configured"},
-    {Status::kFlinkFailed, "FLINK_FAILED",
+    {InstanceStatus::kFlinkFailed, "FLINK_FAILED",
      "Apache Flink installation and configuration have failed"},
 }};
 
 constexpr std::array<BuildStep, 6> kCreateSteps{{
-    {"CLUSTER", Status::kClusterCreated, Status::kClusterFailed},
-    {"INIT", Status::kInitDone, Status::kInitFailed},
-    {"COMMONS", Status::kCommonsInstalled, Status::kCommonsFailed},
-    {"HADOOP", Status::kHadoopInstalled, Status::kHadoopFailed},
-    {"KAFKA", Status::kKafkaInstalled, Status::kKafkaFailed},
-    {"FLINK", Status::kFlinkInstalled, Status::kFlinkFailed},
+    {"CLUSTER", InstanceStatus::kClusterCreated, InstanceStatus::kClusterFailed},
+    {"INIT", InstanceStatus::kInitDone, InstanceStatus::kInitFailed},
+    {"COMMONS", InstanceStatus::kCommonsInstalled, InstanceStatus::kCommonsFailed},
+    {"HADOOP", InstanceStatus::kHadoopInstalled, InstanceStatus::kHadoopFailed},
+    {"KAFKA", InstanceStatus::kKafkaInstalled, InstanceStatus::kKafkaFailed},
+    {"FLINK", InstanceStatus::kFlinkInstalled, InstanceStatus::kFlinkFailed},
 }};
 
 struct ActionRule {
   Action action;
   std::string_view verb;
-  Status already;  ///< the status that answers "already ..."
+  InstanceStatus already;  ///< the status that answers "already ..."
   std::string_view already_text;
-  Status transitional;
+  InstanceStatus transitional;
 };
 
 constexpr std::array<ActionRule, 3> kRules{{
-    {Action::kStart, "start", Status::kStarted, "The specified lambda instance is already started.",
-     Status::kStarting},
-    {Action::kStop, "stop", Status::kStopped, "The specified lambda instance is already stopped.",
-     Status::kStopping},
-    {Action::kDestroy, "destroy", Status::kDestroyed,
-     "The specified lambda instance is already destroyed.", Status::kDestroying},
+    {Action::kStart, "start", InstanceStatus::kStarted,
+     "The specified lambda instance is already started.", InstanceStatus::kStarting},
+    {Action::kStop, "stop", InstanceStatus::kStopped,
+     "The specified lambda instance is already stopped.", InstanceStatus::kStopping},
+    {Action::kDestroy, "destroy", InstanceStatus::kDestroyed,
+     "The specified lambda instance is already destroyed.", InstanceStatus::kDestroying},
 }};
 
 const ActionRule* RuleFor(Action a) {
@@ -72,14 +73,14 @@ const ActionRule* RuleFor(Action a) {
   return nullptr;
 }
 
-bool AllowedFromStatus(Action a, Status s) {
+bool AllowedFromStatus(Action a, InstanceStatus s) {
   switch (a) {
     case Action::kStart:
-      return s == Status::kStopped || s == Status::kFailed;
+      return s == InstanceStatus::kStopped || s == InstanceStatus::kFailed;
     case Action::kStop:
-      return s == Status::kStarted || s == Status::kFailed;
+      return s == InstanceStatus::kStarted || s == InstanceStatus::kFailed;
     case Action::kDestroy:
-      return IsSettled(s) && s != Status::kDestroyed;
+      return IsSettled(s) && s != InstanceStatus::kDestroyed;
     case Action::kCreate:
       return false;
   }
@@ -88,30 +89,30 @@ bool AllowedFromStatus(Action a, Status s) {
 
 }  // namespace
 
-const StatusInfo& Info(Status s) { return kTable[static_cast<size_t>(s)]; }
+const StatusInfo& Info(InstanceStatus s) { return kTable[static_cast<size_t>(s)]; }
 
-std::optional<Status> FromCode(int code) {
+std::optional<InstanceStatus> FromCode(int code) {
   if (code < 0 || code >= kStatusCount) return std::nullopt;
-  return static_cast<Status>(code);
+  return static_cast<InstanceStatus>(code);
 }
 
-std::optional<Status> FromName(std::string_view name) {
+std::optional<InstanceStatus> FromName(std::string_view name) {
   for (const auto& i : kTable) {
     if (i.name == name) return i.status;
   }
   return std::nullopt;
 }
 
-bool IsBuildFailure(Status s) {
+bool IsBuildFailure(InstanceStatus s) {
   for (const auto& step : kCreateSteps) {
     if (step.failed == s) return true;
   }
   return false;
 }
 
-bool IsSettled(Status s) {
-  return s == Status::kStarted || s == Status::kStopped || s == Status::kFailed ||
-         s == Status::kDestroyed || IsBuildFailure(s);
+bool IsSettled(InstanceStatus s) {
+  return s == InstanceStatus::kStarted || s == InstanceStatus::kStopped ||
+         s == InstanceStatus::kFailed || s == InstanceStatus::kDestroyed || IsBuildFailure(s);
 }
 
 std::string_view ActionName(Action a) {
@@ -136,7 +137,7 @@ std::optional<Action> ParseAction(std::string_view name) {
   return std::nullopt;
 }
 
-AdmitDecision Admit(Action action, Status current) {
+AdmitDecision Admit(Action action, InstanceStatus current) {
   const ActionRule* rule = RuleFor(action);
   if (rule == nullptr) return {AdmitOutcome::kConflict, current, "Unsupported action."};
   if (AllowedFromStatus(action, current)) return {AdmitOutcome::kAdmitted, rule->transitional, {}};
@@ -151,16 +152,16 @@ AdmitDecision Admit(Action action, Status current) {
   return {AdmitOutcome::kConflict, current, std::move(msg)};
 }
 
-std::vector<Status> AllowedFrom(Action action) {
-  std::vector<Status> out;
+std::vector<InstanceStatus> AllowedFrom(Action action) {
+  std::vector<InstanceStatus> out;
   for (const auto& i : kTable) {
     if (AllowedFromStatus(action, i.status)) out.push_back(i.status);
   }
   return out;
 }
 
-Status TransitionalStatus(Action action) {
-  if (action == Action::kCreate) return Status::kPending;
+InstanceStatus TransitionalStatus(Action action) {
+  if (action == Action::kCreate) return InstanceStatus::kPending;
   return RuleFor(action)->transitional;
 }
 

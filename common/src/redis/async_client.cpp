@@ -101,7 +101,7 @@ struct AsyncClient::Pending {
   std::vector<std::string> eval_argv;
 };
 
-class AsyncClient::ReconnectTimer : public uv::Timer {
+class AsyncClient::Timer : public uv::Timer {
  public:
   using uv::Timer::Timer;
 };
@@ -109,9 +109,9 @@ class AsyncClient::ReconnectTimer : public uv::Timer {
 AsyncClient::AsyncClient(uv_loop_t* loop, Config config)
     : loop_(loop),
       config_(std::move(config)),
-      reconnect_(std::make_unique<ReconnectTimer>(loop)),
-      connect_timeout_(std::make_unique<ReconnectTimer>(loop)),
-      watchdog_(std::make_unique<ReconnectTimer>(loop)) {}
+      reconnect_(std::make_unique<Timer>(loop)),
+      connect_timeout_(std::make_unique<Timer>(loop)),
+      watchdog_(std::make_unique<Timer>(loop)) {}
 
 AsyncClient::~AsyncClient() {
   state_ = State::kStopped;

@@ -35,7 +35,8 @@ void Consumer::OnDelivery(amqp::Delivery d) {
   auto c = std::move(*cmd);
   if (running_.count(c.instance_id)) {
     ++counters_["commands_busy_total"];
-    return RetryLater(epoch, tag, std::move(c), "a job for this instance runs in this worker");
+    return SendToRetryQueue(epoch, tag, std::move(c),
+                            "a job for this instance runs in this worker");
   }
   ++in_flight_;
   running_.emplace(c.instance_id, nullptr);
@@ -45,7 +46,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
        std::to_string(ctx_.lease_ms)},
       [this, epoch, tag, c](Result<redis::Value> r) mutable {
         if (!r || r->is_error()) {
-          return Done(epoch, tag, std::move(c), JobOutcome::kRetryLater);
+          return Done(epoch, tag, std::move(c), JobOutcome::kRedisUnavailable);
         }
         const auto& e = r->elements;
         std::string outcome = e.empty() ? "" : e[0].str;
@@ -62,14 +63,15 @@ void Consumer::OnDelivery(amqp::Delivery d) {
           --in_flight_;
           running_.erase(c.instance_id);
           ++counters_["commands_busy_total"];
-          return RetryLater(epoch, tag, std::move(c),
-                            "instance leased by " + (e.size() > 1 ? e[1].str : "?"));
+          return SendToRetryQueue(epoch, tag, std::move(c),
+                                  "instance leased by " + (e.size() > 1 ? e[1].str : "?"));
         }
         if (outcome != "ok" || e.size() < 5)
-          return Done(epoch, tag, std::move(c), JobOutcome::kRetryLater);
-        Claim claim{
-            domain::FromCode(static_cast<int>(e[1].AsInt())).value_or(domain::Status::kPending),
-            e[2].str, e[3].str, e[4].str, e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
+          return Done(epoch, tag, std::move(c), JobOutcome::kRedisUnavailable);
+        Claim claim{domain::FromCode(static_cast<int>(e[1].AsInt()))
+                        .value_or(domain::InstanceStatus::kPending),
+                    e[2].str, e[3].str, e[4].str,
+                    e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
         auto job = std::make_shared<Job>(
             ctx_, c, std::move(claim),
             [this, epoch, tag, c](JobOutcome o, const TransientRetry& retry) mutable {
@@ -90,17 +92,17 @@ void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcom
       return Ack(epoch, tag);
     case JobOutcome::kSuperseded:
       return Ack(epoch, tag);
-    case JobOutcome::kRetryLater:
-      return RetryLater(epoch, tag, std::move(cmd), "redis unavailable");
-    case JobOutcome::kRetryTransient:
+    case JobOutcome::kRedisUnavailable:
+      return SendToRetryQueue(epoch, tag, std::move(cmd), "redis unavailable");
+    case JobOutcome::kProviderTransient:
       ++counters_["transient_retries_total"];
       cmd.op_attempt = retry.next_attempt;
       return Republish(epoch, tag, cmd, retry.delay_ms);
   }
 }
 
-void Consumer::RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd,
-                          const std::string& why) {
+void Consumer::SendToRetryQueue(uint64_t epoch, uint64_t tag, domain::Command cmd,
+                                const std::string& why) {
   if (cmd.attempt >= config_.max_attempts) {
     amqp::Delivery d;
     d.epoch = epoch;

@@ -43,7 +43,9 @@ class Consumer {
  private:
   void Ack(uint64_t epoch, uint64_t tag);
   void DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::string& reason);
-  void RetryLater(uint64_t epoch, uint64_t tag, domain::Command cmd, const std::string& why);
+  /// The retry queue (the delivery waits `retry_delay_ms`), or the dead letters once the
+  /// command has used its attempts.
+  void SendToRetryQueue(uint64_t epoch, uint64_t tag, domain::Command cmd, const std::string& why);
   /// Publishes `cmd` to the delayed-retry queue, then acks the delivery it came from.
   void Republish(uint64_t epoch, uint64_t tag, const domain::Command& cmd, uint64_t delay_ms);
   void Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome,

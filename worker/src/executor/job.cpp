@@ -29,7 +29,8 @@ void Job::Run() {
     // The stored spec is unreadable: fail the instance rather than loop on it.
     spec_.id = cmd_.instance_id;
     plan_ = MakePlan(cmd_.action, claim_.status);
-    auto failed = plan_.steps.empty() ? domain::Status::kFailed : plan_.steps.front().on_failure;
+    auto failed =
+        plan_.steps.empty() ? domain::InstanceStatus::kFailed : plan_.steps.front().on_failure;
     auto self = shared_from_this();
     return Write(failed, "unreadable instance_info: " + spec.error().message, true,
                  [self] { self->Finish(JobOutcome::kCompleted); });
@@ -92,7 +93,7 @@ void Job::NextStep() {
                       {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(ctx_.lease_ms),
                        std::to_string(cmd_.gen)},
                       [self](Result<redis::Value> r) {
-                        if (!r || r->is_error()) return self->Finish(JobOutcome::kRetryLater);
+                        if (!r || r->is_error()) return self->Finish(JobOutcome::kRedisUnavailable);
                         if (r->AsInt() != 1) {
                           log::Info("job superseded", {{"request_id", self->cmd_.request_id},
                                                        {"instance_id", self->cmd_.instance_id},
@@ -196,11 +197,11 @@ void Job::Attempt(const std::function<void(Provider::Done)>& op, Provider::Done 
       return done(Error{st.error().code, st.error().message + " (gave up after " +
                                              std::to_string(attempt) + " attempts)"});
     }
-    self->RetryLater(st.error(), attempt);
+    self->DeferTransient(st.error(), attempt);
   });
 }
 
-void Job::RetryLater(const Error& error, int attempt) {
+void Job::DeferTransient(const Error& error, int attempt) {
   auto self = shared_from_this();
   TransientRetry retry{attempt + 1,
                        util::BackoffMs(ctx_.op_backoff_ms, ctx_.op_backoff_max_ms, attempt)};
@@ -224,11 +225,11 @@ void Job::RetryLater(const Error& error, int attempt) {
                         // ahead.
                         if (r && !r->is_error() && r->AsInt() == 0)
                           return self->Finish(JobOutcome::kSuperseded);
-                        self->Finish(JobOutcome::kRetryTransient, retry);
+                        self->Finish(JobOutcome::kProviderTransient, retry);
                       });
 }
 
-void Job::Write(domain::Status status, const std::string& failure, bool final,
+void Job::Write(domain::InstanceStatus status, const std::string& failure, bool final,
                 std::function<void()> next, int attempt) {
   auto self = shared_from_this();
   int64_t now = util::NowMs();
@@ -242,7 +243,7 @@ void Job::Write(domain::Status status, const std::string& failure, bool final,
                       [self, status, failure, final, next = std::move(next),
                        attempt](Result<redis::Value> r) mutable {
                         if (!r || r->is_error()) {
-                          if (attempt >= 5) return self->Finish(JobOutcome::kRetryLater);
+                          if (attempt >= 5) return self->Finish(JobOutcome::kRedisUnavailable);
                           uint64_t delay = 100ULL << attempt;
                           // The job owns its timer, so `this` outlives the callback; capturing no
                           // shared_ptr keeps the job from owning itself (the consumer owns running

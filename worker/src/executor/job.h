@@ -34,13 +34,13 @@ struct JobContext {
 
 /// What the consumer does with the delivery once the job ends.
 enum class JobOutcome {
-  kCompleted,       ///< final status written: ack
-  kSuperseded,      ///< gen moved on or the lease was lost: ack and drop
-  kRetryLater,      ///< Redis unavailable mid-way: hand the command to the retry path
-  kRetryTransient,  ///< transient provider error: retry after a back-off (see TransientRetry)
+  kCompleted,          ///< final status written: ack
+  kSuperseded,         ///< gen moved on or the lease was lost: ack and drop
+  kRedisUnavailable,   ///< Redis unavailable mid-way: hand the command to the retry queue
+  kProviderTransient,  ///< transient provider error: republish after a back-off (TransientRetry)
 };
 
-/// With kRetryTransient: how the command is to be retried.
+/// With kProviderTransient: how the command is to be retried.
 struct TransientRetry {
   int next_attempt = 1;  ///< the command's op_attempt for the retry
   uint64_t delay_ms = 0;
@@ -48,7 +48,7 @@ struct TransientRetry {
 
 /// What claim.lua returned.
 struct Claim {
-  domain::Status status;
+  domain::InstanceStatus status;
   std::string info_json;
   std::string servers_json;
   std::string name;
@@ -73,8 +73,9 @@ class Job : public std::enable_shared_from_this<Job> {
   void RunVms(bool start, size_t index, Provider::Done done);
   /// Runs a provider operation; a transient error ends the job for a delayed retry instead.
   void Attempt(const std::function<void(Provider::Done)>& op, Provider::Done done);
-  void RetryLater(const Error& error, int attempt);
-  void Write(domain::Status status, const std::string& failure, bool final,
+  /// A transient provider error: the lease goes back and the command is republished later.
+  void DeferTransient(const Error& error, int attempt);
+  void Write(domain::InstanceStatus status, const std::string& failure, bool final,
              std::function<void()> next, int attempt = 1);
   void Finish(JobOutcome outcome, TransientRetry retry = {});
   /// Renews the lease every third of it while the job runs: a real VM operation or a hook can

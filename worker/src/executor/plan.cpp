@@ -3,15 +3,15 @@
 namespace lambda::worker {
 
 using domain::Action;
-using domain::Status;
+using domain::InstanceStatus;
 
-Plan MakePlan(Action action, Status current, bool services) {
+Plan MakePlan(Action action, InstanceStatus current, bool services) {
   Plan p;
   switch (action) {
     case Action::kCreate: {
-      p.final_status = Status::kStarted;
+      p.final_status = InstanceStatus::kStarted;
       // Resume after the last build step whose status was written.
-      bool reached = current == Status::kPending;
+      bool reached = current == InstanceStatus::kPending;
       for (const auto& step : domain::CreateSteps()) {
         if (reached) {
           Step s{step.key == "CLUSTER" ? StepKind::kCreateCluster : StepKind::kInstall,
@@ -24,19 +24,19 @@ Plan MakePlan(Action action, Status current, bool services) {
       return p;
     }
     case Action::kStart:
-      p.final_status = Status::kStarted;
-      p.steps = {{StepKind::kStartVms, {}, std::nullopt, Status::kFailed}};
+      p.final_status = InstanceStatus::kStarted;
+      p.steps = {{StepKind::kStartVms, {}, std::nullopt, InstanceStatus::kFailed}};
       if (services)
-        p.steps.push_back({StepKind::kStartServices, {}, std::nullopt, Status::kFailed});
+        p.steps.push_back({StepKind::kStartServices, {}, std::nullopt, InstanceStatus::kFailed});
       return p;
     case Action::kStop:
-      p.final_status = Status::kStopped;
-      p.steps = {{StepKind::kStopServices, {}, std::nullopt, Status::kFailed},
-                 {StepKind::kStopVms, {}, std::nullopt, Status::kFailed}};
+      p.final_status = InstanceStatus::kStopped;
+      p.steps = {{StepKind::kStopServices, {}, std::nullopt, InstanceStatus::kFailed},
+                 {StepKind::kStopVms, {}, std::nullopt, InstanceStatus::kFailed}};
       return p;
     case Action::kDestroy:
-      p.final_status = Status::kDestroyed;
-      p.steps = {{StepKind::kDestroyCluster, {}, std::nullopt, Status::kFailed}};
+      p.final_status = InstanceStatus::kDestroyed;
+      p.steps = {{StepKind::kDestroyCluster, {}, std::nullopt, InstanceStatus::kFailed}};
       return p;
   }
   return p;

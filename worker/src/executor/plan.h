@@ -21,19 +21,19 @@ enum class StepKind {
 
 struct Step {
   StepKind kind;
-  std::string install_key;                   ///< kInstall: INIT, COMMONS, HADOOP, KAFKA, FLINK
-  std::optional<domain::Status> on_success;  ///< a status written when the step is done
-  domain::Status on_failure;                 ///< the final status when the step fails
+  std::string install_key;  ///< kInstall: INIT, COMMONS, HADOOP, KAFKA, FLINK
+  std::optional<domain::InstanceStatus> on_success;  ///< a status written when the step is done
+  domain::InstanceStatus on_failure;                 ///< the final status when the step fails
 };
 
 struct Plan {
   std::vector<Step> steps;
-  domain::Status final_status;
+  domain::InstanceStatus final_status;
 };
 
 /// The remaining plan of `action` given the instance's current status. `services` false (a
 /// paused or standby start) starts the VMs but not the services.
-Plan MakePlan(domain::Action action, domain::Status current, bool services = true);
+Plan MakePlan(domain::Action action, domain::InstanceStatus current, bool services = true);
 const char* StepName(StepKind k);
 
 }  // namespace lambda::worker

@@ -17,7 +17,7 @@ Reconciler::Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerCon
       timer_(loop) {
   // A create stuck at a build status fails with the next step's *_FAILED status.
   create_failures_ = ",";
-  domain::Status previous = domain::Status::kPending;
+  domain::InstanceStatus previous = domain::InstanceStatus::kPending;
   for (const auto& step : domain::CreateSteps()) {
     create_failures_ += std::to_string(domain::CodeOf(previous)) + ":" +
                         std::to_string(domain::CodeOf(step.failed)) + ",";

@@ -10,20 +10,20 @@
 namespace lambda::domain {
 
 /// The allowed-from set as the admission scripts take it: ",1,9," (codes, comma-delimited).
-std::string AllowedSet(const std::vector<Status>& statuses);
+std::string AllowedSet(const std::vector<InstanceStatus>& statuses);
 
 namespace feldera {
 /// The pipeline is (or will be) running: a start is then answered without a new admission.
-bool BecomingStarted(Status s);
+bool BecomingStarted(InstanceStatus s);
 /// Stop supersedes anything on its way up: a start, or a create that has not failed.
-std::vector<Status> StopFrom();
+std::vector<InstanceStatus> StopFrom();
 }  // namespace feldera
 
 namespace zenlayer {
 /// StartVmInstances from STOPPED only, StopVmInstances from RUNNING only (the API's rule).
-std::vector<Status> AllowedFrom(Action action);
+std::vector<InstanceStatus> AllowedFrom(Action action);
 /// The VM API's instanceStatus for one of ours.
-std::string_view StatusName(Status s);
+std::string_view StatusName(InstanceStatus s);
 }  // namespace zenlayer
 
 }  // namespace lambda::domain

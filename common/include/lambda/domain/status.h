@@ -10,7 +10,7 @@
 
 namespace lambda::domain {
 
-enum class Status : int {
+enum class InstanceStatus : int {
   kStarted = 0,
   kStopped = 1,
   kPending = 2,
@@ -37,23 +37,23 @@ enum class Status : int {
 inline constexpr int kStatusCount = 22;
 
 struct StatusInfo {
-  Status status;
+  InstanceStatus status;
   std::string_view name;
   std::string_view detail;
 };
 
-const StatusInfo& Info(Status s);
-std::optional<Status> FromCode(int code);
-std::optional<Status> FromName(std::string_view name);
-inline int CodeOf(Status s) { return static_cast<int>(s); }
+const StatusInfo& Info(InstanceStatus s);
+std::optional<InstanceStatus> FromCode(int code);
+std::optional<InstanceStatus> FromName(std::string_view name);
+inline int CodeOf(InstanceStatus s) { return static_cast<int>(s); }
 
 /// Lua definitions of the status constants a script uses: "local S_DESTROYED = '6'\n" for each
 /// S_<NAME> in `script`, <NAME> being a status name of the table. An unknown name is an error.
 Result<std::string> LuaStatusConstants(std::string_view script);
 
 /// Settled: an action may be admitted from it (STARTED, STOPPED, FAILED, DESTROYED, *_FAILED).
-bool IsSettled(Status s);
-bool IsBuildFailure(Status s);  ///< one of the *_FAILED statuses of create
+bool IsSettled(InstanceStatus s);
+bool IsBuildFailure(InstanceStatus s);  ///< one of the *_FAILED statuses of create
 
 enum class Action { kCreate, kStart, kStop, kDestroy };
 std::string_view ActionName(Action a);
@@ -62,22 +62,22 @@ std::optional<Action> ParseAction(std::string_view name);
 enum class AdmitOutcome { kAdmitted, kAlreadyThere, kConflict };
 struct AdmitDecision {
   AdmitOutcome outcome;
-  Status next;          ///< the transitional status written when admitted
+  InstanceStatus next;  ///< the transitional status written when admitted
   std::string message;  ///< the 409 text when not admitted
 };
 
 /// Admission of a start/stop/destroy from the current status (SPEC §2 table).
-AdmitDecision Admit(Action action, Status current);
+AdmitDecision Admit(Action action, InstanceStatus current);
 /// The statuses from which `action` is admitted; Lua gets these as arguments.
-std::vector<Status> AllowedFrom(Action action);
+std::vector<InstanceStatus> AllowedFrom(Action action);
 /// The transitional status an admitted action writes at once.
-Status TransitionalStatus(Action action);
+InstanceStatus TransitionalStatus(Action action);
 
 /// One step of the create lifecycle: the status written on success and on failure.
 struct BuildStep {
   std::string_view key;  ///< CLUSTER, INIT, COMMONS, HADOOP, KAFKA, FLINK (simulate.fail_at)
-  Status done;
-  Status failed;
+  InstanceStatus done;
+  InstanceStatus failed;
 };
 std::span<const BuildStep> CreateSteps();
 

@@ -111,10 +111,11 @@ class AsyncClient {
   std::function<void(State)> on_state_;
   size_t pending_ = 0;
   int reconnect_attempt_ = 0;
-  class ReconnectTimer;
-  std::unique_ptr<ReconnectTimer> reconnect_;
-  std::unique_ptr<ReconnectTimer> connect_timeout_;
-  std::unique_ptr<ReconnectTimer> watchdog_;
+  class Timer;  ///< a uv::Timer, kept out of this header: reconnect back-off, connect timeout,
+                ///< watchdog
+  std::unique_ptr<Timer> reconnect_;
+  std::unique_ptr<Timer> connect_timeout_;
+  std::unique_ptr<Timer> watchdog_;
   std::deque<uint64_t> sent_at_ms_;  ///< replies come in send order: the front is the oldest
   void Abandon(const char* why);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
