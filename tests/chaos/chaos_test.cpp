@@ -267,9 +267,11 @@ TEST_F(Chaos, A_WorkersKilledEveryFewSeconds) {
   Stack stack(Options(3, {},
                       {"--sim-transient-error-permille", "100", "--max-op-attempts", "50",
                        "--op-backoff-ms", "50", "--op-backoff-max-ms", "500"}));
+  int kills = 0;
   Run("a: SIGKILL workers, 10% transient errors", stack, 4, [&](std::atomic<bool>& stop) {
     size_t victim = 0;
     while (Pause(stop, 1500)) {
+      if (stack.worker(victim).Alive()) ++kills;
       stack.worker(victim).Signal(SIGKILL);
       stack.StartWorker();  // the fleet keeps its size
       victim = stack.workers() - 3;
@@ -284,6 +286,7 @@ TEST_F(Chaos, A_WorkersKilledEveryFewSeconds) {
   }
   std::printf("chaos a: transient errors sent through the delayed-retry queues %zu\n", retries);
   EXPECT_GT(retries, 0u);
+  EXPECT_GE(kills, 2) << "the worker kills did not happen";
   // The ledger saw the VM operations (a judgement over an empty ledger would prove nothing).
   EXPECT_GT(last_verdict_.ledger_effects, 0u);
 }
@@ -297,13 +300,14 @@ TEST_F(Chaos, B_RabbitMqKilledAndRestarted) {
   Stack stack(Options(2, {"--publish-timeout-ms", "2000"}));
   // Traffic first: a quorum queue killed moments after its declaration loses its Raft member.
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  Run("b: SIGKILL rabbitmq", stack, 4, [&](std::atomic<bool>& stop) {
+  auto r = Run("b: SIGKILL rabbitmq", stack, 4, [&](std::atomic<bool>& stop) {
     if (!Pause(stop, 2000)) return;
     Shell("kill -KILL $(cat \"$LAMBDA_TEST_RABBIT_DIR/rabbitmq.pid\")");
     std::this_thread::sleep_for(std::chrono::seconds(1));
     Shell("start_rabbitmq \"$LAMBDA_TEST_RABBIT_DIR\" \"$LAMBDA_TEST_AMQP_PORT\"");
   });
   EXPECT_TRUE(ShimLogHas(stack, "amqp connection lost")) << "the broker kill did not happen";
+  EXPECT_GT(r.refused, 0u) << "no request met the dead broker (no 503)";
 }
 
 TEST_F(Chaos, C_RedisKilledAndRestarted) {
@@ -376,6 +380,7 @@ TEST_F(Chaos, F_RedisFrozenThenShimKilledBeforeItCanUndo) {
 TEST_F(Chaos, E_DuplicatedAndOutOfOrderCommands) {
   Stack stack(Options(2));
   auto cfg = amqp::ParseUrl(EnvOr("LAMBDA_TEST_AMQP_URL"));
+  std::atomic<int> sent{0};
   Run("e: duplicates, out of order", stack, 4, [&](std::atomic<bool>& stop) {
     amqp_connection_state_t c = amqp_new_connection();
     amqp_socket_t* s = amqp_tcp_socket_new(c);
@@ -403,15 +408,19 @@ TEST_F(Chaos, E_DuplicatedAndOutOfOrderCommands) {
           amqp_basic_properties_t props{};
           props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG;
           props.delivery_mode = 2;
-          amqp_basic_publish(c, 1, amqp_cstring_bytes(exchange.c_str()),
-                             amqp_cstring_bytes("action"), 0, 0, &props,
-                             amqp_bytes_t{body.size(), body.data()});
+          if (amqp_basic_publish(c, 1, amqp_cstring_bytes(exchange.c_str()),
+                                 amqp_cstring_bytes("action"), 0, 0, &props,
+                                 amqp_bytes_t{body.size(), body.data()}) == AMQP_STATUS_OK) {
+            ++sent;
+          }
         }
       }
     }
     amqp_connection_close(c, AMQP_REPLY_SUCCESS);
     amqp_destroy_connection(c);
   });
+  std::printf("chaos e: %d duplicate and stale commands sent\n", sent.load());
+  EXPECT_GT(sent.load(), 0) << "no duplicate was sent";
 }
 
 }  // namespace
