@@ -330,11 +330,11 @@ void App::Dispatch(const std::shared_ptr<Call>& call) {
   using routes::Route;
   switch (routes::DialectOf(call->match.route)) {
     case routes::Dialect::kLegacy:
-      return Legacy(call);
+      return dialects::Legacy(*this, call);
     case routes::Dialect::kZenlayer:
-      return Zenlayer(call);
+      return dialects::Zenlayer(*this, call);
     case routes::Dialect::kFeldera:
-      return Feldera(call);
+      return dialects::Feldera(*this, call);
     default:
       break;
   }
@@ -342,7 +342,7 @@ void App::Dispatch(const std::shared_ptr<Call>& call) {
     case Route::kAuthenticate:
       return Reply(*call, 200, routes::AuthenticateOk());
     case Route::kCreate:
-      return Create(call);
+      return CreateRoute(call);
     case Route::kList:
       return List(call);
     case Route::kCount:
@@ -366,8 +366,7 @@ void App::Dispatch(const std::shared_ptr<Call>& call) {
   }
 }
 
-void App::CreateInstance(const std::shared_ptr<Call>& call,
-                         const std::function<void(Creation)>& done) {
+void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Creation)>& done) {
   rapidjson::Document doc;
   if (auto st = json::Parse(call->req.body, &doc); !st) {
     return done(Creation{Creation::Kind::kInvalid, {}, {st.error().message}, {}});
@@ -403,8 +402,8 @@ void App::CreateInstance(const std::shared_ptr<Call>& call,
   });
 }
 
-void App::Create(const std::shared_ptr<Call>& call) {
-  CreateInstance(call, [this, call](const Creation& c) {
+void App::CreateRoute(const std::shared_ptr<Call>& call) {
+  Create(call, [this, call](const Creation& c) {
     switch (c.kind) {
       case Creation::Kind::kInvalid:
         return Reply(*call, 400, routes::ValidationErrorBody(400, c.problems));
@@ -420,10 +419,9 @@ void App::Create(const std::shared_ptr<Call>& call) {
   });
 }
 
-void App::AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& id,
-                          domain::Action action, const std::string& allowed,
-                          const std::string& mode,
-                          const std::function<void(AdmissionOutcome)>& done) {
+void App::Admit(const std::shared_ptr<Call>& call, const std::string& id, domain::Action action,
+                const std::string& allowed, const std::string& mode,
+                const std::function<void(AdmissionOutcome)>& done) {
   if (!util::IsUuid(id))
     return done(AdmissionOutcome{AdmissionOutcome::Kind::kNotFound, {}, id, {}});
   AdmitPlan plan;
@@ -437,10 +435,9 @@ void App::AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& 
   Admission::Start(admission_ports_, std::move(plan), done);
 }
 
-void App::AdmitManyAndPublish(const std::shared_ptr<Call>& call,
-                              const std::vector<std::string>& ids, domain::Action action,
-                              const std::string& allowed,
-                              const std::function<void(AdmissionOutcome)>& done) {
+void App::AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::string>& ids,
+                    domain::Action action, const std::string& allowed,
+                    const std::function<void(AdmissionOutcome)>& done) {
   for (const auto& id : ids) {
     if (!util::IsUuid(id))
       return done(AdmissionOutcome{AdmissionOutcome::Kind::kNotFound, {}, id, {}});
@@ -456,23 +453,23 @@ void App::AdmitManyAndPublish(const std::shared_ptr<Call>& call,
 }
 
 void App::Transition(const std::shared_ptr<Call>& call, domain::Action action) {
-  AdmitAndPublish(call, call->match.id, action, AllowedFrom(action), "running",
-                  [this, call, action](const AdmissionOutcome& a) {
-                    switch (a.kind) {
-                      case AdmissionOutcome::Kind::kNotFound:
-                        return ReplyError(*call, 404, kNotFound);
-                      case AdmissionOutcome::Kind::kRefused:
-                        return ReplyError(*call, 409, domain::Admit(action, a.status).message);
-                      case AdmissionOutcome::Kind::kUnavailable:
-                        return ReplyUnavailable(*call, a.error);
-                      case AdmissionOutcome::Kind::kUnknown:
-                        return ReplyUnknown(*call, a.error);
-                      case AdmissionOutcome::Kind::kAccepted:
-                        return Reply(*call, 202,
-                                     action == domain::Action::kDestroy ? routes::DestroyAccepted()
-                                                                        : routes::ActionAccepted());
-                    }
-                  });
+  Admit(call, call->match.id, action, AllowedFrom(action), "running",
+        [this, call, action](const AdmissionOutcome& a) {
+          switch (a.kind) {
+            case AdmissionOutcome::Kind::kNotFound:
+              return ReplyError(*call, 404, kNotFound);
+            case AdmissionOutcome::Kind::kRefused:
+              return ReplyError(*call, 409, domain::Admit(action, a.status).message);
+            case AdmissionOutcome::Kind::kUnavailable:
+              return ReplyUnavailable(*call, a.error);
+            case AdmissionOutcome::Kind::kUnknown:
+              return ReplyUnknown(*call, a.error);
+            case AdmissionOutcome::Kind::kAccepted:
+              return Reply(*call, 202,
+                           action == domain::Action::kDestroy ? routes::DestroyAccepted()
+                                                              : routes::ActionAccepted());
+          }
+        });
 }
 
 void App::MaybeCrashBeforePublish(const std::string& instance_id) const {
@@ -485,10 +482,9 @@ void App::MaybeCrashBeforePublish(const std::string& instance_id) const {
   }
 }
 
-void App::ReadInstance(
-    const std::shared_ptr<Call>& call, const std::string& id,
-    const std::function<void(Result<std::optional<routes::InstanceRecord>>)>& done,
-    bool status_only) {
+void App::Read(const std::shared_ptr<Call>& call, const std::string& id,
+               const std::function<void(Result<std::optional<routes::InstanceRecord>>)>& done,
+               bool status_only) {
   if (!util::IsUuid(id)) return done(std::optional<routes::InstanceRecord>{});
   // A status read fetches five small fields, not the stored spec and servers (reads are hot).
   static const std::vector<std::string> kStatusFields{"id", "name", "owner", "status",
@@ -592,7 +588,7 @@ void App::Details(const std::shared_ptr<Call>& call, bool status_only) {
       return ReplyError(*call, 400, kBadFilter);
     }
   }
-  ReadInstance(
+  Read(
       call, call->match.id,
       [this, call, filter](Result<std::optional<routes::InstanceRecord>> r) {
         if (!r) return ReplyUnavailable(*call, r.error().message);
@@ -616,6 +612,15 @@ std::string App::Metrics() const {
   out += std::string("lambda_amqp_up ") + (amqp_ && amqp_->connected() ? "1" : "0") + "\n";
   for (const auto& [k, v] : counters_) out += "lambda_" + k + " " + std::to_string(v) + "\n";
   return out;
+}
+
+}  // namespace lambda::shim
+
+namespace lambda::shim {
+
+void App::RunScript(const redis::Script& script, std::vector<std::string> argv,
+                    redis::Callback done) {
+  redis_->EvalSha(script, {}, std::move(argv), std::move(done));
 }
 
 }  // namespace lambda::shim

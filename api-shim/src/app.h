@@ -12,6 +12,7 @@
 #include "admission/admission.h"
 #include "admission/redis_store.h"
 #include "config.h"
+#include "core.h"
 #include "lambda/amqp/connection.h"
 #include "lambda/amqp/publisher.h"
 #include "lambda/domain/status.h"
@@ -26,28 +27,10 @@
 
 namespace lambda::shim {
 
-/// What a create request came to.
-struct Creation {
-  enum class Kind { kAccepted, kInvalid, kUnavailable, kUnknown };
-  Kind kind = Kind::kUnavailable;
-  std::string id;
-  std::vector<std::string> problems;  ///< kInvalid: "field: problem"
-  std::string error;
-};
-
-/// Per-request context handed to route handlers.
-struct Call {
-  http::Request req;
-  http::Responder respond;
-  std::string request_id;
-  std::string tenant;
-  routes::RouteMatch match;
-};
-
-class App {
+class App final : public Core {
  public:
   App(uv_loop_t* loop, Config config);
-  ~App();
+  ~App() override;
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
@@ -67,54 +50,45 @@ class App {
                  std::function<void(std::optional<http::Response>)> decide);
   void Dispatch(const std::shared_ptr<Call>& call);
 
-  // The core every dialect maps onto (app.cpp).
-  /// Admits `action` on `id` from the statuses in `allowed` (",1,9,"), publishes its command and
-  /// waits for the confirm; on a failed publish the admission is undone. `done` runs once.
-  void AdmitAndPublish(const std::shared_ptr<Call>& call, const std::string& id,
-                       domain::Action action, const std::string& allowed, const std::string& mode,
-                       const std::function<void(AdmissionOutcome)>& done);
-  /// All-or-nothing over `ids` in one Lua script; every admitted id is undone if any publish fails.
-  void AdmitManyAndPublish(const std::shared_ptr<Call>& call, const std::vector<std::string>& ids,
-                           domain::Action action, const std::string& allowed,
-                           const std::function<void(AdmissionOutcome)>& done);
-  void CreateInstance(const std::shared_ptr<Call>& call, const std::function<void(Creation)>& done);
-  /// The caller's instance, nullopt when missing or another tenant's. `status_only` reads just
-  /// id, name, owner, status and failure_message.
-  void ReadInstance(const std::shared_ptr<Call>& call, const std::string& id,
-                    const std::function<void(Result<std::optional<routes::InstanceRecord>>)>& done,
-                    bool status_only = false);
-  /// An instance id from a path segment: a UUID as is, an integer through its seq (legacy).
-  /// Empty when neither; the tenant is checked by whatever reads or admits the id next.
-  void ResolveId(const std::string& raw, const std::function<void(Result<std::string>)>& done);
-  const std::string& AllowedFrom(domain::Action a) const { return allowed_[static_cast<int>(a)]; }
+  // Core (app.cpp): what every dialect maps onto.
+  void Admit(const std::shared_ptr<Call>& call, const std::string& id, domain::Action action,
+             const std::string& allowed, const std::string& mode,
+             const std::function<void(AdmissionOutcome)>& done) override;
+  void AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::string>& ids,
+                 domain::Action action, const std::string& allowed,
+                 const std::function<void(AdmissionOutcome)>& done) override;
+  void Create(const std::shared_ptr<Call>& call,
+              const std::function<void(Creation)>& done) override;
+  void Read(const std::shared_ptr<Call>& call, const std::string& id,
+            const std::function<void(Result<std::optional<routes::InstanceRecord>>)>& done,
+            bool status_only) override;
+  void ResolveId(const std::string& raw,
+                 const std::function<void(Result<std::string>)>& done) override;
+  void RunScript(const redis::Script& script, std::vector<std::string> argv,
+                 redis::Callback done) override;
+  const std::string& redis_prefix() const override { return config_.redis_prefix; }
+  const std::string& AllowedFrom(domain::Action a) const override {
+    return allowed_[static_cast<int>(a)];
+  }
   /// Test-only fault point: admitted in Redis, never published (the reconciler recovers it).
   void MaybeCrashBeforePublish(const std::string& instance_id) const;
 
-  // §4.1 service API (app.cpp)
-  void Create(const std::shared_ptr<Call>& call);
+  // §4.1 service API (app.cpp); §4.2 and §4.3 are the route modules of core.h.
+  void CreateRoute(const std::shared_ptr<Call>& call);
   void Transition(const std::shared_ptr<Call>& call, domain::Action action);
   void List(const std::shared_ptr<Call>& call);
   void Count(const std::shared_ptr<Call>& call);
   void Details(const std::shared_ptr<Call>& call, bool status_only);
-  // §4.2 and §4.3 (routes/legacy.cpp, routes/zenlayer.cpp, routes/feldera.cpp)
-  void Legacy(const std::shared_ptr<Call>& call);
-  void LegacyList(const std::shared_ptr<Call>& call);
-  void Zenlayer(const std::shared_ptr<Call>& call);
-  void ZenlayerDescribe(const std::shared_ptr<Call>& call, const std::string& request_id,
-                        const routes::ZenlayerBody& body);
-  void Feldera(const std::shared_ptr<Call>& call);
 
   void Reply(Call& call, int status, std::string body,
-             std::vector<std::pair<std::string, std::string>> headers = {});
+             std::vector<std::pair<std::string, std::string>> headers = {}) override;
   void ReplyError(Call& call, int status, std::string_view detail);
   /// 401 in the shape of the call's dialect.
   void ReplyUnauthorized(Call& call);
-  /// 503 + Retry-After in the shape of the call's dialect.
-  void ReplyUnavailable(Call& call, std::string_view why);
+  void ReplyUnavailable(Call& call, std::string_view why) override;
   /// 429 + Retry-After in the shape of the call's dialect (Zenlayer: REQUEST_LIMIT_EXCEEDED).
   void ReplyThrottled(Call& call, uint64_t wait_ms);
-  /// 504: the action may or may not happen (Redis could not be told in time); never a 503.
-  void ReplyUnknown(Call& call, std::string_view why);
+  void ReplyUnknown(Call& call, std::string_view why) override;
   std::string Key(std::string_view kind, std::string_view id) const;
   std::string BaseUrl(const http::Request& req) const;
   std::string Metrics() const;

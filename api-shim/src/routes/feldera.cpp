@@ -1,8 +1,9 @@
 // SPEC §4.3: the Feldera pipeline API (seed document 004): start/stop are idempotent, stop is
 // always admitted and supersedes a pending start or create (a new gen fences the old command).
-#include "app.h"
+#include "core.h"
 #include "lambda/domain/dialect_rules.h"
 #include "lambda/util/util.h"
+#include "routes/body.h"
 #include "routes/dialects.h"
 
 namespace lambda::shim {
@@ -35,57 +36,61 @@ std::string IllegalChange(InstanceStatus s, const std::string& mode, const std::
 
 }  // namespace
 
-void App::Feldera(const std::shared_ptr<Call>& call) {
+namespace dialects {
+
+void Feldera(Core& core, const std::shared_ptr<Call>& call) {
   using routes::Route;
   const std::string id = call->match.id;
-  auto unknown = [this, call, id] {
-    Reply(*call, 404,
-          routes::FelderaError("Unknown pipeline name '" + id + "'", "UnknownPipelineName",
-                               "{\"pipeline_name\":\"" + util::JsonEscape(id) + "\"}"));
+  auto unknown = [&core, call, id] {
+    core.Reply(*call, 404,
+               routes::FelderaError("Unknown pipeline name '" + id + "'", "UnknownPipelineName",
+                                    "{\"pipeline_name\":\"" + util::JsonEscape(id) + "\"}"));
   };
   // Feldera's answer to an admission: 202 when admitted or when the pipeline already is where it
   // was asked to go (`already`), 404 when there is none, else 400 naming the illegal change.
-  auto answer = [this, call, unknown](bool (*already)(InstanceStatus), std::string mode,
-                                      std::string desired) {
-    return [this, call, unknown, already, mode = std::move(mode),
+  auto answer = [&core, call, unknown](bool (*already)(InstanceStatus), std::string mode,
+                                       std::string desired) {
+    return [&core, call, unknown, already, mode = std::move(mode),
             desired = std::move(desired)](const AdmissionOutcome& a) {
       switch (a.kind) {
         case AdmissionOutcome::Kind::kNotFound:
           return unknown();
         case AdmissionOutcome::Kind::kUnavailable:
-          return ReplyUnavailable(*call, a.error);
+          return core.ReplyUnavailable(*call, a.error);
         case AdmissionOutcome::Kind::kUnknown:
-          return ReplyUnknown(*call, a.error);
+          return core.ReplyUnknown(*call, a.error);
         case AdmissionOutcome::Kind::kAccepted:
-          return Reply(*call, 202, "{}");
+          return core.Reply(*call, 202, "{}");
         case AdmissionOutcome::Kind::kRefused:
           break;
       }
-      if (already(a.status)) return Reply(*call, 202, "{}");
+      if (already(a.status)) return core.Reply(*call, 202, "{}");
       if (a.status == InstanceStatus::kDestroyed) return unknown();
-      Reply(*call, 400, IllegalChange(a.status, mode, desired));
+      core.Reply(*call, 400, IllegalChange(a.status, mode, desired));
     };
   };
   if (call->match.route == Route::kFelderaGet) {
-    return ReadInstance(call, id,
-                        [this, call, unknown](Result<std::optional<routes::InstanceRecord>> r) {
-                          if (!r) return ReplyUnavailable(*call, r.error().message);
-                          if (!*r || (*r)->status == InstanceStatus::kDestroyed) return unknown();
-                          Reply(*call, 200, routes::FelderaPipeline(**r, (*r)->mode));
-                        });
+    return core.Read(
+        call, id,
+        [&core, call, unknown](Result<std::optional<routes::InstanceRecord>> r) {
+          if (!r) return core.ReplyUnavailable(*call, r.error().message);
+          if (!*r || (*r)->status == InstanceStatus::kDestroyed) return unknown();
+          core.Reply(*call, 200, routes::FelderaPipeline(**r, (*r)->mode));
+        },
+        /*status_only=*/false);
   }
   if (call->match.route == Route::kFelderaStart) {
     std::string initial = "running";
     call->req.QueryParam("initial", &initial);
     if (initial != "running" && initial != "paused" && initial != "standby") {
-      return Reply(*call, 405,
-                   routes::FelderaError("Unsupported value of initial: '" + initial +
-                                            "' (use running, paused or standby)",
-                                        "UnsupportedPipelineAction"));
+      return core.Reply(*call, 405,
+                        routes::FelderaError("Unsupported value of initial: '" + initial +
+                                                 "' (use running, paused or standby)",
+                                             "UnsupportedPipelineAction"));
     }
     // Starting one that is started or on its way is fine (idempotent).
-    return AdmitAndPublish(
-        call, id, domain::Action::kStart, AllowedFrom(domain::Action::kStart), initial,
+    return core.Admit(
+        call, id, domain::Action::kStart, core.AllowedFrom(domain::Action::kStart), initial,
         answer(domain::feldera::BecomingStarted, initial, routes::FelderaDesired(initial)));
   }
   // Stopping one that is stopped, stopping, or a failed build (nothing runs) is fine.
@@ -93,8 +98,9 @@ void App::Feldera(const std::shared_ptr<Call>& call) {
     return s == InstanceStatus::kStopped || s == InstanceStatus::kStopping ||
            domain::IsBuildFailure(s);
   };
-  AdmitAndPublish(call, id, domain::Action::kStop, domain::AllowedSet(domain::feldera::StopFrom()),
-                  "", answer(at_rest, "running", "Stopped"));
+  core.Admit(call, id, domain::Action::kStop, domain::AllowedSet(domain::feldera::StopFrom()), "",
+             answer(at_rest, "running", "Stopped"));
 }
 
+}  // namespace dialects
 }  // namespace lambda::shim

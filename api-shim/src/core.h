@@ -1,0 +1,86 @@
+#pragma once
+/// The small core every dialect maps onto (SPEC §4): admit one or many actions, create, read,
+/// resolve ids, run a read script, and answer a call. The route modules (routes/legacy,
+/// routes/zenlayer, routes/feldera) are free functions over it; `App` implements it.
+/// Thread: loop only.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "admission/admission.h"
+#include "lambda/domain/status.h"
+#include "lambda/http/server.h"
+#include "lambda/redis/async_client.h"
+#include "routes/shape.h"
+#include "routes/table.h"
+
+namespace lambda::shim {
+
+/// What a create request came to.
+struct Creation {
+  enum class Kind { kAccepted, kInvalid, kUnavailable, kUnknown };
+  Kind kind = Kind::kUnavailable;
+  std::string id;
+  std::vector<std::string> problems;  ///< kInvalid: "field: problem"
+  std::string error;
+};
+
+/// Per-request context handed to route handlers.
+struct Call {
+  http::Request req;
+  http::Responder respond;
+  std::string request_id;
+  std::string tenant;
+  routes::RouteMatch match;
+};
+
+class Core {
+ public:
+  virtual ~Core() = default;
+
+  /// Admits `action` on `id` from the statuses in `allowed` (",1,9,"), publishes its command and
+  /// waits for the confirm; on a failed publish the admission is undone. `done` runs once.
+  virtual void Admit(const std::shared_ptr<Call>& call, const std::string& id,
+                     domain::Action action, const std::string& allowed, const std::string& mode,
+                     const std::function<void(AdmissionOutcome)>& done) = 0;
+  /// All-or-nothing over `ids` in one script; every admitted id is undone if any publish fails.
+  virtual void AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::string>& ids,
+                         domain::Action action, const std::string& allowed,
+                         const std::function<void(AdmissionOutcome)>& done) = 0;
+  virtual void Create(const std::shared_ptr<Call>& call,
+                      const std::function<void(Creation)>& done) = 0;
+  /// The caller's instance, nullopt when missing or another tenant's. `status_only` reads just
+  /// id, name, owner, status and failure_message.
+  virtual void Read(const std::shared_ptr<Call>& call, const std::string& id,
+                    const std::function<void(Result<std::optional<routes::InstanceRecord>>)>& done,
+                    bool status_only) = 0;
+  /// An instance id from a path segment: a UUID as is, an integer through its seq (legacy).
+  /// Empty when neither; the tenant is checked by whatever reads or admits the id next.
+  virtual void ResolveId(const std::string& raw,
+                         const std::function<void(Result<std::string>)>& done) = 0;
+  /// A read-only script (list.lua, describe.lua) with its typed ARGV.
+  virtual void RunScript(const redis::Script& script, std::vector<std::string> argv,
+                         redis::Callback done) = 0;
+  virtual const std::string& redis_prefix() const = 0;
+  /// ",1,9,": the statuses `action` is admitted from, from the domain table.
+  virtual const std::string& AllowedFrom(domain::Action a) const = 0;
+
+  virtual void Reply(Call& call, int status, std::string body,
+                     std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
+  /// 503 + Retry-After in the shape of the call's dialect.
+  virtual void ReplyUnavailable(Call& call, std::string_view why) = 0;
+  /// 504: the action may or may not happen (Redis could not be told in time); never a 503.
+  virtual void ReplyUnknown(Call& call, std::string_view why) = 0;
+};
+
+namespace dialects {
+void Legacy(Core& core, const std::shared_ptr<Call>& call);    ///< routes/legacy.cpp
+void Zenlayer(Core& core, const std::shared_ptr<Call>& call);  ///< routes/zenlayer.cpp
+void Feldera(Core& core, const std::shared_ptr<Call>& call);   ///< routes/feldera.cpp
+}  // namespace dialects
+
+}  // namespace lambda::shim

@@ -1,0 +1,140 @@
+// The worker's dispatch against fakes of its AMQP ports (and a Redis client that is never
+// connected, so every claim answers "unavailable" at once, without I/O).
+#include "consumer/consumer.h"
+
+#include <gtest/gtest.h>
+
+#include "lambda/domain/command.h"
+#include "lambda/uv/handle.h"
+
+namespace lambda::worker {
+namespace {
+
+class FakePublisher : public amqp::Publisher {
+ public:
+  struct Pub {
+    std::string exchange, routing_key, body;
+    amqp::PublishOptions options;
+    std::function<void(Status)> done;
+  };
+  void Publish(const std::string& exchange, const std::string& routing_key, std::string_view body,
+               const amqp::PublishOptions& options, std::function<void(Status)> done) override {
+    pubs.push_back({exchange, routing_key, std::string(body), options, std::move(done)});
+  }
+  bool connected() const override { return true; }
+  size_t in_flight() const override { return pubs.size(); }
+  const amqp::Topology& topology() const override { return topology_; }
+  std::vector<Pub> pubs;
+
+ private:
+  amqp::Topology topology_{"test"};
+};
+
+class FakeAcks : public amqp::DeliveryAcks {
+ public:
+  Status Ack(uint64_t epoch, uint64_t tag) override {
+    acked.emplace_back(epoch, tag);
+    return OkStatus();
+  }
+  Status Reject(uint64_t epoch, uint64_t tag, bool requeue) override {
+    rejected.emplace_back(epoch, tag);
+    EXPECT_TRUE(requeue);
+    return OkStatus();
+  }
+  std::vector<std::pair<uint64_t, uint64_t>> acked, rejected;
+};
+
+class ConsumerTest : public ::testing::Test {
+ protected:
+  ConsumerTest() { uv_loop_init(&loop_); }
+  ~ConsumerTest() override {
+    consumer_.reset();
+    redis_.reset();
+    EXPECT_TRUE(uv::DrainAndClose(&loop_));
+  }
+  void SetUp() override {
+    redis_ = std::make_unique<redis::AsyncClient>(&loop_, redis::Config{});  // never started
+    JobContext ctx{&loop_, redis_.get(), nullptr, nullptr, "p:", "w1", 1000, 100, 5, 10, 100};
+    consumer_ = std::make_unique<Consumer>(ctx, ConsumerConfig{3, 250});
+    consumer_->Attach(&publisher_, &acks_);
+  }
+  static amqp::Delivery Delivery(uint64_t epoch, uint64_t tag, std::string body) {
+    amqp::Delivery d;
+    d.epoch = epoch;
+    d.tag = tag;
+    d.body = std::move(body);
+    d.message_id = "m-" + std::to_string(tag);
+    return d;
+  }
+  static std::string Command(int attempt) {
+    domain::Command c;
+    c.request_id = "req";
+    c.instance_id = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c";
+    c.action = domain::Action::kStart;
+    c.gen = 4;
+    c.issued_at = 1;
+    c.attempt = attempt;
+    return domain::ToJson(c);
+  }
+
+  uv_loop_t loop_;
+  std::unique_ptr<redis::AsyncClient> redis_;
+  std::unique_ptr<Consumer> consumer_;
+  FakePublisher publisher_;
+  FakeAcks acks_;
+};
+
+TEST_F(ConsumerTest, AnInvalidCommandIsDeadLetteredWithItsReasonThenAcked) {
+  consumer_->OnDelivery(Delivery(7, 1, R"({"nope":1})"));
+  ASSERT_EQ(publisher_.pubs.size(), 1U);
+  const auto& dead = publisher_.pubs[0];
+  EXPECT_EQ(dead.exchange, publisher_.topology().dead_exchange);
+  EXPECT_EQ(dead.body, R"({"nope":1})");
+  ASSERT_FALSE(dead.options.headers.empty());
+  EXPECT_EQ(dead.options.headers[0].first, "x-lambda-reason");
+  EXPECT_TRUE(acks_.acked.empty());  // not before the dead letter is safely with the broker
+  publisher_.pubs[0].done(OkStatus());
+  EXPECT_EQ(acks_.acked, (std::vector<std::pair<uint64_t, uint64_t>>{{7, 1}}));
+  EXPECT_EQ(consumer_->counters().at("commands_dead_lettered_total"), 1U);
+}
+
+TEST_F(ConsumerTest, ACopyTheBrokerRefusedRequeuesTheDeliveryInstead) {
+  consumer_->OnDelivery(Delivery(7, 2, "not json"));
+  publisher_.pubs[0].done(Error{Code::kUnavailable, "broker refused the message (nack)"});
+  EXPECT_TRUE(acks_.acked.empty());
+  EXPECT_EQ(acks_.rejected, (std::vector<std::pair<uint64_t, uint64_t>>{{7, 2}}));
+}
+
+TEST_F(ConsumerTest, RedisDownSendsTheCommandThroughTheRetryQueueWithItsNextAttempt) {
+  consumer_->OnDelivery(Delivery(3, 9, Command(1)));
+  ASSERT_EQ(publisher_.pubs.size(), 1U);
+  const auto& retry = publisher_.pubs[0];
+  EXPECT_EQ(retry.exchange, publisher_.topology().retry_exchange);
+  EXPECT_EQ(retry.routing_key, "250");  // the tier that covers retry_delay_ms
+  EXPECT_EQ(retry.options.expiration_ms, 250U);
+  auto parsed = domain::ParseCommand(retry.body);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->attempt, 2);
+  EXPECT_EQ(parsed->gen, 4);
+  EXPECT_EQ(consumer_->in_flight(), 0U);
+  publisher_.pubs[0].done(OkStatus());
+  EXPECT_EQ(acks_.acked, (std::vector<std::pair<uint64_t, uint64_t>>{{3, 9}}));
+}
+
+TEST_F(ConsumerTest, PastItsAttemptsACommandIsDeadLettered) {
+  consumer_->OnDelivery(Delivery(3, 10, Command(3)));  // max_attempts is 3
+  ASSERT_EQ(publisher_.pubs.size(), 1U);
+  EXPECT_EQ(publisher_.pubs[0].exchange, publisher_.topology().dead_exchange);
+  EXPECT_NE(publisher_.pubs[0].options.headers[0].second.find("gave up after 3 attempts"),
+            std::string::npos);
+}
+
+TEST_F(ConsumerTest, AfterStopIntakeDeliveriesGoBackAtOnce) {
+  consumer_->StopIntake();
+  consumer_->OnDelivery(Delivery(5, 11, Command(1)));
+  EXPECT_TRUE(publisher_.pubs.empty());
+  EXPECT_EQ(acks_.rejected, (std::vector<std::pair<uint64_t, uint64_t>>{{5, 11}}));
+}
+
+}  // namespace
+}  // namespace lambda::worker
