@@ -6,6 +6,7 @@
 #include "lambda/domain/command.h"
 #include "lambda/domain/dialect_rules.h"
 #include "lambda/log/log.h"
+#include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
@@ -536,7 +537,7 @@ void App::List(const std::shared_ptr<Call>& call) {
   if (has_limit && limit == 0) stop = start - 1;  // an empty page still reports the count
   redis_->EvalSha(
       redis::scripts::List(), {},
-      {config_.redis_prefix, call->tenant, std::to_string(start), std::to_string(stop)},
+      redis::args::List{config_.redis_prefix, call->tenant, start, stop}.Argv(),
       [this, call, has_limit, limit, offset](Result<redis::Value> r) {
         if (!r || r->is_error() || r->elements.empty()) {
           return ReplyUnavailable(*call, r ? r->str : r.error().message);

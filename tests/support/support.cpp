@@ -295,17 +295,24 @@ int CompleteResponses(const std::string& s) {
 }
 }  // namespace
 
-std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
-                    int responses) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
+int ConnectLoopback(int port, int rcvbuf) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     close(fd);
-    return "";
+    return -1;
   }
+  return fd;
+}
+
+std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,
+                    int responses) {
+  int fd = ConnectLoopback(port);
+  if (fd < 0) return "";
   size_t off = 0;
   while (off < bytes.size()) {
     ssize_t n = send(fd, bytes.data() + off, bytes.size() - off, MSG_NOSIGNAL);

@@ -79,6 +79,9 @@ HttpResponse Http(const std::string& method, const std::string& url,
                   const std::vector<std::string>& headers = {}, const std::string& body = "",
                   bool multipart_action = false);
 
+/// A TCP connection to 127.0.0.1:`port` (blocking), or -1; `rcvbuf` > 0 sets SO_RCVBUF first.
+int ConnectLoopback(int port, int rcvbuf = 0);
+
 /// Sends raw bytes over one TCP connection and returns everything read until the server closes
 /// the connection, `responses` complete responses have arrived, or `timeout` passes.
 std::string RawHttp(int port, const std::string& bytes, std::chrono::milliseconds timeout,

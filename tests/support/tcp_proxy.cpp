@@ -9,25 +9,12 @@
 #include <stdexcept>
 #include <vector>
 
+#include "support.h"
+
 namespace lambda::testing {
 namespace {
 
 constexpr int kSmallBuffer = 4096;
-
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int small = kSmallBuffer;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 /// Forwards what `from` has; false when it closed or failed.
 bool Forward(int from, int to) {
@@ -100,7 +87,7 @@ void TcpProxy::Run() {
       int client = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (client >= 0) {
         ++accepted_;
-        int upstream = Connect(target_port_);
+        int upstream = ConnectLoopback(target_port_, kSmallBuffer);
         if (upstream < 0) {
           close(client);
         } else {

@@ -11,7 +11,7 @@ namespace lambda::shim {
 
 class RedisAdmissionStore final : public AdmissionStore {
  public:
-  RedisAdmissionStore(redis::AsyncClient* redis, std::string prefix, int history_max)
+  RedisAdmissionStore(redis::Client* redis, std::string prefix, int history_max)
       : redis_(redis), prefix_(std::move(prefix)), history_max_(history_max) {}
 
   bool connected() const override { return redis_->connected(); }
@@ -26,7 +26,7 @@ class RedisAdmissionStore final : public AdmissionStore {
   static SettleReply ParseSettle(const redis::Value& v);
 
  private:
-  redis::AsyncClient* redis_;
+  redis::Client* redis_;
   std::string prefix_;
   int history_max_;
 };

@@ -100,22 +100,25 @@ void Connection::SendPublish(uint64_t seq, const std::string& exchange,
   link_->Push(std::move(c));
 }
 
-void Connection::SendAck(uint64_t epoch, uint64_t tag, bool multiple) {
+namespace {
+
+Command Settle(Command::Kind kind, uint64_t epoch, uint64_t tag, bool flag) {
   Command c;
-  c.kind = Command::Kind::kAck;
+  c.kind = kind;
   c.epoch = epoch;
   c.tag = tag;
-  c.flag = multiple;
-  link_->Push(std::move(c));
+  c.flag = flag;
+  return c;
+}
+
+}  // namespace
+
+void Connection::SendAck(uint64_t epoch, uint64_t tag, bool multiple) {
+  link_->Push(Settle(Command::Kind::kAck, epoch, tag, multiple));
 }
 
 void Connection::SendReject(uint64_t epoch, uint64_t tag, bool requeue) {
-  Command c;
-  c.kind = Command::Kind::kReject;
-  c.epoch = epoch;
-  c.tag = tag;
-  c.flag = requeue;
-  link_->Push(std::move(c));
+  link_->Push(Settle(Command::Kind::kReject, epoch, tag, requeue));
 }
 
 void Connection::SendCancelConsumer() {

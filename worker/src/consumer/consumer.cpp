@@ -1,6 +1,7 @@
 #include "consumer/consumer.h"
 
 #include "lambda/log/log.h"
+#include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 
 namespace lambda::worker {
@@ -42,8 +43,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
   running_.emplace(c.instance_id, nullptr);
   ctx_.redis->EvalSha(
       redis::scripts::Claim(), {},
-      {ctx_.prefix, c.instance_id, std::to_string(c.gen), ctx_.worker_id,
-       std::to_string(ctx_.lease_ms)},
+      redis::args::Claim{ctx_.prefix, c.instance_id, c.gen, ctx_.worker_id, ctx_.lease_ms}.Argv(),
       [this, epoch, tag, c](Result<redis::Value> r) mutable {
         if (!r || r->is_error()) {
           return Done(epoch, tag, std::move(c), JobOutcome::kRedisUnavailable);

@@ -4,6 +4,7 @@
 
 #include "lambda/amqp/config.h"
 #include "lambda/log/log.h"
+#include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 
@@ -62,8 +63,9 @@ void Job::Heartbeat() {
   // The job owns the timer: the callback cannot outlive it, and holds no shared_ptr to it.
   heartbeat_->Start(every, every, [this] {
     ctx_.redis->EvalSha(redis::scripts::RenewLease(), {},
-                        {ctx_.prefix, cmd_.instance_id, ctx_.worker_id,
-                         std::to_string(ctx_.lease_ms), std::to_string(cmd_.gen)},
+                        redis::args::RenewLease{ctx_.prefix, cmd_.instance_id, ctx_.worker_id,
+                                                ctx_.lease_ms, cmd_.gen}
+                            .Argv(),
                         [weak = weak_from_this()](Result<redis::Value> r) {
                           auto self = weak.lock();
                           if (!self || self->finished_ || !r || r->is_error() || r->AsInt() == 1)
@@ -90,8 +92,9 @@ void Job::NextStep() {
   }
   // Before each later step: still our command? (superseded by a newer gen, or lease lost)
   ctx_.redis->EvalSha(redis::scripts::RenewLease(), {},
-                      {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(ctx_.lease_ms),
-                       std::to_string(cmd_.gen)},
+                      redis::args::RenewLease{ctx_.prefix, cmd_.instance_id, ctx_.worker_id,
+                                              ctx_.lease_ms, cmd_.gen}
+                          .Argv(),
                       [self](Result<redis::Value> r) {
                         if (!r || r->is_error()) return self->Finish(JobOutcome::kRedisUnavailable);
                         if (r->AsInt() != 1) {
@@ -217,16 +220,16 @@ void Job::DeferTransient(const Error& error, int attempt) {
   // its tier); only past that does the reconciler step in.
   int64_t due =
       util::NowMs() + static_cast<int64_t>(amqp::Topology::RetryRouteFor(retry.delay_ms).tier_ms);
-  ctx_.redis->EvalSha(redis::scripts::ReleaseForRetry(), {},
-                      {ctx_.prefix, cmd_.instance_id, ctx_.worker_id, std::to_string(cmd_.gen),
-                       std::to_string(due)},
-                      [self, retry](Result<redis::Value> r) {
-                        // Redis unreachable: the lease runs out by itself; the retry still goes
-                        // ahead.
-                        if (r && !r->is_error() && r->AsInt() == 0)
-                          return self->Finish(JobOutcome::kSuperseded);
-                        self->Finish(JobOutcome::kProviderTransient, retry);
-                      });
+  ctx_.redis->EvalSha(
+      redis::scripts::ReleaseForRetry(), {},
+      redis::args::ReleaseForRetry{ctx_.prefix, cmd_.instance_id, ctx_.worker_id, cmd_.gen, due}
+          .Argv(),
+      [self, retry](Result<redis::Value> r) {
+        // Redis unreachable: the lease runs out by itself; the retry still goes
+        // ahead.
+        if (r && !r->is_error() && r->AsInt() == 0) return self->Finish(JobOutcome::kSuperseded);
+        self->Finish(JobOutcome::kProviderTransient, retry);
+      });
 }
 
 void Job::Write(domain::InstanceStatus status, const std::string& failure, bool final,
@@ -235,42 +238,43 @@ void Job::Write(domain::InstanceStatus status, const std::string& failure, bool 
   int64_t now = util::NowMs();
   std::string master_id;
   if (!servers_.empty()) master_id = servers_.front().id;
-  ctx_.redis->EvalSha(redis::scripts::WriteStatus(), {},
-                      {ctx_.prefix, cmd_.instance_id, std::to_string(cmd_.gen), ctx_.worker_id,
-                       std::to_string(domain::CodeOf(status)), failure, ServersToJson(servers_),
-                       final ? "1" : "0", std::to_string(now), util::Rfc3339(now), cmd_.request_id,
-                       std::to_string(ctx_.lease_ms), master_id, std::to_string(ctx_.history_max)},
-                      [self, status, failure, final, next = std::move(next),
-                       attempt](Result<redis::Value> r) mutable {
-                        if (!r || r->is_error()) {
-                          if (attempt >= 5) return self->Finish(JobOutcome::kRedisUnavailable);
-                          uint64_t delay = 100ULL << attempt;
-                          // The job owns its timer, so `this` outlives the callback; capturing no
-                          // shared_ptr keeps the job from owning itself (the consumer owns running
-                          // jobs).
-                          Job* job = self.get();
-                          return job->timer_->Start(
-                              delay, 0, [job, status, failure, final, next, attempt]() mutable {
-                                job->Write(status, failure, final, std::move(next), attempt + 1);
-                              });
-                        }
-                        if (r->str != "ok") {
-                          log::Info("status write fenced off",
-                                    {{"request_id", self->cmd_.request_id},
-                                     {"instance_id", self->cmd_.instance_id},
-                                     {"gen", self->cmd_.gen},
-                                     {"reason", r->str}});
-                          return self->Finish(JobOutcome::kSuperseded);
-                        }
-                        if (!final) self->progressed_ = true;
-                        (final ? log::Info : log::Debug)(
-                            "status written", {{"request_id", self->cmd_.request_id},
-                                               {"instance_id", self->cmd_.instance_id},
-                                               {"gen", self->cmd_.gen},
-                                               {"status", std::string(domain::Info(status).name)},
-                                               {"worker", self->ctx_.worker_id}});
-                        next();
-                      });
+  ctx_.redis->EvalSha(
+      redis::scripts::WriteStatus(), {},
+      redis::args::WriteStatus{ctx_.prefix, cmd_.instance_id, cmd_.gen, ctx_.worker_id,
+                               domain::CodeOf(status), failure, ServersToJson(servers_), final, now,
+                               util::Rfc3339(now), cmd_.request_id, ctx_.lease_ms, master_id,
+                               ctx_.history_max}
+          .Argv(),
+      [self, status, failure, final, next = std::move(next),
+       attempt](Result<redis::Value> r) mutable {
+        if (!r || r->is_error()) {
+          if (attempt >= 5) return self->Finish(JobOutcome::kRedisUnavailable);
+          uint64_t delay = 100ULL << attempt;
+          // The job owns its timer, so `this` outlives the callback; capturing no
+          // shared_ptr keeps the job from owning itself (the consumer owns running
+          // jobs).
+          Job* job = self.get();
+          return job->timer_->Start(
+              delay, 0, [job, status, failure, final, next, attempt]() mutable {
+                job->Write(status, failure, final, std::move(next), attempt + 1);
+              });
+        }
+        if (r->str != "ok") {
+          log::Info("status write fenced off", {{"request_id", self->cmd_.request_id},
+                                                {"instance_id", self->cmd_.instance_id},
+                                                {"gen", self->cmd_.gen},
+                                                {"reason", r->str}});
+          return self->Finish(JobOutcome::kSuperseded);
+        }
+        if (!final) self->progressed_ = true;
+        (final ? log::Info : log::Debug)("status written",
+                                         {{"request_id", self->cmd_.request_id},
+                                          {"instance_id", self->cmd_.instance_id},
+                                          {"gen", self->cmd_.gen},
+                                          {"status", std::string(domain::Info(status).name)},
+                                          {"worker", self->ctx_.worker_id}});
+        next();
+      });
 }
 
 }  // namespace lambda::worker

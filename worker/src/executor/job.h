@@ -20,7 +20,7 @@ namespace lambda::worker {
 
 struct JobContext {
   uv_loop_t* loop;
-  redis::AsyncClient* redis;
+  redis::Client* redis;
   Provider* provider;
   Ledger* ledger;      ///< the operations ledger; every provider operation reports to it
   std::string prefix;  ///< Redis key prefix

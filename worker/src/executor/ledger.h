@@ -13,13 +13,13 @@ namespace lambda::worker {
 
 class Ledger {
  public:
-  Ledger(redis::AsyncClient* redis, std::string prefix, int max_len)
+  Ledger(redis::Client* redis, std::string prefix, int max_len)
       : redis_(redis), prefix_(std::move(prefix)), max_len_(std::to_string(max_len)) {}
   void Append(const std::string& instance_id, const Operation& op, const LedgerEntry& e);
   std::string KeyOf(const std::string& instance_id) const { return prefix_ + "ops:" + instance_id; }
 
  private:
-  redis::AsyncClient* redis_;
+  redis::Client* redis_;
   std::string prefix_;
   std::string max_len_;
 };

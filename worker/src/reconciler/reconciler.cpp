@@ -2,12 +2,13 @@
 
 #include "lambda/domain/command.h"
 #include "lambda/log/log.h"
+#include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 
 namespace lambda::worker {
 
-Reconciler::Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config,
+Reconciler::Reconciler(uv_loop_t* loop, redis::Client* redis, ReconcilerConfig config,
                        std::string prefix, std::string worker_id, int history_max)
     : redis_(redis),
       config_(config),
@@ -32,17 +33,23 @@ void Reconciler::Start() {
 void Reconciler::UndoUnconfirmed(const std::string& id, const std::string& token,
                                  const std::string& gen) {
   int64_t now = util::NowMs();
-  redis_->EvalSha(
-      redis::scripts::UndoAdmission(), {},
-      {prefix_, token, std::to_string(now), util::Rfc3339(now), std::to_string(history_max_),
-       "admission never confirmed: undone by the reconciler", id, gen},
-      [this, id, gen](Result<redis::Value> r) {
-        if (!r || r->is_error() || r->elements.empty()) return;  // next pass
-        if (r->elements[0].str != "undone") return;              // claimed meanwhile: it stands
-        ++counters_["reconciler_undone_total"];
-        log::Warn("undid an admission its shim never confirmed (it answered 503 or died)",
-                  {{"instance_id", id}, {"gen", gen}});
-      });
+  redis_->EvalSha(redis::scripts::UndoAdmission(), {},
+                  redis::args::UndoAdmission{prefix_,
+                                             token,
+                                             now,
+                                             util::Rfc3339(now),
+                                             history_max_,
+                                             "admission never confirmed: undone by the reconciler",
+                                             {{id, gen}}}
+                      .Argv(),
+                  [this, id, gen](Result<redis::Value> r) {
+                    if (!r || r->is_error() || r->elements.empty()) return;  // next pass
+                    if (r->elements[0].str != "undone") return;  // claimed meanwhile: it stands
+                    ++counters_["reconciler_undone_total"];
+                    log::Warn(
+                        "undid an admission its shim never confirmed (it answered 503 or died)",
+                        {{"instance_id", id}, {"gen", gen}});
+                  });
 }
 
 void Reconciler::Pass() {
@@ -51,10 +58,11 @@ void Reconciler::Pass() {
   int64_t now = util::NowMs();
   redis_->EvalSha(
       redis::scripts::Reconcile(), {},
-      {prefix_, std::to_string(now), util::Rfc3339(now), std::to_string(config_.republish_after_ms),
-       std::to_string(config_.create_timeout_ms), std::to_string(config_.action_timeout_ms),
-       create_failures_, std::to_string(history_max_), std::to_string(config_.batch), worker_id_,
-       std::to_string(config_.interval_ms * 3), std::to_string(config_.unconfirmed_after_ms)},
+      redis::args::Reconcile{prefix_, now, util::Rfc3339(now), config_.republish_after_ms,
+                             config_.create_timeout_ms, config_.action_timeout_ms, create_failures_,
+                             history_max_, config_.batch, worker_id_, config_.interval_ms * 3,
+                             config_.unconfirmed_after_ms}
+          .Argv(),
       [this](Result<redis::Value> r) {
         in_pass_ = false;
         if (!r || r->is_error() || r->elements.empty()) return;

@@ -29,8 +29,8 @@ struct ReconcilerConfig {
 
 class Reconciler {
  public:
-  Reconciler(uv_loop_t* loop, redis::AsyncClient* redis, ReconcilerConfig config,
-             std::string prefix, std::string worker_id, int history_max);
+  Reconciler(uv_loop_t* loop, redis::Client* redis, ReconcilerConfig config, std::string prefix,
+             std::string worker_id, int history_max);
   /// Where republished commands go; outlives this object.
   void Attach(amqp::Publisher* publisher) { publisher_ = publisher; }
   void Start();
@@ -42,7 +42,7 @@ class Reconciler {
   /// An admission left unconfirmed past its deadline, undone by its token (a claim wins).
   void UndoUnconfirmed(const std::string& id, const std::string& token, const std::string& gen);
 
-  redis::AsyncClient* redis_;
+  redis::Client* redis_;
   amqp::Publisher* publisher_ = nullptr;
   ReconcilerConfig config_;
   std::string prefix_;

@@ -64,7 +64,20 @@ Script MakeScript(std::string_view name, std::string body);
 
 using Callback = std::function<void(Result<Value>)>;
 
-class AsyncClient {
+/// What callers of Redis depend on (a port): `AsyncClient`, or a fake in unit tests.
+class Client {
+ public:
+  virtual ~Client() = default;
+  virtual bool connected() const = 0;
+  /// `cb` runs exactly once: with the reply, or an error (kUnavailable: not sent; kTimeout: sent,
+  /// the reply lost, so the command may have run).
+  virtual void Command(const std::vector<std::string>& argv, Callback cb) = 0;
+  /// EVALSHA, falling back to EVAL once when the server lost its script cache.
+  virtual void EvalSha(const Script& script, const std::vector<std::string>& keys,
+                       std::vector<std::string> args, Callback cb) = 0;
+};
+
+class AsyncClient final : public Client {
  public:
   /// kDisconnected → kConnecting → kConnected; any drop goes back to kDisconnected and a
   /// reconnect is scheduled with exponential back-off and jitter, until Stop().
@@ -73,7 +86,7 @@ class AsyncClient {
   AsyncClient(uv_loop_t* loop, Config config);
   /// Cancels every pending command: no callback runs once destruction begins (Stop() is the
   /// way to have them answered kUnavailable).
-  ~AsyncClient();
+  ~AsyncClient() override;
   AsyncClient(const AsyncClient&) = delete;
   AsyncClient& operator=(const AsyncClient&) = delete;
 
@@ -83,12 +96,12 @@ class AsyncClient {
   void Stop();
 
   State state() const { return state_; }
-  bool connected() const { return state_ == State::kConnected; }
+  bool connected() const override { return state_ == State::kConnected; }
   size_t pending() const { return pending_; }
 
-  void Command(const std::vector<std::string>& argv, Callback cb);
+  void Command(const std::vector<std::string>& argv, Callback cb) override;
   void EvalSha(const Script& script, const std::vector<std::string>& keys,
-               std::vector<std::string> args, Callback cb);
+               std::vector<std::string> args, Callback cb) override;
 
  private:
   struct Pending;

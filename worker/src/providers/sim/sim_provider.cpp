@@ -21,7 +21,7 @@ SimOptions SimOptionsFromInfo(const std::string& info_json) {
   return o;
 }
 
-SimProvider::SimProvider(uv_loop_t* loop, SimConfig config, redis::AsyncClient* redis,
+SimProvider::SimProvider(uv_loop_t* loop, SimConfig config, redis::Client* redis,
                          std::string prefix)
     : loop_(loop), config_(config), redis_(redis), prefix_(std::move(prefix)), rng_(config.seed) {}
 

@@ -38,7 +38,7 @@ SimOptions SimOptionsFromInfo(const std::string& info_json);
 class SimProvider : public Provider {
  public:
   /// `redis` null: the VMs live in this process only.
-  SimProvider(uv_loop_t* loop, SimConfig config, redis::AsyncClient* redis = nullptr,
+  SimProvider(uv_loop_t* loop, SimConfig config, redis::Client* redis = nullptr,
               std::string prefix = "lambda:");
   ~SimProvider() override { *alive_ = false; }
   SimProvider(const SimProvider&) = delete;
@@ -74,7 +74,7 @@ class SimProvider : public Provider {
 
   uv_loop_t* loop_;
   SimConfig config_;
-  redis::AsyncClient* redis_;
+  redis::Client* redis_;
   std::string prefix_;
   std::mt19937_64 rng_;
   uint64_t next_timer_ = 0;

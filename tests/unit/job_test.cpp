@@ -1,0 +1,166 @@
+// A job's plan against a fake Redis (scripts answered by name, on the next loop turn as a real
+// client would) and the sim provider with no latency: fenced status writes, the final write,
+// superseded and Redis-down endings.
+#include "executor/job.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+
+#include "lambda/uv/handle.h"
+#include "providers/sim/sim_provider.h"
+
+namespace lambda::worker {
+namespace {
+
+redis::Value Str(const std::string& s) {
+  redis::Value v;
+  v.type = redis::Value::Type::kString;
+  v.str = s;
+  return v;
+}
+redis::Value Int(int64_t i) {
+  redis::Value v;
+  v.type = redis::Value::Type::kInteger;
+  v.integer = i;
+  return v;
+}
+
+class FakeRedis : public redis::Client {
+ public:
+  using Answer = std::function<Result<redis::Value>(const std::vector<std::string>&)>;
+  explicit FakeRedis(uv_loop_t* loop) : tick_(loop) {}
+  bool connected() const override { return true; }
+  void Command(const std::vector<std::string>& argv, redis::Callback cb) override {
+    commands.push_back(argv);
+    Later([cb = std::move(cb)] { cb(Str("ok")); });
+  }
+  void EvalSha(const redis::Script& script, const std::vector<std::string>& /*keys*/,
+               std::vector<std::string> args, redis::Callback cb) override {
+    std::string name(script.name);
+    calls.emplace_back(name, args);
+    auto it = answers.find(name);
+    Result<redis::Value> reply =
+        it != answers.end() ? it->second(args) : Result<redis::Value>(Str("ok"));
+    Later([cb = std::move(cb), reply = std::move(reply)] { cb(reply); });
+  }
+  /// Status codes written by write_status.lua, with their final flag.
+  std::vector<std::pair<std::string, std::string>> Writes() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& [name, args] : calls) {
+      if (name == "write_status") out.emplace_back(args.at(4), args.at(7));
+    }
+    return out;
+  }
+  std::map<std::string, Answer> answers;
+  std::vector<std::pair<std::string, std::vector<std::string>>> calls;
+  std::vector<std::vector<std::string>> commands;
+
+ private:
+  void Later(std::function<void()> fn) {
+    queue_.push_back(std::move(fn));
+    tick_.Start(0, 0, [this] {
+      auto now = std::exchange(queue_, {});
+      for (auto& f : now) f();
+    });
+  }
+  uv::Timer tick_;
+  std::deque<std::function<void()>> queue_;
+};
+
+const char* kInfo =
+    R"({"instance_name":"n","master_name":"n-master","slaves":1,"vcpus_master":2,"vcpus_slave":2,)"
+    R"("ram_master":2048,"ram_slave":2048,"disk_master":10,"disk_slave":10,)"
+    R"("ip_allocation":"master","network_request":1,"project_name":"p"})";
+const char* kId = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c";
+
+class JobTest : public ::testing::Test {
+ protected:
+  JobTest() {
+    uv_loop_init(&loop_);
+    redis_ = std::make_unique<FakeRedis>(&loop_);
+    redis_->answers["renew_lease"] = [](const std::vector<std::string>&) {
+      return Result<redis::Value>(Int(1));  // still our command, lease held
+    };
+    sim_ = std::make_unique<SimProvider>(&loop_, SimConfig{0, 0, 1, 0.0});
+    ledger_ = std::make_unique<Ledger>(redis_.get(), "p:", 100);
+    ctx_ = std::make_unique<JobContext>(JobContext{&loop_, redis_.get(), sim_.get(), ledger_.get(),
+                                                   "p:", "w1", 3000, 100, 3, 10, 100});
+  }
+  ~JobTest() override {
+    ctx_.reset();
+    ledger_.reset();
+    sim_.reset();
+    redis_.reset();
+    EXPECT_TRUE(uv::DrainAndClose(&loop_));
+  }
+
+  /// Runs a start of a STOPPED instance to its end; the outcome.
+  std::optional<JobOutcome> RunStart() {
+    domain::Command cmd;
+    cmd.request_id = "req";
+    cmd.instance_id = kId;
+    cmd.action = domain::Action::kStart;
+    cmd.gen = 5;
+    std::string servers = std::string(R"([{"id":"s-0","name":"lambda-)") + kId +
+                          R"(-master","role":"master","status":"SHUTOFF","private_ip":"10.0.0.2",)"
+                          R"("public_ip":null}])";
+    Claim claim{domain::InstanceStatus::kStopped, kInfo, servers, "n", "running"};
+    std::optional<JobOutcome> outcome;
+    auto job = std::make_shared<Job>(*ctx_, cmd, claim,
+                                     [&](JobOutcome o, const TransientRetry&) { outcome = o; });
+    job->Run();
+    job.reset();  // the job keeps itself alive through its callbacks
+    for (int i = 0; i < 2000 && !outcome; ++i) uv_run(&loop_, UV_RUN_ONCE);
+    return outcome;
+  }
+
+  uv_loop_t loop_;
+  std::unique_ptr<FakeRedis> redis_;
+  std::unique_ptr<SimProvider> sim_;
+  std::unique_ptr<Ledger> ledger_;
+  std::unique_ptr<JobContext> ctx_;
+};
+
+TEST_F(JobTest, AStartWritesItsFinalStatusFencedByGenAndLeaseThenCompletes) {
+  auto outcome = RunStart();
+  ASSERT_TRUE(outcome.has_value());
+  EXPECT_EQ(*outcome, JobOutcome::kCompleted);
+  auto writes = redis_->Writes();
+  ASSERT_FALSE(writes.empty());
+  EXPECT_EQ(writes.back(), (std::pair<std::string, std::string>{"0", "1"}));  // STARTED, final
+  for (const auto& [name, args] : redis_->calls) {
+    if (name != "write_status") continue;
+    EXPECT_EQ(args.at(2), "5");   // fenced by the command's gen
+    EXPECT_EQ(args.at(3), "w1");  // and by this worker's lease
+  }
+  EXPECT_FALSE(redis_->commands.empty());  // the operations ledger heard the provider
+}
+
+TEST_F(JobTest, AStaleWriteEndsTheJobAsSuperseded) {
+  redis_->answers["write_status"] = [](const std::vector<std::string>&) {
+    return Result<redis::Value>(Str("stale"));
+  };
+  EXPECT_EQ(RunStart(), JobOutcome::kSuperseded);
+  EXPECT_EQ(redis_->Writes().size(), 1U);  // nothing after the fence
+}
+
+TEST_F(JobTest, RedisDownThroughTheWriteRetriesHandsTheCommandToTheRetryQueue) {
+  redis_->answers["write_status"] = [](const std::vector<std::string>&) {
+    return Result<redis::Value>(Error{Code::kUnavailable, "redis is not connected"});
+  };
+  EXPECT_EQ(RunStart(), JobOutcome::kRedisUnavailable);
+  EXPECT_EQ(redis_->Writes().size(), 5U);  // five tries with a back-off, then the retry queue
+}
+
+TEST_F(JobTest, ALostLeaseAtTheFirstRenewalSupersedesTheJob) {
+  redis_->answers["renew_lease"] = [](const std::vector<std::string>&) {
+    return Result<redis::Value>(Int(0));
+  };
+  EXPECT_EQ(RunStart(), JobOutcome::kSuperseded);
+  EXPECT_TRUE(redis_->Writes().empty());
+}
+
+}  // namespace
+}  // namespace lambda::worker
