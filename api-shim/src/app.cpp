@@ -64,6 +64,7 @@ App::~App() {
 Status App::Start() {
   redis_ = std::make_unique<redis::AsyncClient>(loop_, config_.redis);
   redis_->Start();
+  auth_ = std::make_unique<Authenticator>(redis_.get(), config_.redis_prefix, config_.key_cache_ms);
   admission_store_ = std::make_unique<RedisAdmissionStore>(redis_.get(), config_.redis_prefix,
                                                            config_.history_max);
   // Settlements Redis did not answer are retried from a timer, never from a Redis callback;
@@ -294,37 +295,13 @@ void App::CheckHead(const http::Request& head,
 }
 
 void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> then) {
-  std::string key = routes::ExtractApiKey(call->req);
-  if (key.empty() || key.size() > 256) return ReplyUnauthorized(*call);
-  // Cached by the presented key, so the SHA-256 runs only on a miss (it showed in the profile).
-  uint64_t now = static_cast<uint64_t>(util::NowMs());
-  if (auto it = key_cache_.find(key); it != key_cache_.end()) {
-    if (it->second.expires_ms > now) {
-      call->tenant = it->second.tenant;
-      return then();
-    }
-    key_cache_.erase(it);
-  }
-  std::string hash = util::Sha256Hex(key);
-  redis_->Command({"HMGET", Key("k", hash), "tenant", "hash"}, [this, call, hash, key,
-                                                                then = std::move(then)](
-                                                                   Result<redis::Value> r) {
-    if (!r || r->is_error() || r->elements.size() != 2) {
-      return ReplyUnavailable(*call, r ? r->str : r.error().message);
-    }
-    const auto& tenant = r->elements[0];
-    const auto& stored = r->elements[1];
-    // The lookup is by hash; the stored hash is still compared in constant time.
-    if (tenant.is_nil() || stored.is_nil() || !util::ConstantTimeEqual(stored.str, hash)) {
-      return ReplyUnauthorized(*call);
-    }
-    if (config_.key_cache_ms > 0) {
-      if (key_cache_.size() > 10000) key_cache_.clear();
-      key_cache_[key] = {tenant.str, static_cast<uint64_t>(util::NowMs()) + config_.key_cache_ms};
-    }
-    call->tenant = tenant.str;
-    then();
-  });
+  auth_->Check(routes::ExtractApiKey(call->req),
+               [this, call, then = std::move(then)](Result<std::optional<std::string>> tenant) {
+                 if (!tenant) return ReplyUnavailable(*call, tenant.error().message);
+                 if (!*tenant) return ReplyUnauthorized(*call);
+                 call->tenant = **tenant;
+                 then();
+               });
 }
 
 void App::Dispatch(const std::shared_ptr<Call>& call) {

@@ -11,6 +11,7 @@
 
 #include "admission/admission.h"
 #include "admission/redis_store.h"
+#include "auth/authenticator.h"
 #include "config.h"
 #include "core.h"
 #include "lambda/amqp/connection.h"
@@ -103,11 +104,7 @@ class App final : public Core {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<uv::Timer> shutdown_timer_;
   std::unique_ptr<uv::Timer> settle_timer_;
-  struct CachedKey {
-    std::string tenant;
-    uint64_t expires_ms;
-  };
-  std::unordered_map<std::string, CachedKey> key_cache_;
+  std::unique_ptr<Authenticator> auth_;
   std::map<std::string, uint64_t> counters_;
   std::string allowed_[4];  ///< per action: ",1,9," from the domain table, for admit.lua
   std::unique_ptr<RedisAdmissionStore> admission_store_;
