@@ -19,12 +19,6 @@ namespace {
 
 constexpr std::string_view kUnauthorized =
     "Unauthorized. Request failed because user provided an invalid token.";
-constexpr std::string_view kNotFound = "The specified lambda instance doesn't exist.";
-constexpr std::string_view kBadAction =
-    "action POST parameter can be used with start or stop value.";
-constexpr std::string_view kBadFilter =
-    "filter GET parameter can be used with values status or info.";
-constexpr std::string_view kBadLimit = "limit value should be an integer greater or equal to zero.";
 
 std::vector<std::pair<std::string, std::string>> Pairs(const redis::Value& v) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -305,7 +299,6 @@ void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> 
 }
 
 void App::Dispatch(const std::shared_ptr<Call>& call) {
-  using routes::Route;
   switch (routes::DialectOf(call->match.route)) {
     case routes::Dialect::kLegacy:
       return dialects::Legacy(*this, call);
@@ -314,33 +307,7 @@ void App::Dispatch(const std::shared_ptr<Call>& call) {
     case routes::Dialect::kFeldera:
       return dialects::Feldera(*this, call);
     default:
-      break;
-  }
-  switch (call->match.route) {
-    case Route::kAuthenticate:
-      return Reply(*call, 200, routes::AuthenticateOk());
-    case Route::kCreate:
-      return CreateRoute(call);
-    case Route::kList:
-      return List(call);
-    case Route::kCount:
-      return Count(call);
-    case Route::kDetails:
-      return Details(call, false);
-    case Route::kStatus:
-      return Details(call, true);
-    case Route::kDestroy:
-      return Transition(call, domain::Action::kDestroy);
-    case Route::kAction: {
-      auto decoded = routes::DecodeActionField(call->req);
-      if (!decoded) return ReplyError(*call, 400, decoded.error().message);
-      const auto& action = *decoded;
-      if (action == "start") return Transition(call, domain::Action::kStart);
-      if (action == "stop") return Transition(call, domain::Action::kStop);
-      return ReplyError(*call, 400, kBadAction);
-    }
-    default:
-      return ReplyError(*call, 404, "Not found.");
+      return dialects::Service(*this, call);
   }
 }
 
@@ -380,23 +347,6 @@ void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Cre
   });
 }
 
-void App::CreateRoute(const std::shared_ptr<Call>& call) {
-  Create(call, [this, call](const Creation& c) {
-    switch (c.kind) {
-      case Creation::Kind::kInvalid:
-        return Reply(*call, 400, routes::ValidationErrorBody(400, c.problems));
-      case Creation::Kind::kUnavailable:
-        return ReplyUnavailable(*call, c.error);
-      case Creation::Kind::kUnknown:
-        return ReplyUnknown(*call, c.error);
-      case Creation::Kind::kAccepted:
-        return Reply(*call, 202,
-                     routes::CreateAccepted(
-                         c.id, BaseUrl(call->req) + "/api/lambda-instances/" + c.id + "/"));
-    }
-  });
-}
-
 void App::Admit(const std::shared_ptr<Call>& call, const std::string& id, domain::Action action,
                 const std::string& allowed, const std::string& mode,
                 const std::function<void(AdmissionOutcome)>& done) {
@@ -428,26 +378,6 @@ void App::AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::st
   plan.request_id = call->request_id;
   plan.allowed = allowed;
   Admission::Start(admission_ports_, std::move(plan), done);
-}
-
-void App::Transition(const std::shared_ptr<Call>& call, domain::Action action) {
-  Admit(call, call->match.id, action, AllowedFrom(action), "running",
-        [this, call, action](const AdmissionOutcome& a) {
-          switch (a.kind) {
-            case AdmissionOutcome::Kind::kNotFound:
-              return ReplyError(*call, 404, kNotFound);
-            case AdmissionOutcome::Kind::kRefused:
-              return ReplyError(*call, 409, domain::Admit(action, a.status).message);
-            case AdmissionOutcome::Kind::kUnavailable:
-              return ReplyUnavailable(*call, a.error);
-            case AdmissionOutcome::Kind::kUnknown:
-              return ReplyUnknown(*call, a.error);
-            case AdmissionOutcome::Kind::kAccepted:
-              return Reply(*call, 202,
-                           action == domain::Action::kDestroy ? routes::DestroyAccepted()
-                                                              : routes::ActionAccepted());
-          }
-        });
 }
 
 void App::MaybeCrashBeforePublish(const std::string& instance_id) const {
@@ -496,86 +426,6 @@ void App::ResolveId(const std::string& raw, const std::function<void(Result<std:
   });
 }
 
-void App::List(const std::shared_ptr<Call>& call) {
-  std::string limit_text, offset_text;
-  bool has_limit = call->req.QueryParam("limit", &limit_text);
-  int64_t limit = -1, offset = 0;
-  if (has_limit) {
-    auto l = util::ParseInt(limit_text);
-    if (!l || *l < 0) return ReplyError(*call, 400, kBadLimit);
-    limit = *l;
-    if (call->req.QueryParam("offset", &offset_text)) {
-      auto o = util::ParseInt(offset_text);
-      if (o && *o > 0) offset = *o;
-    }
-  }
-  int64_t start = has_limit ? offset : 0;
-  int64_t stop = has_limit ? offset + limit - 1 : -1;
-  if (has_limit && limit == 0) stop = start - 1;  // an empty page still reports the count
-  redis_->EvalSha(
-      redis::scripts::List(), {},
-      redis::args::List{config_.redis_prefix, call->tenant, start, stop}.Argv(),
-      [this, call, has_limit, limit, offset](Result<redis::Value> r) {
-        if (!r || r->is_error() || r->elements.empty()) {
-          return ReplyUnavailable(*call, r ? r->str : r.error().message);
-        }
-        const auto& e = r->elements;
-        int64_t total = e[0].AsInt();
-        std::vector<routes::ListRow> rows;
-        for (size_t i = 1; i + 4 < e.size(); i += 5) {
-          auto status = domain::FromCode(static_cast<int>(e[i + 2].AsInt(2)))
-                            .value_or(domain::InstanceStatus::kPending);
-          rows.push_back({e[i].str, e[i + 1].str, status, e[i + 3].str, e[i + 4].AsInt()});
-        }
-        std::optional<routes::Pagination> page;
-        if (has_limit) {
-          page.emplace();
-          page->count = total;
-          std::string base =
-              BaseUrl(call->req) + "/api/lambda-instances/?limit=" + std::to_string(limit);
-          if (limit > 0 && offset + limit < total)
-            page->next = base + "&offset=" + std::to_string(offset + limit);
-          if (offset > 0) {
-            page->previous =
-                base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
-          }
-        }
-        Reply(*call, 200, routes::ListBody(rows, page));
-      });
-}
-
-void App::Count(const std::shared_ptr<Call>& call) {
-  redis_->Command({"SCARD", config_.redis_prefix + "t:" + call->tenant + ":live"},
-                  [this, call](Result<redis::Value> r) {
-                    if (!r || r->is_error())
-                      return ReplyUnavailable(*call, r ? r->str : r.error().message);
-                    Reply(*call, 200, routes::CountBody(r->AsInt()));
-                  });
-}
-
-void App::Details(const std::shared_ptr<Call>& call, bool status_only) {
-  routes::DetailsFilter filter = routes::DetailsFilter::kAll;
-  if (status_only) {
-    filter = routes::DetailsFilter::kStatus;
-  } else if (std::string f; call->req.QueryParam("filter", &f)) {
-    if (f == "status") {
-      filter = routes::DetailsFilter::kStatus;
-    } else if (f == "info") {
-      filter = routes::DetailsFilter::kInfo;
-    } else {
-      return ReplyError(*call, 400, kBadFilter);
-    }
-  }
-  Read(
-      call, call->match.id,
-      [this, call, filter](Result<std::optional<routes::InstanceRecord>> r) {
-        if (!r) return ReplyUnavailable(*call, r.error().message);
-        if (!*r) return ReplyError(*call, 404, kNotFound);
-        Reply(*call, 200, routes::DetailsBody(**r, filter));
-      },
-      filter == routes::DetailsFilter::kStatus);
-}
-
 std::string App::Metrics() const {
   std::string out;
   out += "# TYPE lambda_http_connections gauge\nlambda_http_connections " +
@@ -595,6 +445,16 @@ std::string App::Metrics() const {
 }  // namespace lambda::shim
 
 namespace lambda::shim {
+
+void App::CountLive(const std::string& tenant, const std::function<void(Result<int64_t>)>& done) {
+  redis_->Command({"SCARD", config_.redis_prefix + "t:" + tenant + ":live"},
+                  [done](Result<redis::Value> r) {
+                    if (!r || r->is_error()) {
+                      return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
+                    }
+                    done(r->AsInt());
+                  });
+}
 
 void App::RunScript(const redis::Script& script, std::vector<std::string> argv,
                     redis::Callback done) {

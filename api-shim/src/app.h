@@ -67,19 +67,14 @@ class App final : public Core {
                  const std::function<void(Result<std::string>)>& done) override;
   void RunScript(const redis::Script& script, std::vector<std::string> argv,
                  redis::Callback done) override;
+  void CountLive(const std::string& tenant,
+                 const std::function<void(Result<int64_t>)>& done) override;
   const std::string& redis_prefix() const override { return config_.redis_prefix; }
   const std::string& AllowedFrom(domain::Action a) const override {
     return allowed_[static_cast<int>(a)];
   }
   /// Test-only fault point: admitted in Redis, never published (the reconciler recovers it).
   void MaybeCrashBeforePublish(const std::string& instance_id) const;
-
-  // §4.1 service API (app.cpp); §4.2 and §4.3 are the route modules of core.h.
-  void CreateRoute(const std::shared_ptr<Call>& call);
-  void Transition(const std::shared_ptr<Call>& call, domain::Action action);
-  void List(const std::shared_ptr<Call>& call);
-  void Count(const std::shared_ptr<Call>& call);
-  void Details(const std::shared_ptr<Call>& call, bool status_only);
 
   void Reply(Call& call, int status, std::string body,
              std::vector<std::pair<std::string, std::string>> headers = {}) override;
@@ -91,7 +86,7 @@ class App final : public Core {
   void ReplyThrottled(Call& call, uint64_t wait_ms);
   void ReplyUnknown(Call& call, std::string_view why) override;
   std::string Key(std::string_view kind, std::string_view id) const;
-  std::string BaseUrl(const http::Request& req) const;
+  std::string BaseUrl(const http::Request& req) const override;
   std::string Metrics() const;
 
   uv_loop_t* loop_;

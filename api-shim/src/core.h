@@ -65,7 +65,12 @@ class Core {
   /// A read-only script (list.lua, describe.lua) with its typed ARGV.
   virtual void RunScript(const redis::Script& script, std::vector<std::string> argv,
                          redis::Callback done) = 0;
+  /// The tenant's instances that are not destroyed.
+  virtual void CountLive(const std::string& tenant,
+                         const std::function<void(Result<int64_t>)>& done) = 0;
   virtual const std::string& redis_prefix() const = 0;
+  /// The public base URL for links in answers (configured, or from the Host header).
+  virtual std::string BaseUrl(const http::Request& req) const = 0;
   /// ",1,9,": the statuses `action` is admitted from, from the domain table.
   virtual const std::string& AllowedFrom(domain::Action a) const = 0;
 
@@ -78,6 +83,7 @@ class Core {
 };
 
 namespace dialects {
+void Service(Core& core, const std::shared_ptr<Call>& call);   ///< routes/service.cpp (§4.1)
 void Legacy(Core& core, const std::shared_ptr<Call>& call);    ///< routes/legacy.cpp
 void Zenlayer(Core& core, const std::shared_ptr<Call>& call);  ///< routes/zenlayer.cpp
 void Feldera(Core& core, const std::shared_ptr<Call>& call);   ///< routes/feldera.cpp

@@ -24,6 +24,11 @@ class FakeRedis : public redis::Client {
                std::vector<std::string> args, redis::Callback cb) override {
     calls.push_back({std::string(script.name), std::move(args), std::move(cb)});
   }
+  /// Answers call `i` (its callback moved out first: answering may issue the next call).
+  void Answer(size_t i, redis::Value v) {
+    auto done = std::move(calls.at(i).done);
+    done(std::move(v));
+  }
   std::vector<Call> calls;
 };
 
@@ -101,9 +106,9 @@ TEST_F(ReconcilerTest, APassUndoesTheUnconfirmedAndRepublishesTheRest) {
   EXPECT_EQ(args[9], "w1");
   EXPECT_EQ(args[6].front(), ',');  // create_failures from the status table
   // {n_failed, n_undo, undo (id, token, gen)..., republish (id, action, gen, request, attempt)...}
-  redis_.calls[0].done(Array({Int(2), Int(1), Str("id-u"), Str("tok-u"), Str("3"),
-                              Str("6f1c2d9e-0a4b-4c8e-9d7f-1b2a3c4d5e6f"), Str("stop"), Int(7),
-                              Str("req-r"), Int(2)}));
+  redis_.Answer(0, Array({Int(2), Int(1), Str("id-u"), Str("tok-u"), Str("3"),
+                          Str("6f1c2d9e-0a4b-4c8e-9d7f-1b2a3c4d5e6f"), Str("stop"), Int(7),
+                          Str("req-r"), Int(2)}));
   ASSERT_EQ(redis_.calls.size(), 2U);
   EXPECT_EQ(redis_.calls[1].script, "undo_admission");
   EXPECT_EQ(redis_.calls[1].args[1], "tok-u");
@@ -117,7 +122,7 @@ TEST_F(ReconcilerTest, APassUndoesTheUnconfirmedAndRepublishesTheRest) {
   EXPECT_EQ(cmd->gen, 7);
   EXPECT_EQ(cmd->request_id, "req-r");
   EXPECT_EQ(cmd->attempt, 2);
-  redis_.calls[1].done(Array({Str("undone")}));
+  redis_.Answer(1, Array({Str("undone")}));
   EXPECT_EQ(reconciler_->counters().at("reconciler_failed_total"), 2U);
   EXPECT_EQ(reconciler_->counters().at("reconciler_republished_total"), 1U);
   EXPECT_EQ(reconciler_->counters().at("reconciler_undone_total"), 1U);
@@ -125,7 +130,7 @@ TEST_F(ReconcilerTest, APassUndoesTheUnconfirmedAndRepublishesTheRest) {
 
 TEST_F(ReconcilerTest, AnotherWorkersLeaseMeansNothingToDo) {
   RunUntilCalls(1);
-  redis_.calls[0].done(Array({Int(-1)}));
+  redis_.Answer(0, Array({Int(-1)}));
   EXPECT_EQ(redis_.calls.size(), 1U);
   EXPECT_TRUE(publisher_.bodies.empty());
 }
