@@ -25,23 +25,25 @@ void Async::OnAsync(uv_async_t* a) noexcept {
   }
 }
 
-void RunUntilStopped(uv_loop_t* loop, std::function<void()> on_stop) {
-  bool stopping = false;
-  std::function<void()> once = [&] {
-    if (stopping) return;
-    stopping = true;
-    on_stop();
-  };
-  UvHandle<uv_signal_t> sigterm([loop](uv_signal_t* s) { return uv_signal_init(loop, s); });
-  UvHandle<uv_signal_t> sigint([loop](uv_signal_t* s) { return uv_signal_init(loop, s); });
-  sigterm.get()->data = &once;
-  sigint.get()->data = &once;
-  auto cb = [](uv_signal_t* s, int) {
-    if (s->data != nullptr) (*static_cast<std::function<void()>*>(s->data))();
-  };
-  uv_signal_start(sigterm.get(), cb, SIGTERM);
-  uv_signal_start(sigint.get(), cb, SIGINT);
-  uv_run(loop, UV_RUN_DEFAULT);
+StopSignals::StopSignals(uv_loop_t* loop, std::function<void()> on_stop)
+    : on_stop_(std::move(on_stop)),
+      sigterm_([loop](uv_signal_t* s) { return uv_signal_init(loop, s); }),
+      sigint_([loop](uv_signal_t* s) { return uv_signal_init(loop, s); }) {
+  sigterm_.get()->data = this;
+  sigint_.get()->data = this;
+  uv_signal_start(sigterm_.get(), &OnSignal, SIGTERM);
+  uv_signal_start(sigint_.get(), &OnSignal, SIGINT);
+}
+
+void StopSignals::OnSignal(uv_signal_t* s, int /*signum*/) noexcept {
+  auto* self = static_cast<StopSignals*>(s->data);
+  if (self == nullptr || self->stopping_) return;
+  self->stopping_ = true;
+  try {
+    self->on_stop_();
+  } catch (const std::exception& e) {
+    log::Error("shutdown threw", {{"error", e.what()}});
+  }
 }
 
 bool DrainAndClose(uv_loop_t* loop) {

@@ -426,6 +426,16 @@ void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
   workers_.push_back(
       std::make_unique<Process>(argv, logs_ + "/worker-" + std::to_string(n) + ".log"));
+  // Up (its signal handlers installed) before the test goes on: a case that ends at once must
+  // not SIGTERM a worker that is still loading.
+  auto& worker = *workers_.back();
+  if (!testing::WaitFor(
+          [&] {
+            return !worker.Alive() || worker.Log().find("worker started") != std::string::npos;
+          },
+          std::chrono::seconds(20))) {
+    ADD_FAILURE() << worker.log_path() << " did not start within 20 s";
+  }
 }
 
 std::string Stack::NewKey(const std::string& tenant) {

@@ -35,11 +35,13 @@ int Run(const char* name, int argc, char** argv, Load load) {
   uv_loop_init(&loop);
   {
     App app(&loop, *config);
+    // Before Start: a SIGTERM while the service starts becomes a shutdown once the loop runs.
+    uv::StopSignals stop(&loop, [&] { app.Shutdown([&loop] { uv_stop(&loop); }); });
     if (auto st = app.Start(); !st) {
       log::Error(std::string(name) + " failed to start", {{"error", st.error().message}});
       return 1;
     }
-    uv::RunUntilStopped(&loop, [&] { app.Shutdown([&loop] { uv_stop(&loop); }); });
+    uv_run(&loop, UV_RUN_DEFAULT);
   }
   return uv::DrainAndClose(&loop) ? 0 : 1;
 }

@@ -85,9 +85,23 @@ class Async {
   UvHandle<uv_async_t> h_;
 };
 
-/// Runs `loop` until it is stopped. The first SIGTERM or SIGINT calls `on_stop` (once), which
-/// must end the loop (uv_stop) when its shutdown is done. The signal handles are gone on return.
-void RunUntilStopped(uv_loop_t* loop, std::function<void()> on_stop);
+/// From construction, the first SIGTERM or SIGINT calls `on_stop` (once) on the loop, which must
+/// end the loop (uv_stop) when its shutdown is done. Made before a service starts, so a signal
+/// that arrives while it starts is not the default action (death) but a shutdown as soon as the
+/// loop runs. Thread: loop only.
+class StopSignals {
+ public:
+  StopSignals(uv_loop_t* loop, std::function<void()> on_stop);
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  static void OnSignal(uv_signal_t* s, int signum) noexcept;
+  std::function<void()> on_stop_;
+  bool stopping_ = false;
+  UvHandle<uv_signal_t> sigterm_;
+  UvHandle<uv_signal_t> sigint_;
+};
 
 /// Runs the loop until every handle is closed; true when uv_loop_close succeeded.
 bool DrainAndClose(uv_loop_t* loop);
