@@ -4,9 +4,14 @@
 #include <gtest/gtest.h>
 
 #include "admission/redis_store.h"
+#include "redis_values.h"
 
 namespace lambda::shim {
 namespace {
+
+using testing::Array;
+using testing::Int;
+using testing::Str;
 
 const std::string kId = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c";
 
@@ -298,26 +303,6 @@ TEST_F(AdmissionTest, AnAcceptedCreateCarriesItsNewId) {
   store_.settles.clear();
   publisher_.pubs.clear();
   EXPECT_TRUE(weak.expired());  // nothing holds a finished admission
-}
-
-redis::Value Array(std::vector<redis::Value> elements) {
-  redis::Value v;
-  v.type = redis::Value::Type::kArray;
-  v.elements = std::move(elements);
-  return v;
-}
-redis::Value Str(const std::string& s) {
-  redis::Value v;
-  v.type = redis::Value::Type::kString;
-  v.str = s;
-  return v;
-}
-redis::Value Int(int64_t i) {
-  redis::Value v;
-  v.type = redis::Value::Type::kInteger;
-  v.integer = i;
-  v.str = std::to_string(i);
-  return v;
 }
 
 TEST(RedisAdmissionStore, ParsesEveryScriptReply) {

@@ -10,22 +10,14 @@
 
 #include "lambda/uv/handle.h"
 #include "providers/sim/sim_provider.h"
+#include "redis_values.h"
 
 namespace lambda::worker {
 namespace {
 
-redis::Value Str(const std::string& s) {
-  redis::Value v;
-  v.type = redis::Value::Type::kString;
-  v.str = s;
-  return v;
-}
-redis::Value Int(int64_t i) {
-  redis::Value v;
-  v.type = redis::Value::Type::kInteger;
-  v.integer = i;
-  return v;
-}
+using testing::Array;
+using testing::Int;
+using testing::Str;
 
 class FakeRedis : public redis::Client {
  public:

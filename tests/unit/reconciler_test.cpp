@@ -5,9 +5,14 @@
 
 #include "lambda/domain/command.h"
 #include "lambda/uv/handle.h"
+#include "redis_values.h"
 
 namespace lambda::worker {
 namespace {
+
+using testing::Array;
+using testing::Int;
+using testing::Str;
 
 class FakeRedis : public redis::Client {
  public:
@@ -50,25 +55,6 @@ class FakePublisher : public amqp::Publisher {
  private:
   amqp::Topology topology_{"test"};
 };
-
-redis::Value Str(const std::string& s) {
-  redis::Value v;
-  v.type = redis::Value::Type::kString;
-  v.str = s;
-  return v;
-}
-redis::Value Int(int64_t i) {
-  redis::Value v;
-  v.type = redis::Value::Type::kInteger;
-  v.integer = i;
-  return v;
-}
-redis::Value Array(std::vector<redis::Value> e) {
-  redis::Value v;
-  v.type = redis::Value::Type::kArray;
-  v.elements = std::move(e);
-  return v;
-}
 
 class ReconcilerTest : public ::testing::Test {
  protected:
