@@ -50,6 +50,7 @@ App::App(uv_loop_t* loop, Config config)
 
 App::~App() {
   server_.reset();
+  hub_.reset();
   publisher_.reset();
   amqp_.reset();
   redis_.reset();
@@ -67,6 +68,10 @@ Status App::Start() {
   settle_timer_->Start(200, 200, [this] {
     parked_.Tick(redis_->connected(), static_cast<uint64_t>(util::NowMs()));
   });
+  hub_ = std::make_unique<watch::Hub>(
+      loop_, redis_.get(), config_.redis, config_.redis_prefix,
+      watch::HubLimits{config_.max_watchers, config_.sse_heartbeat_ms, 100});
+  hub_->Start();
   amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, amqp::Connection::Options{});
   publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);
   amqp_->Start();
@@ -96,6 +101,7 @@ void App::Shutdown(const std::function<void()>& done) {
   log::Info("api-shim shutting down",
             {{"in_flight", static_cast<unsigned long>(server_->in_flight())}});
   server_->StopAccepting();
+  hub_->Stop();  // held status requests answer now; event streams end
   shutdown_timer_ = std::make_unique<uv::Timer>(loop_);
   uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
   shutdown_timer_->Start(0, 20, [this, deadline, done] {
@@ -436,6 +442,10 @@ std::string App::Metrics() const {
          std::to_string(publisher_ ? publisher_->in_flight() : 0) + "\n";
   out += "# TYPE lambda_redis_pending gauge\nlambda_redis_pending " +
          std::to_string(redis_ ? redis_->pending() : 0) + "\n";
+  out += "# TYPE lambda_watch_waiters gauge\nlambda_watch_waiters " +
+         std::to_string(hub_ ? hub_->waiters() : 0) + "\n";
+  out += "# TYPE lambda_watch_streams gauge\nlambda_watch_streams " +
+         std::to_string(hub_ ? hub_->streams() : 0) + "\n";
   out += std::string("lambda_redis_up ") + (redis_ && redis_->connected() ? "1" : "0") + "\n";
   out += std::string("lambda_amqp_up ") + (amqp_ && amqp_->connected() ? "1" : "0") + "\n";
   for (const auto& [k, v] : counters_) out += "lambda_" + k + " " + std::to_string(v) + "\n";
@@ -454,6 +464,15 @@ void App::CountLive(const std::string& tenant, const std::function<void(Result<i
                     }
                     done(r->AsInt());
                   });
+}
+
+void App::ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,
+                      redis::Callback done) {
+  if (!util::IsUuid(id)) return done(redis::Value{redis::Value::Type::kArray, {}, 0, {}});
+  std::vector<std::string> argv{reverse ? "XREVRANGE" : "XRANGE", Key("h", id)};
+  argv.insert(argv.end(), std::make_move_iterator(range.begin()),
+              std::make_move_iterator(range.end()));
+  redis_->Command(argv, std::move(done));
 }
 
 void App::RunScript(const redis::Script& script, std::vector<std::string> argv,

@@ -69,6 +69,9 @@ class App final : public Core {
                  redis::Callback done) override;
   void CountLive(const std::string& tenant,
                  const std::function<void(Result<int64_t>)>& done) override;
+  void ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,
+                   redis::Callback done) override;
+  watch::Hub& watchers() override { return *hub_; }
   const std::string& redis_prefix() const override { return config_.redis_prefix; }
   const std::string& AllowedFrom(domain::Action a) const override {
     return allowed_[static_cast<int>(a)];
@@ -96,6 +99,7 @@ class App final : public Core {
   std::unique_ptr<redis::AsyncClient> redis_;
   std::unique_ptr<amqp::Connection> amqp_;
   std::unique_ptr<amqp::ConfirmingPublisher> publisher_;  ///< over amqp_, destroyed before it
+  std::unique_ptr<watch::Hub> hub_;  ///< over redis_; outlives server_ (held requests cancel)
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<uv::Timer> shutdown_timer_;
   std::unique_ptr<uv::Timer> settle_timer_;

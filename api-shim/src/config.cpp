@@ -26,6 +26,10 @@ Result<Config> LoadConfig(config::Source& src) {
   c.key_cache_ms = static_cast<uint64_t>(src.Int("key-cache-ms", 2000, 0, 600000));
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
+  c.max_watchers = static_cast<size_t>(src.Int("max-watchers", 10000, 0, 1000000));
+  c.http.max_stream_backlog_bytes = static_cast<size_t>(
+      src.Int("max-stream-backlog-bytes", 256 * 1024, 1024, 64 << 20));
+  c.sse_heartbeat_ms = static_cast<uint64_t>(src.Int("sse-heartbeat-ms", 15000, 100, 600000));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});
   c.rate_limit_per_s = static_cast<double>(src.Int("rate-limit-per-s", 0, 0, 1000000));

@@ -17,6 +17,7 @@
 #include "lambda/redis/async_client.h"
 #include "routes/shape.h"
 #include "routes/table.h"
+#include "watch/hub.h"
 
 namespace lambda::shim {
 
@@ -68,6 +69,12 @@ class Core {
   /// The tenant's instances that are not destroyed.
   virtual void CountLive(const std::string& tenant,
                          const std::function<void(Result<int64_t>)>& done) = 0;
+  /// XRANGE (or XREVRANGE when `reverse`) over `id`'s history stream with `range` (start, end,
+  /// and optionally COUNT n).
+  virtual void ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,
+                           redis::Callback done) = 0;
+  /// The shim's watchers (§4.4): long polls and event streams.
+  virtual watch::Hub& watchers() = 0;
   virtual const std::string& redis_prefix() const = 0;
   /// The public base URL for links in answers (configured, or from the Host header).
   virtual std::string BaseUrl(const http::Request& req) const = 0;
@@ -87,6 +94,12 @@ void Service(Core& core, const std::shared_ptr<Call>& call);   ///< routes/servi
 void Legacy(Core& core, const std::shared_ptr<Call>& call);    ///< routes/legacy.cpp
 void Zenlayer(Core& core, const std::shared_ptr<Call>& call);  ///< routes/zenlayer.cpp
 void Feldera(Core& core, const std::shared_ptr<Call>& call);   ///< routes/feldera.cpp
+/// §4.4 (routes/watch.cpp): `GET …/status/?wait_for=` held until a wanted status.
+void WaitForStatus(Core& core, const std::shared_ptr<Call>& call);
+/// §4.4 (routes/watch.cpp): `GET …/events/`, JSON history or Server-Sent Events.
+void Events(Core& core, const std::shared_ptr<Call>& call);
+/// §4.4 (routes/batch.cpp): `POST /api/lambda-instances/actions/`.
+void Batch(Core& core, const std::shared_ptr<Call>& call);
 }  // namespace dialects
 
 }  // namespace lambda::shim

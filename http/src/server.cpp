@@ -1,5 +1,6 @@
 #include "lambda/http/server.h"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 
@@ -52,12 +53,45 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void Close() {
     if (closed_) return;
     closed_ = true;
+    if (auto end = std::move(stream_end_)) {
+      stream_end_ = nullptr;
+      end();
+    }
     timer_.Stop();
     uv_read_stop(stream());
     if (busy_) --server_->in_flight_;
     busy_ = false;
+    if (auto gone = std::move(gone_); gone) {
+      gone_ = nullptr;
+      gone();
+    }
     auto self = shared_from_this();
     server_->connections_.erase(self);  // the handle closes when the last reference goes
+  }
+
+  // The streamed answer's side (see StreamBody).
+  bool StreamSend(std::string_view bytes) {
+    if (closed_ || closed_for_error_) return false;
+    if (uv_stream_get_write_queue_size(stream()) > server_->limits_.max_stream_backlog_bytes) {
+      log::Warn("slow stream reader cut off",
+                {{"backlog_bytes", static_cast<unsigned long>(
+                                       uv_stream_get_write_queue_size(stream()))}});
+      Close();
+      return false;
+    }
+    Write(std::string(bytes), false);
+    return !closed_;
+  }
+  void StreamEnd() {
+    if (closed_ || closed_for_error_) return;
+    closed_for_error_ = true;
+    // An empty write whose completion closes: everything queued before it goes out first.
+    Write(std::string(), true);
+  }
+  bool stream_open() const { return !closed_ && !closed_for_error_; }
+  void StreamOnEnd(std::function<void()> cb) {
+    if (closed_) return cb();
+    stream_end_ = std::move(cb);
   }
 
   /// Called by the server when draining: close now if nothing is in flight.
@@ -82,6 +116,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         return;
       }
       if (nread == 0) return;
+      if (self->streaming_) return;  // a stream's client has nothing more to say; EOF ends it
       self->inbuf_.append(buf->base, static_cast<size_t>(nread));
       // Bound what a pipelining client may queue while one request is in flight.
       if (self->inbuf_.size() - self->inbuf_off_ >
@@ -176,12 +211,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
       if (!self || self->closed_ || self->serial_ != serial || !self->busy_) return;
       self->Finish(r);
     };
+    req.on_client_gone = [weak, serial](std::function<void()> cb) {
+      auto self = weak.lock();
+      if (!self || self->closed_ || self->serial_ != serial || !self->busy_) return cb();
+      self->gone_ = std::move(cb);
+    };
     server_->handler_(std::move(req), std::move(respond));
   }
 
   void Finish(const Response& r) {
     busy_ = false;
+    gone_ = nullptr;
     --server_->in_flight_;
+    if (r.on_stream) return BeginStream(r);
     bool keep = keep_alive_ && !r.close && !server_->draining_;
     Write(Serialize(r, keep, !head_request_), !keep);
     if (!keep) {
@@ -192,6 +234,50 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     Pump();
   }
+
+  /// The connection now belongs to a streamed answer: no more requests are read from it, no
+  /// timers run, and it closes when either side ends it.
+  void BeginStream(const Response& r) {
+    streaming_ = true;
+    timer_.Stop();
+    // A bounded kernel buffer, so that a reader that stops reading shows up in our own backlog
+    // (and is cut off) instead of in megabytes of autotuned socket memory.
+    int sndbuf = static_cast<int>(std::min<size_t>(server_->limits_.max_stream_backlog_bytes,
+                                                   size_t{64} * 1024));
+    uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(tcp_.get()), &sndbuf);
+    inbuf_.clear();
+    inbuf_off_ = 0;
+    Write(SerializeStreamHead(r), head_request_);
+    if (head_request_ || server_->draining_) {
+      closed_for_error_ = true;
+      return;
+    }
+    r.on_stream(std::make_shared<StreamBody>(weak_from_this()));
+  }
+
+  class StreamBody final : public Stream {
+   public:
+    explicit StreamBody(std::weak_ptr<Connection> conn) : conn_(std::move(conn)) {}
+    bool Send(std::string_view bytes) override {
+      auto c = conn_.lock();
+      return c && c->StreamSend(bytes);
+    }
+    void End() override {
+      if (auto c = conn_.lock()) c->StreamEnd();
+    }
+    bool open() const override {
+      auto c = conn_.lock();
+      return c && c->stream_open();
+    }
+    void OnEnd(std::function<void()> cb) override {
+      auto c = conn_.lock();
+      if (!c) return cb();
+      c->StreamOnEnd(std::move(cb));
+    }
+
+   private:
+    std::weak_ptr<Connection> conn_;
+  };
 
   void Write(std::string bytes, bool close_after) {
     auto w = std::make_unique<WriteReq>();
@@ -215,7 +301,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void ArmTimer() {
-    if (closed_ || closed_for_error_) return;
+    if (closed_ || closed_for_error_ || streaming_) return;
     if (busy_) {
       timer_.Stop();  // the handler owns the clock now (its own deadlines answer 503)
       return;
@@ -253,6 +339,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool closed_for_error_ = false;
   bool reading_paused_ = false;
   bool request_timer_armed_ = false;
+  bool streaming_ = false;
+  std::function<void()> stream_end_;
+  std::function<void()> gone_;  ///< the in-flight request's "client left" callback
 };
 
 Server::Server(uv_loop_t* loop, ServerLimits limits, Handler handler, HeadCheck head_check)

@@ -131,6 +131,47 @@ Result<ZenlayerBody> DecodeZenlayerBody(std::string_view text, size_t max_ids) {
   return out;
 }
 
+Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids) {
+  auto bad = [](std::string message) { return Error{Code::kInvalidArgument, std::move(message)}; };
+  rapidjson::Document doc;
+  if (auto st = json::Parse(text, &doc); !st) return bad(st.error().message);
+  if (!doc.IsObject()) return bad("the body must be a JSON object");
+  BatchBody out;
+  bool has_action = false, has_ids = false;
+  for (const auto& m : doc.GetObject()) {
+    std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (name == "action") {
+      if (!m.value.IsString()) return bad("action: must be one of start, stop, destroy");
+      out.action.assign(m.value.GetString(), m.value.GetStringLength());
+      if (out.action != "start" && out.action != "stop" && out.action != "destroy")
+        return bad("action: must be one of start, stop, destroy");
+      has_action = true;
+    } else if (name == "ids") {
+      if (!m.value.IsArray()) return bad("ids: must be an array of instance ids");
+      if (m.value.Size() > max_ids)
+        return bad("ids: at most " + std::to_string(max_ids) + " instance ids per batch");
+      std::set<std::string> seen;
+      for (const auto& v : m.value.GetArray()) {
+        if (!v.IsString()) return bad("ids: must be an array of instance ids (strings)");
+        std::string id(v.GetString(), v.GetStringLength());
+        if (seen.insert(id).second) out.ids.push_back(std::move(id));
+      }
+      has_ids = true;
+    } else if (name == "atomic") {
+      if (!m.value.IsBool()) return bad("atomic: must be true or false");
+      out.atomic = m.value.GetBool();
+    } else {
+      return bad("unknown field '" + util::ToValidUtf8(name.substr(0, 64)) +
+                 "' (allowed: action, ids, atomic)");
+    }
+  }
+  if (!has_action) return bad("action: required (start, stop or destroy)");
+  if (!has_ids || out.ids.empty()) return bad("ids: at least one instance id is required");
+  if (out.ids.size() > max_ids)
+    return bad("ids: at most " + std::to_string(max_ids) + " instance ids per batch");
+  return out;
+}
+
 std::string ExtractApiKey(const http::Request& req) {
   auto scheme_value = [](const std::string* h) -> std::string {
     if (h == nullptr) return {};

@@ -24,6 +24,15 @@ struct ZenlayerBody {
 /// An empty body is `{}`. An error's message is the INVALID_PARAMETER text for the client.
 Result<ZenlayerBody> DecodeZenlayerBody(std::string_view text, size_t max_ids);
 
+/// A batch body (SPEC §4.4): `{"action":"start|stop|destroy","ids":[…],"atomic":false}`.
+struct BatchBody {
+  std::string action;
+  std::vector<std::string> ids;  ///< de-duplicated, in order
+  bool atomic = false;
+};
+/// An error's message names the problem (for a 400).
+Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids);
+
 /// The API key of SPEC §3, from the first header form present; empty when none.
 std::string ExtractApiKey(const http::Request& req);
 

@@ -154,7 +154,12 @@ void Service(Core& core, const std::shared_ptr<Call>& call) {
     case Route::kDetails:
       return Details(core, call, false);
     case Route::kStatus:
+      if (std::string w; call->req.QueryParam("wait_for", &w)) return WaitForStatus(core, call);
       return Details(core, call, true);
+    case Route::kEvents:
+      return Events(core, call);
+    case Route::kBatch:
+      return Batch(core, call);
     case Route::kDestroy:
       return Transition(core, call, domain::Action::kDestroy);
     case Route::kAction: {

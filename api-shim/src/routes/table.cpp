@@ -11,7 +11,7 @@ namespace {
 using Entry = RouteEntry;  // "{id}" matches any one segment
 
 // Order matters: literal segments before "{id}" at the same depth.
-constexpr std::array<Entry, 28> kTable{{
+constexpr std::array<Entry, 32> kTable{{
     {"GET", "/healthz", Route::kHealthz},
     {"GET", "/readyz", Route::kReadyz},
     {"GET", "/metrics", Route::kMetrics},
@@ -22,11 +22,15 @@ constexpr std::array<Entry, 28> kTable{{
     {"GET", "/api/lambda-instances", Route::kList},
     {"GET", "/api/lambda-instance", Route::kList},
     {"GET", "/api/lambda-instances/count", Route::kCount},
+    {"POST", "/api/lambda-instances/actions", Route::kBatch},
     {"GET", "/api/lambda-instances/{id}", Route::kDetails},
     {"POST", "/api/lambda-instances/{id}", Route::kAction},
     {"DELETE", "/api/lambda-instances/{id}", Route::kDestroy},
     {"GET", "/api/lambda-instances/{id}/status", Route::kStatus},
     {"GET", "/api/lambda-instance/{id}/status", Route::kStatus},
+    {"GET", "/api/lambda-instances/{id}/events", Route::kEvents},
+    {"GET", "/ui", Route::kUi},
+    {"GET", "/ui/{id}", Route::kUi},
     {"GET", "/backend/authenticate", Route::kLegacyAuthenticate},
     {"POST", "/backend/create_lambda_instance", Route::kLegacyCreate},
     {"GET", "/backend/lambda-instances", Route::kLegacyList},
@@ -95,7 +99,7 @@ Dialect DialectOf(Route r) {
 
 bool IsPublic(Route r) {
   return r == Route::kHealthz || r == Route::kReadyz || r == Route::kMetrics ||
-         r == Route::kOpenApi || r == Route::kOptions;
+         r == Route::kOpenApi || r == Route::kOptions || r == Route::kUi;
 }
 
 std::string_view RouteName(Route r) {
@@ -130,6 +134,12 @@ std::string_view RouteName(Route r) {
       return "action";
     case Route::kDestroy:
       return "destroy";
+    case Route::kEvents:
+      return "events";
+    case Route::kBatch:
+      return "batch";
+    case Route::kUi:
+      return "ui";
     case Route::kLegacyAuthenticate:
       return "legacy_authenticate";
     case Route::kLegacyCreate:

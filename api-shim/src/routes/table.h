@@ -23,6 +23,9 @@ enum class Route {
   kStatus,
   kAction,
   kDestroy,
+  kEvents,  ///< §4.4 history, JSON or Server-Sent Events
+  kBatch,   ///< §4.4 one action on many instances
+  kUi,      ///< the dashboard's static files
   // §4.2 legacy /backend
   kLegacyAuthenticate,
   kLegacyCreate,

@@ -164,6 +164,14 @@ void AsyncClient::SetState(State s) {
   if (state_ == s) return;
   if (state_ == State::kStopped) return;
   state_ = s;
+  if (!channel_.empty()) {
+    if (s == State::kConnected) {
+      SendSubscribe();
+    } else if (subscribed_) {
+      subscribed_ = false;
+      if (on_subscribed_) on_subscribed_(false);
+    }
+  }
   static constexpr const char* kNames[] = {"disconnected", "connecting", "connected", "stopped"};
   log::Info("redis state", {{"state", kNames[static_cast<int>(s)]},
                             {"addr", config_.host + ":" + std::to_string(config_.port)}});
@@ -332,6 +340,46 @@ void AsyncClient::Send(const std::vector<std::string>& argv, std::unique_ptr<Pen
   }
   ++pending_;
   sent_at_ms_.push_back(static_cast<uint64_t>(util::NowMs()));
+}
+
+void AsyncClient::Subscribe(std::string channel, std::function<void(std::string_view)> on_message,
+                            std::function<void(bool)> on_subscribed) {
+  channel_ = std::move(channel);
+  on_message_ = std::move(on_message);
+  on_subscribed_ = std::move(on_subscribed);
+}
+
+void AsyncClient::SendSubscribe() {
+  if (ctx_ == nullptr) return;
+  // No Pending: hiredis keeps this callback for the channel and calls it for every message
+  // (and once with a NULL reply when the context goes away).
+  const char* argv[] = {"SUBSCRIBE", channel_.c_str()};
+  const size_t lens[] = {9, channel_.size()};
+  if (redisAsyncCommandArgv(ctx_, &AsyncClient::OnSubscription, this, 2, argv, lens) != REDIS_OK) {
+    log::Warn("redis subscribe refused", {{"channel", channel_}});
+  }
+}
+
+void AsyncClient::OnSubscription(redisAsyncContext* c, void* reply, void* privdata) noexcept {
+  // data is cleared before every free: a NULL reply on a context being freed is not ours to read.
+  if (c->data == nullptr || reply == nullptr) return;
+  auto* self = static_cast<AsyncClient*>(privdata);
+  const auto* r = static_cast<redisReply*>(reply);
+  if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+      r->element[0]->type != REDIS_REPLY_STRING) {
+    return;
+  }
+  std::string_view kind(r->element[0]->str, r->element[0]->len);
+  try {
+    if (kind == "message" && r->element[2]->type == REDIS_REPLY_STRING) {
+      if (self->on_message_) self->on_message_({r->element[2]->str, r->element[2]->len});
+    } else if (kind == "subscribe" && !self->subscribed_) {
+      self->subscribed_ = true;
+      if (self->on_subscribed_) self->on_subscribed_(true);
+    }
+  } catch (const std::exception& e) {
+    log::Error("redis subscription callback threw", {{"error", e.what()}});
+  }
 }
 
 void AsyncClient::Command(const std::vector<std::string>& argv, Callback cb) {

@@ -103,11 +103,20 @@ class AsyncClient final : public Client {
   void EvalSha(const Script& script, const std::vector<std::string>& keys,
                std::vector<std::string> args, Callback cb) override;
 
+  /// Makes this a subscriber connection (call before Start; it then runs no other command):
+  /// SUBSCRIBE `channel` on every (re)connection. `on_message` gets each payload;
+  /// `on_subscribed(true)` runs once the server confirmed a subscription, `(false)` when the
+  /// connection drops (messages published meanwhile are missed: re-read after the next true).
+  void Subscribe(std::string channel, std::function<void(std::string_view)> on_message,
+                 std::function<void(bool)> on_subscribed);
+
  private:
   struct Pending;
   static void OnConnect(const redisAsyncContext* c, int status) noexcept;
   static void OnDisconnect(const redisAsyncContext* c, int status) noexcept;
   static void OnReply(redisAsyncContext* c, void* reply, void* privdata) noexcept;
+  static void OnSubscription(redisAsyncContext* c, void* reply, void* privdata) noexcept;
+  void SendSubscribe();
   void Connect();
   void ScheduleReconnect();
   void SetState(State s);
@@ -132,6 +141,10 @@ class AsyncClient final : public Client {
   std::deque<uint64_t> sent_at_ms_;  ///< replies come in send order: the front is the oldest
   void Abandon(const char* why);
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::string channel_;  ///< non-empty: a subscriber connection
+  std::function<void(std::string_view)> on_message_;
+  std::function<void(bool)> on_subscribed_;
+  bool subscribed_ = false;
 };
 
 }  // namespace lambda::redis

@@ -1,5 +1,7 @@
 #pragma once
 /// HTTP request and response values; no I/O.
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -15,6 +17,9 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lowercased
   std::string body;
   bool keep_alive = true;
+  /// Set by the server: `cb` runs once if the client leaves before this request is answered (at
+  /// once if it has left already), so that a held request (a long poll) gives its slot back.
+  std::function<void(std::function<void()>)> on_client_gone;
 
   /// First header with this (lowercase) name, or nullptr.
   const std::string* Header(std::string_view lower_name) const;
@@ -22,17 +27,25 @@ struct Request {
   bool QueryParam(std::string_view name, std::string* value) const;
 };
 
+class Stream;  ///< server.h
+
 struct Response {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  ///< close the connection after this response
+  /// Set for a streamed answer (Server-Sent Events): the head goes out without a length and
+  /// `body` is ignored; then this runs with the stream the body is written to. The connection
+  /// is the stream's until either side ends it.
+  std::function<void(std::shared_ptr<Stream>)> on_stream;
 };
 
 std::string_view ReasonPhrase(int status);
 /// The bytes on the wire. `keep_alive` false adds "Connection: close"; `with_body` false (HEAD)
 /// keeps the Content-Length of the body but leaves the body out.
 std::string Serialize(const Response& r, bool keep_alive, bool with_body = true);
+/// The head of a streamed answer: no Content-Length, not cached, the connection closes at its end.
+std::string SerializeStreamHead(const Response& r);
 
 }  // namespace lambda::http

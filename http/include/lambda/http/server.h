@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 
 #include "lambda/http/message.h"
@@ -21,6 +22,24 @@ struct ServerLimits {
   uint64_t request_timeout_ms = 30000;  ///< first byte to complete request → 408
   uint64_t idle_timeout_ms = 75000;     ///< keep-alive connection with nothing to do → close
   size_t max_connections = 10000;
+  /// A streamed answer's bytes the client has not read yet; past this it is cut off (closed)
+  /// rather than buffered without limit.
+  size_t max_stream_backlog_bytes = size_t{256} * 1024;
+};
+
+/// The body of a streamed answer (`Response::on_stream`). Thread: loop only.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  /// Queues bytes for the client. False when the stream has ended, or ends now because the
+  /// client left more than `max_stream_backlog_bytes` unread.
+  virtual bool Send(std::string_view bytes) = 0;
+  /// Ends the stream: the connection closes once what was sent is written.
+  virtual void End() = 0;
+  virtual bool open() const = 0;
+  /// Runs once when the stream ends for any reason (client gone, cut off, End(), server closing);
+  /// at once if it has ended already.
+  virtual void OnEnd(std::function<void()> cb) = 0;
 };
 
 /// Answers one request. Call exactly once; harmless after the client has gone.
