@@ -43,7 +43,8 @@ App::App(uv_loop_t* loop, Config config)
   // reader depends on an earlier event having happened.
   for (const char* name :
        {"publishes_confirmed_total", "publishes_failed_total", "admissions_undone_total",
-        "admissions_reply_lost_total", "admissions_unsettled_total", "rate_limited_total"}) {
+        "admissions_reply_lost_total", "admissions_unsettled_total", "rate_limited_total",
+        "idempotent_replays_total"}) {
     counters_[name] = 0;
   }
 }
@@ -60,6 +61,7 @@ Status App::Start() {
   redis_ = std::make_unique<redis::AsyncClient>(loop_, config_.redis);
   redis_->Start();
   auth_ = std::make_unique<Authenticator>(redis_.get(), config_.redis_prefix, config_.key_cache_ms);
+  idempotency_ = std::make_unique<idempotency::Store>(redis_.get(), config_.redis_prefix);
   admission_store_ = std::make_unique<RedisAdmissionStore>(redis_.get(), config_.redis_prefix,
                                                            config_.history_max);
   // Settlements Redis did not answer are retried from a timer, never from a Redis callback;
@@ -265,7 +267,7 @@ void App::Handle(http::Request req, http::Responder respond) {
           if (uint64_t wait_ms = limiter_.Take(routes::ExtractApiKey(call->req), now); wait_ms > 0)
             return ReplyThrottled(*call, wait_ms);
         }
-        Dispatch(call);
+        DispatchOnce(call);
       });
   }
 }
@@ -302,6 +304,64 @@ void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> 
                  call->tenant = **tenant;
                  then();
                });
+}
+
+void App::ReplyDialectError(Call& call, int status, std::string_view text, std::string_view code) {
+  switch (routes::DialectOf(call.match.route)) {
+    case routes::Dialect::kLegacy:
+      return Reply(call, status, routes::LegacyError(status, text));
+    case routes::Dialect::kZenlayer:
+      return Reply(call, status, routes::ZenlayerError(call.request_id, code, text));
+    case routes::Dialect::kFeldera:
+      return Reply(call, status, routes::FelderaError(text, code));
+    default:
+      return ReplyError(call, status, text);
+  }
+}
+
+void App::DispatchOnce(const std::shared_ptr<Call>& call) {
+  const std::string* header = call->req.Header("idempotency-key");
+  if (header == nullptr || !idempotency::Applies(call->req.method)) return Dispatch(call);
+  if (auto st = idempotency::ValidateKey(*header); !st) {
+    return ReplyDialectError(*call, 400, st.error().message, "INVALID_PARAMETER");
+  }
+  std::string key = *header;
+  std::string fp = idempotency::Fingerprint(call->req);
+  idempotency_->Start(
+      call->tenant, key, fp, [this, call, key, fp](Result<idempotency::Begin> begin) {
+        if (!begin) return ReplyUnavailable(*call, begin.error().message);
+        switch (begin->kind) {
+          case idempotency::Begin::Kind::kReplay: {
+            ++counters_["idempotent_replays_total"];
+            http::Response r;
+            r.status = begin->previous.status;
+            r.content_type = begin->previous.content_type;
+            r.body = std::move(begin->previous.body);
+            r.headers = {{"X-Request-Id", call->request_id}, {"Idempotent-Replayed", "true"}};
+            return call->respond(std::move(r));
+          }
+          case idempotency::Begin::Kind::kInProgress:
+            return ReplyDialectError(
+                *call, 409,
+                "A request with this Idempotency-Key is still in progress; retry it shortly.",
+                "IDEMPOTENCY_KEY_IN_USE");
+          case idempotency::Begin::Kind::kMismatch:
+            return ReplyDialectError(*call, 422,
+                                     "This Idempotency-Key was used with another request; a new "
+                                     "request needs a new key.",
+                                     "IDEMPOTENCY_KEY_MISMATCH");
+          case idempotency::Begin::Kind::kNew:
+            break;
+        }
+        // Keep the answer (or free the key) as it goes out.
+        auto inner = std::move(call->respond);
+        call->respond = [this, tenant = call->tenant, key, fp,
+                         inner = std::move(inner)](http::Response r) {
+          idempotency_->Finish(tenant, key, fp, r);
+          inner(std::move(r));
+        };
+        Dispatch(call);
+      });
 }
 
 void App::Dispatch(const std::shared_ptr<Call>& call) {

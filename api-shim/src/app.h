@@ -12,6 +12,7 @@
 #include "admission/admission.h"
 #include "admission/redis_store.h"
 #include "auth/authenticator.h"
+#include "idempotency/idempotency.h"
 #include "config.h"
 #include "core.h"
 #include "lambda/amqp/connection.h"
@@ -50,6 +51,11 @@ class App final : public Core {
   void CheckHead(const http::Request& head,
                  std::function<void(std::optional<http::Response>)> decide);
   void Dispatch(const std::shared_ptr<Call>& call);
+  /// An `Idempotency-Key` on a POST/DELETE: answered from the kept answer, refused (400, 409,
+  /// 422), or dispatched with its answer kept. Without the header: Dispatch.
+  void DispatchOnce(const std::shared_ptr<Call>& call);
+  /// An error in the shape of the call's dialect; `code` names it where the dialect has codes.
+  void ReplyDialectError(Call& call, int status, std::string_view text, std::string_view code);
 
   // Core (app.cpp): what every dialect maps onto.
   void Admit(const std::shared_ptr<Call>& call, const std::string& id, domain::Action action,
@@ -104,6 +110,7 @@ class App final : public Core {
   std::unique_ptr<uv::Timer> shutdown_timer_;
   std::unique_ptr<uv::Timer> settle_timer_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<idempotency::Store> idempotency_;
   std::map<std::string, uint64_t> counters_;
   std::string allowed_[4];  ///< per action: ",1,9," from the domain table, for admit.lua
   std::unique_ptr<RedisAdmissionStore> admission_store_;
