@@ -47,7 +47,7 @@ TEST(WatchParse, EntryIdsAndNotifications) {
   EXPECT_EQ(n->instance_id, kId);
   EXPECT_EQ(n->status_code, 0);
   EXPECT_EQ(n->gen, 7);
-  for (const std::string bad : {"", "x", "x 1", " 1 2", "x y 2", "x 1 z"}) {
+  for (const std::string& bad : std::vector<std::string>{"", "x", "x 1", " 1 2", "x y 2", "x 1 z"}) {
     EXPECT_FALSE(ParseNotification(bad)) << bad;
   }
 }
