@@ -1,14 +1,18 @@
-// lambdactl: the admin CLI (SPEC §7). Talks to Redis directly for keys and seeding.
+// lambdactl: the admin CLI (SPEC §7). The admin verbs talk to Redis (and RabbitMQ) directly; the
+// client verbs (client.cpp) talk to the HTTP API like any user.
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <hiredis/hiredis.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "client.h"
 #include "lambda/amqp/config.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
@@ -32,7 +36,24 @@ using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
 int Usage() {
   std::fprintf(
       stderr,
-      "usage: lambdactl [--redis-url URL] [--redis-prefix P] COMMAND\n"
+      "usage: lambdactl COMMAND [ARGS]\n"
+      "Client verbs (over HTTP; LAMBDA_URL and LAMBDA_API_KEY from the environment, --url and\n"
+      "--api-key, or $LAMBDA_STATE_DIR/env as scripts/up wrote it):\n"
+      "  create --name N [--slaves K --vcpus-master C --vcpus-slave C --ram-master MB\n"
+      "         --ram-slave MB --disk-master GB --disk-slave GB --ip-allocation none|master|all\n"
+      "         --network-request N --project P --public-key-name K] | -f spec.json\n"
+      "                                create an instance; prints its id\n"
+      "  start ID | stop ID | destroy ID\n"
+      "     each with --wait [--timeout S]: follow the instance until it gets there (progress on\n"
+      "     stderr: one updating line on a terminal, plain lines when piped)\n"
+      "  status ID                     the current status\n"
+      "  list [--limit N]              the tenant's instances\n"
+      "  watch ID                      print each change until the instance settles\n"
+      "  events ID                     the status history\n"
+      "  --json prints the server's JSON instead (events as one JSON object per line)\n"
+      "  exit codes: 0 reached, 1 ended in a failed status, 2 usage, 3 timeout, 4 refused (the\n"
+      "  server's text is printed), 5 unreachable\n"
+      "Admin verbs (straight to Redis/RabbitMQ; --redis-url URL --redis-prefix P):\n"
       "  apikey create --tenant T      create a key (printed once)\n"
       "  apikey revoke KEY             revoke a key\n"
       "  seed --count N --status S --tenant T [--slaves K]\n"
@@ -349,6 +370,31 @@ int Dlq(const Args& args, const std::string& verb) {
 int main(int argc, char** argv) {
   Args args;
   for (int i = 1; i < argc; ++i) args.all.emplace_back(argv[i]);
+  if (!args.all.empty() && ctl::IsClientVerb(args.all[0])) {
+    // --name value, --name=value, -f file; --wait and --json take no value.
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> flags;
+    std::set<std::string> switches;
+    for (size_t i = 0; i < args.all.size(); ++i) {
+      const std::string& a = args.all[i];
+      if (a == "--wait" || a == "--json") {
+        switches.insert(a.substr(2));
+      } else if (a == "-h" || a == "--help") {
+        return Usage();
+      } else if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
+        flags[a.substr(2, a.find('=') - 2)] = a.substr(a.find('=') + 1);
+      } else if (a.rfind("--", 0) == 0 || a == "-f") {
+        if (i + 1 >= args.all.size()) {
+          std::fprintf(stderr, "lambdactl: %s needs a value\n", a.c_str());
+          return 2;
+        }
+        flags[a == "-f" ? "f" : a.substr(2)] = args.all[++i];
+      } else {
+        positional.push_back(a);
+      }
+    }
+    return ctl::RunClient(positional, flags, switches);
+  }
   // Positional words are those that are neither flags nor flag values.
   for (size_t i = 0; i < args.all.size(); ++i) {
     const auto& a = args.all[i];

@@ -1,0 +1,89 @@
+// lambdactl's client logic without a server: the state file, exit codes, error texts, goals,
+// the progress line, the SSE parser and the create body from flags.
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include "client_logic.h"
+#include "lambda/json/json.h"
+
+namespace lambda::ctl {
+namespace {
+
+using domain::InstanceStatus;
+
+TEST(Lambdactl, TheStateFileAsScriptsUpWritesIt) {
+  auto env = ParseEnvFile(
+      "# written by scripts/up\nLAMBDA_URL=http://127.0.0.1:8080\n\nexport LAMBDA_API_KEY='k=1'\n"
+      "LAMBDA_REDIS_URL=\"redis://h:1/0\"\nnot a line\n");
+  EXPECT_EQ(env["LAMBDA_URL"], "http://127.0.0.1:8080");
+  EXPECT_EQ(env["LAMBDA_API_KEY"], "k=1");
+  EXPECT_EQ(env["LAMBDA_REDIS_URL"], "redis://h:1/0");
+  EXPECT_EQ(env.size(), 3u);
+}
+
+TEST(Lambdactl, ExitCodesAndTheServersErrorTextInEveryDialect) {
+  EXPECT_EQ(ExitForHttp(409), kRefused);
+  EXPECT_EQ(ExitForHttp(404), kRefused);
+  EXPECT_EQ(ExitForHttp(503), kUnreachable);
+  EXPECT_EQ(ErrorText(R"({"errors":[{"status":409,"detail":"already stopped"}]})"),
+            "already stopped");
+  EXPECT_EQ(ErrorText(R"({"errors":[{"status":400,"detail":["a: bad","b: worse"]}]})"),
+            "a: bad; b: worse");
+  EXPECT_EQ(ErrorText(R"({"errors":[{"message":"Invalid token","code":401}]})"), "Invalid token");
+  EXPECT_EQ(ErrorText(R"({"requestId":"r","code":"X","message":"zen"})"), "zen");
+  EXPECT_EQ(ErrorText("  plain text\n"), "plain text");
+}
+
+TEST(Lambdactl, GoalsAndFailures) {
+  auto create = *GoalOf("create");
+  EXPECT_EQ(create.reached, InstanceStatus::kStarted);
+  EXPECT_TRUE(IsFailure(create, InstanceStatus::kHadoopFailed));
+  auto stop = *GoalOf("stop");
+  EXPECT_EQ(stop.reached, InstanceStatus::kStopped);
+  EXPECT_TRUE(IsFailure(stop, InstanceStatus::kFailed));
+  EXPECT_FALSE(IsFailure(stop, InstanceStatus::kHadoopFailed));
+  EXPECT_EQ(GoalOf("destroy")->reached, InstanceStatus::kDestroyed);
+  EXPECT_FALSE(GoalOf("status"));
+}
+
+TEST(Lambdactl, TheProgressLine) {
+  auto create = *GoalOf("create");
+  EXPECT_EQ(ProgressLine(create, InstanceStatus::kCommonsInstalled, 12.34),
+            "[####----] 4/8 COMMONS_INSTALLED  12.3 s");
+  EXPECT_EQ(ProgressLine(create, InstanceStatus::kStarted, 1), "[########] 8/8 STARTED  1.0 s");
+  EXPECT_EQ(ProgressLine(create, InstanceStatus::kKafkaFailed, 2).rfind("[--------]    KAFKA", 0),
+            0u);
+  EXPECT_EQ(ProgressLine(*GoalOf("stop"), InstanceStatus::kStopping, 0.5), "STOPPING  0.5 s");
+}
+
+TEST(Lambdactl, TheSseParserAcrossChunksCommentsAndCrlf) {
+  SseParser p;
+  EXPECT_TRUE(p.Feed(": keep-alive\n\nid: 1-0\nevent: sta").empty());
+  auto events = p.Feed("tus\ndata: {\"a\":1}\n\nid: 2-0\r\ndata: x\r\ndata: y\r\n\n");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].id, "1-0");
+  EXPECT_EQ(events[0].event, "status");
+  EXPECT_EQ(events[0].data, "{\"a\":1}");
+  EXPECT_EQ(events[1].data, "x\ny");
+}
+
+TEST(Lambdactl, ACreateBodyFromFlagsWithDefaults) {
+  std::string error;
+  EXPECT_TRUE(CreateBodyFromFlags({}, &error).empty());
+  EXPECT_NE(error.find("--name"), std::string::npos);
+  auto body = CreateBodyFromFlags({{"name", "demo"}, {"slaves", "3"}}, &error);
+  rapidjson::Document d;
+  ASSERT_TRUE(json::Parse(body, &d));
+  EXPECT_STREQ(d["instance_name"].GetString(), "demo");
+  EXPECT_STREQ(d["master_name"].GetString(), "demo-master");
+  EXPECT_EQ(d["slaves"].GetInt(), 3);
+  EXPECT_EQ(d["network_request"].GetInt(), 1);
+  EXPECT_TRUE(CreateBodyFromFlags({{"name", "x"}, {"ram-master", "lots"}}, &error).empty());
+  EXPECT_NE(error.find("--ram-master"), std::string::npos);
+  // The create schema accepts it.
+  json::Schema schema(json::CreateRequestSchemaText());
+  EXPECT_TRUE(schema.Validate(d).empty());
+}
+
+}  // namespace
+}  // namespace lambda::ctl

@@ -1,0 +1,66 @@
+#pragma once
+// lambdactl's client verbs, the pure part: settings from the environment and the state file,
+// exit codes, what a verb waits for, the SSE parser and the progress line. No I/O.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lambda/domain/status.h"
+
+namespace lambda::ctl {
+
+/// The exit codes of SPEC §7.
+enum Exit : int {
+  kReached = 0,
+  kFailedStatus = 1,
+  kUsage = 2,
+  kTimedOut = 3,
+  kRefused = 4,
+  kUnreachable = 5,
+};
+
+/// KEY=VALUE lines (as scripts/up writes `$LAMBDA_STATE_DIR/env`); comments and blanks skipped,
+/// one level of quotes removed.
+std::map<std::string, std::string> ParseEnvFile(std::string_view text);
+
+/// The exit code for an HTTP answer that is not the one wanted: 4xx refused, else unreachable.
+Exit ExitForHttp(long status);
+/// The server's error text from any dialect's error body (or the body itself, trimmed).
+std::string ErrorText(std::string_view body);
+
+/// What a verb waits for with --wait.
+struct Goal {
+  domain::InstanceStatus reached;
+  bool create = false;  ///< the build steps count as progress, *_FAILED as failure
+};
+std::optional<Goal> GoalOf(std::string_view verb);
+/// Failed for this goal: FAILED, or one of the build's *_FAILED during a create.
+bool IsFailure(const Goal& g, domain::InstanceStatus s);
+
+/// Create's steps, in order (PENDING … STARTED): the progress bar's positions.
+const std::vector<domain::InstanceStatus>& CreateSteps();
+/// "[####----] 4/8 COMMONS_INSTALLED  12.3 s" (create) or "STOPPING  1.2 s" (others).
+std::string ProgressLine(const Goal& g, domain::InstanceStatus s, double seconds);
+
+/// Incremental Server-Sent Events parser.
+class SseParser {
+ public:
+  struct Event {
+    std::string id;
+    std::string event;
+    std::string data;
+  };
+  /// Feeds bytes; returns the events completed by them.
+  std::vector<Event> Feed(std::string_view bytes);
+
+ private:
+  std::string buf_;
+};
+
+/// A create body from flags; every field has a default (SPEC §4.1 fields).
+std::string CreateBodyFromFlags(const std::map<std::string, std::string>& flags,
+                                std::string* error);
+
+}  // namespace lambda::ctl
