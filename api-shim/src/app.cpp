@@ -39,14 +39,7 @@ App::App(uv_loop_t* loop, Config config)
                  domain::Action::kDestroy}) {
     allowed_[static_cast<int>(a)] = domain::AllowedSet(domain::AllowedFrom(a));
   }
-  // Every counter is exported from the start, at 0, so a graph never begins with a gap and no
-  // reader depends on an earlier event having happened.
-  for (const char* name :
-       {"publishes_confirmed_total", "publishes_failed_total", "admissions_undone_total",
-        "admissions_reply_lost_total", "admissions_unsettled_total", "rate_limited_total",
-        "idempotent_replays_total"}) {
-    counters_[name] = 0;
-  }
+  DeclareMetrics();
 }
 
 App::~App() {
@@ -84,7 +77,7 @@ Status App::Start() {
       [] { return static_cast<uint64_t>(util::NowMs()); },
       [] { return util::RandomToken(16); },
       [this](const std::string& instance_id) { MaybeCrashBeforePublish(instance_id); },
-      &counters_,
+      &admission_counters_,
       config_.settle_budget_ms};
   server_ = std::make_unique<http::Server>(
       loop_, config_.http,
@@ -140,8 +133,6 @@ void App::Reply(Call& call, int status, std::string body,
   r.body = std::move(body);
   r.headers = std::move(headers);
   r.headers.emplace_back("X-Request-Id", call.request_id);
-  ++counters_["http_responses_total{route=\"" + std::string(routes::RouteName(call.match.route)) +
-              "\",code=\"" + std::to_string(status) + "\"}"];
   call.respond(std::move(r));
 }
 
@@ -183,7 +174,7 @@ void App::ReplyUnavailable(Call& call, std::string_view why) {
 }
 
 void App::ReplyThrottled(Call& call, uint64_t wait_ms) {
-  ++counters_["rate_limited_total"];
+  ++counters_.rate_limited;
   const std::string retry_after = std::to_string(std::max<uint64_t>(1, (wait_ms + 999) / 1000));
   const std::string text = "Too many requests for this API key; retry after " + retry_after + " s.";
   std::string body;
@@ -228,7 +219,12 @@ void App::Handle(http::Request req, http::Responder respond) {
   call->match = routes::Match(req.method, req.path);
   call->request_id = routes::ClientRequestId(req).value_or(util::NewUuid());
   call->req = std::move(req);
-  call->respond = std::move(respond);
+  // Every answer, whoever gives it, is timed for its (route, status).
+  call->respond = [this, route = call->match.route, started = uv_hrtime(),
+                   respond = std::move(respond)](http::Response r) {
+    ObserveHttp(route, r.status, started);
+    respond(std::move(r));
+  };
   switch (call->match.route) {
     case routes::Route::kNotFound:
       return ReplyError(*call, 404, "Not found.");
@@ -249,8 +245,8 @@ void App::Handle(http::Request req, http::Responder respond) {
     case routes::Route::kMetrics: {
       http::Response r;
       r.status = 200;
-      r.content_type = "text/plain; version=0.0.4";
-      r.body = Metrics();
+      r.content_type = metrics::kContentType;
+      r.body = metrics_.Text();
       return call->respond(std::move(r));
     }
     case routes::Route::kOpenApi: {
@@ -332,7 +328,7 @@ void App::DispatchOnce(const std::shared_ptr<Call>& call) {
         if (!begin) return ReplyUnavailable(*call, begin.error().message);
         switch (begin->kind) {
           case idempotency::Begin::Kind::kReplay: {
-            ++counters_["idempotent_replays_total"];
+            ++counters_.idempotent_replays;
             http::Response r;
             r.status = begin->previous.status;
             r.content_type = begin->previous.content_type;
@@ -490,26 +486,6 @@ void App::ResolveId(const std::string& raw, const std::function<void(Result<std:
     if (!r || r->is_error()) return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
     done(r->is_nil() ? std::string() : r->str);
   });
-}
-
-std::string App::Metrics() const {
-  std::string out;
-  out += "# TYPE lambda_http_connections gauge\nlambda_http_connections " +
-         std::to_string(server_ ? server_->connections() : 0) + "\n";
-  out += "# TYPE lambda_http_in_flight gauge\nlambda_http_in_flight " +
-         std::to_string(server_ ? server_->in_flight() : 0) + "\n";
-  out += "# TYPE lambda_amqp_unconfirmed gauge\nlambda_amqp_unconfirmed " +
-         std::to_string(publisher_ ? publisher_->in_flight() : 0) + "\n";
-  out += "# TYPE lambda_redis_pending gauge\nlambda_redis_pending " +
-         std::to_string(redis_ ? redis_->pending() : 0) + "\n";
-  out += "# TYPE lambda_watch_waiters gauge\nlambda_watch_waiters " +
-         std::to_string(hub_ ? hub_->waiters() : 0) + "\n";
-  out += "# TYPE lambda_watch_streams gauge\nlambda_watch_streams " +
-         std::to_string(hub_ ? hub_->streams() : 0) + "\n";
-  out += std::string("lambda_redis_up ") + (redis_ && redis_->connected() ? "1" : "0") + "\n";
-  out += std::string("lambda_amqp_up ") + (amqp_ && amqp_->connected() ? "1" : "0") + "\n";
-  for (const auto& [k, v] : counters_) out += "lambda_" + k + " " + std::to_string(v) + "\n";
-  return out;
 }
 
 }  // namespace lambda::shim

@@ -20,6 +20,7 @@
 #include "lambda/domain/status.h"
 #include "lambda/http/server.h"
 #include "lambda/json/json.h"
+#include "lambda/metrics/metrics.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/uv/handle.h"
 #include "rate_limit.h"
@@ -96,7 +97,9 @@ class App final : public Core {
   void ReplyUnknown(Call& call, std::string_view why) override;
   std::string Key(std::string_view kind, std::string_view id) const;
   std::string BaseUrl(const http::Request& req) const override;
-  std::string Metrics() const;
+  /// Declares every metric family (app_metrics.cpp).
+  void DeclareMetrics();
+  void ObserveHttp(routes::Route route, int status, uint64_t started_ns);
 
   uv_loop_t* loop_;
   Config config_;
@@ -111,7 +114,17 @@ class App final : public Core {
   std::unique_ptr<uv::Timer> settle_timer_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<idempotency::Store> idempotency_;
-  std::map<std::string, uint64_t> counters_;
+  struct Counters {
+    uint64_t rate_limited = 0;
+    uint64_t idempotent_replays = 0;
+  };
+  Counters counters_;
+  AdmissionCounters admission_counters_;
+  metrics::Exposition metrics_;
+  prometheus::Family<prometheus::Histogram>* http_seconds_ = nullptr;
+  /// (route, status) → its series, made on first use (then no labels are built per request).
+  std::unordered_map<uint32_t, prometheus::Histogram*> http_series_;
+  prometheus::Histogram* confirm_seconds_ = nullptr;
   std::string allowed_[4];  ///< per action: ",1,9," from the domain table, for admit.lua
   std::unique_ptr<RedisAdmissionStore> admission_store_;
   ParkedSettlements parked_;  ///< settlements waiting for Redis to answer again

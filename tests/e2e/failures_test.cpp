@@ -168,8 +168,9 @@ TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
 long Metric(int port, const std::string& name) {
   auto r = Http("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics");
   if (r.status != 200) return -1;
-  auto at = r.body.find(name + " ");
-  return at == std::string::npos ? 0 : std::stol(r.body.substr(at + name.size() + 1));
+  // The sample line, not the "# HELP name …" line before it.
+  auto at = r.body.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::stol(r.body.substr(at + name.size() + 2));
 }
 
 TEST(Failures, TransientProviderErrorsAreRetriedThroughTheRetryQueueAndEveryActionCompletes) {

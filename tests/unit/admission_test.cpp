@@ -117,7 +117,7 @@ class AdmissionTest : public ::testing::Test {
   FakePublisher publisher_;
   ParkedSettlements parked_;
   AdmissionPorts ports_;
-  std::map<std::string, uint64_t> counters_;
+  AdmissionCounters counters_;
   uint64_t now_ = 1000;
   int answers_ = 0;
   AdmissionOutcome outcome_;
@@ -138,7 +138,7 @@ TEST_F(AdmissionTest, ConfirmedPublishIsConfirmedInRedisThenAccepted) {
   EXPECT_EQ(a->step(), Admission::Step::kDone);
   EXPECT_EQ(answers_, 1);
   EXPECT_EQ(outcome_.kind, AdmissionOutcome::Kind::kAccepted);
-  EXPECT_EQ(counters_["publishes_confirmed_total"], 1U);
+  EXPECT_EQ(counters_.publishes_confirmed, 1U);
 }
 
 TEST_F(AdmissionTest, NackedReturnedTimedOutAndLostPublishesAreUndoneThen503) {
@@ -162,8 +162,8 @@ TEST_F(AdmissionTest, NackedReturnedTimedOutAndLostPublishesAreUndoneThen503) {
     EXPECT_EQ(outcome_.error, failure.message);
     EXPECT_EQ(a->step(), Admission::Step::kDone);
   }
-  EXPECT_EQ(counters_["publishes_failed_total"], 4U);
-  EXPECT_EQ(counters_["admissions_undone_total"], 4U);
+  EXPECT_EQ(counters_.publishes_failed, 4U);
+  EXPECT_EQ(counters_.undone, 4U);
 }
 
 TEST_F(AdmissionTest, ABrokerThatIsNotConnectedRefusesAtOnceAndTheAdmissionIsUndone) {
@@ -182,7 +182,7 @@ TEST_F(AdmissionTest, ALostRedisReplyIsAnswered503AtOnceAndUndoneByItsTokenAnyGe
   store_.admits[0].done(Error{Code::kTimeout, "redis command timed out"});
   EXPECT_EQ(answers_, 1);
   EXPECT_EQ(outcome_.kind, AdmissionOutcome::Kind::kUnavailable);
-  EXPECT_EQ(counters_["admissions_reply_lost_total"], 1U);
+  EXPECT_EQ(counters_.reply_lost, 1U);
   ASSERT_EQ(store_.settles.size(), 1U);
   EXPECT_FALSE(store_.settles[0].confirm);
   EXPECT_EQ(store_.settles[0].token, "tok-1");
@@ -253,7 +253,7 @@ TEST_F(AdmissionTest, ASettlementRedisDidNotTakeWaitsThenRetriesOrEndsUnknown) {
   parked_.Tick(false, now_ + 1000);
   EXPECT_EQ(b->step(), Admission::Step::kDone);
   EXPECT_EQ(outcome_.kind, AdmissionOutcome::Kind::kUnknown);
-  EXPECT_EQ(counters_["admissions_unsettled_total"], 1U);
+  EXPECT_EQ(counters_.unsettled, 1U);
   EXPECT_EQ(parked_.size(), 0U);
 }
 

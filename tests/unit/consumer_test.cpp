@@ -95,7 +95,7 @@ TEST_F(ConsumerTest, AnInvalidCommandIsDeadLetteredWithItsReasonThenAcked) {
   EXPECT_TRUE(acks_.acked.empty());  // not before the dead letter is safely with the broker
   publisher_.pubs[0].done(OkStatus());
   EXPECT_EQ(acks_.acked, (std::vector<std::pair<uint64_t, uint64_t>>{{7, 1}}));
-  EXPECT_EQ(consumer_->counters().at("commands_dead_lettered_total"), 1U);
+  EXPECT_EQ(consumer_->counters().dead_lettered, 1U);
 }
 
 TEST_F(ConsumerTest, ACopyTheBrokerRefusedRequeuesTheDeliveryInstead) {

@@ -109,9 +109,9 @@ TEST_F(ReconcilerTest, APassUndoesTheUnconfirmedAndRepublishesTheRest) {
   EXPECT_EQ(cmd->request_id, "req-r");
   EXPECT_EQ(cmd->attempt, 2);
   redis_.Answer(1, Array({Str("undone")}));
-  EXPECT_EQ(reconciler_->counters().at("reconciler_failed_total"), 2U);
-  EXPECT_EQ(reconciler_->counters().at("reconciler_republished_total"), 1U);
-  EXPECT_EQ(reconciler_->counters().at("reconciler_undone_total"), 1U);
+  EXPECT_EQ(reconciler_->counters().failed, 2U);
+  EXPECT_EQ(reconciler_->counters().republished, 1U);
+  EXPECT_EQ(reconciler_->counters().undone, 1U);
 }
 
 TEST_F(ReconcilerTest, AnotherWorkersLeaseMeansNothingToDo) {

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "consumer/consumer.h"
 #include "health/health.h"
+#include "health/metrics.h"
 #include "lambda/amqp/connection.h"
 #include "lambda/amqp/consumer.h"
 #include "lambda/amqp/publisher.h"
@@ -45,7 +46,14 @@ class WorkerApp {
                   config.consumer),
         reconciler_(loop, &redis_, config.reconciler, config.redis_prefix, config.worker_id,
                     config.history_max),
-        shutdown_timer_(loop) {}
+        shutdown_timer_(loop) {
+    worker::DeclareWorkerMetrics(
+        metrics_,
+        {&consumer_.counters(), &reconciler_.counters(),
+         [this] { return static_cast<double>(consumer_.in_flight()); },
+         [this] { return redis_.connected() ? 1.0 : 0.0; },
+         [this] { return amqp_ && amqp_->connected() ? 1.0 : 0.0; }});
+  }
 
   Status Start() {
     redis_.Start();
@@ -92,10 +100,8 @@ class WorkerApp {
 
  private:
   void Health(const http::Request& req, const http::Responder& respond) {
-    worker::HealthView view{redis_.connected(),
-                            amqp_->connected(),
-                            consumer_.in_flight(),
-                            {&consumer_.counters(), &reconciler_.counters()}};
+    worker::HealthView view{redis_.connected(), amqp_->connected(), consumer_.in_flight(),
+                            [this] { return metrics_.Text(); }};
     respond(worker::HealthResponse(req.method, req.path, view));
   }
 
@@ -118,6 +124,7 @@ class WorkerApp {
   worker::Ledger ledger_;
   worker::Consumer consumer_;
   worker::Reconciler reconciler_;
+  metrics::Exposition metrics_;
   // Declared after what they feed (and destroyed before it): deliveries and confirms stop
   // before the consumer and reconciler go.
   std::unique_ptr<amqp::Connection> amqp_;

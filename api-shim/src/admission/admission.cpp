@@ -34,10 +34,15 @@ std::shared_ptr<Admission> Admission::Start(const AdmissionPorts& ports, AdmitPl
 }
 
 Admission::Admission(const AdmissionPorts& ports, AdmitPlan plan, Done done)
-    : ports_(ports), plan_(std::move(plan)), done_(std::move(done)), token_(ports_.new_token()) {}
+    : ports_(ports),
+      plan_(std::move(plan)),
+      done_(std::move(done)),
+      token_(ports_.new_token()),
+      started_ms_(ports_.now_ms()) {}
 
-void Admission::Count(const std::string& name, uint64_t by) {
-  if (ports_.counters != nullptr) (*ports_.counters)[name] += by;
+AdmissionCounters& Admission::Counters() {
+  static thread_local AdmissionCounters scratch;
+  return ports_.counters != nullptr ? *ports_.counters : scratch;
 }
 
 void Admission::Answer(const AdmissionOutcome& o) {
@@ -52,7 +57,7 @@ void Admission::OnAdmitted(Result<AdmitReply> r) {
       // The script may have run: answer 503 now and undo by the token as soon as Redis answers.
       // Undoing here is only early: the admission is unconfirmed, so the reconciler never
       // republishes it and undoes it at its deadline even if this shim is gone by then.
-      Count("admissions_reply_lost_total");
+      ++Counters().reply_lost;
       Answer({AdmissionOutcome::Kind::kUnavailable, {}, {}, r.error().message});
       for (const auto& id : plan_.ids) id_gens_.emplace_back(id, "");
       return StartSettle(false, "redis reply lost", ports_.settle_budget_ms * 20);
@@ -111,9 +116,11 @@ void Admission::Publish(const std::string& id, int64_t gen) {
 
 void Admission::OnPublished(const std::string& id, int64_t gen, const Status& st) {
   if (st) {
-    Count("publishes_confirmed_total");
+    auto& c = Counters();
+    ++c.publishes_confirmed;
+    if (c.confirm_latency_ms) c.confirm_latency_ms(ports_.now_ms() - started_ms_);
   } else {
-    Count("publishes_failed_total");
+    ++Counters().publishes_failed;
     log::Warn("publish failed", {{"request_id", plan_.request_id},
                                  {"instance_id", id},
                                  {"action", std::string(domain::ActionName(plan_.action))},
@@ -148,7 +155,7 @@ void Admission::RetrySettle() {
 void Admission::GiveUp() {
   if (step_ != Step::kAwaitingRedis) return;
   step_ = Step::kDone;
-  Count("admissions_unsettled_total");
+  ++Counters().unsettled;
   log::Error("could not settle an admission with Redis; its outcome is unknown",
              {{"token", token_}, {"request_id", plan_.request_id}});
   std::string id = plan_.kind == AdmitPlan::Kind::kCreate ? plan_.ids.front() : std::string();
@@ -178,7 +185,7 @@ void Admission::OnSettled(Result<SettleReply> r) {
     }
     return Answer({AdmissionOutcome::Kind::kUnknown, {}, new_id, "part of the batch expired"});
   }
-  Count("admissions_undone_total", s.undone);
+  Counters().undone += static_cast<uint64_t>(s.undone);
   if (s.confirmed == 0) return Answer({AdmissionOutcome::Kind::kUnavailable, {}, {}, why_});
   // A worker claimed the command although its confirm did not reach us: it stands.
   if (s.confirmed == s.total) return Answer(accepted);

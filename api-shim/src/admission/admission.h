@@ -88,6 +88,17 @@ class ParkedSettlements {
   std::vector<std::shared_ptr<Admission>> parked_;
 };
 
+/// What admissions count: plain numbers, read by /metrics on the same loop.
+struct AdmissionCounters {
+  uint64_t publishes_confirmed = 0;
+  uint64_t publishes_failed = 0;
+  uint64_t reply_lost = 0;  ///< the admission script's reply lost (answered 503, undone)
+  uint64_t unsettled = 0;   ///< confirm/undo never reached Redis in the budget (504)
+  uint64_t undone = 0;
+  /// Admission start to the broker's confirm, per confirmed publish; may be empty.
+  std::function<void(uint64_t ms)> confirm_latency_ms;
+};
+
 struct AdmissionPorts {
   AdmissionStore* store = nullptr;
   amqp::Publisher* publisher = nullptr;
@@ -96,7 +107,7 @@ struct AdmissionPorts {
   std::function<std::string()> new_token;
   /// Test-only fault point between admission and publish (the reconciler must recover it).
   std::function<void(const std::string& instance_id)> before_publish;
-  std::map<std::string, uint64_t>* counters = nullptr;
+  AdmissionCounters* counters = nullptr;
   uint64_t settle_budget_ms = 3000;
 };
 
@@ -133,13 +144,15 @@ class Admission : public std::enable_shared_from_this<Admission> {
   void SendSettle();
   void OnSettled(Result<SettleReply> r);
   void Answer(const AdmissionOutcome& o);
-  void Count(const std::string& name, uint64_t by = 1);
+  /// The counters, or a scratch set when the ports have none.
+  AdmissionCounters& Counters();
 
   AdmissionPorts ports_;
   AdmitPlan plan_;
   Done done_;  ///< emptied once answered
   Step step_ = Step::kAdmitting;
   std::string token_;
+  uint64_t started_ms_ = 0;  ///< for the admission-to-confirm latency
   redis::args::IdGens id_gens_;  ///< what was admitted (or, reply lost, what may have been)
   size_t publishes_left_ = 0;
   Status published_ = OkStatus();  ///< the first failed publish, if any

@@ -3,6 +3,7 @@
 #include "lambda/log/log.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
+#include "lambda/util/util.h"
 
 namespace lambda::worker {
 
@@ -25,7 +26,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
     static_cast<void>(acks_->Reject(epoch, d.tag, true));
     return;
   }
-  ++counters_["deliveries_total"];
+  ++counters_.deliveries;
   auto cmd = domain::ParseCommand(d.body);
   if (!cmd) {
     log::Warn("invalid command; dead-lettering",
@@ -35,16 +36,17 @@ void Consumer::OnDelivery(amqp::Delivery d) {
   uint64_t tag = d.tag;
   auto c = std::move(*cmd);
   if (running_.count(c.instance_id)) {
-    ++counters_["commands_busy_total"];
+    ++counters_.busy;
     return SendToRetryQueue(epoch, tag, std::move(c),
                             "a job for this instance runs in this worker");
   }
   ++in_flight_;
   running_.emplace(c.instance_id, nullptr);
+  const auto claimed_from = static_cast<uint64_t>(util::NowMs());
   ctx_.redis->EvalSha(
       redis::scripts::Claim(), {},
       redis::args::Claim{ctx_.prefix, c.instance_id, c.gen, ctx_.worker_id, ctx_.lease_ms}.Argv(),
-      [this, epoch, tag, c](Result<redis::Value> r) mutable {
+      [this, epoch, tag, c, claimed_from](Result<redis::Value> r) mutable {
         if (!r || r->is_error()) {
           return Done(epoch, tag, std::move(c), JobOutcome::kRedisUnavailable);
         }
@@ -56,25 +58,33 @@ void Consumer::OnDelivery(amqp::Delivery d) {
                                                {"instance_id", c.instance_id},
                                                {"gen", c.gen},
                                                {"reason", outcome}});
-          ++counters_["commands_stale_total"];
+          ++counters_.stale;
           return Done(epoch, tag, std::move(c), JobOutcome::kSuperseded);
         }
         if (outcome == "busy") {
           --in_flight_;
           running_.erase(c.instance_id);
-          ++counters_["commands_busy_total"];
+          ++counters_.busy;
           return SendToRetryQueue(epoch, tag, std::move(c),
                                   "instance leased by " + (e.size() > 1 ? e[1].str : "?"));
         }
         if (outcome != "ok" || e.size() < 5)
           return Done(epoch, tag, std::move(c), JobOutcome::kRedisUnavailable);
+        if (counters_.queue_wait_ms && c.issued_at > 0) {
+          counters_.queue_wait_ms(util::NowMs() - c.issued_at);
+        }
         Claim claim{domain::FromCode(static_cast<int>(e[1].AsInt()))
                         .value_or(domain::InstanceStatus::kPending),
                     e[2].str, e[3].str, e[4].str,
                     e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
         auto job = std::make_shared<Job>(
             ctx_, c, std::move(claim),
-            [this, epoch, tag, c](JobOutcome o, const TransientRetry& retry) mutable {
+            [this, epoch, tag, c, claimed_from](JobOutcome o,
+                                                const TransientRetry& retry) mutable {
+              if (counters_.command_ms) {
+                counters_.command_ms(c.action, o,
+                                     static_cast<uint64_t>(util::NowMs()) - claimed_from);
+              }
               Done(epoch, tag, std::move(c), o, retry);
             });
         running_[c.instance_id] = job;
@@ -88,14 +98,14 @@ void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcom
   running_.erase(cmd.instance_id);
   switch (outcome) {
     case JobOutcome::kCompleted:
-      ++counters_["commands_completed_total"];
+      ++counters_.completed;
       return Ack(epoch, tag);
     case JobOutcome::kSuperseded:
       return Ack(epoch, tag);
     case JobOutcome::kRedisUnavailable:
       return SendToRetryQueue(epoch, tag, std::move(cmd), "redis unavailable");
     case JobOutcome::kProviderTransient:
-      ++counters_["transient_retries_total"];
+      ++counters_.transient_retries;
       cmd.op_attempt = retry.next_attempt;
       return Republish(epoch, tag, cmd, retry.delay_ms);
   }
@@ -113,7 +123,7 @@ void Consumer::SendToRetryQueue(uint64_t epoch, uint64_t tag, domain::Command cm
                       "gave up after " + std::to_string(cmd.attempt) + " attempts: " + why);
   }
   ++cmd.attempt;
-  ++counters_["commands_retried_total"];
+  ++counters_.retried;
   Republish(epoch, tag, cmd, config_.retry_delay_ms);
 }
 
@@ -133,7 +143,7 @@ void Consumer::Republish(uint64_t epoch, uint64_t tag, const domain::Command& cm
 }
 
 void Consumer::DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::string& reason) {
-  ++counters_["commands_dead_lettered_total"];
+  ++counters_.dead_lettered;
   const auto& topo = publisher_->topology();
   amqp::PublishOptions opts;
   opts.message_id = d.message_id;

@@ -24,6 +24,21 @@ struct ConsumerConfig {
   uint64_t retry_delay_ms = 1000;  ///< how long a command waits in the retry queue
 };
 
+/// What the consumer counts: plain numbers, read by /metrics on the same loop.
+struct ConsumerCounters {
+  uint64_t deliveries = 0;
+  uint64_t completed = 0;
+  uint64_t stale = 0;  ///< redelivered, duplicated or superseded: acked and dropped
+  uint64_t busy = 0;   ///< the instance was leased elsewhere (or here): retried later
+  uint64_t retried = 0;
+  uint64_t transient_retries = 0;
+  uint64_t dead_lettered = 0;
+  /// Claim to final outcome, by action and outcome (JobOutcome); may be empty.
+  std::function<void(domain::Action, JobOutcome, uint64_t ms)> command_ms;
+  /// `issued_at` to claim: how long the command waited for a worker; may be empty.
+  std::function<void(int64_t ms)> queue_wait_ms;
+};
+
 class Consumer {
  public:
   Consumer(JobContext ctx, ConsumerConfig config);
@@ -38,7 +53,7 @@ class Consumer {
   /// Stop taking work: later deliveries are requeued at once.
   void StopIntake() { intake_ = false; }
   size_t in_flight() const { return in_flight_; }
-  const std::map<std::string, uint64_t>& counters() const { return counters_; }
+  ConsumerCounters& counters() { return counters_; }
 
  private:
   void Ack(uint64_t epoch, uint64_t tag);
@@ -60,7 +75,7 @@ class Consumer {
   /// Instances this worker runs a job for (claimed, or claiming): a duplicate delivered meanwhile
   /// must not run beside it. The running jobs are owned here.
   std::map<std::string, std::shared_ptr<Job>> running_;
-  std::map<std::string, uint64_t> counters_;
+  ConsumerCounters counters_;
 };
 
 }  // namespace lambda::worker

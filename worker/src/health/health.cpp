@@ -1,6 +1,7 @@
 #include "health/health.h"
 
 #include "lambda/http/router.h"
+#include "lambda/metrics/metrics.h"
 
 namespace lambda::worker {
 namespace {
@@ -51,14 +52,8 @@ http::Response HealthResponse(std::string_view method, std::string_view path,
       break;
     }
     case Route::kMetrics:
-      r.content_type = "text/plain; version=0.0.4";
-      r.body = "lambda_worker_in_flight " + std::to_string(view.in_flight) + "\n";
-      r.body += std::string("lambda_redis_up ") + (view.redis_up ? "1" : "0") + "\n";
-      r.body += std::string("lambda_amqp_up ") + (view.amqp_up ? "1" : "0") + "\n";
-      for (const auto* counters : view.counters) {
-        for (const auto& [k, v] : *counters)
-          r.body += "lambda_worker_" + k + " " + std::to_string(v) + "\n";
-      }
+      r.content_type = metrics::kContentType;
+      r.body = view.metrics_text ? view.metrics_text() : std::string();
       break;
   }
   return r;

@@ -2,6 +2,7 @@
 /// The worker's own HTTP surface (/healthz, /readyz, /metrics): its route table on the shared
 /// `http::Router` and the pure shaping of each answer.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -16,7 +17,8 @@ struct HealthView {
   bool redis_up = false;
   bool amqp_up = false;
   size_t in_flight = 0;
-  std::vector<const std::map<std::string, uint64_t>*> counters;  ///< exported as lambda_worker_*
+  /// The /metrics text (read only for that route).
+  std::function<std::string()> metrics_text;
 };
 
 /// 404 and 405 (+ Allow) like the shim; OPTIONS answers 204 with Allow.

@@ -45,7 +45,7 @@ void Reconciler::UndoUnconfirmed(const std::string& id, const std::string& token
                   [this, id, gen](Result<redis::Value> r) {
                     if (!r || r->is_error() || r->elements.empty()) return;  // next pass
                     if (r->elements[0].str != "undone") return;  // claimed meanwhile: it stands
-                    ++counters_["reconciler_undone_total"];
+                    ++counters_.undone;
                     log::Warn(
                         "undid an admission its shim never confirmed (it answered 503 or died)",
                         {{"instance_id", id}, {"gen", gen}});
@@ -55,6 +55,7 @@ void Reconciler::UndoUnconfirmed(const std::string& id, const std::string& token
 void Reconciler::Pass() {
   if (in_pass_ || !redis_->connected() || publisher_ == nullptr || !publisher_->connected()) return;
   in_pass_ = true;
+  ++counters_.passes;
   int64_t now = util::NowMs();
   redis_->EvalSha(
       redis::scripts::Reconcile(), {},
@@ -69,7 +70,7 @@ void Reconciler::Pass() {
         const auto& e = r->elements;
         if (e[0].AsInt() < 0) return;  // another worker reconciles
         if (int64_t failed = e[0].AsInt(); failed > 0) {
-          counters_["reconciler_failed_total"] += static_cast<uint64_t>(failed);
+          counters_.failed += static_cast<uint64_t>(failed);
           log::Warn("reconciler failed stuck instances", {{"count", failed}});
         }
         size_t undo = e.size() > 1 ? static_cast<size_t>(std::max<int64_t>(0, e[1].AsInt())) : 0;
@@ -85,7 +86,7 @@ void Reconciler::Pass() {
           cmd.request_id = e[i + 3].str.empty() ? util::NewUuid() : e[i + 3].str;
           cmd.issued_at = util::NowMs();
           cmd.attempt = static_cast<int>(std::min<int64_t>(e[i + 4].AsInt(), 1000));
-          ++counters_["reconciler_republished_total"];
+          ++counters_.republished;
           log::Warn("republishing a pending command nobody worked on",
                     {{"request_id", cmd.request_id},
                      {"instance_id", cmd.instance_id},

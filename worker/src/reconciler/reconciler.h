@@ -27,6 +27,14 @@ struct ReconcilerConfig {
   uint64_t unconfirmed_after_ms = 60000;
 };
 
+/// What the reconciler did: plain numbers, read by /metrics on the same loop.
+struct ReconcilerCounters {
+  uint64_t passes = 0;
+  uint64_t republished = 0;  ///< pending commands published again past their deadline
+  uint64_t failed = 0;       ///< instances failed past the hard timeout
+  uint64_t undone = 0;       ///< admissions left unconfirmed, undone
+};
+
 class Reconciler {
  public:
   Reconciler(uv_loop_t* loop, redis::Client* redis, ReconcilerConfig config, std::string prefix,
@@ -35,7 +43,7 @@ class Reconciler {
   void Attach(amqp::Publisher* publisher) { publisher_ = publisher; }
   void Start();
   void Stop() { timer_.Stop(); }
-  const std::map<std::string, uint64_t>& counters() const { return counters_; }
+  const ReconcilerCounters& counters() const { return counters_; }
 
  private:
   void Pass();
@@ -51,7 +59,7 @@ class Reconciler {
   std::string create_failures_;
   uv::Timer timer_;
   bool in_pass_ = false;
-  std::map<std::string, uint64_t> counters_;
+  ReconcilerCounters counters_;
 };
 
 }  // namespace lambda::worker
