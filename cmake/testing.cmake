@@ -23,6 +23,7 @@ function(add_lambda_test name)
   file(GENERATE OUTPUT ${state}.build-env CONTENT
 "export LAMBDA_SHIM_BIN=$<TARGET_FILE:api-shim> LAMBDA_WORKER_BIN=$<TARGET_FILE:worker>
 export LAMBDA_CTL_BIN=$<TARGET_FILE:lambdactl> LAMBDA_SOURCE_DIR=${PROJECT_SOURCE_DIR}
+export LAMBDA_ARTIFACTS_DIR=${CMAKE_BINARY_DIR}/artifacts
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ")
   set_target_properties(${name} PROPERTIES CROSSCOMPILING_EMULATOR

@@ -13,6 +13,7 @@
 #include "routes/body.h"
 #include "routes/dialects.h"
 #include "routes/shape.h"
+#include "ui.h"
 
 namespace lambda::shim {
 namespace {
@@ -248,6 +249,11 @@ void App::Handle(http::Request req, http::Responder respond) {
       r.content_type = metrics::kContentType;
       r.body = metrics_.Text();
       return call->respond(std::move(r));
+    }
+    case routes::Route::kUi: {
+      auto file = UiFile(call->req.path);
+      if (!file) return ReplyError(*call, 404, "Not found.");
+      return call->respond(std::move(*file));
     }
     case routes::Route::kOpenApi: {
       http::Response r;

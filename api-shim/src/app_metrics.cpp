@@ -55,6 +55,10 @@ void App::DeclareMetrics() {
                  gauge([this] { return hub_ ? static_cast<double>(hub_->waiters()) : 0.0; }));
   metrics_.Gauge("lambda_watch_streams", "Open event streams (Server-Sent Events).",
                  gauge([this] { return hub_ ? static_cast<double>(hub_->streams()) : 0.0; }));
+  metrics_.Gauge("lambda_watch_tenant_streams",
+                 "Open event streams of a whole tenant (the dashboard's).", gauge([this] {
+                   return hub_ ? static_cast<double>(hub_->tenant_streams()) : 0.0;
+                 }));
   metrics_.Gauge("lambda_watch_subscribed", "1 while the status channel is subscribed.",
                  gauge([this] { return hub_ && hub_->ready() ? 1.0 : 0.0; }));
   http_seconds_ = &metrics_.Histogram("lambda_http_request_duration_seconds",

@@ -98,6 +98,8 @@ void Feldera(Core& core, const std::shared_ptr<Call>& call);   ///< routes/felde
 void WaitForStatus(Core& core, const std::shared_ptr<Call>& call);
 /// §4.4 (routes/watch.cpp): `GET …/events/`, JSON history or Server-Sent Events.
 void Events(Core& core, const std::shared_ptr<Call>& call);
+/// §4.4 (routes/watch.cpp): `GET /api/lambda-instances/events/`, every change of the tenant's.
+void TenantEvents(Core& core, const std::shared_ptr<Call>& call);
 /// §4.4 (routes/batch.cpp): `POST /api/lambda-instances/actions/`.
 void Batch(Core& core, const std::shared_ptr<Call>& call);
 }  // namespace dialects

@@ -216,6 +216,29 @@ TEST_F(Watch, AStreamSendsTheCurrentStatusThenEveryChangeAndResumesWithoutAGap) 
               static_cast<long long>(latencies_ms.back()), latencies_ms.size());
 }
 
+TEST_F(Watch, ATenantStreamCarriesEveryChangeOfItsOwnInstancesOnly) {
+  auto mine = stack_->Seed(1, "STOPPED", "acme");
+  auto theirs = stack_->Seed(1, "STOPPED", "globex");
+  auto plain = Http("GET", Api("events/"), Auth());
+  EXPECT_EQ(plain.status, 406) << plain.body;
+  SseClient sse(stack_->port(), Path("events/"), {Auth()[0], "Accept: text/event-stream"});
+  ASSERT_EQ(sse.ReadHead(seconds(5)), 200);
+  // Their instance changes first, then mine: only mine arrives.
+  ASSERT_EQ(Http("POST", Api(theirs[0] + "/"), Auth(other_key_), "action=start").status, 202);
+  ASSERT_TRUE(stack_->WaitStatus(theirs[0], "STARTED", seconds(20)));
+  ASSERT_EQ(Http("POST", Api(mine[0] + "/"), Auth(), "action=start").status, 202);
+  std::vector<std::string> seen;
+  while (seen.empty() || seen.back() != "STARTED") {
+    auto e = sse.Next(seconds(10));
+    ASSERT_TRUE(e) << "after " << seen.size() << " events";
+    auto d = Json(e->data);
+    EXPECT_EQ(std::string(d["instance_id"].GetString()), mine[0]);
+    seen.emplace_back(d["status"]["message"].GetString());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"STARTING", "STARTED"}));
+  EXPECT_GE(sse.comments(), 1);  // ": subscribed" came first
+}
+
 TEST_F(Watch, AStreamSendsHeartbeatsAndEndsWhenTheClientLeaves) {
   std::string id = CreateStarted("heartbeat");
   {

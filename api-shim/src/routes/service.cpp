@@ -158,6 +158,8 @@ void Service(Core& core, const std::shared_ptr<Call>& call) {
       return Details(core, call, true);
     case Route::kEvents:
       return Events(core, call);
+    case Route::kTenantEvents:
+      return TenantEvents(core, call);
     case Route::kBatch:
       return Batch(core, call);
     case Route::kDestroy:

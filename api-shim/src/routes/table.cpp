@@ -11,7 +11,7 @@ namespace {
 using Entry = RouteEntry;  // "{id}" matches any one segment
 
 // Order matters: literal segments before "{id}" at the same depth.
-constexpr std::array<Entry, 32> kTable{{
+constexpr std::array<Entry, 33> kTable{{
     {"GET", "/healthz", Route::kHealthz},
     {"GET", "/readyz", Route::kReadyz},
     {"GET", "/metrics", Route::kMetrics},
@@ -23,6 +23,7 @@ constexpr std::array<Entry, 32> kTable{{
     {"GET", "/api/lambda-instance", Route::kList},
     {"GET", "/api/lambda-instances/count", Route::kCount},
     {"POST", "/api/lambda-instances/actions", Route::kBatch},
+    {"GET", "/api/lambda-instances/events", Route::kTenantEvents},
     {"GET", "/api/lambda-instances/{id}", Route::kDetails},
     {"POST", "/api/lambda-instances/{id}", Route::kAction},
     {"DELETE", "/api/lambda-instances/{id}", Route::kDestroy},
@@ -136,6 +137,8 @@ std::string_view RouteName(Route r) {
       return "destroy";
     case Route::kEvents:
       return "events";
+    case Route::kTenantEvents:
+      return "tenant_events";
     case Route::kBatch:
       return "batch";
     case Route::kUi:

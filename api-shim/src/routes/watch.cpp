@@ -181,5 +181,22 @@ void Events(Core& core, const std::shared_ptr<Call>& call) {
       /*status_only=*/true);
 }
 
+void TenantEvents(Core& core, const std::shared_ptr<Call>& call) {
+  const auto* accept = call->req.Header("accept");
+  if (accept == nullptr || accept->find("text/event-stream") == std::string::npos) {
+    return Error(core, *call, 406,
+                 "This route streams Server-Sent Events: send Accept: text/event-stream.");
+  }
+  if (auto why = core.watchers().Refusal(); !why.empty()) return core.ReplyUnavailable(*call, why);
+  http::Response res;
+  res.status = 200;
+  res.content_type = "text/event-stream";
+  res.headers.emplace_back("X-Request-Id", call->request_id);
+  res.on_stream = [&core, tenant = call->tenant](std::shared_ptr<http::Stream> stream) {
+    core.watchers().AddTenantStream(tenant, std::move(stream));
+  };
+  call->respond(std::move(res));
+}
+
 }  // namespace dialects
 }  // namespace lambda::shim

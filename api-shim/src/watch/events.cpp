@@ -169,4 +169,19 @@ std::string SseFrame(std::string_view instance_id, const HistoryEntry& e) {
   return out;
 }
 
+std::string TenantFrame(const Notification& n) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "instance_id", n.instance_id);
+  Key(w, "status");
+  StatusObject(w, domain::FromCode(n.status_code).value_or(domain::InstanceStatus::kPending));
+  KV(w, "gen", n.gen);
+  w.EndObject();
+  std::string out = "event: status\ndata: ";
+  out.append(sb.GetString(), sb.GetSize());
+  out += "\n\n";
+  return out;
+}
+
 }  // namespace lambda::watch

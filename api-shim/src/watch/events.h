@@ -50,6 +50,9 @@ std::string HistoryBody(std::string_view instance_id, const std::vector<HistoryE
 std::string EntryJson(std::string_view instance_id, const HistoryEntry& e);
 /// "id: …\nevent: status\ndata: {…}\n\n".
 std::string SseFrame(std::string_view instance_id, const HistoryEntry& e);
+/// A tenant-wide stream's frame: one instance's change, from the channel message (no id: the
+/// history ids are per instance).
+std::string TenantFrame(const Notification& n);
 /// A comment line that keeps proxies and clients from timing the stream out.
 inline constexpr std::string_view kSseHeartbeat = ": keep-alive\n\n";
 

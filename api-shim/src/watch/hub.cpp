@@ -19,6 +19,7 @@ Hub::~Hub() {
   *alive_ = false;
   // Streams outlive the hub only as closed connections: their end callbacks must not call back.
   for (auto& [token, s] : streams_) s.stream->OnEnd([] {});
+  for (auto& [token, s] : tenant_streams_) s.stream->OnEnd([] {});
 }
 
 void Hub::Start() {
@@ -29,13 +30,11 @@ void Hub::Start() {
   heartbeat_->Start(limits_.heartbeat_ms, limits_.heartbeat_ms, [this] {
     std::vector<uint64_t> tokens;
     tokens.reserve(streams_.size());
-    for (const auto& [token, s] : streams_) tokens.push_back(token);
-    for (uint64_t t : tokens) {
-      auto it = streams_.find(t);
-      if (it == streams_.end()) continue;
-      auto stream = it->second.stream;  // a Send that ends the stream forgets its entry
-      stream->Send(kSseHeartbeat);
-    }
+    std::vector<std::shared_ptr<http::Stream>> all;
+    all.reserve(streams_.size() + tenant_streams_.size());
+    for (const auto& [token, s] : streams_) all.push_back(s.stream);
+    for (const auto& [token, s] : tenant_streams_) all.push_back(s.stream);
+    for (const auto& stream : all) stream->Send(kSseHeartbeat);  // a Send may end (forget) one
   });
 }
 
@@ -45,21 +44,17 @@ void Hub::Stop() {
   std::vector<uint64_t> tokens;
   for (const auto& [token, w] : waiters_) tokens.push_back(token);
   for (uint64_t t : tokens) WakeWaiter(t, Wake::kShutdown);
-  tokens.clear();
-  for (const auto& [token, s] : streams_) tokens.push_back(token);
-  for (uint64_t t : tokens) {
-    auto it = streams_.find(t);
-    if (it == streams_.end()) continue;
-    auto stream = it->second.stream;
-    stream->End();
-  }
+  std::vector<std::shared_ptr<http::Stream>> all;
+  for (const auto& [token, s] : streams_) all.push_back(s.stream);
+  for (const auto& [token, s] : tenant_streams_) all.push_back(s.stream);
+  for (const auto& stream : all) stream->End();
   subscriber_->Stop();
 }
 
 std::string Hub::Refusal() const {
   if (stopped_) return "the server is shutting down";
   if (!ready_) return "the status channel is not subscribed (Redis unavailable)";
-  if (waiters_.size() + streams_.size() >= limits_.max_watchers) {
+  if (waiters_.size() + streams_.size() + tenant_streams_.size() >= limits_.max_watchers) {
     return "too many watchers on this server (" + std::to_string(limits_.max_watchers) + ")";
   }
   return {};
@@ -100,6 +95,44 @@ void Hub::AddStream(const std::string& id, std::string after,
   if (streams_.count(token) != 0) CatchUp(token);
 }
 
+void Hub::AddTenantStream(const std::string& tenant, std::shared_ptr<http::Stream> stream) {
+  if (auto why = Refusal(); !why.empty()) {
+    log::Warn("tenant stream refused", {{"reason", why}});
+    stream->End();
+    return;
+  }
+  uint64_t token = next_token_++;
+  tenant_streams_[token] = TenantStreamer{tenant, stream};
+  stream->OnEnd([this, token, alive = alive_] {
+    if (*alive) tenant_streams_.erase(token);
+  });
+  // Live from here: a client lists after this line and misses nothing.
+  if (tenant_streams_.count(token) != 0) stream->Send(": subscribed\n\n");
+}
+
+void Hub::FanOutToTenant(const Notification& n) {
+  if (auto it = owners_.find(n.instance_id); it != owners_.end()) {
+    return SendToTenant(it->second, n);
+  }
+  commands_->Command({"HGET", prefix_ + "i:" + n.instance_id, "owner"},
+                     [this, n, alive = alive_](const Result<redis::Value>& r) {
+                       if (!*alive || !r || r->is_error() || r->is_nil()) return;
+                       if (owners_.size() >= limits_.owner_cache) owners_.clear();
+                       owners_[n.instance_id] = r->str;
+                       SendToTenant(r->str, n);
+                     });
+}
+
+void Hub::SendToTenant(const std::string& owner, const Notification& n) {
+  std::vector<std::shared_ptr<http::Stream>> to;
+  for (const auto& [token, s] : tenant_streams_) {
+    if (s.tenant == owner) to.push_back(s.stream);
+  }
+  if (to.empty()) return;
+  const std::string frame = TenantFrame(n);
+  for (const auto& stream : to) stream->Send(frame);
+}
+
 void Hub::Forget(uint64_t token) {
   std::string id;
   if (auto it = waiters_.find(token); it != waiters_.end()) {
@@ -138,6 +171,7 @@ void Hub::WakeWaiter(uint64_t token, Wake why) {
 void Hub::OnMessage(std::string_view payload) {
   auto n = ParseNotification(payload);
   if (!n) return;
+  if (!tenant_streams_.empty()) FanOutToTenant(*n);
   for (uint64_t t : TokensOf(n->instance_id)) {
     if (auto w = waiters_.find(t); w != waiters_.end()) {
       const auto& wanted = w->second.wanted;
@@ -162,6 +196,10 @@ void Hub::OnSubscribed(bool subscribed) {
   tokens.clear();
   for (const auto& [token, s] : streams_) tokens.push_back(token);
   for (uint64_t t : tokens) CatchUp(t);
+  // A tenant stream has no history to catch up from: its clients list again.
+  std::vector<std::shared_ptr<http::Stream>> all;
+  for (const auto& [token, s] : tenant_streams_) all.push_back(s.stream);
+  for (const auto& stream : all) stream->Send("event: resync\ndata: {}\n\n");
 }
 
 void Hub::CatchUp(uint64_t token) {

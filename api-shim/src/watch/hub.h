@@ -27,6 +27,7 @@ namespace lambda::watch {
 
 struct HubLimits {
   size_t max_watchers = 10000;   ///< waiters and streams together
+  size_t owner_cache = 65536;    ///< instance owners remembered for tenant streams
   uint64_t heartbeat_ms = 15000;  ///< SSE comment line this often
   int history_batch = 100;        ///< entries read per catch-up round trip
 };
@@ -66,6 +67,11 @@ class Hub {
   /// when empty, the latest entry; then every new one, with heartbeats, until the stream ends.
   void AddStream(const std::string& id, std::string after, std::shared_ptr<http::Stream> stream);
 
+  /// Streams every status change of `tenant`'s instances to `stream` (frames without ids: a
+  /// client that reconnects lists again), with heartbeats, until the stream ends.
+  void AddTenantStream(const std::string& tenant, std::shared_ptr<http::Stream> stream);
+  size_t tenant_streams() const { return tenant_streams_.size(); }
+
   /// The status channel's name under `prefix`.
   static std::string Channel(std::string_view prefix) { return std::string(prefix) + "events"; }
 
@@ -88,6 +94,13 @@ class Hub {
     bool dirty = false;  ///< a change arrived while reading: read again
   };
 
+  struct TenantStreamer {
+    std::string tenant;
+    std::shared_ptr<http::Stream> stream;
+  };
+  /// Sends `n` to the tenant streams of its instance's owner (looked up once, then cached).
+  void FanOutToTenant(const Notification& n);
+  void SendToTenant(const std::string& owner, const Notification& n);
   void WakeWaiter(uint64_t token, Wake why);
   void CatchUp(uint64_t token);
   void Forget(uint64_t token);
@@ -105,6 +118,9 @@ class Hub {
   std::map<uint64_t, Waiter> waiters_;
   std::map<uint64_t, Streamer> streams_;
   std::unordered_map<std::string, std::vector<uint64_t>> by_instance_;
+  std::map<uint64_t, TenantStreamer> tenant_streams_;
+  /// Instance → owner (an owner never changes); bounded, emptied when full.
+  std::unordered_map<std::string, std::string> owners_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
