@@ -102,7 +102,16 @@ const std::vector<std::string>& Source::Finish() {
 
 std::string Source::Usage() const {
   std::string out;
-  for (const auto& u : usage_) out += "  " + u + "\n";
+  for (const auto& u : usage_) {
+    out += "  " + u + "\n";
+    // "--name / ENV (…)": the name is the first word without its dashes.
+    auto name = std::string_view(u).substr(2, u.find(' ') - 2);
+    if (auto help = SettingHelp(name); !help.empty()) {
+      out += "      ";
+      out += help;
+      out += "\n";
+    }
+  }
   return out;
 }
 

@@ -6,9 +6,13 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lambda::config {
+
+/// The one-sentence description of a setting (empty when it has none).
+std::string_view SettingHelp(std::string_view name);
 
 class Source {
  public:

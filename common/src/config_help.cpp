@@ -1,0 +1,126 @@
+// One sentence for every setting of both binaries, printed by --help and gathered into
+// docs/configuration.md by scripts/gen-config-docs (which fails on a setting without one).
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace lambda::config {
+
+std::string_view SettingHelp(std::string_view name) {
+  static const std::map<std::string_view, std::string_view> kHelp{
+      // both binaries
+      {"redis-url", "Redis to use: redis://[[user]:password@]host[:port][/db]."},
+      {"redis-command-timeout-ms",
+       "A Redis command unanswered this long drops the connection (it is remade with back-off)."},
+      {"redis-prefix", "Prefix of every Redis key; stacks sharing a Redis need distinct ones."},
+      {"amqp-url", "RabbitMQ to use: amqp://user:password@host[:port]/[vhost]."},
+      {"amqp-prefix", "Prefix of the exchanges and queues (actions, retry, dead letters)."},
+      {"queue-type",
+       "Type of the actions queue when first declared: quorum (replicated, the default) or "
+       "classic."},
+      {"publish-timeout-ms",
+       "A publish the broker has not confirmed this long fails (the shim undoes the admission "
+       "and answers 503) and the connection is remade."},
+      {"history-max", "Status changes kept per instance in its history stream."},
+      {"shutdown-grace-ms",
+       "On SIGTERM, time given to in-flight work before the process stops (the worker's "
+       "unfinished commands go back to the queue)."},
+      {"log-level", "Lowest level logged (one JSON object per line on stderr)."},
+      {"provider", "Where VMs are made: sim (simulated), libvirt (QEMU/KVM), openstack (Nova)."},
+      // api-shim
+      {"host", "Address the HTTP API listens on."},
+      {"http-port", "Port the HTTP API listens on (0: any free port)."},
+      {"public-url",
+       "Base of the links in answers (e.g. https://lambda.example.com); empty: from the Host "
+       "header."},
+      {"max-pending-redis", "Redis commands awaiting replies; beyond it requests answer 503."},
+      {"max-in-flight-publishes",
+       "Publishes awaiting the broker's confirm; beyond it actions answer 503."},
+      {"max-header-bytes", "Largest request head accepted (431 beyond)."},
+      {"max-body-bytes", "Largest request body accepted (413 beyond)."},
+      {"request-timeout-ms", "Time a client has to send a whole request (408 beyond)."},
+      {"idle-timeout-ms", "An idle keep-alive connection is closed after this long."},
+      {"max-connections", "Open client connections; new ones beyond it are closed at once."},
+      {"key-cache-ms",
+       "How long a checked API key is trusted without asking Redis: the delay before a revoked "
+       "key stops working."},
+      {"settle-budget-ms",
+       "Time an admission whose publish answered may take to be confirmed or undone in Redis "
+       "(retried while Redis is away); past it the answer is 504, outcome unknown."},
+      {"max-watchers",
+       "Held status waits and event streams this shim serves at once; beyond it they answer "
+       "503 with Retry-After."},
+      {"max-stream-backlog-bytes",
+       "Bytes an event stream's client may leave unread before it is cut off."},
+      {"sse-heartbeat-ms", "A comment line is sent on every event stream this often."},
+      {"rate-limit-per-s",
+       "Requests per second allowed per API key (token bucket; 0: no limit); beyond: 429."},
+      {"rate-limit-burst", "Requests an API key may make at once before its rate applies."},
+      {"enable-test-faults", "Allows the test-only fault switches; never set it in production."},
+      {"fault-crash-after-admit-permille",
+       "Test only: the shim kills itself between admission and publish this often (per 1000)."},
+      // worker
+      {"worker-id", "This worker's name in leases, history and the ledger (unique per process)."},
+      {"prefetch", "Commands the broker may deliver to this worker before it acks any."},
+      {"sim-vm-op-ms", "sim: time one VM operation takes."},
+      {"sim-step-ms", "sim: time one install step takes (a create's simulate.step_ms wins)."},
+      {"sim-seed", "sim: seed of the simulated cloud's randomness (ids, injected errors)."},
+      {"sim-transient-error-permille",
+       "sim: transient errors injected per 1000 VM operations (to exercise the retries)."},
+      {"libvirt-uri", "libvirt: the hypervisor connection (qemu:///system, qemu:///session)."},
+      {"libvirt-domain-type", "libvirt: domain type (kvm, qemu without acceleration, test)."},
+      {"libvirt-kernel", "libvirt: a kernel to boot (with --libvirt-initrd) instead of a disk."},
+      {"libvirt-initrd", "libvirt: the initramfs booted with --libvirt-kernel."},
+      {"libvirt-image",
+       "libvirt: base disk image; each VM gets a qcow2 overlay of it and a cloud-init seed."},
+      {"libvirt-disk-dir", "libvirt: where the VMs' overlays and seeds are written."},
+      {"libvirt-max-disk-gib", "libvirt: largest disk a create may ask for."},
+      {"libvirt-cmdline", "libvirt: kernel command line with --libvirt-kernel."},
+      {"libvirt-ssh-host", "libvirt: address the VMs' forwarded SSH ports are reached on."},
+      {"libvirt-max-vcpus", "libvirt: vCPUs given to a VM at most (a create's larger ask is capped)."},
+      {"libvirt-max-ram-mib", "libvirt: RAM given to a VM at most, in MiB (larger asks are capped)."},
+      {"vm-stop-timeout-ms", "libvirt: a VM not off this long after ACPI shutdown is destroyed."},
+      {"vm-shutdown-retry-ms", "libvirt: ACPI shutdown is sent again this often while waiting."},
+      {"ssh-public-key-file", "A public key installed in every VM (cloud-init, or the guest's)."},
+      {"os-auth-url", "openstack: Keystone v3 URL (default $OS_AUTH_URL)."},
+      {"os-username", "openstack: user (default $OS_USERNAME)."},
+      {"os-password", "openstack: password (default $OS_PASSWORD)."},
+      {"os-project-name", "openstack: project (default $OS_PROJECT_NAME)."},
+      {"os-user-domain-name", "openstack: the user's domain (default $OS_USER_DOMAIN_NAME)."},
+      {"os-project-domain-name",
+       "openstack: the project's domain (default $OS_PROJECT_DOMAIN_NAME)."},
+      {"os-region-name", "openstack: region of the compute endpoint (default $OS_REGION_NAME)."},
+      {"os-image", "openstack: image id or name the VMs boot."},
+      {"os-network", "openstack: network id, auto or none."},
+      {"os-flavor", "openstack: flavor id or name; empty: the smallest that fits the request."},
+      {"os-mode", "openstack: nova, or synnefo for ~okeanos's differences."},
+      {"os-poll-ms", "openstack: first wait between reads of a server in transition."},
+      {"os-poll-max-ms", "openstack: longest wait between those reads (back-off)."},
+      {"os-op-timeout-ms", "openstack: a server not in the wanted state this long fails the step."},
+      {"hooks-dir",
+       "Executables run for the service steps (init, commons, hadoop, kafka, flink, "
+       "start-services, stop-services); a missing one is a step with nothing to do."},
+      {"hook-timeout-ms", "A hook running longer fails its step (its process group is killed)."},
+      {"ledger-max", "Operations kept per instance in the operations ledger."},
+      {"retry-delay-ms",
+       "Delay before a command whose instance was busy (or Redis away) is tried again."},
+      {"max-attempts", "Tries of one command before it is dead-lettered."},
+      {"reconcile-interval-ms", "How often the reconciler runs (one worker at a time, by lease)."},
+      {"republish-after-ms",
+       "A confirmed command still pending this long is published again by the reconciler."},
+      {"unconfirmed-after-ms",
+       "An admission neither confirmed by its shim nor claimed this long is undone."},
+      {"create-timeout-ms", "A create not finished this long fails its instance."},
+      {"action-timeout-ms", "A start, stop or destroy not finished this long fails its instance."},
+      {"lease-ms", "A worker's lease on the instance it works on; renewed while it works."},
+      {"max-op-attempts", "Tries of one provider operation on transient errors before it fails."},
+      {"op-backoff-ms", "First back-off between those tries (exponential, with jitter)."},
+      {"op-backoff-max-ms", "Longest back-off between those tries."},
+      {"worker-http-host", "Address of the worker's /healthz, /readyz and /metrics."},
+      {"worker-http-port", "Port of the worker's /healthz, /readyz and /metrics (0: any free)."},
+  };
+  auto it = kHelp.find(name);
+  return it == kHelp.end() ? std::string_view{} : it->second;
+}
+
+}  // namespace lambda::config
