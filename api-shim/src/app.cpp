@@ -66,7 +66,8 @@ Status App::Start() {
   });
   hub_ = std::make_unique<watch::Hub>(
       loop_, redis_.get(), config_.redis, config_.redis_prefix,
-      watch::HubLimits{config_.max_watchers, config_.sse_heartbeat_ms, 100});
+      watch::HubLimits{.max_watchers = config_.max_watchers,
+                       .heartbeat_ms = config_.sse_heartbeat_ms});
   hub_->Start();
   amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, amqp::Connection::Options{});
   publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);

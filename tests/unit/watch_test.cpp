@@ -127,7 +127,7 @@ class HubTest : public ::testing::Test {
  protected:
   HubTest() {
     uv_loop_init(&loop_);
-    hub_ = std::make_unique<Hub>(&loop_, &redis_, redis::Config{}, "p:", HubLimits{3, 15000, 2});
+    hub_ = std::make_unique<Hub>(&loop_, &redis_, redis::Config{}, "p:", HubLimits{.max_watchers = 3, .heartbeat_ms = 15000, .history_batch = 2});
     hub_->OnSubscribed(true);  // as the subscriber would say
   }
   ~HubTest() override {

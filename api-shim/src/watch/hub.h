@@ -26,10 +26,10 @@
 namespace lambda::watch {
 
 struct HubLimits {
-  size_t max_watchers = 10000;   ///< waiters and streams together
-  size_t owner_cache = 65536;    ///< instance owners remembered for tenant streams
+  size_t max_watchers = 10000;    ///< waiters and streams together
   uint64_t heartbeat_ms = 15000;  ///< SSE comment line this often
   int history_batch = 100;        ///< entries read per catch-up round trip
+  size_t owner_cache = 65536;     ///< instance owners remembered for tenant streams
 };
 
 /// Why a waiter is woken. Every wake ends the waiter; the caller reads the status and answers
