@@ -37,13 +37,11 @@ void App::DeclareMetrics() {
   metrics_.Gauge("lambda_http_in_flight", "Requests being answered.", gauge([this] {
                    return server_ ? static_cast<double>(server_->in_flight()) : 0.0;
                  }));
-  metrics_.Gauge("lambda_amqp_unconfirmed", "Publishes waiting for the broker's confirm.",
-                 gauge([this] {
-                   return publisher_ ? static_cast<double>(publisher_->in_flight()) : 0.0;
-                 }));
-  metrics_.Gauge("lambda_redis_pending", "Redis commands waiting for their reply.", gauge([this] {
-                   return redis_ ? static_cast<double>(redis_->pending()) : 0.0;
-                 }));
+  metrics_.Gauge(
+      "lambda_amqp_unconfirmed", "Publishes waiting for the broker's confirm.",
+      gauge([this] { return publisher_ ? static_cast<double>(publisher_->in_flight()) : 0.0; }));
+  metrics_.Gauge("lambda_redis_pending", "Redis commands waiting for their reply.",
+                 gauge([this] { return redis_ ? static_cast<double>(redis_->pending()) : 0.0; }));
   metrics_.Gauge("lambda_admissions_parked",
                  "Admissions waiting for Redis to answer their confirm or undo.",
                  gauge([this] { return static_cast<double>(parked_.size()); }));
@@ -55,10 +53,9 @@ void App::DeclareMetrics() {
                  gauge([this] { return hub_ ? static_cast<double>(hub_->waiters()) : 0.0; }));
   metrics_.Gauge("lambda_watch_streams", "Open event streams (Server-Sent Events).",
                  gauge([this] { return hub_ ? static_cast<double>(hub_->streams()) : 0.0; }));
-  metrics_.Gauge("lambda_watch_tenant_streams",
-                 "Open event streams of a whole tenant (the dashboard's).", gauge([this] {
-                   return hub_ ? static_cast<double>(hub_->tenant_streams()) : 0.0;
-                 }));
+  metrics_.Gauge(
+      "lambda_watch_tenant_streams", "Open event streams of a whole tenant (the dashboard's).",
+      gauge([this] { return hub_ ? static_cast<double>(hub_->tenant_streams()) : 0.0; }));
   metrics_.Gauge("lambda_watch_subscribed", "1 while the status channel is subscribed.",
                  gauge([this] { return hub_ && hub_->ready() ? 1.0 : 0.0; }));
   http_seconds_ = &metrics_.Histogram("lambda_http_request_duration_seconds",

@@ -28,7 +28,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
   c.max_watchers = static_cast<size_t>(src.Int("max-watchers", 10000, 0, 1000000));
   c.http.max_stream_backlog_bytes = static_cast<size_t>(
-      src.Int("max-stream-backlog-bytes", 256 * 1024, 1024, 64 << 20));
+      src.Int("max-stream-backlog-bytes", int64_t{256} * 1024, 1024, int64_t{64} << 20));
   c.sse_heartbeat_ms = static_cast<uint64_t>(src.Int("sse-heartbeat-ms", 15000, 100, 600000));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});

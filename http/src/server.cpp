@@ -74,8 +74,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (closed_ || closed_for_error_) return false;
     if (uv_stream_get_write_queue_size(stream()) > server_->limits_.max_stream_backlog_bytes) {
       log::Warn("slow stream reader cut off",
-                {{"backlog_bytes", static_cast<unsigned long>(
-                                       uv_stream_get_write_queue_size(stream()))}});
+                {{"backlog_bytes",
+                  static_cast<unsigned long>(uv_stream_get_write_queue_size(stream()))}});
       Close();
       return false;
     }
@@ -242,8 +242,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
     timer_.Stop();
     // A bounded kernel buffer, so that a reader that stops reading shows up in our own backlog
     // (and is cut off) instead of in megabytes of autotuned socket memory.
-    int sndbuf = static_cast<int>(std::min<size_t>(server_->limits_.max_stream_backlog_bytes,
-                                                   size_t{64} * 1024));
+    int sndbuf = static_cast<int>(
+        std::min<size_t>(server_->limits_.max_stream_backlog_bytes, size_t{64} * 1024));
     uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(tcp_.get()), &sndbuf);
     inbuf_.clear();
     inbuf_off_ = 0;

@@ -43,10 +43,10 @@ TEST_F(Batch, EachIdIsAnsweredAsItWouldBeAloneAndDuplicatesOnce) {
   auto started = stack_->Seed(1, "STARTED", "acme");
   auto foreign = stack_->Seed(1, "STOPPED", "globex");
   const std::string unknown = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c";
-  auto r = Post(R"({"action":"start","ids":)" +
-                Ids({stopped[0], stopped[1], stopped[0], started[0], unknown, "not-an-id",
-                     foreign[0]}) +
-                "}");
+  auto r =
+      Post(R"({"action":"start","ids":)" +
+           Ids({stopped[0], stopped[1], stopped[0], started[0], unknown, "not-an-id", foreign[0]}) +
+           "}");
   ASSERT_EQ(r.status, 202) << r.body;
   auto d = Json(r.body);
   EXPECT_EQ(d["accepted"].GetInt(), 2);

@@ -86,11 +86,11 @@ TEST_F(Idempotency, ARepeatedActionReplaysItsFirstAnswerInEveryDialect) {
   auto ids = stack_->Seed(2, "STARTED", "acme");
   // Service API: the repeat is the first 202, not the 409 a second stop would get.
   std::vector<std::string> h{"X-API-Key: " + key_, "Idempotency-Key: stop-1"};
-  auto stop = Http("POST", stack_->url() + "/api/lambda-instances/" + ids[0] + "/", h,
-                   "action=stop");
+  auto stop =
+      Http("POST", stack_->url() + "/api/lambda-instances/" + ids[0] + "/", h, "action=stop");
   ASSERT_EQ(stop.status, 202) << stop.body;
-  auto repeat = Http("POST", stack_->url() + "/api/lambda-instances/" + ids[0] + "/", h,
-                     "action=stop");
+  auto repeat =
+      Http("POST", stack_->url() + "/api/lambda-instances/" + ids[0] + "/", h, "action=stop");
   EXPECT_EQ(repeat.status, 202) << repeat.body;
   EXPECT_EQ(repeat.headers["idempotent-replayed"], "true");
   // Legacy /backend.
@@ -112,8 +112,7 @@ TEST_F(Idempotency, ARepeatWhileTheFirstIsInFlightIs409) {
   const std::string path = "/api/lambda-instances/" + ids[0] + "/";
   // The first request's claim, as the shim writes it while that request is being answered.
   std::string fp = util::Sha256Hex("POST " + path + "\n\naction=stop");
-  stack_->redis().Cmd({"SET",
-                       stack_->redis_prefix() + "idem:acme:" + util::Sha256Hex("in-flight"),
+  stack_->redis().Cmd({"SET", stack_->redis_prefix() + "idem:acme:" + util::Sha256Hex("in-flight"),
                        R"({"state":"pending","fp":")" + fp + "\"}", "PX", "60000"});
   auto r = Http("POST", stack_->url() + path, {"X-API-Key: " + key_, "Idempotency-Key: in-flight"},
                 "action=stop");
@@ -124,8 +123,8 @@ TEST_F(Idempotency, ARepeatWhileTheFirstIsInFlightIs409) {
 
 TEST_F(Idempotency, MalformedKeysAre400AndActNot) {
   long long before = Live("acme");
-  for (const std::string& bad : {std::string(65, 'k'), std::string("two words"),
-                                 std::string("kl\xc3\xbc")}) {
+  for (const std::string& bad :
+       {std::string(65, 'k'), std::string("two words"), std::string("kl\xc3\xbc")}) {
     auto r = Create(bad, "bad-key");
     EXPECT_EQ(r.status, 400) << bad << " " << r.body;
     EXPECT_NE(r.body.find("Idempotency-Key:"), std::string::npos) << r.body;

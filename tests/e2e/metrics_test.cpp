@@ -66,12 +66,12 @@ TEST(Metrics, ShimAndWorkerExportEveryFamilyAndPromtoolAcceptsThem) {
   EXPECT_EQ(shim_rc, 0) << shim_says;
   EXPECT_EQ(Value(shim.body, "lambda_publishes_confirmed_total"), 1);
   EXPECT_EQ(Value(shim.body, "lambda_admission_confirm_seconds_count"), 1);
-  EXPECT_EQ(Value(shim.body,
-                  R"(lambda_http_request_duration_seconds_count{code="202",route="create"})"),
-            1);
-  EXPECT_EQ(Value(shim.body,
-                  R"(lambda_http_request_duration_seconds_count{code="404",route="details"})"),
-            1);
+  EXPECT_EQ(
+      Value(shim.body, R"(lambda_http_request_duration_seconds_count{code="202",route="create"})"),
+      1);
+  EXPECT_EQ(
+      Value(shim.body, R"(lambda_http_request_duration_seconds_count{code="404",route="details"})"),
+      1);
 
   auto worker = Http("GET", "http://127.0.0.1:" + std::to_string(worker_port) + "/metrics");
   ASSERT_EQ(worker.status, 200);

@@ -113,11 +113,21 @@ TEST_F(OpenApiConformance, TheOtherDialectsAnswerOnlyDocumentedStatuses) {
   };
   for (const Call& c : std::vector<Call>{
            {"GET", "/backend/lambda-instances", "/backend/lambda-instances/", {}, ""},
-           {"GET", "/backend/lambda-instances/{id}", "/backend/lambda-instances/" + id + "/", {}, ""},
-           {"GET", "/backend/lambda-instances/{id}/status",
-            "/backend/lambda-instances/" + id + "/status/", {}, ""},
-           {"POST", "/backend/lambda-instances/{id}/stop",
-            "/backend/lambda-instances/" + id + "/stop/", {}, ""},
+           {"GET",
+            "/backend/lambda-instances/{id}",
+            "/backend/lambda-instances/" + id + "/",
+            {},
+            ""},
+           {"GET",
+            "/backend/lambda-instances/{id}/status",
+            "/backend/lambda-instances/" + id + "/status/",
+            {},
+            ""},
+           {"POST",
+            "/backend/lambda-instances/{id}/stop",
+            "/backend/lambda-instances/" + id + "/stop/",
+            {},
+            ""},
            {"POST", "/api/v2/vm", "/api/v2/vm", {"X-ZC-Action: DescribeInstancesStatus"}, "{}"},
            {"GET", "/v0/pipelines/{id}", "/v0/pipelines/" + id, {}, ""},
            {"GET", "/v0/pipelines/{id}", "/v0/pipelines/nope", {}, ""},
@@ -145,16 +155,17 @@ TEST(OpenApiRequests, TheCreateSchemaAgreesWithTheJsonSchemaTheServerUses) {
       {CreateBody("", ""), false},
       {R"({"instance_name":"x"})", false},
   };
-  for (const char* field : {"\"slaves\":2", "\"ip_allocation\":\"master\"", "\"ram_master\":1024"}) {
+  for (const char* field :
+       {"\"slaves\":2", "\"ip_allocation\":\"master\"", "\"ram_master\":1024"}) {
     std::string without = base;
     auto at = without.find(field);
     ASSERT_NE(at, std::string::npos);
     without.erase(at, std::string(field).size() + 1);  // and its comma
     bodies.emplace_back(without, false);
   }
-  for (const std::string& bad : {std::string("\"slaves\":65"), std::string("\"slaves\":-1"),
-                                 std::string("\"ip_allocation\":\"some\""),
-                                 std::string("\"ram_master\":\"lots\"")}) {
+  for (const std::string& bad :
+       {std::string("\"slaves\":65"), std::string("\"slaves\":-1"),
+        std::string("\"ip_allocation\":\"some\""), std::string("\"ram_master\":\"lots\"")}) {
     std::string body = base;
     std::string field = bad.substr(0, bad.find(':'));
     auto at = body.find(field + ":");
@@ -173,7 +184,8 @@ TEST(OpenApiRequests, TheCreateSchemaAgreesWithTheJsonSchemaTheServerUses) {
 TEST(OpenApiRequests, TheBatchSchemaAgreesWithTheServer) {
   auto documented = Doc().RequestSchema("POST", "/api/lambda-instances/actions");
   ASSERT_TRUE(documented);
-  EXPECT_TRUE(testing::Validate(*documented, R"({"action":"stop","ids":["a"],"atomic":true})").empty());
+  EXPECT_TRUE(
+      testing::Validate(*documented, R"({"action":"stop","ids":["a"],"atomic":true})").empty());
   for (const char* bad : {R"({"action":"stop","ids":[]})", R"({"action":"halt","ids":["a"]})",
                           R"({"ids":["a"]})", R"({"action":"stop","ids":["a"],"x":1})",
                           R"({"action":"stop","ids":["a"],"atomic":"yes"})"}) {

@@ -40,10 +40,10 @@ class Watch : public ::testing::Test {
     return {"Authorization: Token " + key};
   }
   static std::string CreateStarted(const std::string& name, int step_ms = 0) {
-    auto r = Http("POST", Api(""), {Auth()[0], "Content-Type: application/json"},
-                  step_ms > 0 ? CreateBody(name, R"("simulate":{"step_ms":)" +
-                                                     std::to_string(step_ms) + "}")
-                              : CreateBody(name));
+    auto r = Http(
+        "POST", Api(""), {Auth()[0], "Content-Type: application/json"},
+        step_ms > 0 ? CreateBody(name, R"("simulate":{"step_ms":)" + std::to_string(step_ms) + "}")
+                    : CreateBody(name));
     EXPECT_EQ(r.status, 202) << r.body;
     std::string id = Json(r.body)["data"][0]["id"].GetString();
     EXPECT_TRUE(stack_->WaitStatus(id, "STARTED", seconds(20))) << stack_->StatusOf(id);
@@ -134,8 +134,8 @@ TEST_F(Watch, BadWatchParametersAre400sNamingTheProblem) {
 
 TEST_F(Watch, AnotherTenantsInstanceIsNotFoundToEveryWatch) {
   std::string id = CreateStarted("tenancy");
-  for (const std::string& q :
-       std::vector<std::string>{"status/?wait_for=STOPPED&timeout=5", "events/", "events/?since=1-0"}) {
+  for (const std::string& q : std::vector<std::string>{"status/?wait_for=STOPPED&timeout=5",
+                                                       "events/", "events/?since=1-0"}) {
     auto r = Http("GET", Api(id + "/" + q), Auth(other_key_));
     EXPECT_EQ(r.status, 404) << q << " " << r.body;
   }
@@ -143,7 +143,8 @@ TEST_F(Watch, AnotherTenantsInstanceIsNotFoundToEveryWatch) {
                 {Auth(other_key_)[0], "Accept: text/event-stream"});
   EXPECT_EQ(sse.ReadHead(seconds(5)), 404) << sse.head();
   // Unknown ids too.
-  auto r = Http("GET", Api("9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c/status/?wait_for=STARTED"), Auth());
+  auto r =
+      Http("GET", Api("9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c/status/?wait_for=STARTED"), Auth());
   EXPECT_EQ(r.status, 404);
 }
 
@@ -160,8 +161,8 @@ TEST_F(Watch, EventsListTheHistoryOldestFirstAndSinceAnEvent) {
                                     "FLINK_INSTALLED",   "STARTED"};
   EXPECT_EQ(statuses, expected);
   EXPECT_EQ(data[0]["gen"].GetInt64(), 1);
-  EXPECT_TRUE(data[0]["worker"].IsNull());      // the shim's admission
-  EXPECT_TRUE(data[1]["worker"].IsString());    // a worker's write
+  EXPECT_TRUE(data[0]["worker"].IsNull());    // the shim's admission
+  EXPECT_TRUE(data[1]["worker"].IsString());  // a worker's write
   EXPECT_FALSE(std::string(data[1]["request_id"].GetString()).empty());
   EXPECT_EQ(std::string(data[7]["at"].GetString()).size(), 24u) << data[7]["at"].GetString();
   std::string third = data[2]["event_id"].GetString();
@@ -295,9 +296,9 @@ TEST_F(Watch, ThousandsOfStreamsAllSeeEveryChange) {
   std::vector<std::unique_ptr<SseClient>> clients;
   clients.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
-    clients.push_back(std::make_unique<SseClient>(stack_->port(), Path(id + "/events/"),
-                                                  std::vector<std::string>{
-                                                      Auth()[0], "Accept: text/event-stream"}));
+    clients.push_back(std::make_unique<SseClient>(
+        stack_->port(), Path(id + "/events/"),
+        std::vector<std::string>{Auth()[0], "Accept: text/event-stream"}));
   }
   for (auto& c : clients) {
     ASSERT_EQ(c->ReadHead(seconds(20)), 200);
@@ -325,16 +326,15 @@ TEST_F(Watch, ThousandsOfStreamsAllSeeEveryChange) {
       "read STOPPED in %lld ms (read one after another by this test; the last read %lld ms after "
       "the write)\n",
       n, rss_before, rss_during, static_cast<double>(rss_during - rss_before) / n,
-      static_cast<long long>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
+      static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()),
       static_cast<long long>(worst_ms));
 }
 
 class WatchBounds : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    stack_ = new Stack(Stack::Options{
-        1, {"--max-watchers=3", "--max-stream-backlog-bytes=16384"}, {}});
+    stack_ =
+        new Stack(Stack::Options{1, {"--max-watchers=3", "--max-stream-backlog-bytes=16384"}, {}});
     key_ = stack_->NewKey("acme");
   }
   static void TearDownTestSuite() {
@@ -357,9 +357,10 @@ TEST_F(WatchBounds, WatchersPastTheBoundGet503AndASlotComesBackWhenAClientLeaves
   SseClient d(stack_->port(), path, h);
   ASSERT_EQ(d.ReadHead(seconds(5)), 503) << d.head();
   EXPECT_NE(d.head().find("Retry-After:"), std::string::npos);
-  auto poll = Http("GET", stack_->url() + "/api/lambda-instances/" + ids[0] +
-                              "/status/?wait_for=STARTED&timeout=5",
-                   {"X-API-Key: " + key_});
+  auto poll = Http(
+      "GET",
+      stack_->url() + "/api/lambda-instances/" + ids[0] + "/status/?wait_for=STARTED&timeout=5",
+      {"X-API-Key: " + key_});
   EXPECT_EQ(poll.status, 503) << poll.body;
   EXPECT_NE(poll.body.find("too many watchers"), std::string::npos) << poll.body;
   a.reset();  // one leaves
@@ -386,9 +387,7 @@ TEST_F(WatchBounds, ASlowReaderIsCutOffNotBuffered) {
     stack_->redis().Cmd({"PUBLISH", p + "events", id + " 1 1"});
   }
   EXPECT_TRUE(testing::WaitFor(
-      [&] {
-        return stack_->shim().Log().find("slow stream reader cut off") != std::string::npos;
-      },
+      [&] { return stack_->shim().Log().find("slow stream reader cut off") != std::string::npos; },
       seconds(20)));
   EXPECT_TRUE(slow.Closed(seconds(10)));
   auto m = Http("GET", stack_->url() + "/metrics");

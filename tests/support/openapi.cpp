@@ -22,8 +22,8 @@ struct OpenApi::Impl {
       size_t pos = 2;
       while (pos <= ref.size()) {
         size_t slash = ref.find('/', pos);
-        std::string part = ref.substr(pos, slash == std::string::npos ? std::string::npos
-                                                                      : slash - pos);
+        std::string part =
+            ref.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
         at = at[part];
         if (!at) throw std::runtime_error("dangling $ref " + ref);
         if (slash == std::string::npos) break;

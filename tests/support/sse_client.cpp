@@ -70,7 +70,8 @@ std::optional<SseClient::Event> SseClient::Next(std::chrono::milliseconds timeou
       size_t pos = 0;
       while (pos <= block.size()) {
         auto nl = block.find('\n', pos);
-        std::string line = block.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+        std::string line =
+            block.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
         pos = nl == std::string::npos ? block.size() + 1 : nl + 1;
         if (line.empty()) continue;
         if (line[0] == ':') {

@@ -11,7 +11,7 @@ TEST(Idempotency, KeysAreOneTo64VisibleAsciiCharacters) {
   EXPECT_TRUE(ValidateKey(std::string(64, '~')));
   EXPECT_TRUE(ValidateKey("4f1c-9:retry/2"));
   for (const std::string& bad : {std::string(), std::string(65, 'a'), std::string("a b"),
-                                std::string("tab\t"), std::string("\xc3\xa9")}) {
+                                 std::string("tab\t"), std::string("\xc3\xa9")}) {
     EXPECT_FALSE(ValidateKey(bad)) << bad;
   }
   EXPECT_TRUE(Applies("POST"));

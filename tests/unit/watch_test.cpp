@@ -47,15 +47,16 @@ TEST(WatchParse, EntryIdsAndNotifications) {
   EXPECT_EQ(n->instance_id, kId);
   EXPECT_EQ(n->status_code, 0);
   EXPECT_EQ(n->gen, 7);
-  for (const std::string& bad : std::vector<std::string>{"", "x", "x 1", " 1 2", "x y 2", "x 1 z"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "x", "x 1", " 1 2", "x y 2", "x 1 z"}) {
     EXPECT_FALSE(ParseNotification(bad)) << bad;
   }
 }
 
 redis::Value Entry(const std::string& id, const std::string& status, const std::string& worker) {
-  return Array({Str(id), Array({Str("status"), Str(status), Str("gen"), Str("3"),
-                                Str("request_id"), Str("r-1"), Str("worker"), Str(worker),
-                                Str("at"), Str("1764614653123")})});
+  return Array(
+      {Str(id), Array({Str("status"), Str(status), Str("gen"), Str("3"), Str("request_id"),
+                       Str("r-1"), Str("worker"), Str(worker), Str("at"), Str("1764614653123")})});
 }
 
 TEST(WatchShape, EntriesFramesAndHistory) {
@@ -64,9 +65,10 @@ TEST(WatchShape, EntriesFramesAndHistory) {
   ASSERT_EQ(entries.size(), 2u);  // an unreadable status is skipped
   EXPECT_EQ(entries[1].status, InstanceStatus::kStopped);
   EXPECT_EQ(entries[1].gen, 3);
-  EXPECT_EQ(EntryJson(kId, entries[0]),
-            R"({"event_id":"1-0","instance_id":")" + kId +
-                R"(","status":{"message":"STOPPING","code":"4","detail":"Lambda instance is stopping"},"gen":3,"request_id":"r-1","worker":null,"at":"2025-12-01T18:44:13.123Z","at_ms":1764614653123})");
+  EXPECT_EQ(
+      EntryJson(kId, entries[0]),
+      R"({"event_id":"1-0","instance_id":")" + kId +
+          R"(","status":{"message":"STOPPING","code":"4","detail":"Lambda instance is stopping"},"gen":3,"request_id":"r-1","worker":null,"at":"2025-12-01T18:44:13.123Z","at_ms":1764614653123})");
   std::string frame = SseFrame(kId, entries[1]);
   EXPECT_EQ(frame.rfind("id: 3-0\nevent: status\ndata: {", 0), 0u) << frame;
   EXPECT_EQ(frame.substr(frame.size() - 3), "}\n\n");
@@ -127,7 +129,9 @@ class HubTest : public ::testing::Test {
  protected:
   HubTest() {
     uv_loop_init(&loop_);
-    hub_ = std::make_unique<Hub>(&loop_, &redis_, redis::Config{}, "p:", HubLimits{.max_watchers = 3, .heartbeat_ms = 15000, .history_batch = 2});
+    hub_ = std::make_unique<Hub>(
+        &loop_, &redis_, redis::Config{},
+        "p:", HubLimits{.max_watchers = 3, .heartbeat_ms = 15000, .history_batch = 2});
     hub_->OnSubscribed(true);  // as the subscriber would say
   }
   ~HubTest() override {
@@ -142,9 +146,9 @@ class HubTest : public ::testing::Test {
 
 TEST_F(HubTest, AWaiterWakesOnlyForAWantedStatusOfItsInstance) {
   std::vector<Wake> woke;
-  ASSERT_TRUE(hub_->AddWaiter(kId, {InstanceStatus::kStopped}, 60000,
-                              [&](Wake w) { woke.push_back(w); }));
-  hub_->OnMessage(kId + " 4 2");                                  // STOPPING: not wanted
+  ASSERT_TRUE(
+      hub_->AddWaiter(kId, {InstanceStatus::kStopped}, 60000, [&](Wake w) { woke.push_back(w); }));
+  hub_->OnMessage(kId + " 4 2");                                // STOPPING: not wanted
   hub_->OnMessage("00000000-57f9-48a6-af18-ef8a749b1e8c 1 2");  // another instance
   hub_->OnMessage("garbage");
   EXPECT_TRUE(woke.empty());
@@ -166,8 +170,8 @@ TEST_F(HubTest, WatchersAreBoundedAndRefusedWithoutTheChannel) {
 
 TEST_F(HubTest, AReSubscriptionWakesEveryWaiterToLookAgain) {
   std::vector<Wake> woke;
-  ASSERT_TRUE(hub_->AddWaiter(kId, {InstanceStatus::kStopped}, 60000,
-                              [&](Wake w) { woke.push_back(w); }));
+  ASSERT_TRUE(
+      hub_->AddWaiter(kId, {InstanceStatus::kStopped}, 60000, [&](Wake w) { woke.push_back(w); }));
   hub_->OnSubscribed(false);
   EXPECT_TRUE(woke.empty());
   hub_->OnSubscribed(true);
@@ -185,8 +189,8 @@ TEST_F(HubTest, ACancelledWaiterIsNeverWoken) {
 
 TEST_F(HubTest, StopWakesWaitersAndEndsStreams) {
   std::vector<Wake> woke;
-  ASSERT_TRUE(hub_->AddWaiter(kId, {InstanceStatus::kStopped}, 60000,
-                              [&](Wake w) { woke.push_back(w); }));
+  ASSERT_TRUE(
+      hub_->AddWaiter(kId, {InstanceStatus::kStopped}, 60000, [&](Wake w) { woke.push_back(w); }));
   auto stream = std::make_shared<FakeStream>();
   hub_->AddStream(kId, "5-0", stream);
   hub_->Stop();

@@ -202,16 +202,17 @@ std::string FailureMessage(const Settings& s, const std::string& id) {
 
 int WaitFor(const Settings& s, const std::string& id, const Goal& goal) {
   auto start = Clock::now();
-  int rc = Follow(s, id, [&](domain::InstanceStatus st, const rapidjson::Document&,
-                             const std::string& raw) -> std::optional<int> {
-    double secs = std::chrono::duration<double>(Clock::now() - start).count();
-    bool reached = st == goal.reached, failed = IsFailure(goal, st);
-    if (s.json) std::printf("%s\n", raw.c_str());
-    Progress(s, ProgressLine(goal, st, secs), reached || failed);
-    if (reached) return kReached;
-    if (failed) return kFailedStatus;
-    return std::nullopt;
-  });
+  int rc = Follow(s, id,
+                  [&](domain::InstanceStatus st, const rapidjson::Document&,
+                      const std::string& raw) -> std::optional<int> {
+                    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+                    bool reached = st == goal.reached, failed = IsFailure(goal, st);
+                    if (s.json) std::printf("%s\n", raw.c_str());
+                    Progress(s, ProgressLine(goal, st, secs), reached || failed);
+                    if (reached) return kReached;
+                    if (failed) return kFailedStatus;
+                    return std::nullopt;
+                  });
   if (rc == kTimedOut) {
     if (s.tty && !s.json) std::fprintf(stderr, "\n");
     std::fprintf(stderr, "lambdactl: timed out waiting for %s\n",
@@ -219,8 +220,8 @@ int WaitFor(const Settings& s, const std::string& id, const Goal& goal) {
   }
   if (rc == kFailedStatus) {
     std::string why = FailureMessage(s, id);
-    std::fprintf(stderr, "lambdactl: instance %s failed%s%s\n", id.c_str(),
-                 why.empty() ? "" : ": ", why.c_str());
+    std::fprintf(stderr, "lambdactl: instance %s failed%s%s\n", id.c_str(), why.empty() ? "" : ": ",
+                 why.c_str());
   }
   return rc;
 }
@@ -258,7 +259,8 @@ bool LoadSettings(const std::map<std::string, std::string>& flags, Settings* s) 
 }  // namespace
 
 bool IsClientVerb(const std::string& verb) {
-  for (const char* v : {"create", "start", "stop", "destroy", "status", "list", "watch", "events"}) {
+  for (const char* v :
+       {"create", "start", "stop", "destroy", "status", "list", "watch", "events"}) {
     if (verb == v) return true;
   }
   return false;
@@ -308,10 +310,9 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
   if (pos.size() != 2 && verb != "list") return Usage((verb + " needs an instance ID").c_str());
   if (verb == "start" || verb == "stop" || verb == "destroy") {
     const std::string& id = pos[1];
-    Answer a = verb == "destroy"
-                   ? Call(s, "DELETE", "/api/lambda-instances/" + id + "/")
-                   : Call(s, "POST", "/api/lambda-instances/" + id + "/",
-                          R"({"action":")" + verb + "\"}", "application/json");
+    Answer a = verb == "destroy" ? Call(s, "DELETE", "/api/lambda-instances/" + id + "/")
+                                 : Call(s, "POST", "/api/lambda-instances/" + id + "/",
+                                        R"({"action":")" + verb + "\"}", "application/json");
     if (!a.transport_ok || a.status != 202) return Fail(a);
     if (s.json) std::printf("%s\n", a.body.c_str());
     return wait ? WaitFor(s, id, *GoalOf(verb)) : kReached;
@@ -326,8 +327,7 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
     rapidjson::Document d;
     if (!json::Parse(a.body, &d)) return Fail(a);
     const auto& st = d["data"][0]["status"];
-    std::printf("%s%s%s\n", st["message"].GetString(),
-                st.HasMember("failure_message") ? "\t" : "",
+    std::printf("%s%s%s\n", st["message"].GetString(), st.HasMember("failure_message") ? "\t" : "",
                 st.HasMember("failure_message") ? st["failure_message"].GetString() : "");
     return kReached;
   }
@@ -371,18 +371,21 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
   }
   if (verb == "watch") {
     // Every change until the instance settles (at once if it is settled already).
-    int rc = Follow(s, pos[1], [&](domain::InstanceStatus st, const rapidjson::Document& d,
-                                   const std::string& raw) -> std::optional<int> {
-      if (s.json) {
-        std::printf("%s\n", raw.c_str());
-      } else {
-        std::printf("%s\t%s\n", d["at"].GetString(), std::string(domain::Info(st).name).c_str());
-      }
-      std::fflush(stdout);
-      if (!domain::IsSettled(st)) return std::nullopt;
-      return st == domain::InstanceStatus::kFailed || domain::IsBuildFailure(st) ? kFailedStatus
-                                                                                : kReached;
-    });
+    int rc = Follow(s, pos[1],
+                    [&](domain::InstanceStatus st, const rapidjson::Document& d,
+                        const std::string& raw) -> std::optional<int> {
+                      if (s.json) {
+                        std::printf("%s\n", raw.c_str());
+                      } else {
+                        std::printf("%s\t%s\n", d["at"].GetString(),
+                                    std::string(domain::Info(st).name).c_str());
+                      }
+                      std::fflush(stdout);
+                      if (!domain::IsSettled(st)) return std::nullopt;
+                      return st == domain::InstanceStatus::kFailed || domain::IsBuildFailure(st)
+                                 ? kFailedStatus
+                                 : kReached;
+                    });
     if (rc == kTimedOut) std::fprintf(stderr, "lambdactl: timed out watching %s\n", pos[1].c_str());
     return rc;
   }

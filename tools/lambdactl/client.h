@@ -13,6 +13,7 @@ bool IsClientVerb(const std::string& verb);
 /// `positional` starts with the verb; `flags` are --name value pairs; `switches` are --wait,
 /// --json. Returns the process's exit code.
 int RunClient(const std::vector<std::string>& positional,
-              const std::map<std::string, std::string>& flags, const std::set<std::string>& switches);
+              const std::map<std::string, std::string>& flags,
+              const std::set<std::string>& switches);
 
 }  // namespace lambda::ctl

@@ -31,9 +31,7 @@ std::map<std::string, std::string> ParseEnvFile(std::string_view text) {
   return out;
 }
 
-Exit ExitForHttp(long status) {
-  return status >= 400 && status < 500 ? kRefused : kUnreachable;
-}
+Exit ExitForHttp(long status) { return status >= 400 && status < 500 ? kRefused : kUnreachable; }
 
 std::string ErrorText(std::string_view body) {
   rapidjson::Document d;
@@ -78,10 +76,10 @@ bool IsFailure(const Goal& g, domain::InstanceStatus s) {
 const std::vector<domain::InstanceStatus>& CreateSteps() {
   using domain::InstanceStatus;
   static const std::vector<InstanceStatus> kSteps{
-      InstanceStatus::kPending,          InstanceStatus::kClusterCreated,
-      InstanceStatus::kInitDone,         InstanceStatus::kCommonsInstalled,
-      InstanceStatus::kHadoopInstalled,  InstanceStatus::kKafkaInstalled,
-      InstanceStatus::kFlinkInstalled,   InstanceStatus::kStarted};
+      InstanceStatus::kPending,         InstanceStatus::kClusterCreated,
+      InstanceStatus::kInitDone,        InstanceStatus::kCommonsInstalled,
+      InstanceStatus::kHadoopInstalled, InstanceStatus::kKafkaInstalled,
+      InstanceStatus::kFlinkInstalled,  InstanceStatus::kStarted};
   return kSteps;
 }
 
@@ -99,7 +97,8 @@ std::string ProgressLine(const Goal& g, domain::InstanceStatus s, double seconds
   for (size_t i = 0; i < steps.size(); ++i) bar += i < at ? '#' : '-';
   bar += "] ";
   if (at == 0) return bar + "   " + name + "  " + elapsed;  // a failure: no position
-  return bar + std::to_string(at) + "/" + std::to_string(steps.size()) + " " + name + "  " + elapsed;
+  return bar + std::to_string(at) + "/" + std::to_string(steps.size()) + " " + name + "  " +
+         elapsed;
 }
 
 std::vector<SseParser::Event> SseParser::Feed(std::string_view bytes) {

@@ -47,12 +47,11 @@ class WorkerApp {
         reconciler_(loop, &redis_, config.reconciler, config.redis_prefix, config.worker_id,
                     config.history_max),
         shutdown_timer_(loop) {
-    worker::DeclareWorkerMetrics(
-        metrics_,
-        {&consumer_.counters(), &reconciler_.counters(),
-         [this] { return static_cast<double>(consumer_.in_flight()); },
-         [this] { return redis_.connected() ? 1.0 : 0.0; },
-         [this] { return amqp_ && amqp_->connected() ? 1.0 : 0.0; }});
+    worker::DeclareWorkerMetrics(metrics_,
+                                 {&consumer_.counters(), &reconciler_.counters(),
+                                  [this] { return static_cast<double>(consumer_.in_flight()); },
+                                  [this] { return redis_.connected() ? 1.0 : 0.0; },
+                                  [this] { return amqp_ && amqp_->connected() ? 1.0 : 0.0; }});
   }
 
   Status Start() {

@@ -152,7 +152,7 @@ class Admission : public std::enable_shared_from_this<Admission> {
   Done done_;  ///< emptied once answered
   Step step_ = Step::kAdmitting;
   std::string token_;
-  uint64_t started_ms_ = 0;  ///< for the admission-to-confirm latency
+  uint64_t started_ms_ = 0;      ///< for the admission-to-confirm latency
   redis::args::IdGens id_gens_;  ///< what was admitted (or, reply lost, what may have been)
   size_t publishes_left_ = 0;
   Status published_ = OkStatus();  ///< the first failed publish, if any

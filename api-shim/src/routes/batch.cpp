@@ -101,9 +101,9 @@ void Atomic(Core& core, const std::shared_ptr<Call>& call, domain::Action action
                  [&core, call, action, shared_ids](const AdmissionOutcome& a) {
                    switch (a.kind) {
                      case AdmissionOutcome::Kind::kAccepted:
-                       return core.Reply(*call, 202,
-                                         BatchBodyJson(*shared_ids, std::vector<ItemResult>(
-                                                                        shared_ids->size())));
+                       return core.Reply(
+                           *call, 202,
+                           BatchBodyJson(*shared_ids, std::vector<ItemResult>(shared_ids->size())));
                      case AdmissionOutcome::Kind::kUnavailable:
                        return core.ReplyUnavailable(*call, a.error);
                      case AdmissionOutcome::Kind::kUnknown:

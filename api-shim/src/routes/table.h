@@ -23,10 +23,10 @@ enum class Route {
   kStatus,
   kAction,
   kDestroy,
-  kEvents,  ///< §4.4 history, JSON or Server-Sent Events
+  kEvents,        ///< §4.4 history, JSON or Server-Sent Events
   kTenantEvents,  ///< §4.4 every change of the tenant's instances (Server-Sent Events)
-  kBatch,   ///< §4.4 one action on many instances
-  kUi,      ///< the dashboard's static files
+  kBatch,         ///< §4.4 one action on many instances
+  kUi,            ///< the dashboard's static files
   // §4.2 legacy /backend
   kLegacyAuthenticate,
   kLegacyCreate,

@@ -28,7 +28,10 @@ class StatusWait : public std::enable_shared_from_this<StatusWait> {
  public:
   StatusWait(Core& core, std::shared_ptr<Call> call, std::vector<domain::InstanceStatus> wanted,
              uint64_t deadline_ms)
-      : core_(core), call_(std::move(call)), wanted_(std::move(wanted)), deadline_ms_(deadline_ms) {}
+      : core_(core),
+        call_(std::move(call)),
+        wanted_(std::move(wanted)),
+        deadline_ms_(deadline_ms) {}
 
   void Begin() {
     if (!Register()) return core_.ReplyUnavailable(*call_, core_.watchers().Refusal());
@@ -117,8 +120,8 @@ void WaitForStatus(Core& core, const std::shared_ptr<Call>& call) {
     if (!parsed) return Error(core, *call, 400, parsed.error().message);
     seconds = *parsed;
   }
-  auto wait = std::make_shared<StatusWait>(
-      core, call, std::move(*wanted), static_cast<uint64_t>(util::NowMs()) + seconds * 1000);
+  auto wait = std::make_shared<StatusWait>(core, call, std::move(*wanted),
+                                           static_cast<uint64_t>(util::NowMs()) + seconds * 1000);
   wait->Begin();
 }
 
@@ -132,7 +135,8 @@ void Events(Core& core, const std::shared_ptr<Call>& call) {
   const bool sse = accept != nullptr && accept->find("text/event-stream") != std::string::npos;
   // Last-Event-ID is what a reconnecting EventSource sends: it resumes after that event.
   std::string after = has_since ? since : std::string();
-  if (const auto* last = call->req.Header("last-event-id"); sse && last && watch::IsEntryId(*last)) {
+  if (const auto* last = call->req.Header("last-event-id");
+      sse && last && watch::IsEntryId(*last)) {
     after = *last;
   }
   core.Read(
@@ -155,12 +159,14 @@ void Events(Core& core, const std::shared_ptr<Call>& call) {
           return call->respond(std::move(res));
         }
         auto list = [&core, call](const std::string& from) {
-          core.ReadHistory(call->match.id, false, {from, "+"}, [&core, call](Result<redis::Value> h) {
-            if (!h || h->is_error()) {
-              return core.ReplyUnavailable(*call, h ? h->str : h.error().message);
-            }
-            core.Reply(*call, 200, watch::HistoryBody(call->match.id, watch::EntriesFromReply(*h)));
-          });
+          core.ReadHistory(
+              call->match.id, false, {from, "+"}, [&core, call](Result<redis::Value> h) {
+                if (!h || h->is_error()) {
+                  return core.ReplyUnavailable(*call, h ? h->str : h.error().message);
+                }
+                core.Reply(*call, 200,
+                           watch::HistoryBody(call->match.id, watch::EntriesFromReply(*h)));
+              });
         };
         if (!has_since) return list("-");
         // `since` must name an event still in the history: a client must not take a trimmed or
@@ -192,8 +198,8 @@ void TenantEvents(Core& core, const std::shared_ptr<Call>& call) {
   res.status = 200;
   res.content_type = "text/event-stream";
   res.headers.emplace_back("X-Request-Id", call->request_id);
-  res.on_stream = [&core, tenant = call->tenant](std::shared_ptr<http::Stream> stream) {
-    core.watchers().AddTenantStream(tenant, std::move(stream));
+  res.on_stream = [&core, tenant = call->tenant](const std::shared_ptr<http::Stream>& stream) {
+    core.watchers().AddTenantStream(tenant, stream);
   };
   call->respond(std::move(res));
 }

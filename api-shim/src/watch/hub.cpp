@@ -95,7 +95,7 @@ void Hub::AddStream(const std::string& id, std::string after,
   if (streams_.count(token) != 0) CatchUp(token);
 }
 
-void Hub::AddTenantStream(const std::string& tenant, std::shared_ptr<http::Stream> stream) {
+void Hub::AddTenantStream(const std::string& tenant, const std::shared_ptr<http::Stream>& stream) {
   if (auto why = Refusal(); !why.empty()) {
     log::Warn("tenant stream refused", {{"reason", why}});
     stream->End();
@@ -216,8 +216,8 @@ void Hub::CatchUp(uint64_t token) {
   std::vector<std::string> argv =
       s.last.empty()
           ? std::vector<std::string>{"XREVRANGE", key, "+", "-", "COUNT", "1"}
-          : std::vector<std::string>{"XRANGE", key, "(" + s.last, "+", "COUNT",
-                                     std::to_string(limits_.history_batch)};
+          : std::vector<std::string>{"XRANGE", key,     "(" + s.last,
+                                     "+",      "COUNT", std::to_string(limits_.history_batch)};
   commands_->Command(argv, [this, token, alive = alive_](const Result<redis::Value>& r) {
     if (!*alive) return;
     auto found = streams_.find(token);

@@ -40,8 +40,8 @@ class Hub {
  public:
   /// `commands` reads the history (the shim's command connection); `subscriber` is the Redis
   /// the channel lives on (a connection of its own is made from it).
-  Hub(uv_loop_t* loop, redis::Client* commands, const redis::Config& subscriber,
-      std::string prefix, HubLimits limits);
+  Hub(uv_loop_t* loop, redis::Client* commands, const redis::Config& subscriber, std::string prefix,
+      HubLimits limits);
   ~Hub();
   Hub(const Hub&) = delete;
   Hub& operator=(const Hub&) = delete;
@@ -69,7 +69,7 @@ class Hub {
 
   /// Streams every status change of `tenant`'s instances to `stream` (frames without ids: a
   /// client that reconnects lists again), with heartbeats, until the stream ends.
-  void AddTenantStream(const std::string& tenant, std::shared_ptr<http::Stream> stream);
+  void AddTenantStream(const std::string& tenant, const std::shared_ptr<http::Stream>& stream);
   size_t tenant_streams() const { return tenant_streams_.size(); }
 
   /// The status channel's name under `prefix`.

@@ -79,8 +79,7 @@ void Consumer::OnDelivery(amqp::Delivery d) {
                     e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
         auto job = std::make_shared<Job>(
             ctx_, c, std::move(claim),
-            [this, epoch, tag, c, claimed_from](JobOutcome o,
-                                                const TransientRetry& retry) mutable {
+            [this, epoch, tag, c, claimed_from](JobOutcome o, const TransientRetry& retry) mutable {
               if (counters_.command_ms) {
                 counters_.command_ms(c.action, o,
                                      static_cast<uint64_t>(util::NowMs()) - claimed_from);

@@ -22,8 +22,7 @@ void DeclareWorkerMetrics(metrics::Exposition& e, const WorkerMetricSources& s) 
   e.Counter("lambda_worker_commands_completed_total", "Commands carried to their final status.",
             count(&c->completed));
   e.Counter("lambda_worker_commands_stale_total",
-            "Redelivered, duplicated or superseded commands, acked and dropped.",
-            count(&c->stale));
+            "Redelivered, duplicated or superseded commands, acked and dropped.", count(&c->stale));
   e.Counter("lambda_worker_commands_busy_total",
             "Commands for an instance leased by a running job, sent to wait and retry.",
             count(&c->busy));
