@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <fstream>
 #include <thread>
 
@@ -330,6 +331,36 @@ TEST_F(Watch, ThousandsOfStreamsAllSeeEveryChange) {
       static_cast<long long>(worst_ms));
 }
 
+// Latency from a status write (the history entry and the channel message, as write_status.lua
+// makes them) to the event read by a stream's client, over many writes. Prints the figures.
+TEST_F(Watch, StatusWriteToStreamEventLatency) {
+  auto ids = stack_->Seed(1, "STOPPED", "acme");
+  const std::string id = ids[0];
+  SseClient sse(stack_->port(), Path(id + "/events/"), {Auth()[0], "Accept: text/event-stream"});
+  ASSERT_EQ(sse.ReadHead(seconds(5)), 200);
+  ASSERT_TRUE(sse.Next(seconds(5)));  // the current status
+  const std::string p = stack_->redis_prefix();
+  std::vector<double> us;
+  for (int i = 0; i < 300; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    stack_->redis().Cmd(
+        {"EVAL",
+         "redis.call('XADD', KEYS[1], '*', 'status', '1', 'gen', '1', 'request_id', "
+         "'r', 'worker', 'w', 'at', ARGV[2]) "
+         "return redis.call('PUBLISH', KEYS[2], ARGV[1])",
+         "2", p + "h:" + id, p + "events", id + " 1 1", std::to_string(util::NowMs())});
+    auto e = sse.Next(seconds(5));
+    ASSERT_TRUE(e) << "event " << i << " never arrived";
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  std::printf(
+      "status write -> stream event (one script like write_status's, %zu writes): p50 %.0f "
+      "us, p99 %.0f us, max %.0f us\n",
+      us.size(), us[us.size() / 2], us[us.size() * 99 / 100], us.back());
+}
+
 class WatchBounds : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -392,6 +423,36 @@ TEST_F(WatchBounds, ASlowReaderIsCutOffNotBuffered) {
   EXPECT_TRUE(slow.Closed(seconds(10)));
   auto m = Http("GET", stack_->url() + "/metrics");
   EXPECT_NE(m.body.find("lambda_watch_streams 0\n"), std::string::npos) << m.body;
+}
+
+TEST(WatchShutdown, SigtermAnswersHeldWaitsEndsStreamsAndExitsPromptly) {
+  Stack stack(Stack::Options{1, {}, {}});
+  std::string key = stack.NewKey("acme");
+  auto ids = stack.Seed(1, "STOPPED", "acme");
+  std::string path = "/api/lambda-instances/" + ids[0];
+  SseClient sse(stack.port(), path + "/events/",
+                {"X-API-Key: " + key, "Accept: text/event-stream"});
+  ASSERT_EQ(sse.ReadHead(seconds(5)), 200);
+  ASSERT_TRUE(sse.Next(seconds(5)));
+  testing::HttpResponse held;
+  std::thread waiter([&] {
+    held = Http("GET", stack.url() + path + "/status/?wait_for=STARTED&timeout=120",
+                {"X-API-Key: " + key});
+  });
+  ASSERT_TRUE(testing::WaitFor(
+      [&] {
+        auto m = Http("GET", stack.url() + "/metrics");
+        return m.body.find("lambda_watch_waiters 1\n") != std::string::npos;
+      },
+      seconds(5)));
+  auto t0 = std::chrono::steady_clock::now();
+  stack.shim().Signal(SIGTERM);
+  waiter.join();
+  EXPECT_EQ(held.status, 200) << held.body;  // answered with the current status, not dropped
+  EXPECT_EQ(held.headers["x-wait-reached"], "false");
+  EXPECT_TRUE(sse.Closed(seconds(5)));
+  EXPECT_EQ(stack.shim().Wait(milliseconds(10000)), 0) << stack.shim().Log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, seconds(8));
 }
 
 }  // namespace
