@@ -3,7 +3,6 @@
 // its row reach STARTED live, without a reload. The screenshot is left in
 // $LAMBDA_ARTIFACTS_DIR/dashboard.png.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 
@@ -38,15 +37,9 @@ TEST(Dashboard, AKeyTypedOnceThenACreateReachesStartedLiveInChromium) {
   std::string shot = EnvOr("LAMBDA_ARTIFACTS_DIR", stack.logs_dir()) + "/dashboard.png";
   std::string cmd = "/usr/bin/python3 " + EnvOr("LAMBDA_SOURCE_DIR") +
                     "/tests/ui/dashboard_cdp.py " + stack.url() + " " + key + " " + shot + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  ASSERT_TRUE(WIFEXITED(st));
-  EXPECT_EQ(WEXITSTATUS(st), 0) << out;
-  std::printf("%s", out.c_str());
+  auto run = testing::RunCommand(cmd);
+  EXPECT_EQ(run.rc, 0) << run.out;
+  std::printf("%s", run.out.c_str());
   FILE* png = std::fopen(shot.c_str(), "rb");
   ASSERT_NE(png, nullptr) << shot;
   unsigned char magic[8] = {};

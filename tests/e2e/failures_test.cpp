@@ -429,14 +429,7 @@ TEST(Failures, DuplicatedAndStaleCommandsAreDroppedNotAppliedTwice) {
 namespace lambda {
 namespace {
 
-std::string Capture(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[512];
-  while (p && fgets(buf, sizeof buf, p)) out += buf;
-  if (p) pclose(p);
-  return out;
-}
+std::string Capture(const std::string& cmd) { return testing::RunCommand(cmd).out; }
 
 TEST(Failures, LambdactlListsReplaysAndPurgesDeadLetters) {
   Stack stack(Stack::Options{1, {}, {}});

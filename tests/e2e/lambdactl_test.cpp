@@ -1,7 +1,6 @@
 // End to end: lambdactl's client verbs (SPEC §7) against the real stack: ids, progress, waits on
 // the event stream, and every exit code.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
@@ -40,12 +39,9 @@ class Lambdactl : public ::testing::Test {
                                    : "env -u LAMBDA_URL -u LAMBDA_API_KEY " + env + " ";
     std::string cmd = base + EnvOr("LAMBDA_CTL_BIN") + " " + args + " 2>" + err_file;
     CtlRun r;
-    FILE* p = popen(cmd.c_str(), "r");
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int st = pclose(p);
-    r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    auto run = testing::RunCommand(cmd);
+    r.rc = run.rc;
+    r.out = run.out;
     std::ifstream f(err_file);
     std::stringstream ss;
     ss << f.rdbuf();

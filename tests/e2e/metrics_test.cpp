@@ -1,7 +1,6 @@
 // End to end: /metrics of the shim and of a worker after real traffic, checked by Prometheus's
 // own `promtool check metrics` (HELP and TYPE for every family, names, histogram consistency).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <fstream>
@@ -21,14 +20,8 @@ using testing::Stack;
 std::pair<int, std::string> Promtool(const std::string& text, const std::string& dir) {
   std::string file = dir + "/metrics.txt";
   std::ofstream(file) << text;
-  std::string cmd = "promtool check metrics < " + file + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
+  auto r = testing::RunCommand("promtool check metrics < " + file + " 2>&1");
+  return {r.rc, r.out};
 }
 
 double Value(const std::string& body, const std::string& series) {

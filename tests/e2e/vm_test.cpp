@@ -22,16 +22,7 @@ using testing::Json;
 using testing::Stack;
 
 /// A command's stdout (the test reads libvirt through virsh, as an operator would).
-std::string Sh(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen(cmd.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  pclose(f);
-  return out;
-}
+std::string Sh(const std::string& cmd) { return testing::RunCommand(cmd).out; }
 
 std::string Uri() { return EnvOr("LAMBDA_TEST_LIBVIRT_URI", "qemu:///system"); }
 

@@ -295,6 +295,18 @@ int CompleteResponses(const std::string& s) {
 }
 }  // namespace
 
+CommandResult RunCommand(const std::string& cmd) {
+  CommandResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = pclose(p);
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
 int ConnectLoopback(int port, int rcvbuf) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
@@ -441,11 +453,7 @@ void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
 std::string Stack::NewKey(const std::string& tenant) {
   std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ + "' --redis-prefix " +
                     redis_prefix_ + " apikey create --tenant " + tenant;
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[256] = {0};
-  std::string key;
-  if (p && fgets(buf, sizeof buf, p)) key = buf;
-  if (p) pclose(p);
+  std::string key = RunCommand(cmd).out;
   while (!key.empty() && (key.back() == '\n')) key.pop_back();
   if (key.empty()) throw std::runtime_error("lambdactl apikey create failed");
   return key;
@@ -456,15 +464,11 @@ std::vector<std::string> Stack::Seed(int count, const std::string& status,
   std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ + "' --redis-prefix " +
                     redis_prefix_ + " seed --count " + std::to_string(count) + " --status " +
                     status + " --tenant " + tenant;
-  FILE* p = popen(cmd.c_str(), "r");
   std::vector<std::string> ids;
-  char buf[256];
-  while (p && fgets(buf, sizeof buf, p)) {
-    std::string id = buf;
-    while (!id.empty() && id.back() == '\n') id.pop_back();
-    ids.push_back(id);
+  std::istringstream lines(RunCommand(cmd).out);
+  for (std::string id; std::getline(lines, id);) {
+    if (!id.empty()) ids.push_back(id);
   }
-  if (p) pclose(p);
   return ids;
 }
 

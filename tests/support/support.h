@@ -79,6 +79,13 @@ HttpResponse Http(const std::string& method, const std::string& url,
                   const std::vector<std::string>& headers = {}, const std::string& body = "",
                   bool multipart_action = false);
 
+/// A shell command's exit code (-1 when it did not exit) and its stdout.
+struct CommandResult {
+  int rc = -1;
+  std::string out;
+};
+CommandResult RunCommand(const std::string& cmd);
+
 /// A TCP connection to 127.0.0.1:`port` (blocking), or -1; `rcvbuf` > 0 sets SO_RCVBUF first.
 int ConnectLoopback(int port, int rcvbuf = 0);
 

@@ -234,6 +234,27 @@ std::optional<std::string> ReadFile(const std::string& path) {
   return ss.str();
 }
 
+/// GETs `path` and prints its `data` with `print` (or, with --json, the whole answer).
+int Show(const Settings& s, const std::string& path, bool one_item,
+         const std::function<void(const rapidjson::Value& data)>& print) {
+  auto a = Call(s, "GET", path);
+  if (!a.transport_ok || a.status != 200) return Fail(a);
+  if (s.json) {
+    std::printf("%s\n", a.body.c_str());
+    return kReached;
+  }
+  rapidjson::Document d;
+  bool understood = json::Parse(a.body, &d) && d.IsObject() && d.HasMember("data") &&
+                    d["data"].IsArray() && !(one_item && d["data"].Empty());
+  if (!understood) {
+    std::fprintf(stderr, "lambdactl: an answer this client does not understand: %s\n",
+                 a.body.substr(0, 300).c_str());
+    return kUnreachable;
+  }
+  print(d["data"]);
+  return kReached;
+}
+
 int Usage(const char* why) {
   std::fprintf(stderr, "lambdactl: %s\n", why);
   return kUsage;
@@ -318,18 +339,13 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
     return wait ? WaitFor(s, id, *GoalOf(verb)) : kReached;
   }
   if (verb == "status") {
-    auto a = Call(s, "GET", "/api/lambda-instances/" + pos[1] + "/status/");
-    if (!a.transport_ok || a.status != 200) return Fail(a);
-    if (s.json) {
-      std::printf("%s\n", a.body.c_str());
-      return kReached;
-    }
-    rapidjson::Document d;
-    if (!json::Parse(a.body, &d)) return Fail(a);
-    const auto& st = d["data"][0]["status"];
-    std::printf("%s%s%s\n", st["message"].GetString(), st.HasMember("failure_message") ? "\t" : "",
-                st.HasMember("failure_message") ? st["failure_message"].GetString() : "");
-    return kReached;
+    return Show(s, "/api/lambda-instances/" + pos[1] + "/status/", true,
+                [](const rapidjson::Value& data) {
+                  const auto& st = data[0]["status"];
+                  bool failed = st.HasMember("failure_message");
+                  std::printf("%s%s%s\n", st["message"].GetString(), failed ? "\t" : "",
+                              failed ? st["failure_message"].GetString() : "");
+                });
   }
   if (verb == "list") {
     std::string path = "/api/lambda-instances/";
@@ -338,36 +354,24 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
       if (!n || *n < 0) return Usage("--limit: a number of instances");
       path += "?limit=" + std::to_string(*n);
     }
-    auto a = Call(s, "GET", path);
-    if (!a.transport_ok || a.status != 200) return Fail(a);
-    if (s.json) {
-      std::printf("%s\n", a.body.c_str());
-      return kReached;
-    }
-    rapidjson::Document d;
-    if (!json::Parse(a.body, &d)) return Fail(a);
-    for (const auto& row : d["data"].GetArray()) {
-      std::printf("%s\t%s\t%s\n", row["id"].GetString(), row["name"].GetString(),
-                  row["status"]["message"].GetString());
-    }
-    return kReached;
+    return Show(s, path, false, [](const rapidjson::Value& data) {
+      for (const auto& row : data.GetArray()) {
+        std::printf("%s\t%s\t%s\n", row["id"].GetString(), row["name"].GetString(),
+                    row["status"]["message"].GetString());
+      }
+    });
   }
   if (verb == "events") {
-    auto a = Call(s, "GET", "/api/lambda-instances/" + pos[1] + "/events/");
-    if (!a.transport_ok || a.status != 200) return Fail(a);
-    if (s.json) {
-      std::printf("%s\n", a.body.c_str());
-      return kReached;
-    }
-    rapidjson::Document d;
-    if (!json::Parse(a.body, &d)) return Fail(a);
-    for (const auto& e : d["data"].GetArray()) {
-      std::printf("%s\t%-18s\tgen %lld\t%s\t%s\n", e["at"].GetString(),
-                  e["status"]["message"].GetString(), static_cast<long long>(e["gen"].GetInt64()),
-                  e["worker"].IsString() ? e["worker"].GetString() : "api-shim",
-                  e["request_id"].GetString());
-    }
-    return kReached;
+    return Show(s, "/api/lambda-instances/" + pos[1] + "/events/", false,
+                [](const rapidjson::Value& data) {
+                  for (const auto& e : data.GetArray()) {
+                    std::printf("%s\t%-18s\tgen %lld\t%s\t%s\n", e["at"].GetString(),
+                                e["status"]["message"].GetString(),
+                                static_cast<long long>(e["gen"].GetInt64()),
+                                e["worker"].IsString() ? e["worker"].GetString() : "api-shim",
+                                e["request_id"].GetString());
+                  }
+                });
   }
   if (verb == "watch") {
     // Every change until the instance settles (at once if it is settled already).
