@@ -76,6 +76,17 @@ TEST_F(Lambdactl, CreateWaitPrintsTheIdShowsTheStepsAndExits0AtStarted) {
   EXPECT_NE(list.out.find(id + "\tdemo\tSTARTED"), std::string::npos) << list.out;
 }
 
+TEST_F(Lambdactl, OnATerminalTheProgressIsOneUpdatingLine) {
+  // script(1) gives lambdactl a pseudo-terminal (stdout and stderr both on it).
+  std::string cmd = "script -qec \"env -u LAMBDA_STATE_DIR LAMBDA_URL=" + stack_->url() +
+                    " LAMBDA_API_KEY=" + key_ + " " + EnvOr("LAMBDA_CTL_BIN") +
+                    " create --name tty --wait\" /dev/null";
+  auto run = testing::RunCommand(cmd);
+  EXPECT_EQ(run.rc, 0) << run.out;
+  EXPECT_NE(run.out.find("\r\x1b[K[########] 8/8 STARTED"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\r\x1b[K[#-------] 1/8 PENDING"), std::string::npos) << run.out;
+}
+
 TEST_F(Lambdactl, StopStartDestroyWaitAndARefusalPrintsTheServersText) {
   auto created = Ctl("create --name cycle --wait");
   ASSERT_EQ(created.rc, 0) << created.err;

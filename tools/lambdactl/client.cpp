@@ -113,8 +113,8 @@ std::optional<domain::InstanceStatus> StatusOfEvent(const rapidjson::Document& d
 using EventHandler = std::function<std::optional<int>(
     domain::InstanceStatus, const rapidjson::Document&, const std::string&)>;
 
-int Follow(const Settings& s, const std::string& id, const EventHandler& on_event) {
-  std::string last_id;
+int Follow(const Settings& s, const std::string& id, const EventHandler& on_event,
+           std::string last_id = {}) {
   bool ever_connected = false;
   for (;;) {
     if (Clock::now() >= s.deadline) return kTimedOut;
