@@ -88,20 +88,35 @@ function renderRow(inst) {
   $('#count').textContent = `(${instances.size})`;
 }
 
-async function refresh() {
+// Events and list answers race (a worker may write a status before the create's 202 is read,
+// and a list answer may be older than the events that came meanwhile): every event is numbered
+// as it arrives, and the newer of "the last event" and "the list" wins.
+let eventSeq = 0;
+const lastEvent = new Map();  // id -> {status, seq}
+let refreshing = null;
+let refreshAgain = false;
+
+function statusOf(id, listed, listedAtSeq) {
+  const ev = lastEvent.get(id);
+  return ev && ev.seq > listedAtSeq ? ev.status : listed;
+}
+
+async function refreshOnce() {
+  const startedAt = eventSeq;
   const body = await api('GET', '/api/lambda-instances/?limit=500');
   const seen = new Set();
   for (const row of body.data) {
     seen.add(row.id);
     const inst = instances.get(row.id) || { id: row.id };
     inst.name = row.name;
-    inst.status = row.status.message;
+    inst.status = statusOf(row.id, row.status.message, startedAt);
     inst.failure = row.status.failure_message || '';
     instances.set(row.id, inst);
     renderRow(inst);
   }
   for (const id of [...instances.keys()]) {
-    if (!seen.has(id)) {
+    const ev = lastEvent.get(id);
+    if (!seen.has(id) && !(ev && ev.seq > startedAt)) {
       instances.delete(id);
       const tr = document.querySelector(`tr[data-id="${id}"]`);
       if (tr) tr.remove();
@@ -111,12 +126,33 @@ async function refresh() {
   $('#count').textContent = `(${instances.size})`;
 }
 
+// One list at a time; a request meanwhile makes one more after it.
+function refresh() {
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    try {
+      do {
+        refreshAgain = false;
+        await refreshOnce();
+      } while (refreshAgain);
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
 function apply(ev) {
-  const inst = instances.get(ev.instance_id);
-  if (!inst) { refresh().catch(() => {}); return; }  // made elsewhere: list again
-  inst.status = ev.status.message;
+  eventSeq += 1;
+  lastEvent.set(ev.instance_id, { status: ev.status.message, seq: eventSeq });
   eventsApplied += 1;
   document.body.dataset.events = String(eventsApplied);
+  const inst = instances.get(ev.instance_id);
+  if (!inst) { refresh().catch(() => {}); return; }  // not listed yet (made here or elsewhere)
+  inst.status = ev.status.message;
   renderRow(inst);
   if (historyOf === ev.instance_id) showHistory(ev.instance_id);
 }
@@ -216,7 +252,8 @@ async function create(ev) {
     const r = await api('POST', '/api/lambda-instances/', body, { 'Idempotency-Key': crypto.randomUUID() });
     const id = r.data[0].id;
     if (!instances.has(id)) {
-      instances.set(id, { id, name, status: 'PENDING' });
+      // Its first events may have come before this answer.
+      instances.set(id, { id, name, status: statusOf(id, 'PENDING', 0) });
       renderRow(instances.get(id));
     }
     $('#create-name').value = '';

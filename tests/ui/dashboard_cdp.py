@@ -116,6 +116,22 @@ def main():
             time.sleep(0.05)
         else:
             raise RuntimeError(f"the row never showed STARTED (saw {sorted(seen)})")
+        # Instances made elsewhere (here, straight over HTTP, five at once) appear and reach
+        # STARTED too: their first events come before the page has ever listed them.
+        body = json.dumps({"instance_name": "outside", "master_name": "m", "slaves": 1,
+                           "vcpus_master": 1, "vcpus_slave": 1, "ram_master": 1024,
+                           "ram_slave": 1024, "disk_master": 10, "disk_slave": 10,
+                           "ip_allocation": "master", "network_request": 1,
+                           "project_name": "p"}).encode()
+        for _ in range(5):
+            req = urllib.request.Request(url + "/api/lambda-instances/", data=body, method="POST",
+                                         headers={"X-API-Key": key,
+                                                  "Content-Type": "application/json"})
+            urllib.request.urlopen(req).read()
+        page.wait("[...document.querySelectorAll('#instances tbody tr')].filter("
+                  "r => r.querySelector('.name').textContent === 'outside' && "
+                  "r.querySelector('.status').textContent === 'STARTED').length === 5",
+                  "the five instances made elsewhere at STARTED", timeout=60)
         if page.eval("window.__loadedOnce") != "yes":
             raise RuntimeError("the page reloaded")
         events = int(page.eval("document.body.dataset.events || '0'"))
