@@ -12,16 +12,6 @@ using json::Str;
 
 std::string Done(const rapidjson::StringBuffer& sb) { return {sb.GetString(), sb.GetSize()}; }
 
-void StatusObject(json::Writer& w, domain::InstanceStatus s, std::string_view failure) {
-  const auto& info = domain::Info(s);
-  w.StartObject();
-  KV(w, "message", info.name);
-  KV(w, "code", std::to_string(domain::CodeOf(s)));
-  KV(w, "detail", info.detail);
-  if (!failure.empty()) KV(w, "failure_message", failure);
-  w.EndObject();
-}
-
 void Header(json::Writer& w, int code, std::string_view key, std::string_view text) {
   Key(w, "status");
   w.StartObject();
@@ -31,6 +21,16 @@ void Header(json::Writer& w, int code, std::string_view key, std::string_view te
 }
 
 }  // namespace
+
+void StatusObject(json::Writer& w, domain::InstanceStatus s, std::string_view failure) {
+  const auto& info = domain::Info(s);
+  w.StartObject();
+  KV(w, "message", info.name);
+  KV(w, "code", std::to_string(domain::CodeOf(s)));
+  KV(w, "detail", info.detail);
+  if (!failure.empty()) KV(w, "failure_message", failure);
+  w.EndObject();
+}
 
 void EmbedJson(json::Writer& w, std::string_view text, std::string_view fallback) {
   rapidjson::Document d;

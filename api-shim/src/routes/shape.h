@@ -45,6 +45,9 @@ struct Pagination {
   std::optional<std::string> previous;
 };
 
+/// {"message","code","detail"[,"failure_message"]}: a status as every answer shows it.
+void StatusObject(json::Writer& w, domain::InstanceStatus s, std::string_view failure = {});
+
 std::string ErrorBody(int status, std::string_view detail);
 std::string ValidationErrorBody(int status, const std::vector<std::string>& details);
 std::string CreateAccepted(std::string_view id, std::string_view self_url);

@@ -2,21 +2,14 @@
 
 #include "lambda/json/json.h"
 #include "lambda/util/util.h"
+#include "routes/shape.h"
 
 namespace lambda::watch {
 namespace {
 
 using json::Key;
 using json::KV;
-
-void StatusObject(json::Writer& w, domain::InstanceStatus s) {
-  const auto& info = domain::Info(s);
-  w.StartObject();
-  KV(w, "message", info.name);
-  KV(w, "code", std::to_string(domain::CodeOf(s)));
-  KV(w, "detail", info.detail);
-  w.EndObject();
-}
+using routes::StatusObject;
 
 void WriteEntry(json::Writer& w, std::string_view instance_id, const HistoryEntry& e) {
   w.StartObject();
