@@ -46,6 +46,7 @@ App::App(uv_loop_t* loop, Config config)
 App::~App() {
   server_.reset();
   hub_.reset();
+  command_publisher_.reset();
   publisher_.reset();
   amqp_.reset();
   redis_.reset();
@@ -70,10 +71,12 @@ Status App::Start() {
   hub_->Start();
   amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, amqp::Connection::Options{});
   publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);
+  command_publisher_ =
+      std::make_unique<BatchingPublisher>(loop_, *publisher_, config_.max_commands_per_message);
   amqp_->Start();
   admission_ports_ = AdmissionPorts{
       admission_store_.get(),
-      publisher_.get(),
+      command_publisher_.get(),
       &parked_,
       [] { return static_cast<uint64_t>(util::NowMs()); },
       [] { return util::RandomToken(16); },
@@ -101,7 +104,7 @@ void App::Shutdown(const std::function<void()>& done) {
   shutdown_timer_ = std::make_unique<uv::Timer>(loop_);
   uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
   shutdown_timer_->Start(0, 20, [this, deadline, done] {
-    bool idle = server_->in_flight() == 0 && publisher_->in_flight() == 0;
+    bool idle = server_->in_flight() == 0 && command_publisher_->in_flight() == 0;
     if (!idle && static_cast<uint64_t>(util::NowMs()) < deadline) return;
     shutdown_timer_->Stop();
     settle_timer_->Stop();

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "admission/admission.h"
+#include "admission/batching_publisher.h"
 #include "admission/redis_store.h"
 #include "auth/authenticator.h"
 #include "config.h"
@@ -108,6 +109,7 @@ class App final : public Core {
   std::unique_ptr<redis::AsyncClient> redis_;
   std::unique_ptr<amqp::Connection> amqp_;
   std::unique_ptr<amqp::ConfirmingPublisher> publisher_;  ///< over amqp_, destroyed before it
+  std::unique_ptr<BatchingPublisher> command_publisher_;  ///< over publisher_, destroyed first
   std::unique_ptr<watch::Hub> hub_;  ///< over redis_; outlives server_ (held requests cancel)
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<uv::Timer> shutdown_timer_;

@@ -23,6 +23,19 @@ void App::DeclareMetrics() {
   metrics_.Counter("lambda_admissions_unsettled_total",
                    "Admissions Redis could not be told the outcome of in time (answered 504).",
                    count(&a.unsettled));
+  auto sent = [this](uint64_t (BatchingPublisher::*read)() const) {
+    return std::vector<Series>{{{}, [this, read] {
+                                  return command_publisher_
+                                             ? static_cast<double>((*command_publisher_.*read)())
+                                             : 0.0;
+                                }}};
+  };
+  metrics_.Counter("lambda_command_messages_total",
+                   "Messages the commands of admissions were sent in (several per message when "
+                   "admitted in the same loop iteration).",
+                   sent(&BatchingPublisher::messages_sent));
+  metrics_.Counter("lambda_commands_sent_total", "Commands of admissions sent to the broker.",
+                   sent(&BatchingPublisher::commands_sent));
   metrics_.Counter("lambda_rate_limited_total", "Requests refused by a key's rate limit (429).",
                    count(&counters_.rate_limited));
   metrics_.Counter("lambda_idempotent_replays_total",

@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "lambda/config/connections.h"
+#include "lambda/domain/command.h"
 
 namespace lambda::shim {
 
@@ -27,6 +28,8 @@ Result<Config> LoadConfig(config::Source& src) {
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
   c.max_watchers = static_cast<size_t>(src.Int("max-watchers", 10000, 0, 1000000));
+  c.max_commands_per_message = static_cast<size_t>(src.Int(
+      "max-commands-per-message", 64, 1, static_cast<int64_t>(domain::kMaxCommandsPerMessage)));
   c.http.max_stream_backlog_bytes = static_cast<size_t>(
       src.Int("max-stream-backlog-bytes", int64_t{256} * 1024, 1024, int64_t{64} << 20));
   c.sse_heartbeat_ms = static_cast<uint64_t>(src.Int("sse-heartbeat-ms", 15000, 100, 600000));

@@ -23,7 +23,9 @@ struct Config {
   /// How long an admission whose publish answered may take to be confirmed or undone in Redis
   /// (retried while Redis is away) before the answer is 504 "outcome unknown".
   uint64_t settle_budget_ms = 3000;
-  size_t max_watchers = 10000;         ///< held status waits and event streams; beyond → 503
+  size_t max_watchers = 10000;  ///< held status waits and event streams; beyond → 503
+  /// Commands of one loop iteration packed into one message (1 = one message per command).
+  size_t max_commands_per_message = 64;
   uint64_t sse_heartbeat_ms = 15000;   ///< comment line on every event stream this often
   uint64_t shutdown_grace_ms = 10000;  ///< SIGTERM: time to finish in-flight requests
   std::string log_level = "info";

@@ -47,6 +47,9 @@ std::string_view SettingHelp(std::string_view name) {
       {"settle-budget-ms",
        "Time an admission whose publish answered may take to be confirmed or undone in Redis "
        "(retried while Redis is away); past it the answer is 504, outcome unknown."},
+      {"max-commands-per-message",
+       "Commands admitted in the same loop iteration travel as one message of up to this many "
+       "(RabbitMQ's cost is per message); 1 sends each on its own."},
       {"max-watchers",
        "Held status waits and event streams this shim serves at once; beyond it they answer "
        "503 with Retry-After."},

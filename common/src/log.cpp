@@ -31,6 +31,10 @@ const char* LevelName(Level l) {
 void SetComponent(std::string_view component) { g_component = component; }
 void SetMinLevel(Level level) { g_min_level = static_cast<int>(level); }
 
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= g_min_level.load(std::memory_order_relaxed);
+}
+
 Level ParseLevel(std::string_view name, bool* ok) {
   *ok = true;
   if (name == "debug") return Level::kDebug;
@@ -58,12 +62,18 @@ void Write(Level level, std::string_view message, std::initializer_list<Field> f
     line += ",\"";
     line += f.key;
     line += "\":";
-    if (f.raw_number) {
-      line += f.value;
-    } else {
-      line += '"';
-      line += util::JsonEscape(f.value);
-      line += '"';
+    switch (f.kind) {
+      case Field::Kind::kSigned:
+        line += std::to_string(f.number);
+        break;
+      case Field::Kind::kUnsigned:
+        line += std::to_string(f.unsigned_number);
+        break;
+      case Field::Kind::kText:
+        line += '"';
+        line += util::JsonEscape(f.text);
+        line += '"';
+        break;
     }
   }
   line += "}\n";

@@ -15,6 +15,17 @@ void Timer::OnTimer(uv_timer_t* t) noexcept {
   }
 }
 
+void Check::OnCheck(uv_check_t* c) noexcept {
+  auto* self = static_cast<Check*>(c->data);
+  if (self == nullptr || !self->fn_) return;
+  try {
+    auto fn = self->fn_;
+    fn();
+  } catch (const std::exception& e) {
+    log::Error("check callback threw", {{"error", e.what()}});
+  }
+}
+
 void Async::OnAsync(uv_async_t* a) noexcept {
   auto* self = static_cast<Async*>(a->data);
   if (self == nullptr) return;

@@ -15,10 +15,14 @@ LAMBDA_DEBIAN_PACKAGES=(
 
 log_step() { printf '==> %s\n' "$*" >&2; }
 
-# Installs the Debian packages that are missing (apt-get update once, then install).
+# The Flask + gunicorn + Celery peer of bench/peer/ (only `scripts/bench --peer` needs them).
+LAMBDA_PEER_PACKAGES=(python3-celery python3-flask gunicorn python3-redis python3-gevent)
+
+# Installs the Debian packages that are missing (apt-get update once, then install), those of
+# LAMBDA_DEBIAN_PACKAGES and any named as arguments.
 ensure_deps() {
   local missing=()
-  for p in "${LAMBDA_DEBIAN_PACKAGES[@]}"; do
+  for p in "${LAMBDA_DEBIAN_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then return 0; fi

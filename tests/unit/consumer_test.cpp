@@ -66,10 +66,10 @@ class ConsumerTest : public ::testing::Test {
     d.message_id = "m-" + std::to_string(tag);
     return d;
   }
-  static std::string Command(int attempt) {
+  static std::string Command(int attempt, std::string id = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c") {
     domain::Command c;
     c.request_id = "req";
-    c.instance_id = "9ac8e7ab-57f9-48a6-af18-ef8a749b1e8c";
+    c.instance_id = std::move(id);
     c.action = domain::Action::kStart;
     c.gen = 4;
     c.issued_at = 1;
@@ -127,6 +127,45 @@ TEST_F(ConsumerTest, PastItsAttemptsACommandIsDeadLettered) {
   EXPECT_EQ(publisher_.pubs[0].exchange, publisher_.topology().dead_exchange);
   EXPECT_NE(publisher_.pubs[0].options.headers[0].second.find("gave up after 3 attempts"),
             std::string::npos);
+}
+
+TEST_F(ConsumerTest, ABatchIsAckedOnceEveryOneOfItsCommandsIsSettled) {
+  std::string batch = "[" + Command(1) + "," + Command(1, "1ac8e7ab-57f9-48a6-af18-ef8a749b1e8c") +
+                      "," + Command(3, "2ac8e7ab-57f9-48a6-af18-ef8a749b1e8c") + "]";
+  consumer_->OnDelivery(Delivery(3, 12, batch));
+  // Redis is down: two commands go through the retry queue, the third (past its attempts) to
+  // the dead letters, each as its own single-command message.
+  ASSERT_EQ(publisher_.pubs.size(), 3U);
+  EXPECT_EQ(publisher_.pubs[2].exchange, publisher_.topology().dead_exchange);
+  for (const auto& p : publisher_.pubs) EXPECT_TRUE(domain::ParseCommand(p.body).ok()) << p.body;
+  EXPECT_EQ(consumer_->counters().deliveries, 1U);
+  EXPECT_EQ(consumer_->counters().commands, 3U);
+  publisher_.pubs[0].done(OkStatus());
+  publisher_.pubs[2].done(OkStatus());
+  EXPECT_TRUE(acks_.acked.empty());  // one command is not settled yet
+  publisher_.pubs[1].done(OkStatus());
+  EXPECT_EQ(acks_.acked, (std::vector<std::pair<uint64_t, uint64_t>>{{3, 12}}));
+  EXPECT_TRUE(acks_.rejected.empty());
+}
+
+TEST_F(ConsumerTest, ABatchWithACopyTheBrokerRefusedComesBackWhole) {
+  std::string batch =
+      "[" + Command(1) + "," + Command(1, "1ac8e7ab-57f9-48a6-af18-ef8a749b1e8c") + "]";
+  consumer_->OnDelivery(Delivery(3, 13, batch));
+  ASSERT_EQ(publisher_.pubs.size(), 2U);
+  publisher_.pubs[0].done(Error{Code::kUnavailable, "nack"});
+  publisher_.pubs[1].done(OkStatus());
+  EXPECT_TRUE(acks_.acked.empty());
+  EXPECT_EQ(acks_.rejected, (std::vector<std::pair<uint64_t, uint64_t>>{{3, 13}}));
+}
+
+TEST_F(ConsumerTest, ABatchWithOneBadCommandIsDeadLetteredWhole) {
+  std::string batch = "[" + Command(1) + R"(,{"v":1}])";
+  consumer_->OnDelivery(Delivery(3, 14, batch));
+  ASSERT_EQ(publisher_.pubs.size(), 1U);
+  EXPECT_EQ(publisher_.pubs[0].exchange, publisher_.topology().dead_exchange);
+  EXPECT_EQ(publisher_.pubs[0].body, batch);
+  EXPECT_NE(publisher_.pubs[0].options.headers[0].second.find("[1]."), std::string::npos);
 }
 
 TEST_F(ConsumerTest, AfterStopIntakeDeliveriesGoBackAtOnce) {

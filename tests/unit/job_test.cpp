@@ -150,8 +150,31 @@ TEST_F(JobTest, ALostLeaseAtTheFirstRenewalSupersedesTheJob) {
   redis_->answers["renew_lease"] = [](const std::vector<std::string>&) {
     return Result<redis::Value>(Int(0));
   };
+  // The step outlasts a third of the lease, so the next one asks Redis first.
+  sim_ = std::make_unique<SimProvider>(&loop_, SimConfig{40, 40, 1, 0.0});
+  ctx_->provider = sim_.get();
+  ctx_->lease_ms = 60;
   EXPECT_EQ(RunStart(), JobOutcome::kSuperseded);
   EXPECT_TRUE(redis_->Writes().empty());
+}
+
+TEST_F(JobTest, AStepRightAfterTheClaimOrAWriteNeedsNoRenewalOfItsOwn) {
+  int renewals = 0;
+  redis_->answers["renew_lease"] = [&](const std::vector<std::string>&) {
+    ++renewals;
+    return Result<redis::Value>(Int(1));
+  };
+  EXPECT_EQ(RunStart(), JobOutcome::kCompleted);  // two steps of ~0 ms within a 3 s lease
+  EXPECT_EQ(renewals, 0);
+  // The start changed the servers (SHUTOFF -> ACTIVE): the write carries them and the master.
+  int writes = 0;
+  for (const auto& [name, args] : redis_->calls) {
+    if (name != "write_status") continue;
+    ++writes;
+    EXPECT_NE(args.at(6).find("ACTIVE"), std::string::npos) << args.at(6);
+    EXPECT_EQ(args.at(12), "s-0");
+  }
+  EXPECT_EQ(writes, 1);
 }
 
 }  // namespace

@@ -20,6 +20,18 @@ void Consumer::Ack(uint64_t epoch, uint64_t tag) {
   static_cast<void>(acks_->Ack(epoch, tag));
 }
 
+void Consumer::Settle(const std::shared_ptr<Settlement>& s, bool requeue) {
+  if (requeue) s->requeue = true;
+  if (--s->left > 0) return;
+  // Requeued, the message comes back whole: its commands that are final by then are stale
+  // (fenced by gen) and dropped; the rest run again.
+  if (s->requeue) {
+    static_cast<void>(acks_->Reject(s->epoch, s->tag, true));
+  } else {
+    Ack(s->epoch, s->tag);
+  }
+}
+
 void Consumer::OnDelivery(amqp::Delivery d) {
   uint64_t epoch = d.epoch;
   if (!intake_) {
@@ -27,18 +39,28 @@ void Consumer::OnDelivery(amqp::Delivery d) {
     return;
   }
   ++counters_.deliveries;
-  auto cmd = domain::ParseCommand(d.body);
-  if (!cmd) {
+  auto cmds = domain::ParseCommands(d.body);
+  if (!cmds) {
     log::Warn("invalid command; dead-lettering",
-              {{"message_id", d.message_id}, {"reason", cmd.error().message}});
-    return DeadLetter(epoch, d, cmd.error().message);
+              {{"message_id", d.message_id}, {"reason", cmds.error().message}});
+    ++counters_.dead_lettered;
+    return DeadLetter(d.body, d.message_id, cmds.error().message,
+                      [this, epoch, tag = d.tag](bool ok) {
+                        if (ok) return Ack(epoch, tag);
+                        static_cast<void>(acks_->Reject(epoch, tag, true));
+                      });
   }
-  uint64_t tag = d.tag;
-  auto c = std::move(*cmd);
+  // One message may carry several commands (the shim packs those admitted together): it is
+  // settled once every one of them is.
+  auto settlement = std::make_shared<Settlement>(Settlement{epoch, d.tag, cmds->size(), false});
+  counters_.commands += cmds->size();
+  for (auto& c : *cmds) Start(settlement, std::move(c));
+}
+
+void Consumer::Start(const std::shared_ptr<Settlement>& s, domain::Command c) {
   if (running_.count(c.instance_id)) {
     ++counters_.busy;
-    return SendToRetryQueue(epoch, tag, std::move(c),
-                            "a job for this instance runs in this worker");
+    return SendToRetryQueue(s, std::move(c), "a job for this instance runs in this worker");
   }
   ++in_flight_;
   running_.emplace(c.instance_id, nullptr);
@@ -46,30 +68,32 @@ void Consumer::OnDelivery(amqp::Delivery d) {
   ctx_.redis->EvalSha(
       redis::scripts::Claim(), {},
       redis::args::Claim{ctx_.prefix, c.instance_id, c.gen, ctx_.worker_id, ctx_.lease_ms}.Argv(),
-      [this, epoch, tag, c, claimed_from](Result<redis::Value> r) mutable {
+      [this, s, c, claimed_from](Result<redis::Value> r) mutable {
         if (!r || r->is_error()) {
-          return Done(epoch, tag, std::move(c), JobOutcome::kRedisUnavailable);
+          return Done(s, std::move(c), JobOutcome::kRedisUnavailable);
         }
         const auto& e = r->elements;
         std::string outcome = e.empty() ? "" : e[0].str;
         if (outcome == "gone" || outcome == "stale") {
           // Redelivered, duplicated or superseded: already applied or never to be applied.
-          log::Info("dropping stale command", {{"request_id", c.request_id},
-                                               {"instance_id", c.instance_id},
-                                               {"gen", c.gen},
-                                               {"reason", outcome}});
+          if (log::Enabled(log::Level::kInfo)) {
+            log::Info("dropping stale command", {{"request_id", c.request_id},
+                                                 {"instance_id", c.instance_id},
+                                                 {"gen", c.gen},
+                                                 {"reason", outcome}});
+          }
           ++counters_.stale;
-          return Done(epoch, tag, std::move(c), JobOutcome::kSuperseded);
+          return Done(s, std::move(c), JobOutcome::kSuperseded);
         }
         if (outcome == "busy") {
           --in_flight_;
           running_.erase(c.instance_id);
           ++counters_.busy;
-          return SendToRetryQueue(epoch, tag, std::move(c),
+          return SendToRetryQueue(s, std::move(c),
                                   "instance leased by " + (e.size() > 1 ? e[1].str : "?"));
         }
         if (outcome != "ok" || e.size() < 5)
-          return Done(epoch, tag, std::move(c), JobOutcome::kRedisUnavailable);
+          return Done(s, std::move(c), JobOutcome::kRedisUnavailable);
         if (counters_.queue_wait_ms && c.issued_at > 0) {
           counters_.queue_wait_ms(util::NowMs() - c.issued_at);
         }
@@ -79,81 +103,71 @@ void Consumer::OnDelivery(amqp::Delivery d) {
                     e.size() > 6 && !e[6].str.empty() ? e[6].str : "running"};
         auto job = std::make_shared<Job>(
             ctx_, c, std::move(claim),
-            [this, epoch, tag, c, claimed_from](JobOutcome o, const TransientRetry& retry) mutable {
+            [this, s, c, claimed_from](JobOutcome o, const TransientRetry& retry) mutable {
               if (counters_.command_ms) {
                 counters_.command_ms(c.action, o,
                                      static_cast<uint64_t>(util::NowMs()) - claimed_from);
               }
-              Done(epoch, tag, std::move(c), o, retry);
+              Done(s, std::move(c), o, retry);
             });
         running_[c.instance_id] = job;
         job->Run();
       });
 }
 
-void Consumer::Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome,
+void Consumer::Done(const std::shared_ptr<Settlement>& s, domain::Command cmd, JobOutcome outcome,
                     const TransientRetry& retry) {
   --in_flight_;
   running_.erase(cmd.instance_id);
   switch (outcome) {
     case JobOutcome::kCompleted:
       ++counters_.completed;
-      return Ack(epoch, tag);
+      return Settle(s, false);
     case JobOutcome::kSuperseded:
-      return Ack(epoch, tag);
+      return Settle(s, false);
     case JobOutcome::kRedisUnavailable:
-      return SendToRetryQueue(epoch, tag, std::move(cmd), "redis unavailable");
+      return SendToRetryQueue(s, std::move(cmd), "redis unavailable");
     case JobOutcome::kProviderTransient:
       ++counters_.transient_retries;
       cmd.op_attempt = retry.next_attempt;
-      return Republish(epoch, tag, cmd, retry.delay_ms);
+      return Republish(s, cmd, retry.delay_ms);
   }
 }
 
-void Consumer::SendToRetryQueue(uint64_t epoch, uint64_t tag, domain::Command cmd,
+void Consumer::SendToRetryQueue(const std::shared_ptr<Settlement>& s, domain::Command cmd,
                                 const std::string& why) {
   if (cmd.attempt >= config_.max_attempts) {
-    amqp::Delivery d;
-    d.epoch = epoch;
-    d.tag = tag;
-    d.body = domain::ToJson(cmd);
-    d.message_id = cmd.request_id;
-    return DeadLetter(epoch, d,
-                      "gave up after " + std::to_string(cmd.attempt) + " attempts: " + why);
+    ++counters_.dead_lettered;
+    return DeadLetter(domain::ToJson(cmd), cmd.request_id,
+                      "gave up after " + std::to_string(cmd.attempt) + " attempts: " + why,
+                      [this, s](bool ok) { Settle(s, !ok); });
   }
   ++cmd.attempt;
   ++counters_.retried;
-  Republish(epoch, tag, cmd, config_.retry_delay_ms);
+  Republish(s, cmd, config_.retry_delay_ms);
 }
 
-void Consumer::Republish(uint64_t epoch, uint64_t tag, const domain::Command& cmd,
+void Consumer::Republish(const std::shared_ptr<Settlement>& s, const domain::Command& cmd,
                          uint64_t delay_ms) {
   auto route = amqp::Topology::RetryRouteFor(delay_ms);
   amqp::PublishOptions opts;
   opts.message_id = cmd.request_id;
   opts.expiration_ms = route.expiration_ms;
-  // Ack only once the retry copy is safely with the broker; a lost ack only duplicates, and
-  // duplicates are fenced off by gen.
+  // Settle only once the retry copy (this one command) is safely with the broker; a lost ack
+  // only duplicates, and duplicates are fenced off by gen.
   publisher_->Publish(publisher_->topology().retry_exchange, route.key, domain::ToJson(cmd), opts,
-                      [this, epoch, tag](const Status& st) {
-                        if (st) return Ack(epoch, tag);
-                        static_cast<void>(acks_->Reject(epoch, tag, true));
-                      });
+                      [this, s](const Status& st) { Settle(s, !st.ok()); });
 }
 
-void Consumer::DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::string& reason) {
-  ++counters_.dead_lettered;
+void Consumer::DeadLetter(const std::string& body, const std::string& message_id,
+                          const std::string& reason, std::function<void(bool ok)> done) {
   const auto& topo = publisher_->topology();
   amqp::PublishOptions opts;
-  opts.message_id = d.message_id;
+  opts.message_id = message_id;
   opts.headers.emplace_back("x-lambda-reason", reason.substr(0, 1024));
   opts.headers.emplace_back("x-lambda-worker", ctx_.worker_id);
-  uint64_t tag = d.tag;
-  publisher_->Publish(topo.dead_exchange, amqp::Topology::kDeadKey, d.body, opts,
-                      [this, epoch, tag](const Status& st) {
-                        if (st) return Ack(epoch, tag);
-                        static_cast<void>(acks_->Reject(epoch, tag, true));
-                      });
+  publisher_->Publish(topo.dead_exchange, amqp::Topology::kDeadKey, body, opts,
+                      [done = std::move(done)](const Status& st) { done(st.ok()); });
 }
 
 }  // namespace lambda::worker

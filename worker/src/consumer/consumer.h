@@ -1,7 +1,8 @@
 #pragma once
 /// Turns deliveries into jobs: validate (invalid → dead letter with a reason), claim (Lua),
-/// run, then ack only after the final status write. A command for a leased instance, or one
-/// that met a transient provider error, goes to the delayed-retry queue. Thread: loop only.
+/// run, then ack only after the final status write (of every command the message carries). A
+/// command for a leased instance, or one that met a transient provider error, goes to the
+/// delayed-retry queue. Thread: loop only.
 #include <uv.h>
 
 #include <cstdint>
@@ -26,7 +27,8 @@ struct ConsumerConfig {
 
 /// What the consumer counts: plain numbers, read by /metrics on the same loop.
 struct ConsumerCounters {
-  uint64_t deliveries = 0;
+  uint64_t deliveries = 0;  ///< messages
+  uint64_t commands = 0;    ///< commands in them (a message may carry several)
   uint64_t completed = 0;
   uint64_t stale = 0;  ///< redelivered, duplicated or superseded: acked and dropped
   uint64_t busy = 0;   ///< the instance was leased elsewhere (or here): retried later
@@ -56,14 +58,26 @@ class Consumer {
   ConsumerCounters& counters() { return counters_; }
 
  private:
+  /// One delivery and the commands of it not yet final; settled when the last one is.
+  struct Settlement {
+    uint64_t epoch;
+    uint64_t tag;
+    size_t left;
+    bool requeue;  ///< a command's retry copy could not be published: the message comes back
+  };
   void Ack(uint64_t epoch, uint64_t tag);
-  void DeadLetter(uint64_t epoch, const amqp::Delivery& d, const std::string& reason);
-  /// The retry queue (the delivery waits `retry_delay_ms`), or the dead letters once the
+  void Settle(const std::shared_ptr<Settlement>& s, bool requeue);
+  void Start(const std::shared_ptr<Settlement>& s, domain::Command c);
+  void DeadLetter(const std::string& body, const std::string& message_id, const std::string& reason,
+                  std::function<void(bool ok)> done);
+  /// The retry queue (the command waits `retry_delay_ms`), or the dead letters once the
   /// command has used its attempts.
-  void SendToRetryQueue(uint64_t epoch, uint64_t tag, domain::Command cmd, const std::string& why);
-  /// Publishes `cmd` to the delayed-retry queue, then acks the delivery it came from.
-  void Republish(uint64_t epoch, uint64_t tag, const domain::Command& cmd, uint64_t delay_ms);
-  void Done(uint64_t epoch, uint64_t tag, domain::Command cmd, JobOutcome outcome,
+  void SendToRetryQueue(const std::shared_ptr<Settlement>& s, domain::Command cmd,
+                        const std::string& why);
+  /// Publishes `cmd` to the delayed-retry queue, then settles its part of the delivery.
+  void Republish(const std::shared_ptr<Settlement>& s, const domain::Command& cmd,
+                 uint64_t delay_ms);
+  void Done(const std::shared_ptr<Settlement>& s, domain::Command cmd, JobOutcome outcome,
             const TransientRetry& retry = {});
 
   JobContext ctx_;

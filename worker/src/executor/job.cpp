@@ -39,14 +39,24 @@ void Job::Run() {
   spec_ = *spec;
   Heartbeat();
   servers_ = ServersFromJson(claim_.servers_json);
+  written_servers_json_ = ServersToJson(servers_);
+  MarkChecked();
   plan_ = MakePlan(cmd_.action, claim_.status, claim_.mode == "running");
+  if (log::Enabled(log::Level::kInfo)) LogStarted();
+  NextStep();
+}
+
+void Job::MarkChecked() {
+  checked_until_ms_ = static_cast<uint64_t>(util::NowMs()) + ctx_.lease_ms / 3;
+}
+
+void Job::LogStarted() const {
   log::Info("job started", {{"request_id", cmd_.request_id},
                             {"instance_id", cmd_.instance_id},
                             {"action", std::string(domain::ActionName(cmd_.action))},
                             {"gen", cmd_.gen},
                             {"worker", ctx_.worker_id},
-                            {"from", std::string(domain::Info(claim_.status).name)}});
-  NextStep();
+                            {"from", domain::Info(claim_.status).name}});
 }
 
 void Job::Finish(JobOutcome outcome, TransientRetry retry) {
@@ -85,9 +95,8 @@ void Job::NextStep() {
   if (step_ >= plan_.steps.size()) {
     return Write(plan_.final_status, "", true, [self] { self->Finish(JobOutcome::kCompleted); });
   }
-  if (step_ == 0 && !renewed_once_) {
-    // The claim has just checked gen and taken the lease: the first step needs no second look.
-    renewed_once_ = true;
+  if (static_cast<uint64_t>(util::NowMs()) < checked_until_ms_) {
+    // The claim, a renewal or a status write has just checked gen and the lease.
     return RunCurrentStep();
   }
   // Before each later step: still our command? (superseded by a newer gen, or lease lost)
@@ -103,6 +112,7 @@ void Job::NextStep() {
                                                        {"gen", self->cmd_.gen}});
                           return self->Finish(JobOutcome::kSuperseded);
                         }
+                        self->MarkChecked();
                         self->RunCurrentStep();
                       });
 }
@@ -236,17 +246,23 @@ void Job::Write(domain::InstanceStatus status, const std::string& failure, bool 
                 std::function<void()> next, int attempt) {
   auto self = shared_from_this();
   int64_t now = util::NowMs();
+  // Only what changed: the servers (and the master id with them) when a step changed them.
+  std::string servers = ServersToJson(servers_);
   std::string master_id;
-  if (!servers_.empty()) master_id = servers_.front().id;
+  if (servers == written_servers_json_) {
+    servers.clear();
+  } else if (!servers_.empty()) {
+    master_id = servers_.front().id;
+  }
   ctx_.redis->EvalSha(
       redis::scripts::WriteStatus(), {},
       redis::args::WriteStatus{ctx_.prefix, cmd_.instance_id, cmd_.gen, ctx_.worker_id,
-                               domain::CodeOf(status), failure, ServersToJson(servers_), final, now,
+                               domain::CodeOf(status), failure, servers, final, now,
                                util::Rfc3339(now), cmd_.request_id, ctx_.lease_ms, master_id,
                                ctx_.history_max}
           .Argv(),
-      [self, status, failure, final, next = std::move(next),
-       attempt](Result<redis::Value> r) mutable {
+      [self, status, failure, final, next = std::move(next), attempt,
+       servers](Result<redis::Value> r) mutable {
         if (!r || r->is_error()) {
           if (attempt >= 5) return self->Finish(JobOutcome::kRedisUnavailable);
           uint64_t delay = 100ULL << attempt;
@@ -266,13 +282,16 @@ void Job::Write(domain::InstanceStatus status, const std::string& failure, bool 
                                                 {"reason", r->str}});
           return self->Finish(JobOutcome::kSuperseded);
         }
-        if (!final) self->progressed_ = true;
-        (final ? log::Info : log::Debug)("status written",
-                                         {{"request_id", self->cmd_.request_id},
-                                          {"instance_id", self->cmd_.instance_id},
-                                          {"gen", self->cmd_.gen},
-                                          {"status", std::string(domain::Info(status).name)},
-                                          {"worker", self->ctx_.worker_id}});
+        if (!servers.empty()) self->written_servers_json_ = std::move(servers);
+        if (!final) {
+          self->progressed_ = true;
+          self->MarkChecked();  // the write was fenced by gen and lease, and extended the lease
+        }
+        (final ? log::Info : log::Debug)("status written", {{"request_id", self->cmd_.request_id},
+                                                            {"instance_id", self->cmd_.instance_id},
+                                                            {"gen", self->cmd_.gen},
+                                                            {"status", domain::Info(status).name},
+                                                            {"worker", self->ctx_.worker_id}});
         next();
       });
 }

@@ -82,6 +82,8 @@ class Job : public std::enable_shared_from_this<Job> {
   /// take longer than the lease, and a lease that runs out mid-step hands the instance to
   /// another worker while this one still acts on it.
   void Heartbeat();
+  void MarkChecked();
+  void LogStarted() const;
 
   const JobContext& ctx_;
   domain::Command cmd_;
@@ -95,7 +97,13 @@ class Job : public std::enable_shared_from_this<Job> {
   std::unique_ptr<uv::Timer> timer_;
   std::unique_ptr<uv::Timer> heartbeat_;
   bool finished_ = false;
-  bool renewed_once_ = false;
+  /// Until when the lease is known to be ours and the command current, with a third of the lease
+  /// to spare: the claim, a renewal and every status write prove both, so a step that starts
+  /// before this needs no renewal round trip of its own (the writes stay fenced regardless).
+  uint64_t checked_until_ms_ = 0;
+  /// The servers JSON as Redis has it: a status write sends it (and the master id) only when
+  /// a step changed it.
+  std::string written_servers_json_;
   bool progressed_ = false;  ///< a step's status was written: later steps start a fresh count
 };
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lambda/domain/status.h"
 #include "lambda/result.h"
@@ -22,9 +23,17 @@ struct Command {
   int op_attempt = 1;
 };
 
+/// The most commands one message carries (the shim packs the admissions of one loop turn).
+inline constexpr size_t kMaxCommandsPerMessage = 256;
+
 std::string ToJson(const Command& c);
-/// Parses and validates against the command schema; the error names the problem (dead-letter
-/// reason).
+/// One command as its object; several as a JSON array of those objects (a batch message).
+std::string ToJson(const std::vector<Command>& batch);
+/// Parses one command object and checks it as the command schema does; the error names the
+/// field and the problem (the dead-letter reason).
 Result<Command> ParseCommand(std::string_view body);
+/// A message body: one command object, or an array of 1..kMaxCommandsPerMessage of them (each
+/// checked as ParseCommand checks one; any bad element refuses the whole message).
+Result<std::vector<Command>> ParseCommands(std::string_view body);
 
 }  // namespace lambda::domain

@@ -69,6 +69,40 @@ class Timer {
   std::function<void()> fn_;
 };
 
+/// Runs `fn` once per loop iteration, right after the I/O callbacks of that iteration (a
+/// uv_check handle), while started. Thread: loop only.
+class Check {
+ public:
+  explicit Check(uv_loop_t* loop) : h_([loop](uv_check_t* c) { return uv_check_init(loop, c); }) {
+    h_.get()->data = this;
+  }
+  void Start(std::function<void()> fn) {
+    fn_ = std::move(fn);
+    uv_check_start(h_.get(), &OnCheck);
+  }
+  void Stop() { uv_check_stop(h_.get()); }
+  bool active() const { return uv_is_active(h_.handle()) != 0; }
+
+ private:
+  static void OnCheck(uv_check_t* c) noexcept;
+  UvHandle<uv_check_t> h_;
+  std::function<void()> fn_;
+};
+
+/// While started, the loop does not block in poll (a uv_idle handle): whatever is due in this
+/// iteration's check phase runs without waiting for I/O or a timer. Thread: loop only.
+class NoBlock {
+ public:
+  explicit NoBlock(uv_loop_t* loop) : h_([loop](uv_idle_t* i) { return uv_idle_init(loop, i); }) {}
+  void Start() {
+    uv_idle_start(h_.get(), [](uv_idle_t*) {});
+  }
+  void Stop() { uv_idle_stop(h_.get()); }
+
+ private:
+  UvHandle<uv_idle_t> h_;
+};
+
 /// Runs `fn` on the loop thread; `Send` may be called from any thread (sends coalesce).
 class Async {
  public:
