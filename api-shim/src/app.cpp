@@ -49,6 +49,7 @@ App::~App() {
   command_publisher_.reset();
   publisher_.reset();
   amqp_.reset();
+  grouped_.reset();
   redis_.reset();
 }
 
@@ -57,7 +58,8 @@ Status App::Start() {
   redis_->Start();
   auth_ = std::make_unique<Authenticator>(redis_.get(), config_.redis_prefix, config_.key_cache_ms);
   idempotency_ = std::make_unique<idempotency::Store>(redis_.get(), config_.redis_prefix);
-  admission_store_ = std::make_unique<RedisAdmissionStore>(redis_.get(), config_.redis_prefix,
+  grouped_ = std::make_unique<redis::GroupingClient>(loop_, *redis_, config_.redis_group_calls);
+  admission_store_ = std::make_unique<RedisAdmissionStore>(grouped_.get(), config_.redis_prefix,
                                                            config_.history_max);
   // Settlements Redis did not answer are retried from a timer, never from a Redis callback;
   // while Redis stays away none waits past its settle budget.

@@ -23,6 +23,7 @@
 #include "lambda/json/json.h"
 #include "lambda/metrics/metrics.h"
 #include "lambda/redis/async_client.h"
+#include "lambda/redis/grouping_client.h"
 #include "lambda/uv/handle.h"
 #include "rate_limit.h"
 #include "routes/body.h"
@@ -107,6 +108,7 @@ class App final : public Core {
   json::Schema create_schema_;
   RateLimiter limiter_;
   std::unique_ptr<redis::AsyncClient> redis_;
+  std::unique_ptr<redis::GroupingClient> grouped_;  ///< over redis_: the admission scripts' calls
   std::unique_ptr<amqp::Connection> amqp_;
   std::unique_ptr<amqp::ConfirmingPublisher> publisher_;  ///< over amqp_, destroyed before it
   std::unique_ptr<BatchingPublisher> command_publisher_;  ///< over publisher_, destroyed first

@@ -28,6 +28,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
   c.max_watchers = static_cast<size_t>(src.Int("max-watchers", 10000, 0, 1000000));
+  c.redis_group_calls = static_cast<size_t>(src.Int("redis-group-calls", 128, 1, 10000));
   c.max_commands_per_message = static_cast<size_t>(src.Int(
       "max-commands-per-message", 64, 1, static_cast<int64_t>(domain::kMaxCommandsPerMessage)));
   c.http.max_stream_backlog_bytes = static_cast<size_t>(

@@ -23,7 +23,8 @@ struct Config {
   /// How long an admission whose publish answered may take to be confirmed or undone in Redis
   /// (retried while Redis is away) before the answer is 504 "outcome unknown".
   uint64_t settle_budget_ms = 3000;
-  size_t max_watchers = 10000;  ///< held status waits and event streams; beyond → 503
+  size_t max_watchers = 10000;     ///< held status waits and event streams; beyond → 503
+  size_t redis_group_calls = 128;  ///< script calls of one loop iteration sent as one (1 = off)
   /// Commands of one loop iteration packed into one message (1 = one message per command).
   size_t max_commands_per_message = 64;
   uint64_t sse_heartbeat_ms = 15000;   ///< comment line on every event stream this often

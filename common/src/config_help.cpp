@@ -107,6 +107,9 @@ std::string_view SettingHelp(std::string_view name) {
        "start-services, stop-services); a missing one is a step with nothing to do."},
       {"hook-timeout-ms", "A hook running longer fails its step (its process group is killed)."},
       {"ledger-max", "Operations kept per instance in the operations ledger."},
+      {"redis-group-calls",
+       "Calls of the per-instance scripts made in the same loop iteration go to Redis as one "
+       "EVALSHA of up to this many (group commit); 1 sends each on its own."},
       {"retry-delay-ms",
        "Delay before a command whose instance was busy (or Redis away) is tried again."},
       {"max-attempts", "Tries of one command before it is dead-lettered."},

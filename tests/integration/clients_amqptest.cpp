@@ -10,8 +10,12 @@
 #include "lambda/amqp/connection.h"
 #include "lambda/amqp/consumer.h"
 #include "lambda/amqp/publisher.h"
+#include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
+#include "lambda/redis/grouping_client.h"
+#include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
+#include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
 #include "support.h"
 #include "tcp_proxy.h"
@@ -65,6 +69,66 @@ TEST_F(Loop, RedisCommandsAndEvalShaSurviveScriptFlush) {
   ASSERT_TRUE(RunUntil([&] { return renewed >= 0; }, std::chrono::seconds(5)));
   EXPECT_EQ(renewed, 0);
   client.Stop();
+}
+
+TEST_F(Loop, GroupedScriptCallsAnswerEachCallerAsTheirOwnEvalShaWould) {
+  auto cfg = redis::ParseUrl(testing::EnvOr("LAMBDA_TEST_REDIS_URL"));
+  redis::AsyncClient client(&loop_, *cfg);
+  redis::GroupingClient grouped(&loop_, client, 128);
+  client.Start();
+  ASSERT_TRUE(RunUntil([&] { return client.connected(); }, std::chrono::seconds(5)));
+  const std::string p = testing::UniquePrefix("grp") + ":";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) ids.push_back(util::NewUuid());
+  int answered = 0;
+  std::vector<redis::Value> created(3);
+  for (int i = 0; i < 3; ++i) {
+    grouped.EvalSha(
+        redis::scripts::AdmitCreate(), {},
+        redis::args::AdmitCreate{p, ids[i], "t1", "n", "{}", "req", 1, "now", 10, "tok"}.Argv(),
+        [&, i](Result<redis::Value> r) {
+          ASSERT_TRUE(r.ok());
+          created[i] = *r;
+          ++answered;
+        });
+  }
+  // A key of the wrong type makes that one call raise (WRONGTYPE); its neighbours still answer.
+  client.Command({"SET", p + "i:broken", "x"}, [](Result<redis::Value>) {});
+  std::vector<Result<redis::Value>> claims;
+  for (const std::string& id : {ids[0], std::string("broken"), ids[1], util::NewUuid()}) {
+    grouped.EvalSha(redis::scripts::Claim(), {}, redis::args::Claim{p, id, 1, "w1", 10000}.Argv(),
+                    [&](Result<redis::Value> r) { claims.push_back(std::move(r)); });
+  }
+  ASSERT_TRUE(
+      RunUntil([&] { return answered == 3 && claims.size() == 4; }, std::chrono::seconds(5)));
+  EXPECT_EQ(grouped.groups_sent(), 1U);  // all seven calls of the iteration in one EVALSHA
+  EXPECT_EQ(grouped.calls_sent(), 7U);
+  for (const auto& c : created) EXPECT_EQ(c.elements.at(0).str, "ok");
+  ASSERT_TRUE(claims[0].ok());
+  EXPECT_EQ(claims[0]->elements.at(0).str, "ok");
+  EXPECT_EQ(claims[0]->elements.at(1).AsInt(),
+            domain::CodeOf(domain::InstanceStatus::kPending));  // as the create left it
+  ASSERT_TRUE(claims[1].ok());
+  EXPECT_TRUE(claims[1]->is_error());
+  EXPECT_NE(claims[1]->str.find("WRONGTYPE"), std::string::npos) << claims[1]->str;
+  EXPECT_EQ(claims[2]->elements.at(0).str, "ok");
+  EXPECT_EQ(claims[3]->elements.at(0).str, "gone");
+  // The same calls one by one give the same answers: a second claim by another worker is busy.
+  Result<redis::Value> alone = Error{Code::kInternal, "unset"};
+  bool done = false;
+  client.EvalSha(redis::scripts::Claim(), {}, redis::args::Claim{p, ids[0], 1, "w2", 10000}.Argv(),
+                 [&](Result<redis::Value> r) {
+                   alone = std::move(r);
+                   done = true;
+                 });
+  ASSERT_TRUE(RunUntil([&] { return done; }, std::chrono::seconds(5)));
+  EXPECT_EQ(alone->elements.at(0).str, "busy");
+  // Redis away: held calls are refused at once, each on its own.
+  client.Stop();
+  bool refused = false;
+  grouped.EvalSha(redis::scripts::Claim(), {}, redis::args::Claim{p, ids[2], 1, "w1", 1}.Argv(),
+                  [&](Result<redis::Value> r) { refused = !r.ok(); });
+  EXPECT_TRUE(refused);
 }
 
 TEST_F(Loop, RedisDownFailsFastThenReconnects) {

@@ -104,6 +104,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.hooks.dir = src.String("hooks-dir", "");
   c.hooks.timeout_ms = static_cast<uint64_t>(src.Int("hook-timeout-ms", 600000, 10, 86400000));
   c.ledger_max = static_cast<int>(src.Int("ledger-max", 1000, 10, 1000000));
+  c.redis_group_calls = static_cast<size_t>(src.Int("redis-group-calls", 128, 1, 10000));
   c.consumer.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 1024000));
   c.consumer.max_attempts = static_cast<int>(src.Int("max-attempts", 600, 1, 1000));
   c.reconciler.interval_ms =

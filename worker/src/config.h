@@ -24,7 +24,8 @@ struct Config {
   libvirt::LibvirtConfig libvirt;
   openstack::OsConfig openstack;
   HookConfig hooks;
-  int ledger_max = 1000;  ///< entries kept per instance in the operations ledger
+  int ledger_max = 1000;           ///< entries kept per instance in the operations ledger
+  size_t redis_group_calls = 128;  ///< script calls of one loop iteration sent as one (1 = off)
   ConsumerConfig consumer;
   ReconcilerConfig reconciler;
   uint64_t lease_ms = 30000;  ///< instance lease; renewed before every step

@@ -16,6 +16,7 @@
 #include "lambda/http/server.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/async_client.h"
+#include "lambda/redis/grouping_client.h"
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
 #include "providers/hooks/hooked_provider.h"
@@ -35,11 +36,12 @@ class WorkerApp {
       : loop_(loop),
         config_(config),
         redis_(loop, config.redis),
+        grouped_(loop, redis_, config.redis_group_calls),
         cloud_(MakeProvider(loop, config, &redis_)),
         hooks_(loop, config.hooks),
         provider_(cloud_.get(), &hooks_),
         ledger_(&redis_, config.redis_prefix, config.ledger_max),
-        consumer_(worker::JobContext{loop, &redis_, &provider_, &ledger_, config.redis_prefix,
+        consumer_(worker::JobContext{loop, &grouped_, &provider_, &ledger_, config.redis_prefix,
                                      config.worker_id, config.lease_ms, config.history_max,
                                      config.max_op_attempts, config.op_backoff_ms,
                                      config.op_backoff_max_ms},
@@ -117,6 +119,7 @@ class WorkerApp {
   uv_loop_t* loop_;
   const worker::Config& config_;
   redis::AsyncClient redis_;
+  redis::GroupingClient grouped_;  ///< over redis_: the jobs' and claims' script calls
   std::unique_ptr<worker::Provider> cloud_;
   worker::HookRunner hooks_;
   worker::HookedProvider provider_;

@@ -58,4 +58,43 @@ LAMBDA_SCRIPT(Confirm, k_confirm, "confirm")
 
 #undef LAMBDA_SCRIPT
 
+const std::vector<const Script*>& Groupable() {
+  static const std::vector<const Script*> all = {
+      &Admit(), &AdmitCreate(), &Confirm(),    &UndoAdmission(),
+      &Claim(), &WriteStatus(), &RenewLease(), &ReleaseForRetry()};
+  return all;
+}
+
+bool IsGroupable(const Script& script) {
+  for (const Script* s : Groupable()) {
+    if (s->sha == script.sha) return true;
+  }
+  return false;
+}
+
+const Script& Group() {
+  static const Script s = [] {
+    // Each script becomes a function of its own ARGV (the name shadows the global), so its text
+    // runs unchanged; pcall keeps one call's error (a WRONGTYPE, say) to that call's answer.
+    std::string text = "local F = {}\n";
+    for (const Script* g : Groupable()) {
+      text += "F['" + std::string(g->name) + "'] = function(ARGV)\n" + g->body + "\nend\n";
+    }
+    text += R"(local out, i = {}, 1
+while i <= #ARGV do
+  local f, n = F[ARGV[i]], tonumber(ARGV[i + 1])
+  local a = {}
+  for k = 1, n do a[k] = ARGV[i + 1 + k] end
+  local ok, r = pcall(f, a)
+  if not ok then r = {err = tostring(r)} elseif r == nil then r = false end
+  out[#out + 1] = r
+  i = i + 2 + n
+end
+return out
+)";
+    return MakeScript("group", std::move(text));
+  }();
+  return s;
+}
+
 }  // namespace lambda::redis::scripts

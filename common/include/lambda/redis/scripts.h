@@ -1,6 +1,8 @@
 #pragma once
 /// The Lua scripts of common/lua/, embedded at build time. Argument lists are documented at
 /// the top of each file.
+#include <vector>
+
 #include "lambda/redis/async_client.h"
 
 namespace lambda::redis::scripts {
@@ -17,5 +19,12 @@ const Script& AdmitMany();
 const Script& Describe();
 const Script& Reconcile();
 const Script& Confirm();
+
+/// The scripts a `GroupingClient` may run several calls of in one EVALSHA (the hot, per-instance
+/// ones), and that one script: ARGV is name, argc, args... per call; the answer is an array of
+/// each call's answer, in order (an error answer for a call that raised one).
+const std::vector<const Script*>& Groupable();
+bool IsGroupable(const Script& script);
+const Script& Group();
 
 }  // namespace lambda::redis::scripts
