@@ -8,16 +8,22 @@
 --       now_rfc3339, history_max, mode ('' = leave as is; running|paused|standby), token
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
 local key = p .. 'i:' .. id
-local cur = redis.call('HMGET', key, 'owner', 'status')
+local cur = redis.call('HMGET', key, 'owner', 'status', 'gen')
 if not cur[1] or cur[1] ~= tenant then return {'notfound'} end
 local status = cur[2]
 if not string.find(ARGV[6], ',' .. status .. ',', 1, true) then return {'refused', tonumber(status)} end
-local gen = redis.call('HINCRBY', key, 'gen', 1)
-redis.call('HSET', key, 'status', ARGV[5], 'failure_message', '', 'updated_at', ARGV[9],
+-- One HSET for the whole transition (gen+1 included): each redis.call costs as much again as
+-- the little work most of them do.
+local gen = (tonumber(cur[3]) or 0) + 1
+local fields = {'status', ARGV[5], 'failure_message', '', 'updated_at', ARGV[9], 'gen', gen,
   'p_action', ARGV[4], 'p_gen', gen, 'p_req', ARGV[7], 'p_at', ARGV[8], 'p_since', ARGV[8], 'p_prev', status,
-  'p_attempt', 1, 'p_tok', ARGV[12], 'p_conf', 0)
+  'p_attempt', 1, 'p_tok', ARGV[12], 'p_conf', 0}
+if ARGV[11] and ARGV[11] ~= '' then
+  fields[#fields + 1] = 'mode'
+  fields[#fields + 1] = ARGV[11]
+end
+redis.call('HSET', key, unpack(fields))
 redis.call('ZADD', p .. 'pending', ARGV[8], id)
-if ARGV[11] and ARGV[11] ~= '' then redis.call('HSET', key, 'mode', ARGV[11]) end
 redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[7], 'worker', '', 'at', ARGV[8])
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)

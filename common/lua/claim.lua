@@ -7,9 +7,10 @@ local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'status', 'info', 'servers'
 if not cur[1] then return {'gone'} end
 if cur[1] ~= gen or cur[2] ~= gen then return {'stale'} end
 local lease_key = p .. 'lease:' .. id
-local holder = redis.call('GET', lease_key)
+-- Take the lease if it is free, and learn the holder otherwise, in one call.
+local holder = redis.call('SET', lease_key, worker, 'PX', ARGV[5], 'NX', 'GET')
 if holder and holder ~= worker then return {'busy', holder} end
-redis.call('SET', lease_key, worker, 'PX', ARGV[5])
+if holder then redis.call('PEXPIRE', lease_key, ARGV[5]) end  -- ours already: extend it
 -- The command reached a worker, so its publish happened: the admission stands (see admit.lua).
 redis.call('HSET', key, 'claimed_by', worker, 'p_conf', 1)
 return {'ok', tonumber(cur[3]), cur[4], cur[5], cur[6], cur[7], cur[8] or 'running'}

@@ -16,9 +16,16 @@ if cur[1] ~= gen then
 end
 local lease_key = p .. 'lease:' .. id
 if redis.call('GET', lease_key) ~= worker then return 'lost' end
-redis.call('HSET', key, 'status', ARGV[5], 'failure_message', ARGV[6], 'updated_at', ARGV[10])
-if ARGV[7] ~= '' then redis.call('HSET', key, 'servers', ARGV[7]) end
-if ARGV[13] ~= '' then redis.call('HSET', key, 'master_node_id', ARGV[13]) end
+local fields = {'status', ARGV[5], 'failure_message', ARGV[6], 'updated_at', ARGV[10]}
+if ARGV[7] ~= '' then
+  fields[#fields + 1] = 'servers'
+  fields[#fields + 1] = ARGV[7]
+end
+if ARGV[13] ~= '' then
+  fields[#fields + 1] = 'master_node_id'
+  fields[#fields + 1] = ARGV[13]
+end
+redis.call('HSET', key, unpack(fields))
 redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[14], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[11], 'worker', worker, 'at', ARGV[9])
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)
