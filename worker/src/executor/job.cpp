@@ -39,7 +39,7 @@ void Job::Run() {
   spec_ = *spec;
   Heartbeat();
   servers_ = ServersFromJson(claim_.servers_json);
-  written_servers_json_ = ServersToJson(servers_);
+  written_servers_json_ = claim_.servers_json;  // as stored: unchanged servers are not rewritten
   MarkChecked();
   plan_ = MakePlan(cmd_.action, claim_.status, claim_.mode == "running");
   if (log::Enabled(log::Level::kInfo)) LogStarted();

@@ -76,6 +76,8 @@ std::string HookFailure(const std::string& name, const HookResult& r, uint64_t t
 void HookedProvider::RunHook(const Operation& op, const InstanceSpec& spec,
                              const std::vector<ServerInfo>& servers, const std::string& name,
                              const std::string& step, Done done) {
+  // No hook directory: no hook runs, so build no environment for one (it is per operation).
+  if (hooks_->config().dir.empty()) return done(OkStatus());
   std::weak_ptr<bool> alive = alive_;
   uint64_t timeout = hooks_->config().timeout_ms;
   hooks_->Run(name, HookEnvironment(op, spec, servers, step, environ),
