@@ -36,6 +36,15 @@ void App::DeclareMetrics() {
                    sent(&BatchingPublisher::messages_sent));
   metrics_.Counter("lambda_commands_sent_total", "Commands of admissions sent to the broker.",
                    sent(&BatchingPublisher::commands_sent));
+  auto grouped = [this](uint64_t (redis::GroupingClient::*read)() const) {
+    return std::vector<Series>{
+        {{}, [this, read] { return grouped_ ? static_cast<double>((*grouped_.*read)()) : 0.0; }}};
+  };
+  metrics_.Counter("lambda_redis_script_groups_total",
+                   "EVALSHA calls the admission scripts were sent in (group commit).",
+                   grouped(&redis::GroupingClient::groups_sent));
+  metrics_.Counter("lambda_redis_script_calls_total", "Admission script calls sent to Redis.",
+                   grouped(&redis::GroupingClient::calls_sent));
   metrics_.Counter("lambda_rate_limited_total", "Requests refused by a key's rate limit (429).",
                    count(&counters_.rate_limited));
   metrics_.Counter("lambda_idempotent_replays_total",

@@ -67,6 +67,41 @@ TEST_F(Batch, EachIdIsAnsweredAsItWouldBeAloneAndDuplicatesOnce) {
   EXPECT_EQ(stack_->StatusOf(foreign[0]), "STOPPED");
 }
 
+double MetricValue(const std::string& body, const std::string& series) {
+  auto at = body.find("\n" + series + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + series.size() + 2));
+}
+
+TEST_F(Batch, CommandsAdmittedTogetherTravelAsOneMessageAndEveryOneIsCarriedOut) {
+  auto ids = stack_->Seed(20, "STOPPED", "acme");
+  auto before = Http("GET", stack_->url() + "/metrics").body;
+  auto r = Post(R"({"action":"start","ids":)" + Ids(ids) + "}");
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(Json(r.body)["accepted"].GetInt(), 20);
+  for (const auto& id : ids) EXPECT_TRUE(stack_->WaitStatus(id, "STARTED", seconds(20))) << id;
+  auto after = Http("GET", stack_->url() + "/metrics").body;
+  // The twenty commands were admitted in one script call, so they left in one message (the
+  // worker acked it once all twenty were STARTED).
+  EXPECT_EQ(MetricValue(after, "lambda_commands_sent_total") -
+                MetricValue(before, "lambda_commands_sent_total"),
+            20);
+  EXPECT_EQ(MetricValue(after, "lambda_command_messages_total") -
+                MetricValue(before, "lambda_command_messages_total"),
+            1);
+  for (const auto& id : ids) {
+    auto ev = Http("GET", stack_->url() + "/api/lambda-instances/" + id + "/events/",
+                   {"X-API-Key: " + key_});
+    ASSERT_EQ(ev.status, 200);
+    // Each was carried out once: STOPPED (seed), STARTING, STARTED.
+    auto d = Json(ev.body);
+    int started = 0;
+    for (const auto& e : d["data"].GetArray()) {
+      if (std::string(e["status"]["message"].GetString()) == "STARTED") ++started;
+    }
+    EXPECT_EQ(started, 1) << ev.body;
+  }
+}
+
 TEST_F(Batch, AnAtomicBatchAdmitsAllOrNone) {
   auto stopped = stack_->Seed(3, "STOPPED", "acme");
   auto started = stack_->Seed(1, "STARTED", "acme");
