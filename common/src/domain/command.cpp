@@ -1,6 +1,7 @@
 #include "lambda/domain/command.h"
 
 #include "lambda/json/json.h"
+#include "lambda/util/util.h"
 
 namespace lambda::domain {
 
@@ -25,16 +26,9 @@ namespace {
 constexpr int64_t kMaxSafeInteger = 9007199254740991;  // 2^53 - 1, as the schema bounds them
 
 bool IsUuidV4(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-      return false;
-    }
-  }
-  return s[14] == '4' && (s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
+  // The schema's pattern: lowercase hex, version 4, variant 8..b.
+  return util::IsUuid(s) && s[14] == '4' &&
+         (s[19] == '8' || s[19] == '9' || s[19] == 'a' || s[19] == 'b');
 }
 
 size_t CodePoints(std::string_view s) {
