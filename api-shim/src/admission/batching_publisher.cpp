@@ -8,40 +8,20 @@ namespace lambda::shim {
 
 BatchingPublisher::BatchingPublisher(uv_loop_t* loop, amqp::Publisher& inner, size_t max_batch)
     : inner_(inner),
-      max_batch_(std::clamp<size_t>(max_batch, 1, domain::kMaxCommandsPerMessage)),
-      check_(loop != nullptr ? std::make_unique<uv::Check>(loop) : nullptr),
-      no_block_(loop != nullptr ? std::make_unique<uv::NoBlock>(loop) : nullptr) {}
+      turn_(loop, std::clamp<size_t>(max_batch, 1, domain::kMaxCommandsPerMessage),
+            [this](std::vector<Pending> batch) { Send(std::move(batch)); }) {}
 
 BatchingPublisher::~BatchingPublisher() = default;
 
 void BatchingPublisher::Publish(const std::string& exchange, const std::string& routing_key,
                                 std::string_view body, const amqp::PublishOptions& options,
                                 std::function<void(Status)> done) {
-  const bool packable = max_batch_ > 1 && exchange == inner_.topology().actions_exchange &&
+  const bool packable = turn_.max() > 1 && exchange == inner_.topology().actions_exchange &&
                         routing_key == amqp::Topology::kActionKey && options.expiration_ms == 0 &&
                         options.headers.empty() && inner_.connected() && !body.empty() &&
                         body.front() == '{';
   if (!packable) return inner_.Publish(exchange, routing_key, body, options, std::move(done));
-  pending_.push_back(Pending{std::string(body), options.message_id, std::move(done)});
-  if (pending_.size() >= max_batch_) return Flush();
-  if (check_ && !check_->active()) {
-    check_->Start([this] { Flush(); });
-    no_block_->Start();
-  }
-}
-
-void BatchingPublisher::Flush() {
-  if (check_) {
-    check_->Stop();
-    no_block_->Stop();
-  }
-  while (!pending_.empty()) {
-    size_t n = std::min(pending_.size(), max_batch_);
-    std::vector<Pending> batch(std::make_move_iterator(pending_.begin()),
-                               std::make_move_iterator(pending_.begin() + static_cast<long>(n)));
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(n));
-    Send(std::move(batch));
-  }
+  turn_.Add(Pending{std::string(body), options.message_id, std::move(done)});
 }
 
 void BatchingPublisher::Send(std::vector<Pending> batch) {

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "lambda/amqp/publisher.h"
-#include "lambda/uv/handle.h"
+#include "lambda/uv/end_of_turn.h"
 
 namespace lambda::shim {
 
@@ -34,11 +34,11 @@ class BatchingPublisher final : public amqp::Publisher {
   void Publish(const std::string& exchange, const std::string& routing_key, std::string_view body,
                const amqp::PublishOptions& options, std::function<void(Status)> done) override;
   bool connected() const override { return inner_.connected(); }
-  size_t in_flight() const override { return inner_.in_flight() + pending_.size(); }
+  size_t in_flight() const override { return inner_.in_flight() + turn_.size(); }
   const amqp::Topology& topology() const override { return inner_.topology(); }
 
   /// Publishes what is pending now (the check handle calls it; tests call it directly).
-  void Flush();
+  void Flush() { turn_.Flush(); }
   /// Messages sent and commands packed into them, for /metrics.
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t commands_sent() const { return commands_sent_; }
@@ -52,14 +52,9 @@ class BatchingPublisher final : public amqp::Publisher {
   void Send(std::vector<Pending> batch);
 
   amqp::Publisher& inner_;
-  size_t max_batch_;
-  std::vector<Pending> pending_;
   uint64_t messages_sent_ = 0;
   uint64_t commands_sent_ = 0;
-  std::unique_ptr<uv::Check> check_;
-  /// A command held from outside the poll phase (a timer's callback) must not wait for the next
-  /// I/O: while one is held, poll does not block.
-  std::unique_ptr<uv::NoBlock> no_block_;
+  uv::EndOfTurn<Pending> turn_;
 };
 
 }  // namespace lambda::shim

@@ -1,44 +1,21 @@
 #include "lambda/redis/grouping_client.h"
 
-#include <algorithm>
-
 #include "lambda/redis/scripts.h"
 
 namespace lambda::redis {
 
 GroupingClient::GroupingClient(uv_loop_t* loop, Client& inner, size_t max_calls)
     : inner_(inner),
-      max_calls_(std::max<size_t>(max_calls, 1)),
-      check_(loop != nullptr ? std::make_unique<uv::Check>(loop) : nullptr),
-      no_block_(loop != nullptr ? std::make_unique<uv::NoBlock>(loop) : nullptr) {}
+      turn_(loop, max_calls, [this](std::vector<Call> calls) { Send(std::move(calls)); }) {}
 
 GroupingClient::~GroupingClient() = default;
 
 void GroupingClient::EvalSha(const Script& script, const std::vector<std::string>& keys,
                              std::vector<std::string> args, Callback cb) {
-  if (max_calls_ == 1 || !keys.empty() || !inner_.connected() || !scripts::IsGroupable(script)) {
+  if (turn_.max() == 1 || !keys.empty() || !inner_.connected() || !scripts::IsGroupable(script)) {
     return inner_.EvalSha(script, keys, std::move(args), std::move(cb));
   }
-  held_.push_back(Call{&script, std::move(args), std::move(cb)});
-  if (held_.size() >= max_calls_) return Flush();
-  if (check_ && !check_->active()) {
-    check_->Start([this] { Flush(); });
-    no_block_->Start();  // a call held from a timer's callback must not wait for I/O
-  }
-}
-
-void GroupingClient::Flush() {
-  if (check_) {
-    check_->Stop();
-    no_block_->Stop();
-  }
-  while (!held_.empty()) {
-    size_t n = std::min(held_.size(), max_calls_);
-    std::vector<Call> calls(std::make_move_iterator(held_.begin()),
-                            std::make_move_iterator(held_.begin() + static_cast<long>(n)));
-    held_.erase(held_.begin(), held_.begin() + static_cast<long>(n));
-    Send(std::move(calls));
-  }
+  turn_.Add(Call{&script, std::move(args), std::move(cb)});
 }
 
 void GroupingClient::Send(std::vector<Call> calls) {

@@ -1,5 +1,6 @@
 #include "lambda/redis/scripts.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -66,10 +67,9 @@ const std::vector<const Script*>& Groupable() {
 }
 
 bool IsGroupable(const Script& script) {
-  for (const Script* s : Groupable()) {
-    if (s->sha == script.sha) return true;
-  }
-  return false;
+  // Scripts are the singletons above: identity, not a comparison of 40-character digests.
+  const auto& all = Groupable();
+  return std::find(all.begin(), all.end(), &script) != all.end();
 }
 
 const Script& Group() {

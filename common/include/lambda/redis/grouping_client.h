@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "lambda/redis/async_client.h"
-#include "lambda/uv/handle.h"
+#include "lambda/uv/end_of_turn.h"
 
 namespace lambda::redis {
 
@@ -35,7 +35,7 @@ class GroupingClient final : public Client {
   void EvalSha(const Script& script, const std::vector<std::string>& keys,
                std::vector<std::string> args, Callback cb) override;
 
-  void Flush();
+  void Flush() { turn_.Flush(); }
   uint64_t groups_sent() const { return groups_sent_; }
   uint64_t calls_sent() const { return calls_sent_; }
 
@@ -48,12 +48,9 @@ class GroupingClient final : public Client {
   void Send(std::vector<Call> calls);
 
   Client& inner_;
-  size_t max_calls_;
-  std::vector<Call> held_;
   uint64_t groups_sent_ = 0;
   uint64_t calls_sent_ = 0;
-  std::unique_ptr<uv::Check> check_;
-  std::unique_ptr<uv::NoBlock> no_block_;
+  uv::EndOfTurn<Call> turn_;
 };
 
 }  // namespace lambda::redis
