@@ -2,7 +2,7 @@
 # Private servers for the tests, on free loopback ports with throwaway data directories; they
 # export LAMBDA_TEST_REDIS_URL / LAMBDA_TEST_AMQP_URL (and their ports and dirs, so tests can
 # kill and restart them). Stopped by pid, whatever happens.
-#   with_servers.sh [redis] [rabbitmq] [libvirt] -- COMMAND...   start, run COMMAND, stop
+#   with_servers.sh [redis] [rabbitmq] [rabbitmq-cluster] [libvirt] -- COMMAND...   start, run, stop
 #   with_servers.sh --up STATE [redis] [rabbitmq] [libvirt]       start, leave them running
 #   with_servers.sh --in STATE -- COMMAND...                      run COMMAND against them
 #   with_servers.sh --down STATE                                  stop them, remove STATE
@@ -27,6 +27,9 @@ fi
 
 stop_all() {
   if [ "$want_rabbit" = 1 ]; then stop_rabbitmq "$TMP/rabbitmq" "$LAMBDA_TEST_AMQP_PORT"; fi
+  if [ "$want_rabbit_cluster" = 1 ]; then
+    stop_rabbitmq_cluster "$TMP/rabbitmq-cluster" $LAMBDA_TEST_AMQP_PORTS
+  fi
   if [ "$want_redis" = 1 ]; then stop_pidfile "$TMP/redis/redis.pid"; fi
   if [ "$want_libvirt" = 1 ]; then stop_libvirt "$TMP/libvirt"; fi
   rm -rf "$TMP"
@@ -37,16 +40,18 @@ if [ "$mode" = down ]; then
   source "$state/env"
   want_redis=$LAMBDA_TEST_WANT_REDIS want_rabbit=$LAMBDA_TEST_WANT_RABBIT
   want_libvirt=$LAMBDA_TEST_WANT_LIBVIRT TMP=$LAMBDA_TEST_TMP
+  want_rabbit_cluster=$LAMBDA_TEST_WANT_RABBIT_CLUSTER
   stop_all
   rm -rf "$state"
   exit 0
 fi
 
-want_redis=0 want_rabbit=0 want_libvirt=0
+want_redis=0 want_rabbit=0 want_libvirt=0 want_rabbit_cluster=0
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case "$1" in
     redis) want_redis=1 ;;
     rabbitmq) want_rabbit=1 ;;
+    rabbitmq-cluster) want_rabbit_cluster=1 ;;
     libvirt) want_libvirt=1 ;;
     *) echo "with_servers.sh: unknown server $1" >&2; exit 2 ;;
   esac
@@ -75,6 +80,21 @@ if [ "$want_rabbit" = 1 ]; then
   export LAMBDA_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$LAMBDA_TEST_AMQP_PORT/"
   export LAMBDA_TEST_SCRIPTS="$LAMBDA_ROOT/scripts/lib/common.sh"
 fi
+if [ "$want_rabbit_cluster" = 1 ]; then
+  # Three nodes joined into one cluster: LAMBDA_TEST_AMQP_URL lists all three (the order the
+  # binaries try them in); node N is LAMBDA_TEST_AMQP_PORT_N in LAMBDA_TEST_RABBIT_DIR_N.
+  export LAMBDA_TEST_AMQP_PORTS="" LAMBDA_TEST_AMQP_URL="" LAMBDA_TEST_RABBIT_CLUSTER_DIR="$TMP/rabbitmq-cluster"
+  for i in 1 2 3; do
+    port=$(free_port)
+    while [[ " $LAMBDA_TEST_AMQP_PORTS " == *" $port "* ]]; do port=$(free_port); done
+    LAMBDA_TEST_AMQP_PORTS+="${LAMBDA_TEST_AMQP_PORTS:+ }$port"
+    LAMBDA_TEST_AMQP_URL+="${LAMBDA_TEST_AMQP_URL:+,}amqp://guest:guest@127.0.0.1:$port/"
+    export "LAMBDA_TEST_AMQP_PORT_$i=$port" "LAMBDA_TEST_RABBIT_DIR_$i=$TMP/rabbitmq-cluster/node$i"
+  done
+  # shellcheck disable=SC2086  # the list of ports
+  start_rabbitmq_cluster "$LAMBDA_TEST_RABBIT_CLUSTER_DIR" $LAMBDA_TEST_AMQP_PORTS || exit 1
+  export LAMBDA_TEST_SCRIPTS="$LAMBDA_ROOT/scripts/lib/common.sh"
+fi
 if [ "$want_libvirt" = 1 ]; then
   # Real QEMU VMs: the daemons, and the test guest (built once into build/guest).
   (LAMBDA_DEBIAN_PACKAGES=("${LAMBDA_LIBVIRT_PACKAGES[@]}"); ensure_deps) || exit 1
@@ -88,6 +108,7 @@ if [ "$mode" = up ]; then
   {
     echo "export LAMBDA_TEST_TMP=$TMP LAMBDA_TEST_WANT_REDIS=$want_redis"
     echo "export LAMBDA_TEST_WANT_RABBIT=$want_rabbit LAMBDA_TEST_WANT_LIBVIRT=$want_libvirt"
+    echo "export LAMBDA_TEST_WANT_RABBIT_CLUSTER=$want_rabbit_cluster"
     env | grep -E '^LAMBDA_TEST_(REDIS|AMQP|RABBIT|SCRIPTS|GUEST|LIBVIRT)' |
       while IFS='=' read -r k v; do printf 'export %s=%q\n' "$k" "$v"; done
   } >"$state/env.tmp"

@@ -273,4 +273,14 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
+std::vector<std::string_view> Split(std::string_view s, char sep) {
+  std::vector<std::string_view> pieces;
+  for (size_t start = 0;;) {
+    size_t end = s.find(sep, start);
+    pieces.push_back(s.substr(start, end == std::string_view::npos ? end : end - start));
+    if (end == std::string_view::npos) return pieces;
+    start = end + 1;
+  }
+}
+
 }  // namespace lambda::util

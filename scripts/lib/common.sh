@@ -195,6 +195,43 @@ stop_rabbitmq() {
   )
 }
 
+# start_rabbitmq_cluster DIR PORT...: one node per PORT (DIR/node1, DIR/node2, ...) with one
+# shared Erlang cookie, started together, then every node after the first joined to the first
+# (stop_app, join_cluster, start_app). Quorum queues declared afterwards get a member on each.
+start_rabbitmq_cluster() {
+  local dir="$1"; shift
+  local ports=("$@") i=0 pids=() cookie
+  cookie=$(head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  for port in "${ports[@]}"; do
+    i=$((i + 1))
+    mkdir -p "$dir/node$i/home"
+    printf '%s' "$cookie" >"$dir/node$i/home/.erlang.cookie"
+    chmod 400 "$dir/node$i/home/.erlang.cookie"
+    start_rabbitmq "$dir/node$i" "$port" & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || return 1; done
+  local first; first=$(cat "$dir/node1/nodename")
+  for i in $(seq 2 ${#ports[@]}); do
+    (
+      rabbit_env "$dir/node$i" "${ports[$((i - 1))]}"
+      rabbitmqctl -n "$RABBITMQ_NODENAME" stop_app >/dev/null &&
+        rabbitmqctl -n "$RABBITMQ_NODENAME" join_cluster "$first" >/dev/null &&
+        rabbitmqctl -n "$RABBITMQ_NODENAME" start_app >/dev/null
+    ) || { echo "rabbitmq node $i did not join $first; see $dir/node$i/log" >&2; return 1; }
+  done
+}
+
+# stop_rabbitmq_cluster DIR PORT...: stops the nodes start_rabbitmq_cluster started.
+stop_rabbitmq_cluster() {
+  local dir="$1"; shift
+  local i=0 pids=()
+  for port in "$@"; do
+    i=$((i + 1))
+    stop_rabbitmq "$dir/node$i" "$port" & pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || true; done
+}
+
 # What the libvirt provider needs on this host (installed only when it is asked for).
 LAMBDA_LIBVIRT_PACKAGES=(libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
   qemu-system-x86 qemu-utils genisoimage busybox-static dropbear-bin cpio gzip openssh-client)

@@ -255,7 +255,7 @@ TEST_F(Loop, RetryExchangeDelaysThenRedelivers) {
 
 TEST_F(Loop, BrokerUnreachableFailsPublishesAtOnce) {
   amqp::Config cfg;
-  cfg.port = testing::FreePort();
+  cfg.endpoints[0].port = testing::FreePort();
   cfg.reconnect_max_ms = 100;
   amqp::Connection conn(&loop_, cfg, {});
   amqp::ConfirmingPublisher publisher(conn);
@@ -269,8 +269,8 @@ TEST_F(Loop, BrokerUnreachableFailsPublishesAtOnce) {
 
 TEST_F(Loop, BlackHoledBrokerNeverStallsTheLoop) {
   auto cfg = AmqpConfig();
-  testing::TcpProxy proxy(cfg.port);
-  cfg.port = proxy.port();
+  testing::TcpProxy proxy(cfg.endpoints[0].port);
+  cfg.endpoints[0].port = proxy.port();
   cfg.publish_timeout_ms = 1000;
   cfg.rpc_timeout_ms = 1000;
   cfg.reconnect_max_ms = 200;

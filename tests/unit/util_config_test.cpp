@@ -76,10 +76,30 @@ TEST(Urls, RedisAndAmqp) {
   EXPECT_FALSE(redis::ParseUrl("redis://x:99999").ok());
   auto a = amqp::ParseUrl("amqp://u:p@h:5673/v%2Fx");
   ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->user, "u");
-  EXPECT_EQ(a->port, 5673);
-  EXPECT_EQ(a->vhost, "v/x");
-  EXPECT_EQ(amqp::ParseUrl("amqp://h/")->vhost, "/");
+  ASSERT_EQ(a->endpoints.size(), 1u);
+  EXPECT_EQ(a->endpoints[0].user, "u");
+  EXPECT_EQ(a->endpoints[0].port, 5673);
+  EXPECT_EQ(a->endpoints[0].vhost, "v/x");
+  EXPECT_EQ(amqp::ParseUrl("amqp://h/")->endpoints.at(0).vhost, "/");
+}
+
+TEST(Urls, AmqpClusterIsACommaSeparatedListOfWholeUrlsTriedInOrder) {
+  auto c = amqp::ParseUrl("amqp://a:b@n1:5672/, amqp://c:d@n2:5673/v,amqp://n3");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  ASSERT_EQ(c->endpoints.size(), 3u);
+  EXPECT_EQ(c->endpoints[0].Addr(), "n1:5672");
+  EXPECT_EQ(c->endpoints[1].Addr(), "n2:5673");
+  EXPECT_EQ(c->endpoints[1].user, "c");
+  EXPECT_EQ(c->endpoints[1].vhost, "v");
+  EXPECT_EQ(c->endpoints[2].Addr(), "n3:5672");
+  EXPECT_EQ(c->endpoints[2].user, "guest");
+  // One bad member spoils the list (a typo must not shrink the cluster silently).
+  EXPECT_FALSE(amqp::ParseUrl("amqp://n1/,").ok());
+  EXPECT_FALSE(amqp::ParseUrl("amqp://n1/,http://n2/").ok());
+  EXPECT_FALSE(amqp::ParseUrl("amqp://n1/,amqp://n2:0/").ok());
+  std::string many = "amqp://n/";
+  for (int i = 0; i < 16; ++i) many += ",amqp://n/";
+  EXPECT_FALSE(amqp::ParseUrl(many).ok());
 }
 
 TEST(ShimConfig, FlagsEnvAndErrors) {

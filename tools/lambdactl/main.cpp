@@ -274,11 +274,20 @@ struct AmqpCli {
     amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
     amqp_destroy_connection(conn);
   }
+  /// The first node of the list that answers.
   bool Open(const amqp::Config& c) {
+    for (const auto& node : c.endpoints) {
+      if (Open(node)) return true;
+      amqp_destroy_connection(conn);
+      conn = amqp_new_connection();
+    }
+    return false;
+  }
+  bool Open(const amqp::Endpoint& e) {
     amqp_socket_t* s = amqp_tcp_socket_new(conn);
-    if (amqp_socket_open(s, c.host.c_str(), c.port) != AMQP_STATUS_OK) return false;
-    if (amqp_login(conn, c.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, c.user.c_str(),
-                   c.password.c_str())
+    if (amqp_socket_open(s, e.host.c_str(), e.port) != AMQP_STATUS_OK) return false;
+    if (amqp_login(conn, e.vhost.c_str(), 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, e.user.c_str(),
+                   e.password.c_str())
             .reply_type != AMQP_RESPONSE_NORMAL) {
       return false;
     }
@@ -303,8 +312,8 @@ int Dlq(const Args& args, const std::string& verb) {
   if (!max || *max < 1) return Usage();
   AmqpCli cli;
   if (!cli.Open(*cfg)) {
-    std::fprintf(stderr, "lambdactl: cannot connect to rabbitmq at %s:%d\n", cfg->host.c_str(),
-                 cfg->port);
+    std::fprintf(stderr, "lambdactl: cannot connect to rabbitmq at %s\n",
+                 cfg->endpoints.at(0).Addr().c_str());
     return 1;
   }
   amqp_bytes_t queue = amqp_cstring_bytes(topo.dead_queue.c_str());

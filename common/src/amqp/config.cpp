@@ -9,7 +9,11 @@
 
 namespace lambda::amqp {
 
-Result<Config> ParseUrl(std::string_view url, Config c) {
+namespace {
+
+constexpr size_t kMaxEndpoints = 16;
+
+Result<Endpoint> ParseOne(std::string_view url) {
   // amqp_parse_url decodes in place and points into the buffer it is given.
   std::string buffer(url);
   amqp_connection_info info;
@@ -22,11 +26,27 @@ Result<Config> ParseUrl(std::string_view url, Config c) {
   }
   if (info.port <= 0 || info.port > 65535)
     return Error{Code::kInvalidArgument, "amqp url: bad port"};
-  if (info.host[0] != '\0') c.host = info.host;
-  c.port = info.port;
-  c.user = info.user;
-  c.password = info.password;
-  c.vhost = info.vhost[0] == '\0' ? "/" : info.vhost;
+  Endpoint e;
+  if (info.host[0] != '\0') e.host = info.host;
+  e.port = info.port;
+  e.user = info.user;
+  e.password = info.password;
+  e.vhost = info.vhost[0] == '\0' ? "/" : info.vhost;
+  return e;
+}
+
+}  // namespace
+
+Result<Config> ParseUrl(std::string_view url, Config c) {
+  c.endpoints.clear();
+  for (std::string_view part : util::Split(url, ',')) {
+    if (c.endpoints.size() == kMaxEndpoints) {
+      return Error{Code::kInvalidArgument, "amqp url: more than 16 nodes"};
+    }
+    auto e = ParseOne(util::Trim(part));
+    if (!e) return e.error();
+    c.endpoints.push_back(std::move(*e));
+  }
   return c;
 }
 

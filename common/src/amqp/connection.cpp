@@ -48,8 +48,8 @@ void Connection::Abort(const std::string& why) {
 void Connection::SetState(State s) {
   if (state_ == s || state_ == State::kStopped) return;
   state_ = s;
-  log::Info("amqp state", {{"state", s == State::kConnected ? "connected" : "disconnected"},
-                           {"addr", config_.host + ":" + std::to_string(config_.port)}});
+  log::Info("amqp state",
+            {{"state", s == State::kConnected ? "connected" : "disconnected"}, {"addr", address_}});
   if (options_.on_state) options_.on_state(s);
 }
 
@@ -59,6 +59,7 @@ void Connection::OnEvents() {
       case Event::Kind::kUp:
         if (state_ == State::kStopped) break;
         epoch_ = e.epoch;
+        address_ = e.addr;
         SetState(State::kConnected);
         break;
       case Event::Kind::kDown:

@@ -162,24 +162,41 @@ void Link::Flush() {
 
 void Link::Run() noexcept {
   try {
-    int attempt = 0;
+    int rounds = 0;         // whole rounds of nodes that all failed: they set the back-off
+    size_t failed_now = 0;  // nodes failed in this round
     while (!stop_) {
       if (!conn_) {
         if (auto st = Setup(); !st) {
-          log::Warn("amqp connect failed", {{"error", st.error().message}});
+          log::Warn("amqp connect failed",
+                    {{"addr", endpoint().Addr()}, {"error", st.error().message}});
           Drop(st.error().message);
-          Backoff(util::BackoffMs(config_.reconnect_min_ms, config_.reconnect_max_ms, ++attempt));
+          endpoint_ = (endpoint_ + 1) % config_.endpoints.size();
+          if (++failed_now >= config_.endpoints.size()) {
+            failed_now = 0;
+            Backoff(util::BackoffMs(config_.reconnect_min_ms, config_.reconnect_max_ms, ++rounds));
+          }
           continue;
         }
-        attempt = 0;
+        rounds = 0;
+        failed_now = 0;
         Event up;
         up.kind = Event::Kind::kUp;
         up.epoch = epoch_;
+        up.addr = endpoint().Addr();
         Post(std::move(up));
         DrainFrames();  // setup's RPCs may have buffered frames no poll will announce
       }
       for (auto& c : TakeCommands()) Execute(c);
       if (conn_) DrainFrames();
+      if (conn_ && nacked_) {
+        // A nack comes only from an internal error of the queue's process. On a cluster it is
+        // what a channel opened while a queue's leader was being re-elected keeps answering
+        // (RabbitMQ 3.10 quorum queues: every publish on it, for good): a new connection, on
+        // the next node, gets a fresh queue client. Held back a little, so a queue that nacks
+        // everywhere does not spin.
+        Drop("the broker nacked a publish; reconnecting");
+        Backoff(config_.reconnect_min_ms);
+      }
       Flush();
       if (conn_) Wait(1000);
     }
@@ -207,8 +224,14 @@ Status Link::DeclareTopology() {
     amqp_exchange_declare(conn, ch, Bytes(*ex), amqp_cstring_bytes("direct"), 0, 1, 0, 0, none);
     if (auto st = check("exchange.declare"); !st) return st;
   }
-  // Dead letters: a classic durable queue kept for inspection and replay.
-  amqp_queue_declare(conn, ch, Bytes(t.dead_queue), 0, 1, 0, 0, none);
+  // Every queue has the actions queue's type: on a cluster, a classic queue lives on one node,
+  // and while that node is down no other node can even declare it, so the survivors could not
+  // set up. Quorum queues take message TTLs and dead-letter on expiry since RabbitMQ 3.10.
+  const bool quorum = config_.queue_type == "quorum";
+  // Dead letters: a durable queue kept for inspection and replay.
+  TableBuilder dead_args;
+  if (quorum) dead_args.Str("x-queue-type", "quorum");
+  amqp_queue_declare(conn, ch, Bytes(t.dead_queue), 0, 1, 0, 0, dead_args.Table());
   if (auto st = check("queue.declare dead"); !st) return st;
   amqp_queue_bind(conn, ch, Bytes(t.dead_queue), Bytes(t.dead_exchange),
                   amqp_cstring_bytes(Topology::kDeadKey), none);
@@ -216,6 +239,7 @@ Status Link::DeclareTopology() {
   // Delayed retry (see Topology::kRetryTiersMs): expired messages go back to the actions queue.
   for (uint64_t tier : Topology::kRetryTiersMs) {
     TableBuilder args;
+    if (quorum) args.Str("x-queue-type", "quorum");
     args.Str("x-dead-letter-exchange", t.actions_exchange);
     args.Str("x-dead-letter-routing-key", Topology::kActionKey);
     args.Int("x-message-ttl", static_cast<int64_t>(tier));
@@ -230,7 +254,7 @@ Status Link::DeclareTopology() {
   args.Str("x-queue-type", config_.queue_type);
   args.Str("x-dead-letter-exchange", t.dead_exchange);
   args.Str("x-dead-letter-routing-key", Topology::kDeadKey);
-  if (config_.queue_type == "quorum") args.Int("x-delivery-limit", config_.delivery_limit);
+  if (quorum) args.Int("x-delivery-limit", config_.delivery_limit);
   amqp_queue_declare(conn, ch, Bytes(t.actions_queue), 0, 1, 0, 0, args.Table());
   if (auto st = check("queue.declare actions"); !st) return st;
   amqp_queue_bind(conn, ch, Bytes(t.actions_queue), Bytes(t.actions_exchange),
@@ -239,13 +263,15 @@ Status Link::DeclareTopology() {
 }
 
 Status Link::Setup() {
+  if (config_.endpoints.empty()) return Error{Code::kInvalidArgument, "no amqp endpoints"};
+  const Endpoint& node = endpoint();
   amqp_connection_state_t conn = conn_.Open();
   amqp_socket_t* sock = amqp_tcp_socket_new(conn);
   if (sock == nullptr) return Error{Code::kInternal, "amqp_tcp_socket_new failed"};
   timeval tv = Timeval(config_.rpc_timeout_ms);
   amqp_set_handshake_timeout(conn, &tv);
   amqp_set_rpc_timeout(conn, &tv);
-  if (int rc = amqp_socket_open_noblock(sock, config_.host.c_str(), config_.port, &tv);
+  if (int rc = amqp_socket_open_noblock(sock, node.host.c_str(), node.port, &tv);
       rc != AMQP_STATUS_OK) {
     return Error{Code::kUnavailable, std::string("amqp connect: ") + amqp_error_string2(rc)};
   }
@@ -254,9 +280,8 @@ Status Link::Setup() {
     socket_fd_ = amqp_get_sockfd(conn);
   }
   if (stop_) return Error{Code::kUnavailable, "stopping"};
-  amqp_rpc_reply_t r =
-      amqp_login(conn, config_.vhost.c_str(), 0, 131072, config_.heartbeat_s,
-                 AMQP_SASL_METHOD_PLAIN, config_.user.c_str(), config_.password.c_str());
+  amqp_rpc_reply_t r = amqp_login(conn, node.vhost.c_str(), 0, 131072, config_.heartbeat_s,
+                                  AMQP_SASL_METHOD_PLAIN, node.user.c_str(), node.password.c_str());
   if (r.reply_type != AMQP_RESPONSE_NORMAL)
     return Error{Code::kUnavailable, RpcError(r, "amqp login")};
   amqp_channel_open(conn, kPublishChannel);
@@ -287,8 +312,8 @@ Status Link::Setup() {
   ++epoch_;
   next_tag_ = 0;
   up_ = true;
-  log::Info("amqp connected", {{"addr", config_.host + ":" + std::to_string(config_.port)},
-                               {"epoch", static_cast<unsigned long>(epoch_)}});
+  log::Info("amqp connected",
+            {{"addr", node.Addr()}, {"epoch", static_cast<unsigned long>(epoch_)}});
   return OkStatus();
 }
 
@@ -297,8 +322,13 @@ void Link::Drop(const std::string& why) {
     std::lock_guard<std::mutex> lock(mu_);
     socket_fd_ = -1;
   }
-  if (up_) log::Warn("amqp connection lost", {{"error", why}});
+  if (up_) {
+    log::Warn("amqp connection lost", {{"addr", endpoint().Addr()}, {"error", why}});
+    // The node may be gone: the next connect tries the next one (a cluster's other members).
+    endpoint_ = (endpoint_ + 1) % config_.endpoints.size();
+  }
   up_ = false;
+  nacked_ = false;
   conn_.Reset();
   for (const auto& [tag, seq] : unconfirmed_) {
     Post(Confirmed(seq, Error{Code::kUnavailable, "amqp connection lost: " + why}));
@@ -429,6 +459,7 @@ void Link::Publish(Command& c) {
 void Link::Confirm(uint64_t tag, bool multiple, bool ack) {
   auto finish = [&](uint64_t seq) {
     if (!ack) {
+      nacked_ = true;
       Post(Confirmed(seq, Error{Code::kUnavailable, "broker refused the message (nack)"}));
     } else if (returned_.erase(seq) > 0) {
       Post(Confirmed(seq, Error{Code::kUnavailable, "message was unroutable (returned)"}));

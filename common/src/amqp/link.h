@@ -37,7 +37,8 @@ struct Event {
   uint64_t epoch = 0;  ///< kUp: the new connection's epoch
   uint64_t seq = 0;    ///< kConfirmed
   Status outcome = OkStatus();
-  std::string why;  ///< kDown
+  std::string why;   ///< kDown
+  std::string addr;  ///< kUp: the node it is connected to
   Delivery delivery;
 };
 
@@ -85,6 +86,7 @@ class Link {
   Status Setup();
   Status DeclareTopology();
   void Drop(const std::string& why);
+  const Endpoint& endpoint() const { return config_.endpoints[endpoint_]; }
   void Close();
   void Execute(Command& c);
   void Publish(Command& c);
@@ -117,7 +119,9 @@ class Link {
   // I/O thread only.
   ConnectionState conn_;
   uint64_t epoch_ = 0;
-  bool up_ = false;  ///< setup completed on the current connection
+  size_t endpoint_ = 0;  ///< the node tried or connected now (an index into config_.endpoints)
+  bool up_ = false;      ///< setup completed on the current connection
+  bool nacked_ = false;  ///< the broker nacked a publish on this connection
   uint64_t next_tag_ = 0;
   std::map<uint64_t, uint64_t> unconfirmed_;  ///< broker delivery tag → publish seq
   std::set<uint64_t> returned_;               ///< seqs the broker returned (their ack follows)

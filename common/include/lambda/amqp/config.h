@@ -4,17 +4,26 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lambda/result.h"
 
 namespace lambda::amqp {
 
-struct Config {
+/// One broker node and how to log in there.
+struct Endpoint {
   std::string host = "127.0.0.1";
   int port = 5672;
   std::string user = "guest";
   std::string password = "guest";
   std::string vhost = "/";
+  std::string Addr() const { return host + ":" + std::to_string(port); }
+};
+
+struct Config {
+  /// The nodes of one broker (a cluster's members), tried in this order: a lost connection or a
+  /// failed connect moves on to the next, and a whole round of failures backs off.
+  std::vector<Endpoint> endpoints = {Endpoint{}};
   std::string prefix = "lambda";      ///< names of exchanges and queues
   std::string queue_type = "quorum";  ///< quorum | classic
   int prefetch = 200;
@@ -28,7 +37,9 @@ struct Config {
 };
 
 /// amqp://user:pass@host:port/vhost through rabbitmq-c's `amqp_parse_url` (vhost
-/// percent-decoded; "/" when absent or empty). Fields the URL leaves out keep `base`'s values.
+/// percent-decoded; "/" when absent or empty), or several such URLs separated by commas: the
+/// nodes of a cluster (`amqp://u:p@h1:5672/,amqp://u:p@h2:5672/`), each a whole URL. The other
+/// fields keep `base`'s values.
 Result<Config> ParseUrl(std::string_view url, Config base = {});
 
 /// Exchange and queue names derived from the prefix.
@@ -40,11 +51,11 @@ struct Topology {
   static constexpr const char* kActionKey = "action";
   static constexpr const char* kDeadKey = "dead";
 
-  /// Delayed retry: one classic queue per delay tier, each with its tier as queue TTL and
-  /// dead-lettering back to the actions exchange. A message goes to the smallest tier that covers
-  /// its delay and carries its own expiration. RabbitMQ expires messages only at the head of a
-  /// queue, so mixing delays in one queue would let a long wait hold up every short one behind
-  /// it; with tiers a message waits at most its tier.
+  /// Delayed retry: one queue per delay tier (of the actions queue's type), each with its tier as
+  /// queue TTL and dead-lettering back to the actions exchange. A message goes to the smallest tier
+  /// that covers its delay and carries its own expiration. RabbitMQ expires messages only at the
+  /// head of a queue, so mixing delays in one queue would let a long wait hold up every short one
+  /// behind it; with tiers a message waits at most its tier.
   static constexpr std::array<uint64_t, 7> kRetryTiersMs = {250,   1000,   4000,   16000,
                                                             64000, 256000, 1024000};
   struct RetryRoute {

@@ -64,6 +64,8 @@ class Connection {
   State state() const { return state_; }
   bool connected() const { return state_ == State::kConnected; }
   uint64_t epoch() const { return epoch_; }
+  /// host:port of the node it is connected to (the last one, while disconnected).
+  const std::string& address() const { return address_; }
   const Topology& topology() const { return topology_; }
   const Config& config() const { return config_; }
 
@@ -95,6 +97,7 @@ class Connection {
   Sinks sinks_;
   State state_ = State::kDisconnected;
   uint64_t epoch_ = 0;
+  std::string address_;
   struct AsyncHandle;
   std::unique_ptr<AsyncHandle> wake_;  ///< outlives link_ (declared first, destroyed last)
   std::unique_ptr<Link> link_;

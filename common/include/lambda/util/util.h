@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lambda::util {
 
@@ -38,5 +39,7 @@ bool IsValidUtf8(std::string_view s);
 std::string ToValidUtf8(std::string_view s);
 std::string ToLower(std::string_view s);
 std::string_view Trim(std::string_view s);
+/// The pieces of `s` between `sep`s (an empty `s` is one empty piece).
+std::vector<std::string_view> Split(std::string_view s, char sep);
 
 }  // namespace lambda::util
