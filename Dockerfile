@@ -1,5 +1,36 @@
-# Multi-stage build of this repository: a builder with the -dev packages, then a slim runtime.
-FROM debian:12 AS build
+# Everything the compose stack runs, from Debian packages on one base image: the Redis and
+# RabbitMQ servers are targets of this file (no registry image is needed but the base, which
+# tests/compose/compose_test.sh makes with debootstrap when it is missing), then a builder with
+# the -dev packages, then the slim runtime of our three binaries (the default target).
+# The legacy builder (docker.io 20.10 has no BuildKit) runs every stage before its target, so
+# the servers come first: building one of them never builds ours.
+FROM debian:bookworm-slim AS redis
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      redis-server \
+    && rm -rf /var/lib/apt/lists/*
+USER redis
+WORKDIR /var/lib/redis
+EXPOSE 6379
+# Debian's redis listens on loopback in protected mode; in a container the network is the fence.
+# appendfsync always: an accepted action survives a Redis crash.
+CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", "/var/lib/redis", \
+     "--appendonly", "yes", "--appendfsync", "always"]
+
+FROM debian:bookworm-slim AS rabbitmq
+RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      rabbitmq-server \
+    && rm -rf /var/lib/apt/lists/* \
+    && printf 'loopback_users.guest = false\nlisteners.tcp.default = 5672\n' >/etc/rabbitmq/rabbitmq.conf \
+    && echo '[].' >/etc/rabbitmq/enabled_plugins
+# The server itself, not the /usr/sbin wrapper (which switches user and does not pass SIGTERM
+# on): it stops cleanly on `docker stop`. Logs go to stdout. The node name needs a fixed
+# hostname (compose sets `hostname: rabbitmq`).
+USER rabbitmq
+ENV HOME=/var/lib/rabbitmq PATH=/usr/lib/rabbitmq/bin:/usr/sbin:/usr/bin:/sbin:/bin RABBITMQ_LOGS=-
+EXPOSE 5672
+CMD ["/usr/lib/rabbitmq/bin/rabbitmq-server"]
+
+FROM debian:bookworm-slim AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev \
       libhttp-parser-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev \
@@ -9,7 +40,7 @@ WORKDIR /src
 COPY . .
 RUN cmake --preset release -DLAMBDA_TESTS=OFF && cmake --build --preset release -j"$(nproc)"
 
-FROM debian:12-slim AS runtime
+FROM debian:bookworm-slim AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libuv1 libhiredis0.14 librabbitmq4 libhttp-parser2.9 libssl3 libcurl4 curl ca-certificates \
       libvirt0 libyaml-cpp0.7 libprometheus-cpp-core1.0 \

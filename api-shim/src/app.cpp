@@ -93,7 +93,7 @@ Status App::Start() {
       [this](const http::Request& head, std::function<void(std::optional<http::Response>)> decide) {
         CheckHead(head, std::move(decide));
       });
-  if (auto st = server_->Listen(config_.host, config_.port); !st) return st;
+  if (auto st = server_->Listen(config_.host, config_.port, config_.reuse_port); !st) return st;
   log::Info("api-shim listening", {{"addr", config_.host + ":" + std::to_string(server_->port())}});
   return OkStatus();
 }

@@ -9,6 +9,7 @@ Result<Config> LoadConfig(config::Source& src) {
   Config c;
   c.host = src.String("host", c.host);
   c.port = static_cast<int>(src.Int("http-port", c.port, 0, 65535));
+  c.reuse_port = src.Bool("reuse-port", c.reuse_port);
   c.public_url = src.String("public-url", c.public_url);
   c.redis = config::ReadRedis(src);
   c.redis.max_pending = static_cast<size_t>(src.Int("max-pending-redis", 20000, 1, 1000000));

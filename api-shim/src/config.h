@@ -13,6 +13,7 @@ namespace lambda::shim {
 struct Config {
   std::string host = "127.0.0.1";  ///< listen address
   int port = 8080;                 ///< listen port (0 = any free port)
+  bool reuse_port = false;         ///< SO_REUSEPORT: several shims on one port
   std::string public_url;          ///< base of links; empty = from the Host header
   redis::Config redis;
   std::string redis_prefix = "lambda:";  ///< every Redis key starts with it

@@ -13,11 +13,14 @@ std::string_view SettingHelp(std::string_view name) {
       {"redis-command-timeout-ms",
        "A Redis command unanswered this long drops the connection (it is remade with back-off)."},
       {"redis-prefix", "Prefix of every Redis key; stacks sharing a Redis need distinct ones."},
-      {"amqp-url", "RabbitMQ to use: amqp://user:password@host[:port]/[vhost]."},
+      {"amqp-url",
+       "RabbitMQ to use: amqp://user:password@host[:port]/[vhost]; for a cluster, its nodes as "
+       "a comma-separated list of such URLs, tried in order (a lost or failed connection moves "
+       "to the next)."},
       {"amqp-prefix", "Prefix of the exchanges and queues (actions, retry, dead letters)."},
       {"queue-type",
-       "Type of the actions queue when first declared: quorum (replicated, the default) or "
-       "classic."},
+       "Type of every queue (actions, delayed-retry tiers, dead letters) when first declared: "
+       "quorum (replicated on a cluster's nodes, the default) or classic."},
       {"publish-timeout-ms",
        "A publish the broker has not confirmed this long fails (the shim undoes the admission "
        "and answers 503) and the connection is remade."},
@@ -30,6 +33,9 @@ std::string_view SettingHelp(std::string_view name) {
       // api-shim
       {"host", "Address the HTTP API listens on."},
       {"http-port", "Port the HTTP API listens on (0: any free port)."},
+      {"reuse-port",
+       "Listen with SO_REUSEPORT: several shims on one host share --http-port and the kernel "
+       "spreads new connections over them (a shim that stops leaves the others serving)."},
       {"public-url",
        "Base of the links in answers (e.g. https://lambda.example.com); empty: from the Host "
        "header."},

@@ -1,6 +1,11 @@
 #include "lambda/http/server.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 
@@ -356,15 +361,43 @@ Server::~Server() {
   for (const auto& c : conns) c->Close();
 }
 
-Status Server::Listen(const std::string& host, int port) {
+namespace {
+
+/// A socket bound with SO_REUSEPORT. libuv gained UV_TCP_REUSEPORT only in 1.49 (Debian 12 has
+/// 1.44), so the socket is made here and handed to the handle with uv_tcp_open.
+Result<int> ReusePortSocket(const sockaddr_in& addr) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Error{Code::kUnavailable, std::string("socket: ") + std::strerror(errno)};
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+      bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    std::string why = std::strerror(errno);
+    close(fd);
+    return Error{Code::kUnavailable, "bind (SO_REUSEPORT): " + why};
+  }
+  return fd;
+}
+
+}  // namespace
+
+Status Server::Listen(const std::string& host, int port, bool reuse_port) {
   listener_ = std::make_unique<ListenHandle>(loop_);
   listener_->tcp.get()->data = this;
   sockaddr_in addr{};
   if (int rc = uv_ip4_addr(host.c_str(), port, &addr); rc != 0) {
     return Error{Code::kInvalidArgument, std::string("listen address: ") + uv_strerror(rc)};
   }
-  if (int rc = uv_tcp_bind(listener_->tcp.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
-      rc != 0) {
+  if (reuse_port) {
+    auto fd = ReusePortSocket(addr);
+    if (!fd) return fd.error();
+    if (int rc = uv_tcp_open(listener_->tcp.get(), *fd); rc != 0) {
+      close(*fd);
+      return Error{Code::kUnavailable, std::string("uv_tcp_open: ") + uv_strerror(rc)};
+    }
+  } else if (int rc =
+                 uv_tcp_bind(listener_->tcp.get(), reinterpret_cast<const sockaddr*>(&addr), 0);
+             rc != 0) {
     return Error{Code::kUnavailable, std::string("bind: ") + uv_strerror(rc)};
   }
   if (int rc = uv_listen(listener_->tcp.stream(), 1024, &OnConnection); rc != 0) {

@@ -17,6 +17,9 @@ log_step() { printf '==> %s\n' "$*" >&2; }
 
 # The Flask + gunicorn + Celery peer of bench/peer/ (only `scripts/bench --peer` needs them).
 LAMBDA_PEER_PACKAGES=(python3-celery python3-flask gunicorn python3-redis python3-gevent)
+# The compose tier (tests/compose/compose_test.sh): a Docker engine, compose v1, and debootstrap
+# for the base image when no registry can give one.
+LAMBDA_COMPOSE_PACKAGES=(docker.io docker-compose debootstrap)
 
 # Installs the Debian packages that are missing (apt-get update once, then install), those of
 # LAMBDA_DEBIAN_PACKAGES and any named as arguments.

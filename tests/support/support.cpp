@@ -407,6 +407,12 @@ std::vector<std::string> Stack::Argv(const char* binary_env) const {
           "3000"};
 }
 
+std::vector<std::string> Stack::ShimArgv() const {
+  auto argv = Argv("LAMBDA_SHIM_BIN");
+  argv.insert(argv.end(), {"--key-cache-ms", "0"});
+  return argv;
+}
+
 bool Stack::StartShim() {
   port_ = FreePort();
   auto argv = Argv("LAMBDA_SHIM_BIN");

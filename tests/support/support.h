@@ -135,6 +135,8 @@ class Stack {
   /// The status history stream of an instance: one status code per entry.
   std::vector<std::string> History(const std::string& id);
   std::string logs_dir() const { return logs_; }
+  /// The command line of a shim of this stack, up to its port and own flags (for extra shims).
+  std::vector<std::string> ShimArgv() const;
 
  private:
   /// A binary's command line up to its own flags (`binary_env` names the variable with its path).

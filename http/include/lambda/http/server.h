@@ -60,7 +60,9 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  Status Listen(const std::string& host, int port);
+  /// `reuse_port`: SO_REUSEPORT, so several processes listen on one port and the kernel spreads
+  /// new connections over them (one port for several shims on a host, no balancer).
+  Status Listen(const std::string& host, int port, bool reuse_port = false);
   int port() const { return port_; }
   /// Stops accepting; open connections close once idle (after their in-flight answer).
   void StopAccepting();
