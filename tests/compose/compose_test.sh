@@ -43,12 +43,12 @@ stop_engine() {
   # containerd, started by dockerd, goes with it; a shim left behind would keep the mounts.
   pkill -f "containerd.*$work" 2>/dev/null
   rm -f "$work/dockerd.pid"
+  # The engine leaves its namespace bind mount (exec-root/netns/default) behind.
+  awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
 }
 cleanup() {
   if [ -S "$work/docker.sock" ]; then compose down -v --remove-orphans >/dev/null 2>&1; fi
   stop_engine
-  # The engine's namespace bind mounts under its exec root, if it left any.
-  awk -v w="$work" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r | xargs -r -n1 umount -l
   rm -rf "$work"
 }
 trap cleanup EXIT
