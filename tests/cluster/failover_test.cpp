@@ -145,8 +145,11 @@ TEST_F(ClusterFailover, TheNodeTheShimAndWorkersUseIsKilledAndNothingIsLostOrDon
   // after this one find three nodes again.
   ASSERT_EQ(Shell("start_rabbitmq \"" + NodeDir(victim) + "\" " + NodePort(victim)), 0);
   auto status = Ctl(victim, "cluster_status");
+  size_t from = status.out.find("Running Nodes");
+  ASSERT_NE(from, std::string::npos) << status.out;
+  std::string running = status.out.substr(from, status.out.find("Versions", from) - from);
   for (int node = 1; node <= 3; ++node)
-    EXPECT_NE(status.out.find(NodeName(node)), std::string::npos) << status.out;
+    EXPECT_NE(running.find(NodeName(node)), std::string::npos) << NodeName(node) << ": " << running;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "lambda/amqp/connection.h"
 #include "lambda/amqp/consumer.h"
@@ -264,6 +265,33 @@ TEST_F(Loop, BrokerUnreachableFailsPublishesAtOnce) {
   publisher.Publish("x", "y", "{}", {}, [&](Status st) { err = st ? "ok" : st.error().message; });
   EXPECT_EQ(err, "amqp is not connected");
   EXPECT_FALSE(conn.connected());
+  conn.Stop();
+}
+
+TEST_F(Loop, NodesAreTriedInOrderAndALostOnePassesToTheNext) {
+  auto cfg = AmqpConfig();
+  const amqp::Endpoint broker = cfg.endpoints.at(0);
+  auto proxy = std::make_unique<testing::TcpProxy>(broker.port);  // a node that will die
+  amqp::Endpoint dead = broker, doomed = broker;
+  dead.port = testing::FreePort();
+  doomed.port = proxy->port();
+  cfg.endpoints = {dead, doomed, broker};
+  cfg.reconnect_max_ms = 200;
+  amqp::Connection conn(&loop_, cfg, {});
+  amqp::ConfirmingPublisher publisher(conn);
+  conn.Start();
+  ASSERT_TRUE(RunUntil([&] { return conn.connected(); }, std::chrono::seconds(10)));
+  EXPECT_EQ(conn.address(), doomed.Addr()) << "the first node does not answer: the second";
+  uint64_t epoch = conn.epoch();
+  proxy.reset();  // the node dies: its connections close
+  ASSERT_TRUE(RunUntil([&] { return conn.connected() && conn.epoch() != epoch; },
+                       std::chrono::seconds(10)));
+  EXPECT_EQ(conn.address(), broker.Addr()) << "a lost node passes to the next one";
+  std::optional<Status> outcome;
+  publisher.Publish(publisher.topology().actions_exchange, amqp::Topology::kActionKey, "{}", {},
+                    [&](Status st) { outcome = st; });
+  ASSERT_TRUE(RunUntil([&] { return outcome.has_value(); }, std::chrono::seconds(10)));
+  EXPECT_TRUE(outcome->ok()) << outcome->error().message;
   conn.Stop();
 }
 

@@ -93,6 +93,7 @@ Link::Link(Config config, bool consume, std::function<void()> wake_loop)
       wake_loop_(std::move(wake_loop)),
       wake_fd_(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  if (config_.endpoints.empty()) throw std::invalid_argument("amqp: no broker endpoints");
 }
 
 Link::~Link() {
@@ -263,7 +264,6 @@ Status Link::DeclareTopology() {
 }
 
 Status Link::Setup() {
-  if (config_.endpoints.empty()) return Error{Code::kInvalidArgument, "no amqp endpoints"};
   const Endpoint& node = endpoint();
   amqp_connection_state_t conn = conn_.Open();
   amqp_socket_t* sock = amqp_tcp_socket_new(conn);
