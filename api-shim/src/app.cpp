@@ -1,11 +1,14 @@
 #include "app.h"
 
+#include <algorithm>
 #include <csignal>
 #include <random>
 
 #include "lambda/domain/command.h"
 #include "lambda/domain/dialect_rules.h"
 #include "lambda/log/log.h"
+#include "lambda/redis/fan_out.h"
+#include "lambda/redis/keys.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
@@ -116,14 +119,6 @@ void App::Shutdown(const std::function<void()>& done) {
     log::Info("api-shim stopped");
     done();
   });
-}
-
-std::string App::Key(std::string_view kind, std::string_view id) const {
-  std::string k = config_.redis_prefix;
-  k += kind;
-  k += ':';
-  k += id;
-  return k;
 }
 
 std::string App::BaseUrl(const http::Request& req) const {
@@ -470,7 +465,8 @@ void App::Read(const std::shared_ptr<Call>& call, const std::string& id,
   // A status read fetches five small fields, not the stored spec and servers (reads are hot).
   static const std::vector<std::string> kStatusFields{"id", "name", "owner", "status",
                                                       "failure_message"};
-  std::vector<std::string> argv{status_only ? "HMGET" : "HGETALL", Key("i", id)};
+  std::vector<std::string> argv{status_only ? "HMGET" : "HGETALL",
+                                redis::keys::Instance(config_.redis_prefix, id)};
   if (status_only) argv.insert(argv.end(), kStatusFields.begin(), kStatusFields.end());
   redis_->Command(argv, [call, done, status_only](Result<redis::Value> r) {
     if (!r || r->is_error()) return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
@@ -493,10 +489,12 @@ void App::ResolveId(const std::string& raw, const std::function<void(Result<std:
   if (util::IsUuid(raw)) return done(raw);
   auto seq = util::ParseInt(raw);
   if (!seq || *seq <= 0) return done(std::string());
-  redis_->Command({"HGET", config_.redis_prefix + "seqs", raw}, [done](Result<redis::Value> r) {
-    if (!r || r->is_error()) return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
-    done(r->is_nil() ? std::string() : r->str);
-  });
+  redis_->Command({"HGET", redis::keys::SeqMap(config_.redis_prefix), raw},
+                  [done](Result<redis::Value> r) {
+                    if (!r || r->is_error())
+                      return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
+                    done(r->is_nil() ? std::string() : r->str);
+                  });
 }
 
 }  // namespace lambda::shim
@@ -504,7 +502,7 @@ void App::ResolveId(const std::string& raw, const std::function<void(Result<std:
 namespace lambda::shim {
 
 void App::CountLive(const std::string& tenant, const std::function<void(Result<int64_t>)>& done) {
-  redis_->Command({"SCARD", config_.redis_prefix + "t:" + tenant + ":live"},
+  redis_->Command({"ZCARD", redis::keys::TenantLive(config_.redis_prefix, tenant)},
                   [done](Result<redis::Value> r) {
                     if (!r || r->is_error()) {
                       return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
@@ -516,15 +514,48 @@ void App::CountLive(const std::string& tenant, const std::function<void(Result<i
 void App::ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,
                       redis::Callback done) {
   if (!util::IsUuid(id)) return done(redis::Value{redis::Value::Type::kArray, {}, 0, {}});
-  std::vector<std::string> argv{reverse ? "XREVRANGE" : "XRANGE", Key("h", id)};
+  std::vector<std::string> argv{reverse ? "XREVRANGE" : "XRANGE",
+                                redis::keys::History(config_.redis_prefix, id)};
   argv.insert(argv.end(), std::make_move_iterator(range.begin()),
               std::make_move_iterator(range.end()));
   redis_->Command(argv, std::move(done));
 }
 
-void App::RunScript(const redis::Script& script, std::vector<std::string> argv,
-                    redis::Callback done) {
-  redis_->EvalSha(script, {}, std::move(argv), std::move(done));
+void App::ReadPage(const std::string& tenant, bool live, int64_t start, int64_t stop,
+                   std::vector<std::string> fields, std::function<void(Result<IndexPage>)> done) {
+  // The index is in the tenant's slot and each instance in its own: the page, then its rows.
+  const redis::args::Page page{config_.redis_prefix, tenant, live, start, stop};
+  redis_->EvalSha(
+      redis::scripts::Page(), page.Keys(), page.Argv(),
+      [this, fields = std::move(fields), done = std::move(done)](Result<redis::Value> r) {
+        if (!r || r->is_error() || r->elements.empty()) {
+          return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
+        }
+        auto out = std::make_shared<IndexPage>();
+        out->total = r->elements[0].AsInt();
+        for (size_t i = 1; i < r->elements.size(); ++i) out->ids.push_back(r->elements[i].str);
+        ReadEach(out->ids, fields, [out, done](Result<std::vector<redis::Value>> rows) {
+          if (!rows) return done(rows.error());
+          IndexPage kept{out->total, {}, {}};
+          for (size_t i = 0; i < rows->size(); ++i) {
+            const auto& f = (*rows)[i].elements;
+            bool gone =
+                std::all_of(f.begin(), f.end(), [](const redis::Value& v) { return v.is_nil(); });
+            if (gone) continue;
+            kept.ids.push_back(out->ids[i]);
+            kept.fields.push_back(std::move((*rows)[i]));
+          }
+          done(std::move(kept));
+        });
+      });
+}
+
+void App::ReadEach(std::vector<std::string> ids, std::vector<std::string> fields,
+                   std::function<void(Result<std::vector<redis::Value>>)> done) {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const auto& id : ids) keys.push_back(redis::keys::Instance(config_.redis_prefix, id));
+  redis::HmgetEach(*redis_, keys, fields, std::move(done));
 }
 
 }  // namespace lambda::shim

@@ -74,8 +74,11 @@ class App final : public Core {
             bool status_only) override;
   void ResolveId(const std::string& raw,
                  const std::function<void(Result<std::string>)>& done) override;
-  void RunScript(const redis::Script& script, std::vector<std::string> argv,
-                 redis::Callback done) override;
+  void ReadPage(const std::string& tenant, bool live, int64_t start, int64_t stop,
+                std::vector<std::string> fields,
+                std::function<void(Result<IndexPage>)> done) override;
+  void ReadEach(std::vector<std::string> ids, std::vector<std::string> fields,
+                std::function<void(Result<std::vector<redis::Value>>)> done) override;
   void CountLive(const std::string& tenant,
                  const std::function<void(Result<int64_t>)>& done) override;
   void ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,
@@ -97,7 +100,6 @@ class App final : public Core {
   /// 429 + Retry-After in the shape of the call's dialect (Zenlayer: REQUEST_LIMIT_EXCEEDED).
   void ReplyThrottled(Call& call, uint64_t wait_ms);
   void ReplyUnknown(Call& call, std::string_view why) override;
-  std::string Key(std::string_view kind, std::string_view id) const;
   std::string BaseUrl(const http::Request& req) const override;
   /// Declares every metric family (app_metrics.cpp).
   void DeclareMetrics();

@@ -2,6 +2,7 @@
 
 #include "lambda/config/connections.h"
 #include "lambda/domain/command.h"
+#include "lambda/redis/keys.h"
 
 namespace lambda::shim {
 
@@ -48,6 +49,9 @@ Result<Config> LoadConfig(config::Source& src) {
         "--fault-crash-after-admit-permille is a test-only switch: it needs --enable-test-faults");
   }
   if (c.redis_prefix.empty()) src.AddError("--redis-prefix must not be empty");
+  if (!redis::keys::IsValidPrefix(c.redis_prefix)) {
+    src.AddError("--redis-prefix must not hold { or } (they would make it every key's hash tag)");
+  }
   const auto& errors = src.Finish();
   if (!errors.empty()) {
     std::string all;

@@ -39,6 +39,13 @@ struct Call {
   routes::RouteMatch match;
 };
 
+/// A page of a tenant index with the fields read of each instance on it.
+struct IndexPage {
+  int64_t total = 0;
+  std::vector<std::string> ids;
+  std::vector<redis::Value> fields;  ///< per id: the HMGET answer
+};
+
 class Core {
  public:
   virtual ~Core() = default;
@@ -63,9 +70,15 @@ class Core {
   /// Empty when neither; the tenant is checked by whatever reads or admits the id next.
   virtual void ResolveId(const std::string& raw,
                          const std::function<void(Result<std::string>)>& done) = 0;
-  /// A read-only script (list.lua, describe.lua) with its typed ARGV.
-  virtual void RunScript(const redis::Script& script, std::vector<std::string> argv,
-                         redis::Callback done) = 0;
+  /// A page (ZRANGE start..stop) of the tenant's ids (`live` false: all, in creation order) or
+  /// of its live ids, with `fields` of each instance. Index entries whose instance is gone (an
+  /// undone create's, left by a crash) are left out of `ids`; `total` is the index's size.
+  virtual void ReadPage(const std::string& tenant, bool live, int64_t start, int64_t stop,
+                        std::vector<std::string> fields,
+                        std::function<void(Result<IndexPage>)> done) = 0;
+  /// `fields` of each of `ids` (one array per id, nil fields when it is missing), at once.
+  virtual void ReadEach(std::vector<std::string> ids, std::vector<std::string> fields,
+                        std::function<void(Result<std::vector<redis::Value>>)> done) = 0;
   /// The tenant's instances that are not destroyed.
   virtual void CountLive(const std::string& tenant,
                          const std::function<void(Result<int64_t>)>& done) = 0;

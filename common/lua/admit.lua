@@ -4,10 +4,11 @@
 -- The admission is unconfirmed (p_conf 0) under the shim's token until the shim confirms it
 -- (confirm.lua, after the broker's confirm) or a worker claims it; an unconfirmed one is never
 -- republished, and the shim or the reconciler undoes it by its token (undo_admission.lua).
+-- KEYS: instance, history, outbox bucket (keys.h: one slot)
 -- ARGV: prefix, id, tenant, action, transitional_code, allowed (",1,9,"), request_id, now_ms,
 --       now_rfc3339, history_max, mode ('' = leave as is; running|paused|standby), token
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
-local key = p .. 'i:' .. id
+local key = KEYS[1]
 local cur = redis.call('HMGET', key, 'owner', 'status', 'gen')
 if not cur[1] or cur[1] ~= tenant then return {'notfound'} end
 local status = cur[2]
@@ -23,8 +24,8 @@ if ARGV[11] and ARGV[11] ~= '' then
   fields[#fields + 1] = ARGV[11]
 end
 redis.call('HSET', key, unpack(fields))
-redis.call('ZADD', p .. 'pending', ARGV[8], id)
-redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
+redis.call('ZADD', KEYS[3], ARGV[8], id)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[7], 'worker', '', 'at', ARGV[8])
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)
 return {'ok', gen, tonumber(status)}

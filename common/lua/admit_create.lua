@@ -1,20 +1,20 @@
 -- Admits a create: a new instance in PENDING with gen 1 and its pending command (the outbox).
--- 'seqs' maps the integer id (seq) to the instance id, for the legacy routes.
+-- Its seq comes from the caller, who took it from the counter and indexed it under the tenant
+-- first (an index entry with no instance behind it is skipped by readers).
 -- Unconfirmed under the shim's token until confirmed or claimed (see admit.lua).
--- ARGV: prefix, id, tenant, name, info_json, request_id, now_ms, now_rfc3339, history_max, token
+-- KEYS: instance, history, outbox bucket (keys.h: one slot)
+-- ARGV: prefix, id, tenant, name, info_json, request_id, now_ms, now_rfc3339, history_max, token,
+--       seq
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
-local key = p .. 'i:' .. id
+local key = KEYS[1]
 if redis.call('EXISTS', key) == 1 then return {'exists'} end
-local seq = redis.call('INCR', p .. 'seq')
+local seq = ARGV[11]
 redis.call('HSET', key, 'id', id, 'seq', seq, 'name', ARGV[4], 'owner', tenant, 'info', ARGV[5],
   'servers', '[]', 'status', S_PENDING, 'failure_message', '', 'created_at', ARGV[8], 'updated_at', ARGV[8],
   'gen', 1, 'p_action', 'create', 'p_gen', 1, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_since', ARGV[7],
   'p_prev', -1, 'p_attempt', 1, 'p_tok', ARGV[10], 'p_conf', 0)
-redis.call('ZADD', p .. 'pending', ARGV[7], id)
-redis.call('ZADD', p .. 't:' .. tenant .. ':ids', seq, id)
-redis.call('HSET', p .. 'seqs', seq, id)
-redis.call('SADD', p .. 't:' .. tenant .. ':live', id)
-redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[9], '*', 'status', S_PENDING, 'gen', 1,
+redis.call('ZADD', KEYS[3], ARGV[7], id)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', S_PENDING, 'gen', 1,
   'request_id', ARGV[6], 'worker', '', 'at', ARGV[7])
 redis.call('PUBLISH', p .. 'events', id .. ' 2 1')
-return {'ok', seq}
+return {'ok', tonumber(seq)}

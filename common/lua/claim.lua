@@ -1,12 +1,13 @@
 -- A worker claims a command: gen must match, the transition must still be pending, and the
 -- instance lease must be free or already ours. Returns what the worker needs to run it.
+-- KEYS: instance, lease (keys.h: one slot)
 -- ARGV: prefix, id, gen, worker, lease_ms
 local p, id, gen, worker = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local key = p .. 'i:' .. id
+local key = KEYS[1]
 local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'status', 'info', 'servers', 'name', 'p_action', 'mode')
 if not cur[1] then return {'gone'} end
 if cur[1] ~= gen or cur[2] ~= gen then return {'stale'} end
-local lease_key = p .. 'lease:' .. id
+local lease_key = KEYS[2]
 -- Take the lease if it is free, and learn the holder otherwise, in one call.
 local holder = redis.call('SET', lease_key, worker, 'PX', ARGV[5], 'NX', 'GET')
 if holder and holder ~= worker then return {'busy', holder} end

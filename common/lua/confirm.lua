@@ -3,11 +3,12 @@
 -- Per id: 'confirmed' (marked now, or claimed by a worker already), 'superseded' (a newer
 -- admission replaced it: it was accepted, then overtaken), or 'undone' (the reconciler undid it
 -- as unconfirmed before this confirm came: the answer must be 503).
+-- KEYS: instance1, instance2, ... (on Redis Cluster one id per call)
 -- ARGV: prefix, token, id1, gen1, id2, gen2, ...
 local p, token = ARGV[1], ARGV[2]
 local out = {}
 for i = 3, #ARGV, 2 do
-  local key = p .. 'i:' .. ARGV[i]
+  local key = KEYS[(i - 1) / 2]
   local cur = redis.call('HMGET', key, 'p_tok', 'p_gen', 'p_conf', 'p_undone', 'id')
   if not cur[5] or cur[4] == token then
     out[#out + 1] = 'undone'  -- an undone create leaves no instance behind

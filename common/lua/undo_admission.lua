@@ -7,12 +7,17 @@
 -- 'absent' (no admission under this token and gen: it never happened, or is gone already).
 -- A gen of '' matches whatever admission is current under the token: the shim lost the reply
 -- to its admission and never learnt the gen (the token alone is unique to that request).
+-- An undone create answers {'undone', owner, seq}: its tenant index entries are in another slot,
+-- so the caller removes them.
+-- KEYS: instance1, history1, lease1, outbox bucket1, instance2, ... (on Redis Cluster one id per
+--       call)
 -- ARGV: prefix, token, now_ms, now_rfc3339, history_max, note, id1, gen1, id2, gen2, ...
 local p, token = ARGV[1], ARGV[2]
 local out = {}
 for i = 7, #ARGV, 2 do
   local id, gen = ARGV[i], ARGV[i + 1]
-  local key = p .. 'i:' .. id
+  local k = (i - 7) * 2
+  local key, hkey, lkey, pkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
   local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'p_prev', 'owner', 'p_tok', 'p_conf')
   if cur[5] ~= token or not cur[2] or cur[1] ~= cur[2] or (gen ~= '' and cur[2] ~= gen) then
     out[#out + 1] = 'absent'
@@ -21,19 +26,16 @@ for i = 7, #ARGV, 2 do
   elseif cur[3] == '-1' then
     -- An undone create leaves nothing behind: the client got a 503, not an id.
     local seq = redis.call('HGET', key, 'seq')
-    if seq then redis.call('HDEL', p .. 'seqs', seq) end
-    redis.call('DEL', key, p .. 'h:' .. id, p .. 'lease:' .. id)
-    redis.call('ZREM', p .. 't:' .. cur[4] .. ':ids', id)
-    redis.call('SREM', p .. 't:' .. cur[4] .. ':live', id)
-    redis.call('ZREM', p .. 'pending', id)
-    out[#out + 1] = 'undone'
+    redis.call('DEL', key, hkey, lkey)
+    redis.call('ZREM', pkey, id)
+    out[#out + 1] = {'undone', cur[4], seq or ''}
   else
     local next_gen = redis.call('HINCRBY', key, 'gen', 1)
     redis.call('HSET', key, 'status', cur[3], 'updated_at', ARGV[4], 'p_undone', token)
     redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
       'p_tok', 'p_conf')
-    redis.call('ZREM', p .. 'pending', id)
-    redis.call('XADD', p .. 'h:' .. id, 'MAXLEN', '~', ARGV[5], '*', 'status', cur[3], 'gen', next_gen,
+    redis.call('ZREM', pkey, id)
+    redis.call('XADD', hkey, 'MAXLEN', '~', ARGV[5], '*', 'status', cur[3], 'gen', next_gen,
       'request_id', '', 'worker', '', 'at', ARGV[3], 'note', ARGV[6])
     redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen)
     out[#out + 1] = 'undone'

@@ -120,6 +120,9 @@ std::string_view SettingHelp(std::string_view name) {
        "Delay before a command whose instance was busy (or Redis away) is tried again."},
       {"max-attempts", "Tries of one command before it is dead-lettered."},
       {"reconcile-interval-ms", "How often the reconciler runs (one worker at a time, by lease)."},
+      {"reconcile-buckets-per-pass",
+       "Outbox buckets (one per Redis Cluster slot, 16384 in all) the reconciler looks into per "
+       "pass."},
       {"republish-after-ms",
        "A confirmed command still pending this long is published again by the reconciler."},
       {"unconfirmed-after-ms",

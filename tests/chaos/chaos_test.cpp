@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "lambda/amqp/config.h"
 #include "lambda/domain/command.h"
+#include "lambda/redis/keys.h"
 
 namespace lambda::chaos {
 namespace {
@@ -142,10 +143,10 @@ TEST_F(Chaos, E_DuplicatedAndOutOfOrderCommands) {
     std::string exchange = stack.amqp_prefix() + ".actions";
     while (Pause(stop, 30)) {
       // Re-send the current and an older generation of a random busy instance's command.
-      auto pending = stack.redis().Array({"ZRANGE", stack.redis_prefix() + "pending", "0", "4"});
+      auto pending = stack.redis().PendingIds(stack.redis_prefix(), 5);
       for (const auto& id : pending) {
-        auto f = stack.redis().Array(
-            {"HMGET", stack.redis_prefix() + "i:" + id, "p_action", "p_gen", "p_req"});
+        auto f = stack.redis().Array({"HMGET", redis::keys::Instance(stack.redis_prefix(), id),
+                                      "p_action", "p_gen", "p_req"});
         if (f.size() != 3 || f[0].empty()) continue;
         for (int64_t gen :
              {std::atoll(f[1].c_str()), std::atoll(f[1].c_str()), std::atoll(f[1].c_str()) - 1}) {

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <sstream>
 
+#include "lambda/redis/keys.h"
+
 namespace lambda::chaos {
 
 using testing::EnvOr;
@@ -66,7 +68,8 @@ void Drive(const Stack& stack, const std::string& key, const std::vector<std::st
 std::map<std::string, Outcome> Outcomes(Stack& stack, const std::vector<std::string>& ids) {
   std::map<std::string, Outcome> out;
   for (const auto& id : ids) {
-    auto entries = stack.redis().Array({"XRANGE", stack.redis_prefix() + "h:" + id, "-", "+"});
+    auto entries =
+        stack.redis().Array({"XRANGE", redis::keys::History(stack.redis_prefix(), id), "-", "+"});
     for (const auto& e : entries) {
       std::map<std::string, std::string> f;
       std::istringstream ss(e);
@@ -155,7 +158,7 @@ size_t UndoneByReconciler(Stack& stack, const std::vector<std::string>& ids) {
   size_t n = 0;
   for (const auto& id : ids) {
     for (const auto& e :
-         stack.redis().Array({"XRANGE", stack.redis_prefix() + "h:" + id, "-", "+"}))
+         stack.redis().Array({"XRANGE", redis::keys::History(stack.redis_prefix(), id), "-", "+"}))
       n += e.find("undone by the reconciler") != std::string::npos;
   }
   return n;
@@ -175,16 +178,13 @@ RunResult Chaos::Run(const std::string& name, Stack& stack, int threads,
   monkey.join();
   Judge(stack, ids, f, std::chrono::seconds(90));
   // Judged once everything settled: nothing pending, so no late republish can change a 503.
-  testing::WaitFor(
-      [&] {
-        return stack.redis().Int({"ZCARD", stack.redis_prefix() + "pending"}) == 0;
-      },
-      std::chrono::seconds(60));
+  testing::WaitFor([&] { return stack.redis().PendingIds(stack.redis_prefix(), 1).empty(); },
+                   std::chrono::seconds(60));
   if (!EnvOr("LAMBDA_CHAOS_DEBUG").empty()) {
-    for (const auto& id :
-         stack.redis().Array({"ZRANGE", stack.redis_prefix() + "pending", "0", "5"}))
-      std::printf("still pending %s: %s\n", id.c_str(),
-                  stack.redis().Cmd({"HGETALL", stack.redis_prefix() + "i:" + id}).c_str());
+    for (const auto& id : stack.redis().PendingIds(stack.redis_prefix(), 6))
+      std::printf(
+          "still pending %s: %s\n", id.c_str(),
+          stack.redis().Cmd({"HGETALL", redis::keys::Instance(stack.redis_prefix(), id)}).c_str());
   }
   Verdict v = Judge(stack, ids, f, std::chrono::seconds(1));
   Report(name, f, v);

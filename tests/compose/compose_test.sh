@@ -115,7 +115,7 @@ redis_c=$(compose ps -q redis)
 rcli() { docker exec "$redis_c" redis-cli "$@" | tr -d '\r'; }
 holder=""
 for _ in $(seq 1 100); do
-  holder=$(rcli GET "lambda:lease:$id")
+  holder=$(rcli GET "lambda:lease:{$id}")
   [ -n "$holder" ] && break; sleep 0.1
 done
 victim=""
@@ -137,7 +137,7 @@ wait_status() {
   fail "status $s, not $want"; return 1
 }
 wait_status STARTED && step "STARTED after the kill"
-finisher=$(rcli XREVRANGE "lambda:h:$id" + - COUNT 1 | awk 'prev == "worker" { print; exit } { prev = $0 }')
+finisher=$(rcli XREVRANGE "lambda:h:{$id}" + - COUNT 1 | awk 'prev == "worker" { print; exit } { prev = $0 }')
 step "the STARTED status was written by $finisher"
 [ -n "$finisher" ] && [ "$finisher" != "$holder" ] || fail "STARTED not written by another worker ($finisher)"
 code=$(api -o /dev/null -w '%{http_code}' -X POST -d action=stop "$url/api/lambda-instances/$id/")

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "lambda/redis/keys.h"
 #include "support.h"
 
 namespace lambda {
@@ -106,7 +107,7 @@ TEST_F(Batch, AnAtomicBatchAdmitsAllOrNone) {
   auto stopped = stack_->Seed(3, "STOPPED", "acme");
   auto started = stack_->Seed(1, "STARTED", "acme");
   const std::string p = stack_->redis_prefix();
-  auto gen_before = stack_->redis().Cmd({"HGET", p + "i:" + stopped[0], "gen"});
+  auto gen_before = stack_->redis().Cmd({"HGET", redis::keys::Instance(p, stopped[0]), "gen"});
   auto refused = Post(R"({"action":"start","atomic":true,"ids":)" +
                       Ids({stopped[0], stopped[1], started[0]}) + "}");
   EXPECT_EQ(refused.status, 409) << refused.body;
@@ -115,7 +116,7 @@ TEST_F(Batch, AnAtomicBatchAdmitsAllOrNone) {
       << refused.body;
   // Nothing changed: not even the ids before the refused one.
   EXPECT_EQ(stack_->StatusOf(stopped[0]), "STOPPED");
-  EXPECT_EQ(stack_->redis().Cmd({"HGET", p + "i:" + stopped[0], "gen"}), gen_before);
+  EXPECT_EQ(stack_->redis().Cmd({"HGET", redis::keys::Instance(p, stopped[0]), "gen"}), gen_before);
   auto ok = Post(R"({"action":"start","atomic":true,"ids":)" + Ids(stopped) + "}");
   ASSERT_EQ(ok.status, 202) << ok.body;
   EXPECT_EQ(Json(ok.body)["accepted"].GetInt(), 3);

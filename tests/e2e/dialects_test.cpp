@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "lambda/redis/keys.h"
 #include "support.h"
 
 namespace lambda {
@@ -27,7 +28,7 @@ class Dialects : public ::testing::Test {
   static std::vector<std::string> Auth() { return {"Authentication: Token " + key_}; }
   static std::string Url(const std::string& path) { return stack_->url() + path; }
   static std::string Gen(const std::string& id) {
-    return stack_->redis().Cmd({"HGET", stack_->redis_prefix() + "i:" + id, "gen"});
+    return stack_->redis().Cmd({"HGET", redis::keys::Instance(stack_->redis_prefix(), id), "gen"});
   }
   static testing::HttpResponse Zen(const std::string& action, const std::string& body) {
     return Http("POST", Url("/api/v2/vm"),

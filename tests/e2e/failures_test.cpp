@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "lambda/domain/command.h"
+#include "lambda/redis/keys.h"
 #include "support.h"
 #include "tcp_proxy.h"
 
@@ -147,7 +148,8 @@ TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
   ASSERT_EQ(r.status, 202);
   std::string id = IdOf(r.body);
   ASSERT_TRUE(stack.WaitStatus(id, "INIT_DONE", std::chrono::seconds(20)));
-  std::string holder = stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + id, "claimed_by"});
+  std::string holder =
+      stack.redis().Cmd({"HGET", redis::keys::Instance(stack.redis_prefix(), id), "claimed_by"});
   ASSERT_FALSE(holder.empty());
   size_t victim = holder.rfind("w1-", 0) == 0 ? 0 : 1;
   stack.worker(victim).Signal(SIGKILL);
@@ -158,8 +160,8 @@ TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
                                     "COMMONS_INSTALLED", "HADOOP_INSTALLED", "KAFKA_INSTALLED",
                                     "FLINK_INSTALLED",   "STARTED"};
   EXPECT_EQ(history, expected);  // every status once: resumed, not restarted
-  std::string finisher =
-      stack.redis().Cmd({"XREVRANGE", stack.redis_prefix() + "h:" + id, "+", "-", "COUNT", "1"});
+  std::string finisher = stack.redis().Cmd(
+      {"XREVRANGE", redis::keys::History(stack.redis_prefix(), id), "+", "-", "COUNT", "1"});
   EXPECT_EQ(finisher.find(holder), std::string::npos) << "the survivor wrote the final status";
   EXPECT_TRUE(stack.worker(1 - victim).Alive());
 }
@@ -215,7 +217,7 @@ TEST(Failures, TransientProviderErrorsAreRetriedThroughTheRetryQueueAndEveryActi
   }
   EXPECT_GT(Metric(port, "lambda_worker_transient_retries_total"), 0);
   for (const auto& id : ids) {
-    EXPECT_EQ(stack.redis().Int({"EXISTS", stack.redis_prefix() + "lease:" + id}), 0);
+    EXPECT_EQ(stack.redis().Int({"EXISTS", redis::keys::Lease(stack.redis_prefix(), id)}), 0);
   }
 }
 
@@ -239,7 +241,7 @@ TEST(Failures, PersistentTransientErrorsFailTheInstanceAfterTheLimitEvenAcrossAW
       stack.WaitFor([&] { return Metric(port1, "lambda_worker_transient_retries_total") == 1; }));
   // The first attempt failed and its command waits out its back-off in the retry queue, acked:
   // the lease is free and the worker holds nothing. Kill it; a new worker picks the count up.
-  EXPECT_EQ(stack.redis().Int({"EXISTS", stack.redis_prefix() + "lease:" + id}), 0);
+  EXPECT_EQ(stack.redis().Int({"EXISTS", redis::keys::Lease(stack.redis_prefix(), id)}), 0);
   EXPECT_EQ(Metric(port1, "lambda_worker_in_flight"), 0);
   stack.worker(0).Signal(SIGKILL);
   ASSERT_EQ(stack.worker(0).Wait(std::chrono::seconds(5)), -1);
@@ -247,7 +249,8 @@ TEST(Failures, PersistentTransientErrorsFailTheInstanceAfterTheLimitEvenAcrossAW
   stack.StartWorker({"--worker-http-port", std::to_string(port2)});
   ASSERT_TRUE(stack.WaitStatus(id, "CLUSTER_FAILED", std::chrono::seconds(30)))
       << stack.StatusOf(id);
-  EXPECT_EQ(stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + id, "failure_message"}),
+  EXPECT_EQ(stack.redis().Cmd(
+                {"HGET", redis::keys::Instance(stack.redis_prefix(), id), "failure_message"}),
             "sim: transient cloud error (gave up after 3 attempts)");
   // Attempt 2 only, as a rule; under heavy load one CI run saw 3 here (a duplicate delivery of
   // the first attempt after the kill, not yet explained), with the give-up message and the
@@ -256,7 +259,8 @@ TEST(Failures, PersistentTransientErrorsFailTheInstanceAfterTheLimitEvenAcrossAW
   EXPECT_LE(Metric(port2, "lambda_worker_transient_retries_total"), 3);
   std::vector<std::string> expected{"PENDING", "CLUSTER_FAILED"};
   EXPECT_EQ(stack.History(id), expected);
-  EXPECT_EQ(stack.redis().Cmd({"ZSCORE", stack.redis_prefix() + "pending", id}), "");
+  EXPECT_EQ(stack.redis().Cmd({"ZSCORE", redis::keys::PendingOf(stack.redis_prefix(), id), id}),
+            "");
 }
 
 TEST(Failures, DeadRabbitMqGets503AndChangesNothingThenRecovers) {
@@ -278,11 +282,13 @@ TEST(Failures, DeadRabbitMqGets503AndChangesNothingThenRecovers) {
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.headers["retry-after"], "1");
   EXPECT_EQ(stack.StatusOf(ids[0]), "STOPPED");  // admission undone
-  EXPECT_EQ(stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + ids[0], "p_action"}), "");
+  EXPECT_EQ(
+      stack.redis().Cmd({"HGET", redis::keys::Instance(stack.redis_prefix(), ids[0]), "p_action"}),
+      "");
   auto create = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
                      CreateBody("nope"));
   EXPECT_EQ(create.status, 503);
-  EXPECT_EQ(stack.redis().Int({"ZCARD", stack.redis_prefix() + "t:t:ids"}),
+  EXPECT_EQ(stack.redis().Int({"ZCARD", redis::keys::TenantIds(stack.redis_prefix(), "t")}),
             2);  // no half-created instance
   StartRabbit();
   ASSERT_TRUE(testing::WaitFor([&] { return Http("GET", stack.url() + "/readyz").status == 200; },

@@ -10,6 +10,7 @@
 
 #include <thread>
 
+#include "lambda/redis/keys.h"
 #include "support.h"
 
 namespace lambda {
@@ -230,7 +231,7 @@ TEST(HostileConfig, BothBinariesAndLambdactlAuthenticateAndUseTheirDatabase) {
     testing::SyncRedis db0(redis.Url(cred, 0));
     EXPECT_EQ(db0.Int({"DBSIZE"}), 0);
     testing::SyncRedis db3(redis.Url(cred, 3));
-    EXPECT_GT(db3.Int({"EXISTS", stack.redis_prefix() + "i:" + ids[0]}), 0);
+    EXPECT_GT(db3.Int({"EXISTS", redis::keys::Instance(stack.redis_prefix(), ids[0])}), 0);
   }
   // A wrong password: lambdactl fails loudly, the shim never says ready.
   std::string ctl = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis.Url(":wrong@", 3) +

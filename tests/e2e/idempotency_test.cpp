@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "lambda/redis/keys.h"
 #include "lambda/util/util.h"
 #include "support.h"
 
@@ -33,7 +34,7 @@ class Idempotency : public ::testing::Test {
                 CreateBody(name));
   }
   static long long Live(const std::string& tenant) {
-    return stack_->redis().Int({"SCARD", stack_->redis_prefix() + "t:" + tenant + ":live"});
+    return stack_->redis().Int({"ZCARD", redis::keys::TenantLive(stack_->redis_prefix(), tenant)});
   }
   static Stack* stack_;
   static std::string key_;

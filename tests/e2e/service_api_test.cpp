@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include "lambda/redis/keys.h"
 #include "support.h"
 
 namespace lambda {
@@ -192,7 +193,8 @@ TEST_F(ServiceApi, BadActionsAndFiltersAreClear400s) {
 }
 
 TEST_F(ServiceApi, CreateValidationNamesEveryProblemAndChangesNothing) {
-  long long before = stack_->redis().Int({"ZCARD", stack_->redis_prefix() + "t:acme:ids"});
+  long long before =
+      stack_->redis().Int({"ZCARD", redis::keys::TenantIds(stack_->redis_prefix(), "acme")});
   auto r = Http("POST", Api(""), Auth(), R"({"instance_name":"x","slaves":99})");
   EXPECT_EQ(r.status, 400);
   auto d = Json(r.body);
@@ -206,7 +208,8 @@ TEST_F(ServiceApi, CreateValidationNamesEveryProblemAndChangesNothing) {
   EXPECT_NE(unknown.body.find("colour: unknown field"), std::string::npos);
   auto range = Http("POST", Api(""), Auth(), CreateBody("r", R"("simulate":{"fail_at":"NOPE"})"));
   EXPECT_EQ(range.status, 400);
-  EXPECT_EQ(stack_->redis().Int({"ZCARD", stack_->redis_prefix() + "t:acme:ids"}), before);
+  EXPECT_EQ(stack_->redis().Int({"ZCARD", redis::keys::TenantIds(stack_->redis_prefix(), "acme")}),
+            before);
 }
 
 TEST_F(ServiceApi, FailedBuildStepEndsInItsFailedStatus) {

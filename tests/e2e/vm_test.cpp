@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "lambda/redis/keys.h"
 #include "support.h"
 
 namespace lambda {
@@ -144,7 +145,8 @@ TEST_F(Vms, CreateStopStartDestroyRealVms) {
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(240)))
       << stack.StatusOf(id) << " "
-      << stack.redis().Cmd({"HGET", stack.redis_prefix() + "i:" + id, "failure_message"});
+      << stack.redis().Cmd(
+             {"HGET", redis::keys::Instance(stack.redis_prefix(), id), "failure_message"});
   std::printf("[ figures ] create (2 VMs, hooks over SSH) -> STARTED: %lld ms\n",
               static_cast<long long>(ms()));
   std::string master = "lambda-" + id + "-master", slave = "lambda-" + id + "-slave-1";

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "lambda/redis/keys.h"
 #include "lambda/util/util.h"
 #include "sse_client.h"
 #include "support.h"
@@ -348,7 +349,8 @@ TEST_F(Watch, StatusWriteToStreamEventLatency) {
          "redis.call('XADD', KEYS[1], '*', 'status', '1', 'gen', '1', 'request_id', "
          "'r', 'worker', 'w', 'at', ARGV[2]) "
          "return redis.call('PUBLISH', KEYS[2], ARGV[1])",
-         "2", p + "h:" + id, p + "events", id + " 1 1", std::to_string(util::NowMs())});
+         "2", redis::keys::History(p, id), p + "events", id + " 1 1",
+         std::to_string(util::NowMs())});
     auto e = sse.Next(seconds(5));
     ASSERT_TRUE(e) << "event " << i << " never arrived";
     us.push_back(
@@ -413,8 +415,8 @@ TEST_F(WatchBounds, ASlowReaderIsCutOffNotBuffered) {
   // Thousands of status changes, written as a worker writes them (history entry + channel).
   const std::string p = stack_->redis_prefix();
   for (int i = 0; i < 3000; ++i) {
-    stack_->redis().Cmd({"XADD", p + "h:" + id, "*", "status", "1", "gen", "1", "request_id",
-                         std::string(200, 'r'), "worker", "w", "at", "1"});
+    stack_->redis().Cmd({"XADD", redis::keys::History(p, id), "*", "status", "1", "gen", "1",
+                         "request_id", std::string(200, 'r'), "worker", "w", "at", "1"});
     stack_->redis().Cmd({"PUBLISH", p + "events", id + " 1 1"});
   }
   EXPECT_TRUE(testing::WaitFor(

@@ -14,6 +14,7 @@
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/redis/grouping_client.h"
+#include "lambda/redis/keys.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
@@ -65,7 +66,8 @@ TEST_F(Loop, RedisCommandsAndEvalShaSurviveScriptFlush) {
   // NOSCRIPT (empty script cache) falls back to EVAL transparently.
   client.Command({"SCRIPT", "FLUSH"}, [](Result<redis::Value>) {});
   int64_t renewed = -1;
-  client.EvalSha(redis::scripts::RenewLease(), {}, {"it:", "none", "w", "100", "1"},
+  const redis::args::RenewLease renew{"it:", "none", "w", 100, 1};
+  client.EvalSha(redis::scripts::RenewLease(), renew.Keys(), renew.Argv(),
                  [&](Result<redis::Value> r) { renewed = r->AsInt(); });
   ASSERT_TRUE(RunUntil([&] { return renewed >= 0; }, std::chrono::seconds(5)));
   EXPECT_EQ(renewed, 0);
@@ -84,20 +86,21 @@ TEST_F(Loop, GroupedScriptCallsAnswerEachCallerAsTheirOwnEvalShaWould) {
   int answered = 0;
   std::vector<redis::Value> created(3);
   for (int i = 0; i < 3; ++i) {
-    grouped.EvalSha(
-        redis::scripts::AdmitCreate(), {},
-        redis::args::AdmitCreate{p, ids[i], "t1", "n", "{}", "req", 1, "now", 10, "tok"}.Argv(),
-        [&, i](Result<redis::Value> r) {
-          ASSERT_TRUE(r.ok());
-          created[i] = *r;
-          ++answered;
-        });
+    const redis::args::AdmitCreate create{p, ids[i], "t1", "n",   "{}", "req",
+                                          1, "now",  10,   "tok", i + 1};
+    grouped.EvalSha(redis::scripts::AdmitCreate(), create.Keys(), create.Argv(),
+                    [&, i](Result<redis::Value> r) {
+                      ASSERT_TRUE(r.ok());
+                      created[i] = *r;
+                      ++answered;
+                    });
   }
   // A key of the wrong type makes that one call raise (WRONGTYPE); its neighbours still answer.
-  client.Command({"SET", p + "i:broken", "x"}, [](Result<redis::Value>) {});
+  client.Command({"SET", redis::keys::Instance(p, "broken"), "x"}, [](Result<redis::Value>) {});
   std::vector<Result<redis::Value>> claims;
   for (const std::string& id : {ids[0], std::string("broken"), ids[1], util::NewUuid()}) {
-    grouped.EvalSha(redis::scripts::Claim(), {}, redis::args::Claim{p, id, 1, "w1", 10000}.Argv(),
+    const redis::args::Claim claim{p, id, 1, "w1", 10000};
+    grouped.EvalSha(redis::scripts::Claim(), claim.Keys(), claim.Argv(),
                     [&](Result<redis::Value> r) { claims.push_back(std::move(r)); });
   }
   ASSERT_TRUE(
@@ -117,7 +120,8 @@ TEST_F(Loop, GroupedScriptCallsAnswerEachCallerAsTheirOwnEvalShaWould) {
   // The same calls one by one give the same answers: a second claim by another worker is busy.
   Result<redis::Value> alone = Error{Code::kInternal, "unset"};
   bool done = false;
-  client.EvalSha(redis::scripts::Claim(), {}, redis::args::Claim{p, ids[0], 1, "w2", 10000}.Argv(),
+  const redis::args::Claim second{p, ids[0], 1, "w2", 10000};
+  client.EvalSha(redis::scripts::Claim(), second.Keys(), second.Argv(),
                  [&](Result<redis::Value> r) {
                    alone = std::move(r);
                    done = true;
@@ -127,7 +131,8 @@ TEST_F(Loop, GroupedScriptCallsAnswerEachCallerAsTheirOwnEvalShaWould) {
   // Redis away: held calls are refused at once, each on its own.
   client.Stop();
   bool refused = false;
-  grouped.EvalSha(redis::scripts::Claim(), {}, redis::args::Claim{p, ids[2], 1, "w1", 1}.Argv(),
+  const redis::args::Claim late{p, ids[2], 1, "w1", 1};
+  grouped.EvalSha(redis::scripts::Claim(), late.Keys(), late.Argv(),
                   [&](Result<redis::Value> r) { refused = !r.ok(); });
   EXPECT_TRUE(refused);
 }

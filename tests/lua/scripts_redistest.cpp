@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "lambda/domain/status.h"
+#include "lambda/redis/keys.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
@@ -20,10 +21,22 @@ class LuaScripts : public ::testing::Test {
     prefix_ = testing::UniquePrefix("lua") + ":";
   }
 
-  std::vector<std::string> Eval(const redis::Script& s, std::vector<std::string> args) {
-    std::vector<std::string> argv{"EVAL", std::string(s.body), "0"};
+  /// The script with the KEYS and ARGV of its typed contract (script_args.h).
+  template <typename ScriptArgs>
+  std::vector<std::string> Eval(const redis::Script& s, const ScriptArgs& a) {
+    auto keys = a.Keys();
+    auto args = a.Argv();
+    std::vector<std::string> argv{"EVAL", std::string(s.body), std::to_string(keys.size())};
+    argv.insert(argv.end(), keys.begin(), keys.end());
     argv.insert(argv.end(), args.begin(), args.end());
     return redis_->Array(argv);
+  }
+  std::string I(const std::string& id) { return redis::keys::Instance(prefix_, id); }
+  std::string H(const std::string& id) { return redis::keys::History(prefix_, id); }
+  std::string L(const std::string& id) { return redis::keys::Lease(prefix_, id); }
+  std::string P(const std::string& id) { return redis::keys::PendingOf(prefix_, id); }
+  std::string Confirm(const std::string& token, const std::string& id, const std::string& gen) {
+    return Eval(redis::scripts::Confirm(), redis::args::Confirm{prefix_, token, {{id, gen}}}).at(0);
   }
   std::string Allowed(domain::Action a) {
     std::string set = ",";
@@ -32,11 +45,11 @@ class LuaScripts : public ::testing::Test {
   }
   std::string Create(const std::string& tenant = "t1") {
     std::string id = util::NewUuid();
-    auto r = Eval(
-        redis::scripts::AdmitCreate(),
-        redis::args::AdmitCreate{prefix_, id, tenant, "name", "{}", "req-c", 1, "now", 100, "tok-c"}
-            .Argv());
+    auto r = Eval(redis::scripts::AdmitCreate(),
+                  redis::args::AdmitCreate{prefix_, id, tenant, "name", "{}", "req-c", 1, "now",
+                                           100, "tok-c", ++seq_});
     EXPECT_EQ(r.at(0), "ok");
+    EXPECT_EQ(r.at(1), std::to_string(seq_));
     return id;
   }
   std::vector<std::string> Admit(const std::string& id, domain::Action a,
@@ -45,59 +58,95 @@ class LuaScripts : public ::testing::Test {
     return Eval(redis::scripts::Admit(),
                 redis::args::Admit{prefix_, id, tenant, std::string(domain::ActionName(a)),
                                    domain::CodeOf(domain::TransitionalStatus(a)), Allowed(a), "req",
-                                   std::stoll(now), "now", 100, "", token}
-                    .Argv());
+                                   std::stoll(now), "now", 100, "", token});
   }
   /// undo_admission.lua for one (id, gen) under `token`: undone, confirmed or absent.
   std::string Undo(const std::string& token, const std::string& id, const std::string& gen) {
     return Eval(redis::scripts::UndoAdmission(),
                 redis::args::UndoAdmission{
-                    prefix_, token, 5, "now", 100, "admission undone", {{id, gen}}}
-                    .Argv())
+                    prefix_, token, 5, "now", 100, "admission undone", {{id, gen}}})
         .at(0);
   }
-  std::vector<std::string> Reconcile(int64_t now, int64_t unconfirmed_after_ms) {
-    return Eval(redis::scripts::Reconcile(),
-                redis::args::Reconcile{prefix_, now, "now", 1000, 3600000, 3600000, ",", 100, 100,
-                                       "rec-w", 5000, static_cast<uint64_t>(unconfirmed_after_ms)}
-                    .Argv());
+  std::vector<std::string> Reconcile(const std::string& id, int64_t now,
+                                     int64_t unconfirmed_after_ms) {
+    return Eval(redis::scripts::ReconcileOne(),
+                redis::args::ReconcileOne{prefix_, id, now, "now", 1000, 3600000, 3600000, ",", 100,
+                                          static_cast<uint64_t>(unconfirmed_after_ms)});
   }
   std::string Field(const std::string& id, const std::string& f) {
-    return redis_->Cmd({"HGET", prefix_ + "i:" + id, f});
+    return redis_->Cmd({"HGET", I(id), f});
   }
   void SetStatus(const std::string& id, domain::InstanceStatus s) {
-    redis_->Cmd({"HSET", prefix_ + "i:" + id, "status", std::to_string(domain::CodeOf(s))});
+    redis_->Cmd({"HSET", I(id), "status", std::to_string(domain::CodeOf(s))});
   }
   std::vector<std::string> Claim(const std::string& id, const std::string& gen,
                                  const std::string& worker) {
     return Eval(redis::scripts::Claim(),
-                redis::args::Claim{prefix_, id, std::stoll(gen), worker, 10000}.Argv());
+                redis::args::Claim{prefix_, id, std::stoll(gen), worker, 10000});
   }
   std::string Write(const std::string& id, const std::string& gen, const std::string& worker,
                     domain::InstanceStatus s, bool final) {
     return Eval(redis::scripts::WriteStatus(),
                 redis::args::WriteStatus{prefix_, id, std::stoll(gen), worker, domain::CodeOf(s),
-                                         "", "", final, 3, "now", "req", 10000, "", 100}
-                    .Argv())
+                                         "", "", final, 3, "now", "req", 10000, "", 100})
         .at(0);
   }
 
   std::unique_ptr<SyncRedis> redis_;
   std::string prefix_;
+  int64_t seq_ = 0;
 };
 
-TEST_F(LuaScripts, CreateRecordsInstanceOutboxIndexesAndHistory) {
+TEST_F(LuaScripts, CreateRecordsInstanceOutboxAndHistoryInItsOwnSlot) {
   std::string id = Create();
   EXPECT_EQ(Field(id, "status"), "2");
   EXPECT_EQ(Field(id, "gen"), "1");
   EXPECT_EQ(Field(id, "p_action"), "create");
   EXPECT_EQ(Field(id, "p_gen"), "1");
   EXPECT_EQ(Field(id, "owner"), "t1");
-  EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t1:ids"}), 1);
-  EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t1:live"}), 1);
-  EXPECT_EQ(redis_->Int({"XLEN", prefix_ + "h:" + id}), 1);
+  EXPECT_EQ(Field(id, "seq"), "1");
+  EXPECT_EQ(redis_->Int({"XLEN", H(id)}), 1);
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "1");
+  // Every key the scripts touch for it hashes to one slot, and so does its outbox bucket.
+  for (const auto& k : {H(id), L(id), P(id)}) {
+    EXPECT_EQ(redis::keys::SlotOf(k), redis::keys::SlotOf(I(id))) << k;
+  }
+  // The tenant index is another slot's, written before the instance by index_create.lua.
+  EXPECT_EQ(redis_->Int({"EXISTS", redis::keys::TenantIds(prefix_, "t1")}), 0);
   std::string second = Create();
   EXPECT_EQ(std::stoi(Field(second, "seq")), std::stoi(Field(id, "seq")) + 1);
+  EXPECT_EQ(Eval(redis::scripts::AdmitCreate(),
+                 redis::args::AdmitCreate{prefix_, id, "t1", "n", "{}", "r", 1, "now", 100, "t", 9})
+                .at(0),
+            "exists");
+}
+
+TEST_F(LuaScripts, IndexCreateIndexesOnceAndPageReadsASlice) {
+  const std::string tenant = "ix";
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 5; ++i) {
+    ids.push_back(util::NewUuid());
+    EXPECT_EQ(Eval(redis::scripts::IndexCreate(),
+                   redis::args::IndexCreate{prefix_, tenant, ids.back(), i})
+                  .at(0),
+              "1");
+  }
+  // Indexed already: 0, and its seq is left as it was (the collision is not this create's).
+  EXPECT_EQ(
+      Eval(redis::scripts::IndexCreate(), redis::args::IndexCreate{prefix_, tenant, ids[0], 9})
+          .at(0),
+      "0");
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", redis::keys::TenantIds(prefix_, tenant), ids[0]}), "1");
+  EXPECT_EQ(redis_->Int({"ZCARD", redis::keys::TenantLive(prefix_, tenant)}), 5);
+  auto page = [&](bool live, int64_t start, int64_t stop) {
+    return Eval(redis::scripts::Page(), redis::args::Page{prefix_, tenant, live, start, stop});
+  };
+  EXPECT_EQ(page(false, 0, -1),
+            (std::vector<std::string>{"5", ids[0], ids[1], ids[2], ids[3], ids[4]}));
+  EXPECT_EQ(page(false, 2, 3), (std::vector<std::string>{"5", ids[2], ids[3]}));
+  EXPECT_EQ(page(true, 2, 1), (std::vector<std::string>{"5"}));  // empty page, still a count
+  redis_->Cmd({"ZREM", redis::keys::TenantLive(prefix_, tenant), ids[1]});
+  EXPECT_EQ(page(true, 0, 1), (std::vector<std::string>{"4", ids[0], ids[2]}));
 }
 
 TEST_F(LuaScripts, AdmitChecksTenantGuardAndBumpsGen) {
@@ -156,26 +205,30 @@ TEST_F(LuaScripts, WriteStatusIsFencedByGenAndLeaseAndFinalClearsOutbox) {
   EXPECT_EQ(Field(id, "p_action"), "create");  // still pending
   EXPECT_EQ(Write(id, "1", "w1", domain::InstanceStatus::kStarted, true), "ok");
   EXPECT_EQ(Field(id, "p_action"), "");
-  EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "lease:" + id}), "0");
-  EXPECT_EQ(redis_->Int({"XLEN", prefix_ + "h:" + id}), 3);
+  EXPECT_EQ(redis_->Cmd({"EXISTS", L(id)}), "0");
+  EXPECT_EQ(redis_->Int({"XLEN", H(id)}), 3);
+  EXPECT_EQ(redis_->Int({"EXISTS", P(id)}), 0);  // out of the outbox
   // A redelivered copy of the finished command is now stale at claim.
   EXPECT_EQ(Claim(id, "1", "w2").at(0), "stale");
 }
 
-TEST_F(LuaScripts, DestroyedLeavesTheCount) {
+TEST_F(LuaScripts, AFinalDestroyedNamesTheOwnerWhoseLiveIndexItLeaves) {
   std::string id = Create();
   SetStatus(id, domain::InstanceStatus::kStopped);
   ASSERT_EQ(Admit(id, domain::Action::kDestroy).at(0), "ok");
   ASSERT_EQ(Claim(id, "2", "w1").at(0), "ok");
-  EXPECT_EQ(Write(id, "2", "w1", domain::InstanceStatus::kDestroyed, true), "ok");
-  EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t1:live"}), 0);
-  EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t1:ids"}), 1);  // listed, not counted
+  // {'ok', owner}: the tenant's live index is in another slot, so the worker removes it.
+  EXPECT_EQ(Eval(redis::scripts::WriteStatus(),
+                 redis::args::WriteStatus{prefix_, id, 2, "w1",
+                                          domain::CodeOf(domain::InstanceStatus::kDestroyed), "",
+                                          "", true, 3, "now", "req", 10000, "", 100}),
+            (std::vector<std::string>{"ok", "t1"}));
 }
 
 TEST_F(LuaScripts, UndoRestoresOnlyItsOwnUnconfirmedAdmission) {
   std::string id = Create();
   SetStatus(id, domain::InstanceStatus::kStopped);
-  redis_->Cmd({"HSET", prefix_ + "i:" + id, "p_conf", "1"});  // the create was confirmed
+  redis_->Cmd({"HSET", I(id), "p_conf", "1"});  // the create was confirmed
   ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-a").at(1), "2");
   EXPECT_EQ(Field(id, "p_conf"), "0");
   EXPECT_EQ(Undo("tok-a", id, "1"), "absent");  // another gen
@@ -199,64 +252,13 @@ TEST_F(LuaScripts, ALostReplyIsUndoneByItsTokenWhateverItsGen) {
   // admission current under its token, and nothing else.
   std::string id = Create();
   SetStatus(id, domain::InstanceStatus::kStopped);
-  redis_->Cmd({"HSET", prefix_ + "i:" + id, "p_conf", "1"});
+  redis_->Cmd({"HSET", I(id), "p_conf", "1"});
   ASSERT_EQ(Admit(id, domain::Action::kStart, "t1", "tok-lost").at(1), "2");
   EXPECT_EQ(Undo("tok-other", id, ""), "absent");
   EXPECT_EQ(Undo("tok-lost", id, ""), "undone");
   EXPECT_EQ(Field(id, "status"), "1");
   EXPECT_EQ(Undo("tok-lost", id, ""), "absent");  // once only
   EXPECT_EQ(Undo("tok-lost", "no-such-id", ""), "absent");
-}
-
-TEST_F(LuaScripts, AdmitManyIsAllOrNothing) {
-  std::string a = Create(), b = Create(), other = Create("t2");
-  SetStatus(a, domain::InstanceStatus::kStopped);
-  SetStatus(b, domain::InstanceStatus::kStarted);
-  auto admit_many = [&](std::vector<std::string> ids, const std::string& token) {
-    auto action = domain::Action::kStart;
-    return Eval(
-        redis::scripts::AdmitMany(),
-        redis::args::AdmitMany{prefix_, "t1", std::string(domain::ActionName(action)),
-                               domain::CodeOf(domain::TransitionalStatus(action)), Allowed(action),
-                               "req-m", 7, "now", 100, token, std::move(ids)}
-            .Argv());
-  };
-  // b is STARTED: refused, and a is left untouched.
-  EXPECT_EQ(admit_many({a, b}, "tok-m"),
-            (std::vector<std::string>{
-                "refused", b, std::to_string(domain::CodeOf(domain::InstanceStatus::kStarted))}));
-  EXPECT_EQ(Field(a, "status"), "1");
-  EXPECT_EQ(Field(a, "gen"), "1");
-  // Another tenant's id reads as missing.
-  EXPECT_EQ(admit_many({a, other}, "tok-m"), (std::vector<std::string>{"notfound", other}));
-  SetStatus(b, domain::InstanceStatus::kStopped);
-  auto ok = admit_many({a, b}, "tok-m");
-  ASSERT_EQ(ok.size(), 5U);
-  EXPECT_EQ(ok[0], "ok");
-  EXPECT_EQ(ok[1], "2");  // a's gen
-  EXPECT_EQ(ok[3], "2");  // b's gen
-  for (const auto& id : {a, b}) {
-    EXPECT_EQ(Field(id, "status"), "3");
-    EXPECT_EQ(Field(id, "p_tok"), "tok-m");
-    EXPECT_EQ(Field(id, "p_conf"), "0");
-  }
-  // a and b (their creates still pending too: one entry each) and the other tenant's create.
-  EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "pending"}), 3);
-}
-
-TEST_F(LuaScripts, DescribePagesTheTenantsLiveInstances) {
-  std::string a = Create("td"), b = Create("td"), c = Create("td"), foreign = Create("tx");
-  SetStatus(b, domain::InstanceStatus::kDestroyed);
-  SetStatus(c, domain::InstanceStatus::kStarted);
-  auto describe = [&](int64_t offset, int64_t size, std::vector<std::string> ids) {
-    return Eval(redis::scripts::Describe(),
-                redis::args::Describe{prefix_, "td", offset, size, std::move(ids)}.Argv());
-  };
-  // Destroyed ones are left out; the total counts every live one, the page only its slice.
-  EXPECT_EQ(describe(0, 10, {}), (std::vector<std::string>{"2", a, "2", c, "0"}));
-  EXPECT_EQ(describe(1, 1, {}), (std::vector<std::string>{"2", c, "0"}));
-  // Given ids: another tenant's and unknown ones are not there.
-  EXPECT_EQ(describe(0, 10, {foreign, c, "nope"}), (std::vector<std::string>{"1", c, "0"}));
 }
 
 TEST_F(LuaScripts, AClaimedOrConfirmedAdmissionIsNeverUndone) {
@@ -269,95 +271,118 @@ TEST_F(LuaScripts, AClaimedOrConfirmedAdmissionIsNeverUndone) {
   EXPECT_EQ(Field(id, "status"), "3");
   // confirm.lua marks only its own admission, once.
   std::string other = Create();
-  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-x", other, "1"}).at(0), "superseded");
+  EXPECT_EQ(Confirm("tok-x", other, "1"), "superseded");
   EXPECT_EQ(Field(other, "p_conf"), "0");
-  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", other, "1"}).at(0), "confirmed");
+  EXPECT_EQ(Confirm("tok-c", other, "1"), "confirmed");
   EXPECT_EQ(Field(other, "p_conf"), "1");
-  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", other, "1"}).at(0), "confirmed");
+  EXPECT_EQ(Confirm("tok-c", other, "1"), "confirmed");
   EXPECT_EQ(Undo("tok-c", other, "1"), "confirmed");
 }
 
-TEST_F(LuaScripts, UndoOfCreateRemovesEverything) {
+TEST_F(LuaScripts, UndoOfCreateRemovesItsSlotAndNamesTheIndexEntriesLeft) {
   std::string id = Create("t9");
-  EXPECT_EQ(Undo("tok-c", id, "1"), "undone");
-  EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + id}), "0");
-  EXPECT_EQ(redis_->Int({"ZCARD", prefix_ + "t:t9:ids"}), 0);
-  EXPECT_EQ(redis_->Int({"SCARD", prefix_ + "t:t9:live"}), 0);
+  const std::string seq = Field(id, "seq");
+  // {'undone', owner, seq}: the tenant index and the seq map are the caller's to clean.
+  EXPECT_EQ(Undo("tok-c", id, "1"), "undone\nt9\n" + seq);
+  EXPECT_EQ(redis_->Cmd({"EXISTS", I(id)}), "0");
+  EXPECT_EQ(redis_->Cmd({"EXISTS", H(id)}), "0");
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "");
 }
 
 TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndHandsItBackAtItsDeadline) {
   std::string id = Create();  // admitted at t=1, unconfirmed (its shim answered 503, or died)
   std::string confirmed = Create();
-  ASSERT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", confirmed, "1"}).at(0), "confirmed");
+  ASSERT_EQ(Confirm("tok-c", confirmed, "1"), "confirmed");
   // Past the republish deadline, before the unconfirmed one's: only the confirmed is republished.
-  auto early = Reconcile(5000, 20000);
-  ASSERT_EQ(early.size(), 2u + 5);
-  EXPECT_EQ(early[1], "0");
-  EXPECT_EQ(early[2], confirmed);
+  EXPECT_EQ(Reconcile(confirmed, 5000, 20000),
+            (std::vector<std::string>{"republish", "create", "1", "req-c", "2"}));
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(confirmed), confirmed}), "5000");  // backs off
+  EXPECT_EQ(Reconcile(id, 5000, 20000), (std::vector<std::string>{"none"}));
   EXPECT_EQ(Field(id, "status"), "2");  // still PENDING, not republished
+  // Moved to when it falls due, so it does not hold the bucket's scan window meanwhile.
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), std::to_string(1 + 20000 - 1000 + 1));
   // Past its deadline it is handed back to be undone by its token: nothing is left of it after.
-  auto late = Reconcile(30000, 20000);
-  ASSERT_GE(late.size(), 5u);
-  EXPECT_EQ(late[1], "1");
-  EXPECT_EQ(late[2], id);
-  EXPECT_EQ(late[3], "tok-c");
-  EXPECT_EQ(late[4], "1");
-  EXPECT_EQ(Undo(late[3], late[2], late[4]), "undone");
-  EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + id}), "0");
-  EXPECT_EQ(redis_->Cmd({"EXISTS", prefix_ + "i:" + confirmed}), "1");
+  auto late = Reconcile(id, 30000, 20000);
+  EXPECT_EQ(late, (std::vector<std::string>{"undo", "tok-c", "1"}));
+  EXPECT_EQ(Undo(late[1], id, late[2]).substr(0, 6), "undone");
+  EXPECT_EQ(redis_->Cmd({"EXISTS", I(id)}), "0");
+  EXPECT_EQ(redis_->Cmd({"EXISTS", I(confirmed)}), "1");
+  // Gone: its bucket entry goes too.
+  redis_->Cmd({"ZADD", P(id), "1", id});
+  EXPECT_EQ(Reconcile(id, 30000, 20000), (std::vector<std::string>{"none"}));
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "");
+  // Leased by a worker: left alone.
+  ASSERT_EQ(Claim(confirmed, "1", "w1").at(0), "ok");
+  EXPECT_EQ(Reconcile(confirmed, 40000, 20000), (std::vector<std::string>{"none"}));
   // An unconfirmed start goes back to where it was; a shim confirming only now learns it is off.
   std::string started = Create();
   SetStatus(started, domain::InstanceStatus::kStopped);
-  redis_->Cmd({"HSET", prefix_ + "i:" + started, "p_conf", "1"});
+  redis_->Cmd({"HSET", I(started), "p_conf", "1"});
   ASSERT_EQ(Admit(started, domain::Action::kStart, "t1", "tok-s", "40000").at(0), "ok");
-  auto again = Reconcile(70000, 20000);
-  ASSERT_GE(again.size(), 5u);
-  EXPECT_EQ(again[2], started);
-  EXPECT_EQ(Undo(again[3], again[2], again[4]), "undone");
+  auto again = Reconcile(started, 70000, 20000);
+  ASSERT_EQ(again.size(), 3u);
+  EXPECT_EQ(Undo(again[1], started, again[2]), "undone");
   EXPECT_EQ(Field(started, "status"), "1");
   EXPECT_EQ(Claim(started, "2", "w1").at(0), "stale");
-  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-s", started, "2"}).at(0), "undone");
-  EXPECT_EQ(Eval(redis::scripts::Confirm(), {prefix_, "tok-c", id, "1"}).at(0), "undone");
+  EXPECT_EQ(Confirm("tok-s", started, "2"), "undone");
+  EXPECT_EQ(Confirm("tok-c", id, "1"), "undone");
+}
+
+TEST_F(LuaScripts, ReconcilerFailsWhatIsPendingPastItsTimeout) {
+  std::string id = Create();
+  ASSERT_EQ(Confirm("tok-c", id, "1"), "confirmed");
+  auto failed = Eval(
+      redis::scripts::ReconcileOne(),
+      redis::args::ReconcileOne{prefix_, id, 10000, "now", 1000, 5000, 5000, ",2:11,", 100, 60000});
+  EXPECT_EQ(failed, (std::vector<std::string>{"failed"}));
+  EXPECT_EQ(Field(id, "status"), "11");
+  EXPECT_EQ(Field(id, "gen"), "2");
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "");
+}
+
+TEST_F(LuaScripts, OneWorkerHoldsTheReconcilerLease) {
+  auto take = [&](const std::string& worker) {
+    return Eval(redis::scripts::ReconcilerLease(),
+                redis::args::ReconcilerLease{prefix_, worker, 10000})
+        .at(0);
+  };
+  EXPECT_EQ(take("w1"), "1");
+  EXPECT_EQ(take("w2"), "0");
+  EXPECT_EQ(take("w1"), "1");  // extended
+  redis_->Cmd({"DEL", redis::keys::ReconcilerLease(prefix_)});
+  EXPECT_EQ(take("w2"), "1");
 }
 
 TEST_F(LuaScripts, RenewLeaseTellsSuperseded) {
   std::string id = Create();
   ASSERT_EQ(Claim(id, "1", "w1").at(0), "ok");
-  EXPECT_EQ(Eval(redis::scripts::RenewLease(), {prefix_, id, "w1", "1000", "1"}).at(0), "1");
-  EXPECT_EQ(Eval(redis::scripts::RenewLease(), {prefix_, id, "w2", "1000", "1"}).at(0), "0");
-  redis_->Cmd({"HINCRBY", prefix_ + "i:" + id, "gen", "1"});
-  EXPECT_EQ(Eval(redis::scripts::RenewLease(), {prefix_, id, "w1", "1000", "1"}).at(0), "0");
+  auto renew = [&](const std::string& worker) {
+    return Eval(redis::scripts::RenewLease(), redis::args::RenewLease{prefix_, id, worker, 1000, 1})
+        .at(0);
+  };
+  EXPECT_EQ(renew("w1"), "1");
+  EXPECT_EQ(renew("w2"), "0");
+  redis_->Cmd({"HINCRBY", I(id), "gen", "1"});
+  EXPECT_EQ(renew("w1"), "0");
 }
 
 TEST_F(LuaScripts, ReleaseForRetryGivesBackTheLeaseAndDefersTheOutbox) {
   std::string id = Create();
   ASSERT_EQ(Claim(id, "1", "w1").at(0), "ok");
   auto release = [&](const std::string& worker, const std::string& gen) {
-    return Eval(redis::scripts::ReleaseForRetry(), {prefix_, id, worker, gen, "5000"}).at(0);
+    return Eval(redis::scripts::ReleaseForRetry(),
+                redis::args::ReleaseForRetry{prefix_, id, worker, std::stoll(gen), 5000})
+        .at(0);
   };
   EXPECT_EQ(release("w2", "1"), "1");  // not w2's lease: it stays
-  EXPECT_EQ(redis_->Cmd({"GET", prefix_ + "lease:" + id}), "w1");
+  EXPECT_EQ(redis_->Cmd({"GET", L(id)}), "w1");
   EXPECT_EQ(release("w1", "1"), "1");
-  EXPECT_EQ(redis_->Int({"EXISTS", prefix_ + "lease:" + id}), 0);
-  EXPECT_EQ(redis_->Cmd({"ZSCORE", prefix_ + "pending", id}), "5000");  // due when the retry is
-  ASSERT_EQ(Claim(id, "1", "w2").at(0), "ok");               // any worker may run the retry
-  redis_->Cmd({"HSET", prefix_ + "i:" + id, "p_gen", "2"});  // superseded meanwhile
+  EXPECT_EQ(redis_->Int({"EXISTS", L(id)}), 0);
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "5000");  // due when the retry is
+  ASSERT_EQ(Claim(id, "1", "w2").at(0), "ok");            // any worker may run the retry
+  redis_->Cmd({"HSET", I(id), "p_gen", "2"});             // superseded meanwhile
   EXPECT_EQ(release("w2", "1"), "0");
-  EXPECT_EQ(redis_->Int({"EXISTS", prefix_ + "lease:" + id}), 0);
-}
-
-TEST_F(LuaScripts, ListPagesInCreationOrder) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < 5; ++i) ids.push_back(Create("lt"));
-  auto all = Eval(redis::scripts::List(), {prefix_, "lt", "0", "-1"});
-  ASSERT_EQ(all.size(), 1u + 5 * 5);
-  EXPECT_EQ(all[0], "5");
-  EXPECT_EQ(all[1], ids[0]);
-  auto page = Eval(redis::scripts::List(), {prefix_, "lt", "2", "3"});
-  ASSERT_EQ(page.size(), 1u + 2 * 5);
-  EXPECT_EQ(page[1], ids[2]);
-  auto empty = Eval(redis::scripts::List(), {prefix_, "lt", "2", "1"});
-  EXPECT_EQ(empty.size(), 1u);
+  EXPECT_EQ(redis_->Int({"EXISTS", L(id)}), 0);
 }
 
 }  // namespace

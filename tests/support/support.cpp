@@ -22,6 +22,7 @@
 #include "lambda/amqp/publisher.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
+#include "lambda/redis/keys.h"
 #include "lambda/uv/handle.h"
 
 namespace lambda::testing {
@@ -71,6 +72,87 @@ SyncRedis::SyncRedis(const std::string& url) {
 
 SyncRedis::~SyncRedis() {
   if (c_) redisFree(c_);
+  for (auto& [addr, node] : nodes_) redisFree(node);
+}
+
+bool SyncRedis::Moved(const redisReply* r, int* slot, std::string* addr) const {
+  if (r == nullptr || r->type != REDIS_REPLY_ERROR) return false;
+  std::string e(r->str, r->len);
+  if (e.rfind("MOVED ", 0) != 0) return false;
+  auto space = e.find(' ', 6);
+  if (space == std::string::npos) return false;
+  *slot = std::atoi(e.substr(6, space - 6).c_str());
+  *addr = e.substr(space + 1);
+  return true;
+}
+
+redisContext* SyncRedis::Node(const std::string& addr) {
+  if (auto it = nodes_.find(addr); it != nodes_.end()) return it->second;
+  auto colon = addr.rfind(':');
+  timeval tv{2, 0};
+  redisContext* n = redisConnectWithTimeout(addr.substr(0, colon).c_str(),
+                                            std::atoi(addr.c_str() + colon + 1), tv);
+  if (n == nullptr || n->err) {
+    if (n) redisFree(n);
+    return nullptr;
+  }
+  if (!password_.empty()) {
+    auto* r = static_cast<redisReply*>(
+        user_.empty() ? redisCommand(n, "AUTH %s", password_.c_str())
+                      : redisCommand(n, "AUTH %s %s", user_.c_str(), password_.c_str()));
+    if (r) freeReplyObject(r);
+  }
+  nodes_[addr] = n;
+  return n;
+}
+
+redisContext* SyncRedis::NodeFor(const std::vector<std::string>& argv) {
+  if (slot_node_.empty() || argv.size() < 2) return c_;
+  // EVAL/EVALSHA route by their first key; everything else by its first argument.
+  const bool script = argv[0] == "EVAL" || argv[0] == "EVALSHA";
+  if (script && (argv.size() < 4 || argv[2] == "0")) return c_;
+  auto it = slot_node_.find(redis::keys::SlotOf(script ? argv[3] : argv[1]));
+  if (it == slot_node_.end()) return c_;
+  redisContext* n = Node(it->second);
+  return n != nullptr ? n : c_;
+}
+
+std::vector<std::string> SyncRedis::PendingIds(const std::string& prefix, size_t limit) {
+  std::vector<std::string> ids;
+  std::vector<int> slots(redis::keys::kSlots);
+  for (int i = 0; i < redis::keys::kSlots; ++i) slots[static_cast<size_t>(i)] = i;
+  for (int round = 0; round < 4 && !slots.empty(); ++round) {
+    // Pipelined per node (as far as the slots' nodes are known); MOVED ones go round again.
+    std::map<redisContext*, std::vector<int>> by_node;
+    for (int slot : slots) {
+      by_node[NodeFor({"ZRANGE", redis::keys::PendingBucket(prefix, slot)})].push_back(slot);
+    }
+    slots.clear();
+    for (auto& [node, node_slots] : by_node) {
+      if (node == nullptr) continue;
+      for (int slot : node_slots) {
+        std::string key = redis::keys::PendingBucket(prefix, slot);
+        redisAppendCommand(node, "ZRANGE %b 0 -1", key.data(), key.size());
+      }
+      for (int slot : node_slots) {
+        void* raw = nullptr;
+        if (redisGetReply(node, &raw) != REDIS_OK) break;
+        auto* r = static_cast<redisReply*>(raw);
+        int moved_slot = 0;
+        std::string addr;
+        if (Moved(r, &moved_slot, &addr)) {
+          slot_node_[moved_slot] = addr;
+          slots.push_back(slot);
+        } else if (r->type == REDIS_REPLY_ARRAY) {
+          for (size_t i = 0; i < r->elements && ids.size() < limit; ++i) {
+            ids.emplace_back(r->element[i]->str, r->element[i]->len);
+          }
+        }
+        freeReplyObject(r);
+      }
+    }
+  }
+  return ids;
 }
 
 bool SyncRedis::Reconnect() {
@@ -123,8 +205,20 @@ redisReply* SyncRedis::Send(const std::vector<std::string>& argv) {
     p.push_back(a.data());
     l.push_back(a.size());
   }
-  return static_cast<redisReply*>(
-      redisCommandArgv(c_, static_cast<int>(argv.size()), p.data(), l.data()));
+  redisContext* node = NodeFor(argv);
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(node, static_cast<int>(argv.size()), p.data(), l.data()));
+  int slot = 0;
+  std::string addr;
+  for (int hop = 0; hop < 3 && Moved(r, &slot, &addr); ++hop) {
+    freeReplyObject(r);
+    slot_node_[slot] = addr;
+    node = Node(addr);
+    if (node == nullptr) return nullptr;
+    r = static_cast<redisReply*>(
+        redisCommandArgv(node, static_cast<int>(argv.size()), p.data(), l.data()));
+  }
+  return r;
 }
 
 std::string SyncRedis::Cmd(const std::vector<std::string>& argv) {
@@ -479,7 +573,7 @@ std::vector<std::string> Stack::Seed(int count, const std::string& status,
 }
 
 std::string Stack::StatusOf(const std::string& id) {
-  std::string code = redis_->Cmd({"HGET", redis_prefix_ + "i:" + id, "status"});
+  std::string code = redis_->Cmd({"HGET", redis::keys::Instance(redis_prefix_, id), "status"});
   if (code.empty()) return "";
   auto s = domain::FromCode(std::atoi(code.c_str()));
   return s ? std::string(domain::Info(*s).name) : "?";
@@ -491,7 +585,7 @@ bool Stack::WaitStatus(const std::string& id, const std::string& name,
 }
 
 std::vector<std::string> Stack::History(const std::string& id) {
-  auto entries = redis_->Array({"XRANGE", redis_prefix_ + "h:" + id, "-", "+"});
+  auto entries = redis_->Array({"XRANGE", redis::keys::History(redis_prefix_, id), "-", "+"});
   std::vector<std::string> out;
   for (const auto& e : entries) {
     // Each entry flattens to "id\nfield\nvalue..."; the status follows the "status" field.

@@ -32,15 +32,24 @@ class SyncRedis {
   std::vector<std::string> Array(const std::vector<std::string>& argv);
   long long Int(const std::vector<std::string>& argv);
   bool Reconnect();
+  /// Every id in the outbox (all 16384 buckets of keys.h, pipelined), up to `limit`.
+  std::vector<std::string> PendingIds(const std::string& prefix, size_t limit = 1000000);
 
  private:
-  /// The raw reply (the caller frees it), or nullptr when the connection failed.
+  /// The raw reply (the caller frees it), or nullptr when the connection failed. On Redis
+  /// Cluster a MOVED answer is followed to the node it names (learnt for that slot).
   redisReply* Send(const std::vector<std::string>& argv);
+  redisContext* NodeFor(const std::vector<std::string>& argv);
+  redisContext* Node(const std::string& addr);
+  /// The slot and node of a MOVED error ("MOVED 3999 127.0.0.1:6381"), or false.
+  bool Moved(const redisReply* r, int* slot, std::string* addr) const;
   std::string host_;
   int port_ = 0;
   std::string user_, password_;
   int db_ = 0;
   redisContext* c_ = nullptr;
+  std::map<std::string, redisContext*> nodes_;  ///< cluster nodes met through MOVED
+  std::map<int, std::string> slot_node_;
 };
 
 /// A child process with stdout/stderr appended to a log file; SIGKILLed when destroyed.

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include "lambda/redis/keys.h"
 #include "redis_values.h"
 #include "watch/events.h"
 #include "watch/hub.h"
@@ -205,7 +206,8 @@ TEST_F(HubTest, AStreamStartsWithTheLatestEntryThenReadsOnlyWhatIsNew) {
   hub_->AddStream(kId, "", stream);
   ASSERT_EQ(redis_.calls.size(), 1u);
   EXPECT_EQ(redis_.calls[0].argv,
-            (std::vector<std::string>{"XREVRANGE", "p:h:" + kId, "+", "-", "COUNT", "1"}));
+            (std::vector<std::string>{"XREVRANGE", redis::keys::History("p:", kId), "+", "-",
+                                      "COUNT", "1"}));
   // A change arrives while the first read is out: it is read after, not beside it.
   hub_->OnMessage(kId + " 4 2");
   EXPECT_EQ(redis_.calls.size(), 1u);
@@ -214,7 +216,8 @@ TEST_F(HubTest, AStreamStartsWithTheLatestEntryThenReadsOnlyWhatIsNew) {
   EXPECT_EQ(stream->sent[0].rfind("id: 7-0\n", 0), 0u);
   ASSERT_EQ(redis_.calls.size(), 1u);
   EXPECT_EQ(redis_.calls[0].argv,
-            (std::vector<std::string>{"XRANGE", "p:h:" + kId, "(7-0", "+", "COUNT", "2"}));
+            (std::vector<std::string>{"XRANGE", redis::keys::History("p:", kId), "(7-0", "+",
+                                      "COUNT", "2"}));
   // A full batch (2 here) is followed by another read at once.
   redis_.Answer(Array({Entry("8-0", "4", "w"), Entry("9-0", "1", "w")}));
   ASSERT_EQ(redis_.calls.size(), 1u);

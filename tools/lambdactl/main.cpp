@@ -16,6 +16,7 @@
 #include "lambda/amqp/config.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
+#include "lambda/redis/keys.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
@@ -57,6 +58,7 @@ int Usage() {
       "  apikey create --tenant T      create a key (printed once)\n"
       "  apikey revoke KEY             revoke a key\n"
       "  seed --count N --status S --tenant T [--slaves K]\n"
+      "  outbox   (how many admissions are pending in the outbox, all buckets)\n"
       "                                write N instances straight into Redis; prints ids\n"
       "  dlq list [--max N]            show dead-lettered commands with their reason\n"
       "  dlq replay [--max N]          publish them to the actions queue again\n"
@@ -190,16 +192,21 @@ void Append(redisContext* c, const std::vector<std::string>& argv) {
   redisAppendCommandArgv(c, static_cast<int>(argv.size()), p.data(), l.data());
 }
 
-std::vector<std::string> EvalSha(const redis::Script& script, std::vector<std::string> args) {
-  std::vector<std::string> argv{"EVALSHA", script.sha, "0"};
+template <typename ScriptArgs>
+std::vector<std::string> EvalSha(const redis::Script& script, const ScriptArgs& a) {
+  std::vector<std::string> keys = a.Keys();
+  std::vector<std::string> args = a.Argv();
+  std::vector<std::string> argv{"EVALSHA", script.sha, std::to_string(keys.size())};
+  argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), std::make_move_iterator(args.begin()),
               std::make_move_iterator(args.end()));
   return argv;
 }
 
 /// Seeds go through the writers a real create goes through, so they have exactly the key schema
-/// of one: admit_create.lua writes the record and its indexes, claim.lua and a final
-/// write_status.lua settle it in the wanted status with its servers (as a worker would).
+/// of one: the seq and index_create.lua index it, admit_create.lua writes the record, claim.lua
+/// and a final write_status.lua settle it in the wanted status with its servers (as a worker
+/// would). One Redis server only (it pipelines across slots).
 int Seed(redisContext* c, const std::string& prefix, const Args& args) {
   auto count = util::ParseInt(args.Flag("count", "1"));
   auto status = domain::FromName(args.Flag("status", "STOPPED"));
@@ -212,10 +219,11 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
                  "[--slaves 0..64]\n");
     return 2;
   }
+  const auto& index = redis::scripts::IndexCreate();
   const auto& create = redis::scripts::AdmitCreate();
   const auto& claim = redis::scripts::Claim();
   const auto& write = redis::scripts::WriteStatus();
-  for (const auto* script : {&create, &claim, &write}) {
+  for (const auto* script : {&index, &create, &claim, &write}) {
     if (!Command(c, {"SCRIPT", "LOAD", script->body})) return 1;
   }
   constexpr const char* kWorker = "lambdactl-seed";
@@ -227,6 +235,10 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
   constexpr int kBatch = 1000;
   for (int64_t done = 0; done < *count;) {
     int64_t n = std::min<int64_t>(kBatch, *count - done);
+    const int64_t last_seq =
+        Command(c, {"INCRBY", redis::keys::SeqCounter(prefix), std::to_string(n)})->integer;
+    const bool destroyed = *status == domain::InstanceStatus::kDestroyed;
+    const size_t per_id = destroyed ? 6 : 5;
     std::vector<std::string> ids;
     for (int64_t i = 0; i < n; ++i) {
       std::string id = util::NewUuid();
@@ -235,21 +247,22 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
           R"({"instance_name":")" + name + R"(","master_name":")" + name + R"(-master","slaves":)" +
           std::to_string(*slaves) +
           R"(,"vcpus_master":2,"vcpus_slave":2,"ram_master":2048,"ram_slave":2048,"disk_master":10,"disk_slave":10,"ip_allocation":"master","network_request":1,"project_name":"seed"})";
+      const int64_t seq = last_seq - n + 1 + static_cast<int64_t>(ids.size());
+      Append(c, EvalSha(index, redis::args::IndexCreate{prefix, tenant, id, seq}));
+      Append(c, {"HSET", redis::keys::SeqMap(prefix), std::to_string(seq), id});
       Append(c, EvalSha(create, redis::args::AdmitCreate{prefix, id, tenant, name, info, "seed",
-                                                         now, now_text, kHistoryMax, token}
-                                    .Argv()));
-      Append(c, EvalSha(claim, redis::args::Claim{prefix, id, 1, kWorker, kLeaseMs}.Argv()));
-      Append(c,
-             EvalSha(write,
-                     redis::args::WriteStatus{
-                         prefix, id, 1, kWorker, domain::CodeOf(*status), "",
-                         SeedServers(id, static_cast<int>(*slaves),
-                                     *status == domain::InstanceStatus::kStarted),
-                         true, now, now_text, "seed", kLeaseMs, id.substr(0, 8) + "-0", kHistoryMax}
-                         .Argv()));
+                                                         now, now_text, kHistoryMax, token, seq}));
+      Append(c, EvalSha(claim, redis::args::Claim{prefix, id, 1, kWorker, kLeaseMs}));
+      Append(c, EvalSha(write, redis::args::WriteStatus{
+                                   prefix, id, 1, kWorker, domain::CodeOf(*status), "",
+                                   SeedServers(id, static_cast<int>(*slaves),
+                                               *status == domain::InstanceStatus::kStarted),
+                                   true, now, now_text, "seed", kLeaseMs, id.substr(0, 8) + "-0",
+                                   kHistoryMax}));
+      if (destroyed) Append(c, {"ZREM", redis::keys::TenantLive(prefix, tenant), id});
       ids.push_back(std::move(id));
     }
-    for (size_t k = 0; k < 3 * ids.size(); ++k) {
+    for (size_t k = 0; k < per_id * ids.size(); ++k) {
       void* raw = nullptr;
       if (redisGetReply(c, &raw) != REDIS_OK) {
         std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
@@ -264,6 +277,30 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
     for (const auto& id : ids) std::printf("%s\n", id.c_str());
     done += n;
   }
+  return 0;
+}
+
+/// The outbox depth: the size of every bucket (one per slot, keys.h), pipelined.
+int Outbox(redisContext* c, const std::string& prefix) {
+  for (int slot = 0; slot < redis::keys::kSlots; ++slot) {
+    Append(c, {"ZCARD", redis::keys::PendingBucket(prefix, slot)});
+  }
+  long long total = 0;
+  for (int slot = 0; slot < redis::keys::kSlots; ++slot) {
+    void* raw = nullptr;
+    if (redisGetReply(c, &raw) != REDIS_OK) {
+      std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
+      return 1;
+    }
+    ReplyPtr r(static_cast<redisReply*>(raw));
+    if (r->type != REDIS_REPLY_INTEGER) {
+      std::fprintf(stderr, "lambdactl: outbox: %s\n",
+                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+      return 1;
+    }
+    total += r->integer;
+  }
+  std::printf("%lld\n", total);
   return 0;
 }
 
@@ -430,6 +467,10 @@ int main(int argc, char** argv) {
   if (pos[0] == "seed") {
     auto c = Connect(url);
     return Seed(c.get(), prefix, args);
+  }
+  if (pos[0] == "outbox") {
+    auto c = Connect(url);
+    return Outbox(c.get(), prefix);
   }
   return Usage();
 }

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "lambda/config/connections.h"
+#include "lambda/redis/keys.h"
 #include "lambda/util/util.h"
 #include "providers/openstack/clouds_yaml.h"
 
@@ -20,6 +21,9 @@ Result<Config> LoadConfig(config::Source& src) {
       "worker-id", std::string(host) + "-" + std::to_string(getpid()) + "-" + util::RandomToken(3));
   c.redis = config::ReadRedis(src);
   c.redis_prefix = src.String("redis-prefix", c.redis_prefix);
+  if (!redis::keys::IsValidPrefix(c.redis_prefix)) {
+    src.AddError("--redis-prefix must not hold { or } (they would make it every key's hash tag)");
+  }
   amqp::Config base;
   base.prefetch = static_cast<int>(src.Int("prefetch", 200, 1, 65535));
   c.amqp = config::ReadAmqp(src, base);
@@ -109,6 +113,8 @@ Result<Config> LoadConfig(config::Source& src) {
   c.consumer.max_attempts = static_cast<int>(src.Int("max-attempts", 600, 1, 1000));
   c.reconciler.interval_ms =
       static_cast<uint64_t>(src.Int("reconcile-interval-ms", 2000, 50, 600000));
+  c.reconciler.buckets_per_pass =
+      static_cast<int>(src.Int("reconcile-buckets-per-pass", 4096, 1, 16384));
   c.reconciler.republish_after_ms =
       static_cast<uint64_t>(src.Int("republish-after-ms", 30000, 100, 86400000));
   c.reconciler.unconfirmed_after_ms =

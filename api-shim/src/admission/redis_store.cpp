@@ -1,5 +1,9 @@
 #include "admission/redis_store.h"
 
+#include <optional>
+
+#include "lambda/redis/fan_out.h"
+#include "lambda/redis/keys.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 
@@ -52,71 +56,227 @@ SettleReply RedisAdmissionStore::ParseSettle(const redis::Value& v) {
   SettleReply s;
   s.total = v.elements.size();
   for (const auto& e : v.elements) {
-    if (e.str == "undone") ++s.undone;
-    if (e.str == "confirmed") ++s.confirmed;
+    // An undone create answers {'undone', owner, seq}.
+    const std::string& outcome = e.type == redis::Value::Type::kArray && !e.elements.empty()
+                                     ? e.elements.front().str
+                                     : e.str;
+    if (outcome == "undone") ++s.undone;
+    if (outcome == "confirmed") ++s.confirmed;
   }
   return s;
 }
 
+namespace {
+
+/// One admit.lua answer as the reply of a one-instance admission.
+Result<AdmitReply> ParseOne(const std::string& id, const Result<redis::Value>& r) {
+  if (!r) return r.error();
+  if (r->is_error()) return Error{Code::kUnavailable, r->str};
+  return RedisAdmissionStore::ParseAdmit(AdmitPlan::Kind::kOne, {id}, *r);
+}
+
+}  // namespace
+
 void RedisAdmissionStore::Admit(const AdmitPlan& plan, const std::string& token,
                                 std::function<void(Result<AdmitReply>)> done) {
-  const int64_t now = util::NowMs();
-  const std::string now_text = util::Rfc3339(now);
-  const int transitional = domain::CodeOf(domain::TransitionalStatus(plan.action));
-  const std::string action(domain::ActionName(plan.action));
-  const redis::Script* script = nullptr;
-  std::vector<std::string> argv;
   switch (plan.kind) {
     case AdmitPlan::Kind::kOne:
-      script = &redis::scripts::Admit();
-      argv = redis::args::Admit{prefix_,      plan.ids.front(), plan.tenant,     action,
-                                transitional, plan.allowed,     plan.request_id, now,
-                                now_text,     history_max_,     plan.mode,       token}
-                 .Argv();
-      break;
+      return AdmitOne(plan, plan.ids.front(), token,
+                      [id = plan.ids.front(), done = std::move(done)](Result<redis::Value> r) {
+                        done(ParseOne(id, r));
+                      });
     case AdmitPlan::Kind::kMany:
-      script = &redis::scripts::AdmitMany();
-      argv = redis::args::AdmitMany{prefix_,      plan.tenant,     action,  transitional,
-                                    plan.allowed, plan.request_id, now,     now_text,
-                                    history_max_, token,           plan.ids}
-                 .Argv();
-      break;
+      return AdmitMany(plan, token, std::move(done));
     case AdmitPlan::Kind::kCreate:
-      script = &redis::scripts::AdmitCreate();
-      argv = redis::args::AdmitCreate{prefix_,   plan.ids.front(), plan.tenant,
-                                      plan.name, plan.info_json,   plan.request_id,
-                                      now,       now_text,         history_max_,
-                                      token}
-                 .Argv();
-      break;
+      return AdmitCreate(plan, token, std::move(done));
   }
-  redis_->EvalSha(
-      *script, {}, std::move(argv),
-      [kind = plan.kind, ids = plan.ids, done = std::move(done)](Result<redis::Value> r) {
-        if (!r) return done(r.error());
+}
+
+void RedisAdmissionStore::AdmitOne(const AdmitPlan& plan, const std::string& id,
+                                   const std::string& token, redis::Callback done) {
+  const int64_t now = util::NowMs();
+  const redis::args::Admit a{prefix_,
+                             id,
+                             plan.tenant,
+                             std::string(domain::ActionName(plan.action)),
+                             domain::CodeOf(domain::TransitionalStatus(plan.action)),
+                             plan.allowed,
+                             plan.request_id,
+                             now,
+                             util::Rfc3339(now),
+                             history_max_,
+                             plan.mode,
+                             token};
+  redis_->EvalSha(redis::scripts::Admit(), a.Keys(), a.Argv(), std::move(done));
+}
+
+void RedisAdmissionStore::AdmitMany(const AdmitPlan& plan, const std::string& token,
+                                    std::function<void(Result<AdmitReply>)> done) {
+  // The instances live in different slots (a cluster spreads them over nodes), so no one script
+  // sees them all. Every one is checked first (read only: a refused batch changes nothing),
+  // then each is admitted on its own, all at once; one refused in between (a race with another
+  // admission) has those admitted undone by the token before the refusal is answered.
+  std::vector<std::string> keys;
+  keys.reserve(plan.ids.size());
+  for (const auto& id : plan.ids) keys.push_back(redis::keys::Instance(prefix_, id));
+  redis::HmgetEach(
+      *redis_, keys, {"owner", "status"},
+      [this, plan, token, done = std::move(done)](Result<std::vector<redis::Value>> rows) mutable {
+        if (!rows) return done(Error{Code::kUnavailable, rows.error().message});
+        for (size_t i = 0; i < plan.ids.size(); ++i) {
+          const auto& f = (*rows)[i].elements;
+          if (f.size() < 2 || f[0].is_nil() || f[0].str != plan.tenant) {
+            return done(AdmitReply{AdmitReply::Kind::kNotFound, plan.ids[i], {}, {}});
+          }
+          if (plan.allowed.find("," + f[1].str + ",") == std::string::npos) {
+            auto status = domain::FromCode(static_cast<int>(f[1].AsInt()))
+                              .value_or(domain::InstanceStatus::kPending);
+            return done(AdmitReply{AdmitReply::Kind::kRefused, plan.ids[i], status, {}});
+          }
+        }
+        AdmitEach(plan, token, std::move(done));
+      });
+}
+
+void RedisAdmissionStore::AdmitEach(const AdmitPlan& plan, const std::string& token,
+                                    std::function<void(Result<AdmitReply>)> done) {
+  redis::All(
+      plan.ids.size(),
+      [this, &plan, &token](size_t i, redis::Callback cb) {
+        AdmitOne(plan, plan.ids[i], token, std::move(cb));
+      },
+      [this, ids = plan.ids, token, done = std::move(done)](
+          std::vector<Result<redis::Value>> answers) {
+        AdmitReply all;
+        std::optional<Result<AdmitReply>> failure;
+        bool lost = false;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          auto one = ParseOne(ids[i], answers[i]);
+          if (one && one->kind == AdmitReply::Kind::kAdmitted) {
+            all.admitted.push_back(one->admitted.front());
+            continue;
+          }
+          if (!one && one.error().code == Code::kTimeout) lost = true;
+          if (!failure) failure = std::move(one);
+        }
+        if (!failure) return done(std::move(all));
+        // A lost reply: the admission may stand, and the caller undoes every id by the token.
+        if (lost) return done(Error{Code::kTimeout, "an admission reply was lost"});
+        if (all.admitted.empty()) return done(std::move(*failure));
+        redis::args::IdGens admitted;
+        for (const auto& [id, gen] : all.admitted) admitted.emplace_back(id, std::to_string(gen));
+        Settle(false, token, admitted, "batch refused: undone",
+               [failure = std::move(*failure), done](const Result<SettleReply>&) {
+                 // Not undone now (Redis went away): they stay unconfirmed, never published, and
+                 // the reconciler undoes them by the token.
+                 done(failure);
+               });
+      });
+}
+
+void RedisAdmissionStore::AdmitCreate(const AdmitPlan& plan, const std::string& token,
+                                      std::function<void(Result<AdmitReply>)> done) {
+  // The seq, the tenant's indexes and the instance are in three slots: the seq is taken, then
+  // the create is indexed, then made. Each step that fails answers 503 with nothing made; an
+  // index entry left behind names no instance and readers skip it.
+  redis_->Command(
+      {"INCR", redis::keys::SeqCounter(prefix_)},
+      [this, plan, token, done = std::move(done)](Result<redis::Value> r) {
+        if (!r) return done(Error{Code::kUnavailable, r.error().message});
         if (r->is_error()) return done(Error{Code::kUnavailable, r->str});
-        done(ParseAdmit(kind, ids, *r));
+        const int64_t seq = r->AsInt();
+        const std::string& id = plan.ids.front();
+        const redis::args::IndexCreate index{prefix_, plan.tenant, id, seq};
+        redis::All(
+            2,
+            [this, &index, &id, seq](size_t i, redis::Callback cb) {
+              if (i == 0) {
+                redis_->EvalSha(redis::scripts::IndexCreate(), index.Keys(), index.Argv(),
+                                std::move(cb));
+              } else {
+                redis_->Command({"HSETNX", redis::keys::SeqMap(prefix_), std::to_string(seq), id},
+                                std::move(cb));
+              }
+            },
+            [this, plan, token, seq, done](std::vector<Result<redis::Value>> indexed) {
+              for (const auto& step : indexed) {
+                if (!step) return done(Error{Code::kUnavailable, step.error().message});
+                if (step->is_error()) return done(Error{Code::kUnavailable, step->str});
+              }
+              const bool ours = indexed[0]->AsInt() == 1;
+              const int64_t now = util::NowMs();
+              const redis::args::AdmitCreate a{prefix_,
+                                               plan.ids.front(),
+                                               plan.tenant,
+                                               plan.name,
+                                               plan.info_json,
+                                               plan.request_id,
+                                               now,
+                                               util::Rfc3339(now),
+                                               history_max_,
+                                               token,
+                                               seq};
+              redis_->EvalSha(
+                  redis::scripts::AdmitCreate(), a.Keys(), a.Argv(),
+                  [this, plan, seq, ours, done](Result<redis::Value> made) {
+                    if (!made) return done(made.error());
+                    if (made->is_error()) return done(Error{Code::kUnavailable, made->str});
+                    auto reply = ParseAdmit(AdmitPlan::Kind::kCreate, plan.ids, *made);
+                    if (reply && reply->kind == AdmitReply::Kind::kCollision) {
+                      // The id names another instance: its index entries stay, this seq goes.
+                      redis_->Command({"HDEL", redis::keys::SeqMap(prefix_), std::to_string(seq)},
+                                      [](Result<redis::Value>) {});
+                      if (ours) {
+                        redis::Unindex(*redis_, prefix_, plan.tenant, plan.ids.front(), "");
+                      }
+                    }
+                    done(std::move(reply));
+                  });
+            });
       });
 }
 
 void RedisAdmissionStore::Settle(bool confirm, const std::string& token,
                                  const redis::args::IdGens& id_gens, const std::string& why,
                                  std::function<void(Result<SettleReply>)> done) {
-  std::vector<std::string> argv;
-  if (confirm) {
-    argv = redis::args::Confirm{prefix_, token, id_gens}.Argv();
-  } else {
-    const int64_t now = util::NowMs();
-    argv = redis::args::UndoAdmission{prefix_,      token, now,    util::Rfc3339(now),
-                                      history_max_, why,   id_gens}
-               .Argv();
+  // One call per instance (each in its own slot); a store that groups calls sends them as one.
+  const int64_t now = util::NowMs();
+  const std::string now_text = util::Rfc3339(now);
+  redis::All(
+      id_gens.size(),
+      [&](size_t i, redis::Callback cb) {
+        if (confirm) {
+          const redis::args::Confirm a{prefix_, token, {id_gens[i]}};
+          redis_->EvalSha(redis::scripts::Confirm(), a.Keys(), a.Argv(), std::move(cb));
+        } else {
+          const redis::args::UndoAdmission a{prefix_,      token, now,         now_text,
+                                             history_max_, why,   {id_gens[i]}};
+          redis_->EvalSha(redis::scripts::UndoAdmission(), a.Keys(), a.Argv(), std::move(cb));
+        }
+      },
+      [this, ids = id_gens, done = std::move(done)](std::vector<Result<redis::Value>> answers) {
+        SettleReply total;
+        for (size_t i = 0; i < answers.size(); ++i) {
+          auto& a = answers[i];
+          if (!a) return done(a.error());
+          if (a->is_error()) return done(Error{Code::kUnavailable, a->str});
+          UnindexUndoneCreates(ids[i].first, *a);
+          auto one = ParseSettle(*a);
+          total.total += one.total;
+          total.undone += one.undone;
+          total.confirmed += one.confirmed;
+        }
+        done(total);
+      });
+}
+
+void RedisAdmissionStore::UnindexUndoneCreates(const std::string& id, const redis::Value& v) {
+  for (const auto& e : v.elements) {
+    // {'undone', owner, seq}: an undone create, whose index entries are in the tenant's slot.
+    if (e.type == redis::Value::Type::kArray && e.elements.size() == 3) {
+      redis::Unindex(*redis_, prefix_, e.elements[1].str, id, e.elements[2].str);
+    }
   }
-  redis_->EvalSha(confirm ? redis::scripts::Confirm() : redis::scripts::UndoAdmission(), {},
-                  std::move(argv), [done = std::move(done)](Result<redis::Value> r) {
-                    if (!r) return done(r.error());
-                    if (r->is_error()) return done(Error{Code::kUnavailable, r->str});
-                    done(ParseSettle(*r));
-                  });
 }
 
 }  // namespace lambda::shim

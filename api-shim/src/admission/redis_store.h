@@ -1,7 +1,8 @@
 #pragma once
-/// `AdmissionStore` over the real Redis client: admit.lua, admit_many.lua, admit_create.lua,
-/// confirm.lua and undo_admission.lua, their ARGV built by the typed structs of script_args.h
-/// and their replies parsed here only.
+/// `AdmissionStore` over the real Redis client: admit.lua, index_create.lua, admit_create.lua,
+/// confirm.lua and undo_admission.lua, their KEYS and ARGV built by the typed structs of
+/// script_args.h and their replies parsed here only. Every call touches one slot (keys.h), so
+/// the same store runs on one Redis and on Redis Cluster.
 #include <string>
 
 #include "admission/admission.h"
@@ -26,6 +27,16 @@ class RedisAdmissionStore final : public AdmissionStore {
   static SettleReply ParseSettle(const redis::Value& v);
 
  private:
+  void AdmitOne(const AdmitPlan& plan, const std::string& id, const std::string& token,
+                redis::Callback done);
+  void AdmitMany(const AdmitPlan& plan, const std::string& token,
+                 std::function<void(Result<AdmitReply>)> done);
+  void AdmitEach(const AdmitPlan& plan, const std::string& token,
+                 std::function<void(Result<AdmitReply>)> done);
+  void AdmitCreate(const AdmitPlan& plan, const std::string& token,
+                   std::function<void(Result<AdmitReply>)> done);
+  void UnindexUndoneCreates(const std::string& id, const redis::Value& v);
+
   redis::Client* redis_;
   std::string prefix_;
   int history_max_;

@@ -102,18 +102,14 @@ void List(Core& core, const std::shared_ptr<Call>& call) {
     start = (*page - 1) * *limit;
     stop = start + *limit - 1;
   }
-  core.RunScript(
-      redis::scripts::List(),
-      redis::args::List{core.redis_prefix(), call->tenant, start, stop}.Argv(),
-      [&core, call](Result<redis::Value> r) {
-        if (!r || r->is_error() || r->elements.empty()) {
-          return core.ReplyUnavailable(*call, r ? r->str : r.error().message);
-        }
-        const auto& e = r->elements;
+  core.ReadPage(
+      call->tenant, false, start, stop, {"name", "seq"}, [&core, call](Result<IndexPage> r) {
+        if (!r) return core.ReplyUnavailable(*call, r.error().message);
         std::vector<routes::ListRow> rows;
-        for (size_t i = 1; i + 4 < e.size(); i += 5) {
-          rows.push_back(
-              {e[i].str, e[i + 1].str, domain::InstanceStatus::kPending, {}, e[i + 4].AsInt()});
+        for (size_t i = 0; i < r->ids.size(); ++i) {
+          const auto& f = r->fields[i].elements;
+          if (f.size() < 2) continue;
+          rows.push_back({r->ids[i], f[0].str, domain::InstanceStatus::kPending, {}, f[1].AsInt()});
         }
         core.Reply(*call, 200, routes::LegacyListBody(rows));
       });

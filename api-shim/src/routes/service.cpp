@@ -74,36 +74,33 @@ void List(Core& core, const std::shared_ptr<Call>& call) {
   int64_t start = has_limit ? offset : 0;
   int64_t stop = has_limit ? offset + limit - 1 : -1;
   if (has_limit && limit == 0) stop = start - 1;  // an empty page still reports the count
-  core.RunScript(
-      redis::scripts::List(),
-      redis::args::List{core.redis_prefix(), call->tenant, start, stop}.Argv(),
-      [&core, call, has_limit, limit, offset](Result<redis::Value> r) {
-        if (!r || r->is_error() || r->elements.empty()) {
-          return core.ReplyUnavailable(*call, r ? r->str : r.error().message);
-        }
-        const auto& e = r->elements;
-        int64_t total = e[0].AsInt();
-        std::vector<routes::ListRow> rows;
-        for (size_t i = 1; i + 4 < e.size(); i += 5) {
-          auto status = domain::FromCode(static_cast<int>(e[i + 2].AsInt(2)))
-                            .value_or(domain::InstanceStatus::kPending);
-          rows.push_back({e[i].str, e[i + 1].str, status, e[i + 3].str, e[i + 4].AsInt()});
-        }
-        std::optional<routes::Pagination> page;
-        if (has_limit) {
-          page.emplace();
-          page->count = total;
-          std::string base =
-              core.BaseUrl(call->req) + "/api/lambda-instances/?limit=" + std::to_string(limit);
-          if (limit > 0 && offset + limit < total)
-            page->next = base + "&offset=" + std::to_string(offset + limit);
-          if (offset > 0) {
-            page->previous =
-                base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
-          }
-        }
-        core.Reply(*call, 200, routes::ListBody(rows, page));
-      });
+  core.ReadPage(call->tenant, false, start, stop, {"name", "status", "failure_message", "seq"},
+                [&core, call, has_limit, limit, offset](Result<IndexPage> r) {
+                  if (!r) return core.ReplyUnavailable(*call, r.error().message);
+                  int64_t total = r->total;
+                  std::vector<routes::ListRow> rows;
+                  for (size_t i = 0; i < r->ids.size(); ++i) {
+                    const auto& f = r->fields[i].elements;
+                    if (f.size() < 4) continue;
+                    auto status = domain::FromCode(static_cast<int>(f[1].AsInt(2)))
+                                      .value_or(domain::InstanceStatus::kPending);
+                    rows.push_back({r->ids[i], f[0].str, status, f[2].str, f[3].AsInt()});
+                  }
+                  std::optional<routes::Pagination> page;
+                  if (has_limit) {
+                    page.emplace();
+                    page->count = total;
+                    std::string base = core.BaseUrl(call->req) +
+                                       "/api/lambda-instances/?limit=" + std::to_string(limit);
+                    if (limit > 0 && offset + limit < total)
+                      page->next = base + "&offset=" + std::to_string(offset + limit);
+                    if (offset > 0) {
+                      page->previous =
+                          base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
+                    }
+                  }
+                  core.Reply(*call, 200, routes::ListBody(rows, page));
+                });
 }
 
 void Count(Core& core, const std::shared_ptr<Call>& call) {

@@ -86,29 +86,56 @@ namespace {
 
 void Describe(Core& core, const std::shared_ptr<Call>& call, const std::string& rid,
               const routes::ZenlayerBody& body) {
-  redis::args::Describe args{core.redis_prefix(),
-                             call->tenant,
-                             PageOffset(body.page_num, body.page_size),
-                             body.page_size,
-                             {}};
-  for (const auto& id : body.ids) {
-    if (util::IsUuid(id)) args.ids.push_back(id);
+  const int64_t offset = PageOffset(body.page_num, body.page_size);
+  const int64_t size = body.page_size;
+  using Rows = std::vector<std::pair<std::string, domain::InstanceStatus>>;
+  auto status_of = [](const redis::Value& v) {
+    return domain::FromCode(static_cast<int>(v.AsInt())).value_or(domain::InstanceStatus::kPending);
+  };
+  if (body.ids.empty()) {
+    // The tenant's page of its live index: O(page), not a walk over all it ever had.
+    return core.ReadPage(call->tenant, true, offset, offset + size - 1, {"status"},
+                         [&core, call, rid, status_of](Result<IndexPage> r) {
+                           if (!r) return core.ReplyUnavailable(*call, r.error().message);
+                           Rows rows;
+                           for (size_t i = 0; i < r->ids.size(); ++i) {
+                             const auto& f = r->fields[i].elements;
+                             // A destroyed one still listed lost its index removal to a crash: not
+                             // shown.
+                             if (f.empty() || status_of(f[0]) == domain::InstanceStatus::kDestroyed)
+                               continue;
+                             rows.emplace_back(r->ids[i], status_of(f[0]));
+                           }
+                           core.Reply(*call, 200,
+                                      routes::ZenlayerDescribeBody(rid, r->total, rows));
+                         });
   }
-  if (!body.ids.empty() && args.ids.empty()) {
+  std::vector<std::string> ids;
+  for (const auto& id : body.ids) {
+    if (util::IsUuid(id)) ids.push_back(id);
+  }
+  if (ids.empty()) {
     return core.Reply(*call, 200,
                       routes::ZenlayerDescribeBody(rid, 0, {}));  // none of them can exist
   }
-  core.RunScript(
-      redis::scripts::Describe(), args.Argv(), [&core, call, rid](Result<redis::Value> r) {
-        if (!r || r->is_error() || r->elements.empty())
-          return core.ReplyUnavailable(*call, r ? r->str : r.error().message);
-        const auto& e = r->elements;
-        std::vector<std::pair<std::string, domain::InstanceStatus>> rows;
-        for (size_t i = 1; i + 1 < e.size(); i += 2) {
-          rows.emplace_back(e[i].str, domain::FromCode(static_cast<int>(e[i + 1].AsInt()))
-                                          .value_or(domain::InstanceStatus::kPending));
+  core.ReadEach(
+      ids, {"owner", "status"},
+      [&core, call, rid, ids, offset, size, status_of](Result<std::vector<redis::Value>> r) {
+        if (!r) return core.ReplyUnavailable(*call, r.error().message);
+        Rows rows;
+        int64_t total = 0;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          const auto& f = (*r)[i].elements;
+          if (f.size() < 2 || f[0].str != call->tenant ||
+              status_of(f[1]) == domain::InstanceStatus::kDestroyed) {
+            continue;
+          }
+          if (total >= offset && total < offset + size) {
+            rows.emplace_back(ids[i], status_of(f[1]));
+          }
+          ++total;
         }
-        core.Reply(*call, 200, routes::ZenlayerDescribeBody(rid, e[0].AsInt(), rows));
+        core.Reply(*call, 200, routes::ZenlayerDescribeBody(rid, total, rows));
       });
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lambda/log/log.h"
+#include "lambda/redis/keys.h"
 
 namespace lambda::watch {
 
@@ -114,7 +115,7 @@ void Hub::FanOutToTenant(const Notification& n) {
   if (auto it = owners_.find(n.instance_id); it != owners_.end()) {
     return SendToTenant(it->second, n);
   }
-  commands_->Command({"HGET", prefix_ + "i:" + n.instance_id, "owner"},
+  commands_->Command({"HGET", redis::keys::Instance(prefix_, n.instance_id), "owner"},
                      [this, n, alive = alive_](const Result<redis::Value>& r) {
                        if (!*alive || !r || r->is_error() || r->is_nil()) return;
                        if (owners_.size() >= limits_.owner_cache) owners_.clear();
@@ -212,7 +213,7 @@ void Hub::CatchUp(uint64_t token) {
   }
   s.reading = true;
   s.dirty = false;
-  const std::string key = prefix_ + "h:" + s.id;
+  const std::string key = redis::keys::History(prefix_, s.id);
   std::vector<std::string> argv =
       s.last.empty()
           ? std::vector<std::string>{"XREVRANGE", key, "+", "-", "COUNT", "1"}

@@ -1,5 +1,7 @@
 #include "lambda/redis/script_args.h"
 
+#include "lambda/redis/keys.h"
+
 namespace lambda::redis::args {
 namespace {
 
@@ -21,16 +23,9 @@ std::vector<std::string> Admit::Argv() const {
           mode,    token};
 }
 
-std::vector<std::string> AdmitMany::Argv() const {
-  std::vector<std::string> argv{prefix,     tenant,    action,      S(transitional_code), allowed,
-                                request_id, S(now_ms), now_rfc3339, S(history_max),       token};
-  argv.insert(argv.end(), ids.begin(), ids.end());
-  return argv;
-}
-
 std::vector<std::string> AdmitCreate::Argv() const {
-  return {prefix,     id,        tenant,      name,           info_json,
-          request_id, S(now_ms), now_rfc3339, S(history_max), token};
+  return {prefix,    id,          tenant,         name,  info_json, request_id,
+          S(now_ms), now_rfc3339, S(history_max), token, S(seq)};
 }
 
 std::vector<std::string> Confirm::Argv() const {
@@ -65,8 +60,9 @@ std::vector<std::string> ReleaseForRetry::Argv() const {
   return {prefix, id, worker, S(gen), S(due_ms)};
 }
 
-std::vector<std::string> Reconcile::Argv() const {
+std::vector<std::string> ReconcileOne::Argv() const {
   return {prefix,
+          id,
           S(now_ms),
           now_rfc3339,
           U(republish_after_ms),
@@ -74,18 +70,72 @@ std::vector<std::string> Reconcile::Argv() const {
           U(action_timeout_ms),
           create_failures,
           S(history_max),
-          S(limit),
-          worker,
-          U(leader_lease_ms),
           U(unconfirmed_after_ms)};
 }
 
-std::vector<std::string> List::Argv() const { return {prefix, tenant, S(start), S(stop)}; }
+std::vector<std::string> ReconcilerLease::Argv() const { return {worker, U(lease_ms)}; }
 
-std::vector<std::string> Describe::Argv() const {
-  std::vector<std::string> argv{prefix, tenant, S(offset), S(page_size)};
-  argv.insert(argv.end(), ids.begin(), ids.end());
-  return argv;
+std::vector<std::string> IndexCreate::Argv() const { return {S(seq), id}; }
+
+std::vector<std::string> Page::Argv() const { return {S(start), S(stop)}; }
+
+// KEYS: the order documented at the top of each script.
+
+std::vector<std::string> Admit::Keys() const {
+  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::PendingOf(prefix, id)};
+}
+
+std::vector<std::string> AdmitCreate::Keys() const {
+  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::PendingOf(prefix, id)};
+}
+
+std::vector<std::string> Confirm::Keys() const {
+  std::vector<std::string> k;
+  for (const auto& [id, gen] : id_gens) k.push_back(keys::Instance(prefix, id));
+  return k;
+}
+
+std::vector<std::string> UndoAdmission::Keys() const {
+  std::vector<std::string> k;
+  for (const auto& [id, gen] : id_gens) {
+    k.push_back(keys::Instance(prefix, id));
+    k.push_back(keys::History(prefix, id));
+    k.push_back(keys::Lease(prefix, id));
+    k.push_back(keys::PendingOf(prefix, id));
+  }
+  return k;
+}
+
+std::vector<std::string> Claim::Keys() const {
+  return {keys::Instance(prefix, id), keys::Lease(prefix, id)};
+}
+
+std::vector<std::string> WriteStatus::Keys() const {
+  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::Lease(prefix, id),
+          keys::PendingOf(prefix, id)};
+}
+
+std::vector<std::string> RenewLease::Keys() const {
+  return {keys::Lease(prefix, id), keys::Instance(prefix, id)};
+}
+
+std::vector<std::string> ReleaseForRetry::Keys() const {
+  return {keys::Lease(prefix, id), keys::Instance(prefix, id), keys::PendingOf(prefix, id)};
+}
+
+std::vector<std::string> ReconcileOne::Keys() const {
+  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::Lease(prefix, id),
+          keys::PendingOf(prefix, id)};
+}
+
+std::vector<std::string> ReconcilerLease::Keys() const { return {keys::ReconcilerLease(prefix)}; }
+
+std::vector<std::string> IndexCreate::Keys() const {
+  return {keys::TenantIds(prefix, tenant), keys::TenantLive(prefix, tenant)};
+}
+
+std::vector<std::string> Page::Keys() const {
+  return {live ? keys::TenantLive(prefix, tenant) : keys::TenantIds(prefix, tenant)};
 }
 
 }  // namespace lambda::redis::args

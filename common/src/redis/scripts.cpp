@@ -12,12 +12,12 @@ extern const std::string_view k_admit;
 extern const std::string_view k_undo_admission;
 extern const std::string_view k_claim;
 extern const std::string_view k_write_status;
-extern const std::string_view k_list;
+extern const std::string_view k_page;
 extern const std::string_view k_renew_lease;
 extern const std::string_view k_release_for_retry;
-extern const std::string_view k_admit_many;
-extern const std::string_view k_describe;
-extern const std::string_view k_reconcile;
+extern const std::string_view k_index_create;
+extern const std::string_view k_reconciler_lease;
+extern const std::string_view k_reconcile_one;
 extern const std::string_view k_confirm;
 }  // namespace lambda::lua
 
@@ -49,20 +49,20 @@ LAMBDA_SCRIPT(Admit, k_admit, "admit")
 LAMBDA_SCRIPT(UndoAdmission, k_undo_admission, "undo_admission")
 LAMBDA_SCRIPT(Claim, k_claim, "claim")
 LAMBDA_SCRIPT(WriteStatus, k_write_status, "write_status")
-LAMBDA_SCRIPT(List, k_list, "list")
+LAMBDA_SCRIPT(Page, k_page, "page")
 LAMBDA_SCRIPT(RenewLease, k_renew_lease, "renew_lease")
 LAMBDA_SCRIPT(ReleaseForRetry, k_release_for_retry, "release_for_retry")
-LAMBDA_SCRIPT(AdmitMany, k_admit_many, "admit_many")
-LAMBDA_SCRIPT(Describe, k_describe, "describe")
-LAMBDA_SCRIPT(Reconcile, k_reconcile, "reconcile")
+LAMBDA_SCRIPT(IndexCreate, k_index_create, "index_create")
+LAMBDA_SCRIPT(ReconcilerLease, k_reconciler_lease, "reconciler_lease")
+LAMBDA_SCRIPT(ReconcileOne, k_reconcile_one, "reconcile_one")
 LAMBDA_SCRIPT(Confirm, k_confirm, "confirm")
 
 #undef LAMBDA_SCRIPT
 
 const std::vector<const Script*>& Groupable() {
   static const std::vector<const Script*> all = {
-      &Admit(), &AdmitCreate(), &Confirm(),    &UndoAdmission(),
-      &Claim(), &WriteStatus(), &RenewLease(), &ReleaseForRetry()};
+      &Admit(),       &AdmitCreate(), &Confirm(),         &UndoAdmission(), &Claim(),
+      &WriteStatus(), &RenewLease(),  &ReleaseForRetry(), &ReconcileOne()};
   return all;
 }
 
@@ -74,21 +74,23 @@ bool IsGroupable(const Script& script) {
 
 const Script& Group() {
   static const Script s = [] {
-    // Each script becomes a function of its own ARGV (the name shadows the global), so its text
-    // runs unchanged; pcall keeps one call's error (a WRONGTYPE, say) to that call's answer.
+    // Each script becomes a function of its own KEYS and ARGV (the names shadow the globals), so
+    // its text runs unchanged; pcall keeps one call's error (a WRONGTYPE, say) to that call's
+    // answer. The group's KEYS are every call's keys in call order (all declared).
     std::string text = "local F = {}\n";
     for (const Script* g : Groupable()) {
-      text += "F['" + std::string(g->name) + "'] = function(ARGV)\n" + g->body + "\nend\n";
+      text += "F['" + std::string(g->name) + "'] = function(KEYS, ARGV)\n" + g->body + "\nend\n";
     }
-    text += R"(local out, i = {}, 1
+    text += R"(local out, i, k = {}, 1, 0
 while i <= #ARGV do
-  local f, n = F[ARGV[i]], tonumber(ARGV[i + 1])
-  local a = {}
-  for k = 1, n do a[k] = ARGV[i + 1 + k] end
-  local ok, r = pcall(f, a)
+  local f, nk, n = F[ARGV[i]], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local ks, a = {}, {}
+  for j = 1, nk do ks[j] = KEYS[k + j] end
+  for j = 1, n do a[j] = ARGV[i + 2 + j] end
+  local ok, r = pcall(f, ks, a)
   if not ok then r = {err = tostring(r)} elseif r == nil then r = false end
   out[#out + 1] = r
-  i = i + 2 + n
+  i, k = i + 3 + n, k + nk
 end
 return out
 )";

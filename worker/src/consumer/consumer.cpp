@@ -65,9 +65,10 @@ void Consumer::Start(const std::shared_ptr<Settlement>& s, domain::Command c) {
   ++in_flight_;
   running_.emplace(c.instance_id, nullptr);
   const auto claimed_from = static_cast<uint64_t>(util::NowMs());
+  const redis::args::Claim claim_args{ctx_.prefix, c.instance_id, c.gen, ctx_.worker_id,
+                                      ctx_.lease_ms};
   ctx_.redis->EvalSha(
-      redis::scripts::Claim(), {},
-      redis::args::Claim{ctx_.prefix, c.instance_id, c.gen, ctx_.worker_id, ctx_.lease_ms}.Argv(),
+      redis::scripts::Claim(), claim_args.Keys(), claim_args.Argv(),
       [this, s, c, claimed_from](Result<redis::Value> r) mutable {
         if (!r || r->is_error()) {
           return Done(s, std::move(c), JobOutcome::kRedisUnavailable);

@@ -4,6 +4,7 @@
 
 #include "lambda/amqp/config.h"
 #include "lambda/log/log.h"
+#include "lambda/redis/fan_out.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
@@ -72,10 +73,9 @@ void Job::Heartbeat() {
   uint64_t every = std::max<uint64_t>(ctx_.lease_ms / 3, 1);
   // The job owns the timer: the callback cannot outlive it, and holds no shared_ptr to it.
   heartbeat_->Start(every, every, [this] {
-    ctx_.redis->EvalSha(redis::scripts::RenewLease(), {},
-                        redis::args::RenewLease{ctx_.prefix, cmd_.instance_id, ctx_.worker_id,
-                                                ctx_.lease_ms, cmd_.gen}
-                            .Argv(),
+    const redis::args::RenewLease renew{ctx_.prefix, cmd_.instance_id, ctx_.worker_id,
+                                        ctx_.lease_ms, cmd_.gen};
+    ctx_.redis->EvalSha(redis::scripts::RenewLease(), renew.Keys(), renew.Argv(),
                         [weak = weak_from_this()](Result<redis::Value> r) {
                           auto self = weak.lock();
                           if (!self || self->finished_ || !r || r->is_error() || r->AsInt() == 1)
@@ -100,10 +100,9 @@ void Job::NextStep() {
     return RunCurrentStep();
   }
   // Before each later step: still our command? (superseded by a newer gen, or lease lost)
-  ctx_.redis->EvalSha(redis::scripts::RenewLease(), {},
-                      redis::args::RenewLease{ctx_.prefix, cmd_.instance_id, ctx_.worker_id,
-                                              ctx_.lease_ms, cmd_.gen}
-                          .Argv(),
+  const redis::args::RenewLease renew{ctx_.prefix, cmd_.instance_id, ctx_.worker_id, ctx_.lease_ms,
+                                      cmd_.gen};
+  ctx_.redis->EvalSha(redis::scripts::RenewLease(), renew.Keys(), renew.Argv(),
                       [self](Result<redis::Value> r) {
                         if (!r || r->is_error()) return self->Finish(JobOutcome::kRedisUnavailable);
                         if (r->AsInt() != 1) {
@@ -230,16 +229,16 @@ void Job::DeferTransient(const Error& error, int attempt) {
   // its tier); only past that does the reconciler step in.
   int64_t due =
       util::NowMs() + static_cast<int64_t>(amqp::Topology::RetryRouteFor(retry.delay_ms).tier_ms);
-  ctx_.redis->EvalSha(
-      redis::scripts::ReleaseForRetry(), {},
-      redis::args::ReleaseForRetry{ctx_.prefix, cmd_.instance_id, ctx_.worker_id, cmd_.gen, due}
-          .Argv(),
-      [self, retry](Result<redis::Value> r) {
-        // Redis unreachable: the lease runs out by itself; the retry still goes
-        // ahead.
-        if (r && !r->is_error() && r->AsInt() == 0) return self->Finish(JobOutcome::kSuperseded);
-        self->Finish(JobOutcome::kProviderTransient, retry);
-      });
+  const redis::args::ReleaseForRetry release{ctx_.prefix, cmd_.instance_id, ctx_.worker_id,
+                                             cmd_.gen, due};
+  ctx_.redis->EvalSha(redis::scripts::ReleaseForRetry(), release.Keys(), release.Argv(),
+                      [self, retry](Result<redis::Value> r) {
+                        // Redis unreachable: the lease runs out by itself; the retry still goes
+                        // ahead.
+                        if (r && !r->is_error() && r->AsInt() == 0)
+                          return self->Finish(JobOutcome::kSuperseded);
+                        self->Finish(JobOutcome::kProviderTransient, retry);
+                      });
 }
 
 void Job::Write(domain::InstanceStatus status, const std::string& failure, bool final,
@@ -254,13 +253,22 @@ void Job::Write(domain::InstanceStatus status, const std::string& failure, bool 
   } else if (!servers_.empty()) {
     master_id = servers_.front().id;
   }
+  const redis::args::WriteStatus write{ctx_.prefix,
+                                       cmd_.instance_id,
+                                       cmd_.gen,
+                                       ctx_.worker_id,
+                                       domain::CodeOf(status),
+                                       failure,
+                                       servers,
+                                       final,
+                                       now,
+                                       util::Rfc3339(now),
+                                       cmd_.request_id,
+                                       ctx_.lease_ms,
+                                       master_id,
+                                       ctx_.history_max};
   ctx_.redis->EvalSha(
-      redis::scripts::WriteStatus(), {},
-      redis::args::WriteStatus{ctx_.prefix, cmd_.instance_id, cmd_.gen, ctx_.worker_id,
-                               domain::CodeOf(status), failure, servers, final, now,
-                               util::Rfc3339(now), cmd_.request_id, ctx_.lease_ms, master_id,
-                               ctx_.history_max}
-          .Argv(),
+      redis::scripts::WriteStatus(), write.Keys(), write.Argv(),
       [self, status, failure, final, next = std::move(next), attempt,
        servers](Result<redis::Value> r) mutable {
         if (!r || r->is_error()) {
@@ -275,7 +283,12 @@ void Job::Write(domain::InstanceStatus status, const std::string& failure, bool 
                 job->Write(status, failure, final, std::move(next), attempt + 1);
               });
         }
-        if (r->str != "ok") {
+        // A final DESTROYED answers {'ok', owner}: the tenant's live index is in another slot.
+        if (r->type == redis::Value::Type::kArray && r->elements.size() == 2 &&
+            r->elements[0].str == "ok") {
+          redis::RemoveLive(*self->ctx_.redis, self->ctx_.prefix, r->elements[1].str,
+                            self->cmd_.instance_id);
+        } else if (r->str != "ok") {
           log::Info("status write fenced off", {{"request_id", self->cmd_.request_id},
                                                 {"instance_id", self->cmd_.instance_id},
                                                 {"gen", self->cmd_.gen},

@@ -1,7 +1,11 @@
 #include "reconciler/reconciler.h"
 
+#include <algorithm>
+
 #include "lambda/domain/command.h"
 #include "lambda/log/log.h"
+#include "lambda/redis/fan_out.h"
+#include "lambda/redis/keys.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
@@ -33,18 +37,21 @@ void Reconciler::Start() {
 void Reconciler::UndoUnconfirmed(const std::string& id, const std::string& token,
                                  const std::string& gen) {
   int64_t now = util::NowMs();
-  redis_->EvalSha(redis::scripts::UndoAdmission(), {},
-                  redis::args::UndoAdmission{prefix_,
-                                             token,
-                                             now,
-                                             util::Rfc3339(now),
-                                             history_max_,
-                                             "admission never confirmed: undone by the reconciler",
-                                             {{id, gen}}}
-                      .Argv(),
+  const redis::args::UndoAdmission undo{
+      prefix_,      token,
+      now,          util::Rfc3339(now),
+      history_max_, "admission never confirmed: undone by the reconciler",
+      {{id, gen}}};
+  redis_->EvalSha(redis::scripts::UndoAdmission(), undo.Keys(), undo.Argv(),
                   [this, id, gen](Result<redis::Value> r) {
                     if (!r || r->is_error() || r->elements.empty()) return;  // next pass
-                    if (r->elements[0].str != "undone") return;  // claimed meanwhile: it stands
+                    const auto& e = r->elements[0];
+                    // {'undone', owner, seq}: an undone create, in its tenant's indexes still.
+                    if (e.type == redis::Value::Type::kArray && e.elements.size() == 3) {
+                      redis::Unindex(*redis_, prefix_, e.elements[1].str, id, e.elements[2].str);
+                    } else if (e.str != "undone") {
+                      return;  // claimed meanwhile: it stands
+                    }
                     ++counters_.undone;
                     log::Warn(
                         "undid an admission its shim never confirmed (it answered 503 or died)",
@@ -56,49 +63,107 @@ void Reconciler::Pass() {
   if (in_pass_ || !redis_->connected() || publisher_ == nullptr || !publisher_->connected()) return;
   in_pass_ = true;
   ++counters_.passes;
-  int64_t now = util::NowMs();
-  redis_->EvalSha(
-      redis::scripts::Reconcile(), {},
-      redis::args::Reconcile{prefix_, now, util::Rfc3339(now), config_.republish_after_ms,
-                             config_.create_timeout_ms, config_.action_timeout_ms, create_failures_,
-                             history_max_, config_.batch, worker_id_, config_.interval_ms * 3,
-                             config_.unconfirmed_after_ms}
-          .Argv(),
-      [this](Result<redis::Value> r) {
-        in_pass_ = false;
-        if (!r || r->is_error() || r->elements.empty()) return;
-        const auto& e = r->elements;
-        if (e[0].AsInt() < 0) return;  // another worker reconciles
-        if (int64_t failed = e[0].AsInt(); failed > 0) {
-          counters_.failed += static_cast<uint64_t>(failed);
-          log::Warn("reconciler failed stuck instances", {{"count", failed}});
+  const redis::args::ReconcilerLease lease{prefix_, worker_id_, config_.interval_ms * 3};
+  redis_->EvalSha(redis::scripts::ReconcilerLease(), lease.Keys(), lease.Argv(),
+                  [this](Result<redis::Value> r) {
+                    if (!r || r->is_error() || r->AsInt() != 1) {
+                      in_pass_ = false;  // another worker reconciles (or Redis is away)
+                      return;
+                    }
+                    WalkBuckets();
+                  });
+}
+
+void Reconciler::WalkBuckets() {
+  // The outbox is one bucket per slot (keys.h); a pass looks at the next slice of them, so a
+  // full round takes kSlots / buckets_per_pass passes.
+  const size_t n = std::min<size_t>(config_.buckets_per_pass, redis::keys::kSlots);
+  const int first = next_bucket_;
+  next_bucket_ = static_cast<int>((first + n) % redis::keys::kSlots);
+  const int64_t due_before = util::NowMs() - static_cast<int64_t>(config_.republish_after_ms);
+  redis::All(
+      n,
+      [this, first, due_before](size_t i, redis::Callback cb) {
+        const int slot = static_cast<int>((first + i) % redis::keys::kSlots);
+        redis_->Command({"ZRANGEBYSCORE", redis::keys::PendingBucket(prefix_, slot), "-inf",
+                         std::to_string(due_before), "LIMIT", "0", std::to_string(config_.batch)},
+                        std::move(cb));
+      },
+      [this](std::vector<Result<redis::Value>> buckets) {
+        std::vector<std::string> due;
+        for (auto& b : buckets) {
+          if (!b || b->is_error()) continue;  // that node is away: its slice comes round again
+          for (auto& id : b->elements) {
+            if (due.size() >= static_cast<size_t>(config_.batch)) break;
+            due.push_back(std::move(id.str));
+          }
         }
-        size_t undo = e.size() > 1 ? static_cast<size_t>(std::max<int64_t>(0, e[1].AsInt())) : 0;
-        for (size_t i = 2; i + 2 < e.size() && i < 2 + 3 * undo; i += 3)
-          UndoUnconfirmed(e[i].str, e[i + 1].str, e[i + 2].str);
-        for (size_t i = 2 + 3 * undo; i + 4 < e.size(); i += 5) {
-          domain::Command cmd;
-          cmd.instance_id = e[i].str;
-          auto action = domain::ParseAction(e[i + 1].str);
-          if (!action) continue;
-          cmd.action = *action;
-          cmd.gen = e[i + 2].AsInt();
-          cmd.request_id = e[i + 3].str.empty() ? util::NewUuid() : e[i + 3].str;
-          cmd.issued_at = util::NowMs();
-          cmd.attempt = static_cast<int>(std::min<int64_t>(e[i + 4].AsInt(), 1000));
-          ++counters_.republished;
-          log::Warn("republishing a pending command nobody worked on",
-                    {{"request_id", cmd.request_id},
-                     {"instance_id", cmd.instance_id},
-                     {"gen", cmd.gen},
-                     {"action", std::string(domain::ActionName(cmd.action))}});
-          amqp::PublishOptions opts;
-          opts.message_id = cmd.request_id;
-          // Unconfirmed means it stays pending and the next pass past the deadline tries again.
-          publisher_->Publish(publisher_->topology().actions_exchange, amqp::Topology::kActionKey,
-                              domain::ToJson(cmd), opts, [](const Status&) {});
+        LookAt(std::move(due));
+      });
+}
+
+void Reconciler::LookAt(std::vector<std::string> ids) {
+  const int64_t now = util::NowMs();
+  const std::string now_text = util::Rfc3339(now);
+  redis::All(
+      ids.size(),
+      [&](size_t i, redis::Callback cb) {
+        const redis::args::ReconcileOne one{prefix_,
+                                            ids[i],
+                                            now,
+                                            now_text,
+                                            config_.republish_after_ms,
+                                            config_.create_timeout_ms,
+                                            config_.action_timeout_ms,
+                                            create_failures_,
+                                            history_max_,
+                                            config_.unconfirmed_after_ms};
+        redis_->EvalSha(redis::scripts::ReconcileOne(), one.Keys(), one.Argv(), std::move(cb));
+      },
+      [this, ids](std::vector<Result<redis::Value>> verdicts) {
+        in_pass_ = false;
+        uint64_t failed = 0;
+        for (size_t i = 0; i < ids.size(); ++i) {
+          const auto& v = verdicts[i];
+          if (!v || v->is_error() || v->elements.empty()) continue;  // next round
+          const auto& e = v->elements;
+          const std::string& verdict = e[0].str;
+          if (verdict == "failed") {
+            ++failed;
+          } else if (verdict == "undo" && e.size() == 3) {
+            UndoUnconfirmed(ids[i], e[1].str, e[2].str);
+          } else if (verdict == "republish" && e.size() == 5) {
+            Republish(ids[i], e);
+          }
+        }
+        if (failed > 0) {
+          counters_.failed += failed;
+          log::Warn("reconciler failed stuck instances", {{"count", static_cast<int64_t>(failed)}});
         }
       });
+}
+
+void Reconciler::Republish(const std::string& id, const std::vector<redis::Value>& e) {
+  domain::Command cmd;
+  cmd.instance_id = id;
+  auto action = domain::ParseAction(e[1].str);
+  if (!action) return;
+  cmd.action = *action;
+  cmd.gen = e[2].AsInt();
+  cmd.request_id = e[3].str.empty() ? util::NewUuid() : e[3].str;
+  cmd.issued_at = util::NowMs();
+  cmd.attempt = static_cast<int>(std::min<int64_t>(e[4].AsInt(), 1000));
+  ++counters_.republished;
+  log::Warn("republishing a pending command nobody worked on",
+            {{"request_id", cmd.request_id},
+             {"instance_id", cmd.instance_id},
+             {"gen", cmd.gen},
+             {"action", std::string(domain::ActionName(cmd.action))}});
+  amqp::PublishOptions opts;
+  opts.message_id = cmd.request_id;
+  // Unconfirmed means it stays pending and the next look past the deadline tries again.
+  publisher_->Publish(publisher_->topology().actions_exchange, amqp::Topology::kActionKey,
+                      domain::ToJson(cmd), opts, [](const Status&) {});
 }
 
 }  // namespace lambda::worker

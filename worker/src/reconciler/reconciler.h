@@ -1,5 +1,6 @@
 #pragma once
 /// The reconciler (SPEC §5): on a timer, the one worker holding the reconciler lease in Redis
+/// walks the outbox buckets (keys.h) and, one instance at a time (each in its own slot),
 /// republishes pending commands nobody is working on past a deadline (a shim that died between
 /// admission and publish, a lost message) and fails instances stuck past a hard timeout.
 /// Thread: loop only.
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "lambda/amqp/publisher.h"
 #include "lambda/redis/async_client.h"
@@ -22,6 +24,9 @@ struct ReconcilerConfig {
   uint64_t create_timeout_ms = 3600000;  ///< a create pending longer than this fails
   uint64_t action_timeout_ms = 1800000;  ///< a start/stop/destroy pending longer than this fails
   int batch = 500;                       ///< instances looked at per pass
+  /// Outbox buckets (one per Redis Cluster slot, 16384) looked into per pass: a full round of
+  /// the outbox takes 16384 / buckets_per_pass passes.
+  int buckets_per_pass = 4096;
   /// An admission no shim confirmed and no worker claimed this long after it was made is undone
   /// (its shim answered 503 or died). Must exceed the shim's publish timeout plus its confirm.
   uint64_t unconfirmed_after_ms = 60000;
@@ -47,6 +52,10 @@ class Reconciler {
 
  private:
   void Pass();
+  void WalkBuckets();
+  /// reconcile_one.lua on each due id, and what it hands back: undo, republish.
+  void LookAt(std::vector<std::string> ids);
+  void Republish(const std::string& id, const std::vector<redis::Value>& verdict);
   /// An admission left unconfirmed past its deadline, undone by its token (a claim wins).
   void UndoUnconfirmed(const std::string& id, const std::string& token, const std::string& gen);
 
@@ -59,6 +68,7 @@ class Reconciler {
   std::string create_failures_;
   uv::Timer timer_;
   bool in_pass_ = false;
+  int next_bucket_ = 0;
   ReconcilerCounters counters_;
 };
 

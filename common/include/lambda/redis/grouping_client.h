@@ -8,6 +8,8 @@
 /// runs whole and alone (a Lua script is atomic); a transport error or a lost reply is every
 /// caller's, exactly as it would have been for its own EVALSHA. Other commands, scripts that are
 /// not groupable, and everything while Redis is away go straight to the inner client.
+/// On Redis Cluster (`per_slot`) a group holds only calls whose keys share a slot, since one
+/// script runs on one node against one slot.
 /// Thread: loop only.
 #include <uv.h>
 
@@ -22,7 +24,7 @@ namespace lambda::redis {
 class GroupingClient final : public Client {
  public:
   /// `inner` outlives this client. `loop` may be null (tests call Flush).
-  GroupingClient(uv_loop_t* loop, Client& inner, size_t max_calls = 128);
+  GroupingClient(uv_loop_t* loop, Client& inner, size_t max_calls = 128, bool per_slot = false);
   /// Drops the held calls' callbacks, as AsyncClient's destructor does.
   ~GroupingClient() override;
   GroupingClient(const GroupingClient&) = delete;
@@ -42,12 +44,15 @@ class GroupingClient final : public Client {
  private:
   struct Call {
     const Script* script;
+    std::vector<std::string> keys;
     std::vector<std::string> args;
     Callback cb;
   };
   void Send(std::vector<Call> calls);
+  void SendGroup(std::vector<Call> calls);
 
   Client& inner_;
+  bool per_slot_;
   uint64_t groups_sent_ = 0;
   uint64_t calls_sent_ = 0;
   uv::EndOfTurn<Call> turn_;

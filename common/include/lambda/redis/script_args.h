@@ -1,7 +1,8 @@
 #pragma once
-/// Typed contracts with the Lua scripts of common/lua/: one struct per script, whose `Argv()` is
-/// the only place its positional ARGV list is built. The order here is the order documented at
-/// the top of each script; scripts_redistest calls every script through these same structs.
+/// Typed contracts with the Lua scripts of common/lua/: one struct per script, whose `Keys()` and
+/// `Argv()` are the only places its KEYS (keys.h: all in one slot) and positional ARGV are built.
+/// The order here is the order documented at the top of each script; scripts_redistest calls every
+/// script through these same structs.
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -24,19 +25,7 @@ struct Admit {
   int history_max = 0;
   std::string mode;  ///< '' = leave as is
   std::string token;
-  std::vector<std::string> Argv() const;
-};
-
-/// admit_many.lua
-struct AdmitMany {
-  std::string prefix, tenant, action;
-  int transitional_code = 0;
-  std::string allowed, request_id;
-  int64_t now_ms = 0;
-  std::string now_rfc3339;
-  int history_max = 0;
-  std::string token;
-  std::vector<std::string> ids;
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
@@ -47,6 +36,8 @@ struct AdmitCreate {
   std::string now_rfc3339;
   int history_max = 0;
   std::string token;
+  int64_t seq = 0;  ///< taken from the counter and indexed under the tenant first
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
@@ -54,6 +45,7 @@ struct AdmitCreate {
 struct Confirm {
   std::string prefix, token;
   IdGens id_gens;
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
@@ -65,6 +57,7 @@ struct UndoAdmission {
   int history_max = 0;
   std::string note;
   IdGens id_gens;
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
@@ -74,6 +67,7 @@ struct Claim {
   int64_t gen = 0;
   std::string worker;
   uint64_t lease_ms = 0;
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
@@ -91,6 +85,7 @@ struct WriteStatus {
   uint64_t lease_ms = 0;
   std::string master_node_id;  ///< '' = unchanged
   int history_max = 0;
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
@@ -99,6 +94,7 @@ struct RenewLease {
   std::string prefix, id, worker;
   uint64_t lease_ms = 0;
   int64_t gen = 0;
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
@@ -107,35 +103,45 @@ struct ReleaseForRetry {
   std::string prefix, id, worker;
   int64_t gen = 0;
   int64_t due_ms = 0;
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
-/// reconcile.lua
-struct Reconcile {
-  std::string prefix;
+/// reconcile_one.lua
+struct ReconcileOne {
+  std::string prefix, id;
   int64_t now_ms = 0;
   std::string now_rfc3339;
   uint64_t republish_after_ms = 0, create_timeout_ms = 0, action_timeout_ms = 0;
   std::string create_failures;  ///< ",2:11,10:13," current status -> failure status
   int history_max = 0;
-  int limit = 0;
-  std::string worker;
-  uint64_t leader_lease_ms = 0, unconfirmed_after_ms = 0;
+  uint64_t unconfirmed_after_ms = 0;
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 
-/// list.lua
-struct List {
+/// reconciler_lease.lua
+struct ReconcilerLease {
+  std::string prefix, worker;
+  uint64_t lease_ms = 0;
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
+/// index_create.lua
+struct IndexCreate {
+  std::string prefix, tenant, id;
+  int64_t seq = 0;
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
+/// page.lua: a page of a tenant's ids (`live` false) or of its live ids.
+struct Page {
   std::string prefix, tenant;
+  bool live = false;
   int64_t start = 0, stop = -1;  ///< ZRANGE indexes; stop -1 = to the end
-  std::vector<std::string> Argv() const;
-};
-
-/// describe.lua
-struct Describe {
-  std::string prefix, tenant;
-  int64_t offset = 0, page_size = 0;
-  std::vector<std::string> ids;  ///< empty: the tenant's page
+  std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
 

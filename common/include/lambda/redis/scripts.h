@@ -12,17 +12,18 @@ const Script& Admit();
 const Script& UndoAdmission();
 const Script& Claim();
 const Script& WriteStatus();
-const Script& List();
+const Script& Page();
 const Script& RenewLease();
 const Script& ReleaseForRetry();
-const Script& AdmitMany();
-const Script& Describe();
-const Script& Reconcile();
+const Script& IndexCreate();
+const Script& ReconcilerLease();
+const Script& ReconcileOne();
 const Script& Confirm();
 
 /// The scripts a `GroupingClient` may run several calls of in one EVALSHA (the hot, per-instance
-/// ones), and that one script: ARGV is name, argc, args... per call; the answer is an array of
-/// each call's answer, in order (an error answer for a call that raised one).
+/// ones), and that one script: ARGV is name, key count, argc, args... per call and KEYS every
+/// call's keys in turn; the answer is an array of each call's answer, in order (an error answer for
+/// a call that raised one).
 const std::vector<const Script*>& Groupable();
 bool IsGroupable(const Script& script);
 const Script& Group();

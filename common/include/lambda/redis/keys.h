@@ -1,0 +1,41 @@
+#pragma once
+/// The Redis key layout, in one place. Every key an instance owns carries its id as the hash tag
+/// (`{<id>}`), so on Redis Cluster one instance's keys share a slot and a script may touch all
+/// of them at once. The outbox index is bucketed by slot: the bucket of an instance is a key in
+/// that instance's own slot, so admission and status scripts keep it exact atomically, and the
+/// reconciler walks the buckets one by one. Tenant indexes are tagged by tenant; the counters
+/// and the seq map are single keys of their own.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace lambda::redis::keys {
+
+inline constexpr int kSlots = 16384;
+
+/// The Redis Cluster slot of a key (CRC16/XMODEM of its hash tag, or of the whole key).
+int SlotOf(std::string_view key);
+
+/// A short string whose slot is `slot` (0..kSlots-1): the hash tag of that slot's bucket.
+const std::string& SlotTag(int slot);
+
+std::string Instance(std::string_view prefix, std::string_view id);
+std::string History(std::string_view prefix, std::string_view id);
+std::string Lease(std::string_view prefix, std::string_view id);
+/// The outbox bucket holding `id` (a ZSET of ids by when to look at them next).
+std::string PendingOf(std::string_view prefix, std::string_view id);
+/// The outbox bucket of `slot`.
+std::string PendingBucket(std::string_view prefix, int slot);
+/// A tenant's instance ids by seq (creation order), destroyed ones included.
+std::string TenantIds(std::string_view prefix, std::string_view tenant);
+/// A tenant's not-destroyed instance ids by seq (quota and the Zenlayer Describe pages).
+std::string TenantLive(std::string_view prefix, std::string_view tenant);
+std::string SeqCounter(std::string_view prefix);  ///< INCR: the next instance seq
+std::string SeqMap(std::string_view prefix);      ///< HASH seq -> id (the legacy routes)
+std::string ReconcilerLease(std::string_view prefix);
+
+/// Whether `prefix` can prefix keys: a brace in it would make the prefix the hash tag of every
+/// key and put the whole store in one slot.
+bool IsValidPrefix(std::string_view prefix);
+
+}  // namespace lambda::redis::keys
