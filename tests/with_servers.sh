@@ -2,7 +2,8 @@
 # Private servers for the tests, on free loopback ports with throwaway data directories; they
 # export LAMBDA_TEST_REDIS_URL / LAMBDA_TEST_AMQP_URL (and their ports and dirs, so tests can
 # kill and restart them). Stopped by pid, whatever happens.
-#   with_servers.sh [redis] [rabbitmq] [rabbitmq-cluster] [libvirt] -- COMMAND...   start, run, stop
+#   with_servers.sh [redis] [redis-cluster] [rabbitmq] [rabbitmq-cluster] [libvirt] -- COMMAND...
+#                                                                 start, run, stop
 #   with_servers.sh --up STATE [redis] [rabbitmq] [libvirt]       start, leave them running
 #   with_servers.sh --in STATE -- COMMAND...                      run COMMAND against them
 #   with_servers.sh --down STATE                                  stop them, remove STATE
@@ -31,6 +32,7 @@ stop_all() {
     stop_rabbitmq_cluster "$TMP/rabbitmq-cluster" $LAMBDA_TEST_AMQP_PORTS
   fi
   if [ "$want_redis" = 1 ]; then stop_pidfile "$TMP/redis/redis.pid"; fi
+  if [ "$want_redis_cluster" = 1 ]; then stop_redis_cluster "$TMP/redis-cluster" 6; fi
   if [ "$want_libvirt" = 1 ]; then stop_libvirt "$TMP/libvirt"; fi
   rm -rf "$TMP"
 }
@@ -41,15 +43,17 @@ if [ "$mode" = down ]; then
   want_redis=$LAMBDA_TEST_WANT_REDIS want_rabbit=$LAMBDA_TEST_WANT_RABBIT
   want_libvirt=$LAMBDA_TEST_WANT_LIBVIRT TMP=$LAMBDA_TEST_TMP
   want_rabbit_cluster=$LAMBDA_TEST_WANT_RABBIT_CLUSTER
+  want_redis_cluster=${LAMBDA_TEST_WANT_REDIS_CLUSTER:-0}
   stop_all
   rm -rf "$state"
   exit 0
 fi
 
-want_redis=0 want_rabbit=0 want_libvirt=0 want_rabbit_cluster=0
+want_redis=0 want_rabbit=0 want_libvirt=0 want_rabbit_cluster=0 want_redis_cluster=0
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case "$1" in
     redis) want_redis=1 ;;
+    redis-cluster) want_redis_cluster=1 ;;
     rabbitmq) want_rabbit=1 ;;
     rabbitmq-cluster) want_rabbit_cluster=1 ;;
     libvirt) want_libvirt=1 ;;
@@ -72,6 +76,22 @@ if [ "$want_redis" = 1 ]; then
   export LAMBDA_TEST_REDIS_DIR="$TMP/redis"
   start_redis "$LAMBDA_TEST_REDIS_DIR" "$LAMBDA_TEST_REDIS_PORT" || exit 1
   export LAMBDA_TEST_REDIS_URL="redis://127.0.0.1:$LAMBDA_TEST_REDIS_PORT"
+fi
+if [ "$want_redis_cluster" = 1 ]; then
+  # Three masters and three replicas: LAMBDA_TEST_REDIS_URL is redis+cluster:// with all six as
+  # seeds; node N is LAMBDA_TEST_REDIS_PORT_N in LAMBDA_TEST_REDIS_DIR_N (its pid file there).
+  export LAMBDA_TEST_REDIS_PORTS="" LAMBDA_TEST_REDIS_CLUSTER_DIR="$TMP/redis-cluster"
+  seeds=""
+  for i in 1 2 3 4 5 6; do
+    port=$(free_cluster_port)
+    while [[ " $LAMBDA_TEST_REDIS_PORTS " == *" $port "* ]]; do port=$(free_cluster_port); done
+    LAMBDA_TEST_REDIS_PORTS+="${LAMBDA_TEST_REDIS_PORTS:+ }$port"
+    seeds+="${seeds:+,}127.0.0.1:$port"
+    export "LAMBDA_TEST_REDIS_PORT_$i=$port" "LAMBDA_TEST_REDIS_DIR_$i=$TMP/redis-cluster/node$i"
+  done
+  export LAMBDA_TEST_REDIS_URL="redis+cluster://$seeds"
+  # shellcheck disable=SC2086  # the list of ports
+  start_redis_cluster "$LAMBDA_TEST_REDIS_CLUSTER_DIR" $LAMBDA_TEST_REDIS_PORTS || exit 1
 fi
 if [ "$want_rabbit" = 1 ]; then
   export LAMBDA_TEST_AMQP_PORT; LAMBDA_TEST_AMQP_PORT=$(free_port)
@@ -109,6 +129,7 @@ if [ "$mode" = up ]; then
     echo "export LAMBDA_TEST_TMP=$TMP LAMBDA_TEST_WANT_REDIS=$want_redis"
     echo "export LAMBDA_TEST_WANT_RABBIT=$want_rabbit LAMBDA_TEST_WANT_LIBVIRT=$want_libvirt"
     echo "export LAMBDA_TEST_WANT_RABBIT_CLUSTER=$want_rabbit_cluster"
+    echo "export LAMBDA_TEST_WANT_REDIS_CLUSTER=$want_redis_cluster"
     env | grep -E '^LAMBDA_TEST_(REDIS|AMQP|RABBIT|SCRIPTS|GUEST|LIBVIRT)' |
       while IFS='=' read -r k v; do printf 'export %s=%q\n' "$k" "$v"; done
   } >"$state/env.tmp"

@@ -31,6 +31,10 @@ Result<Config> LoadConfig(config::Source& src) {
   c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
   c.max_watchers = static_cast<size_t>(src.Int("max-watchers", 10000, 0, 1000000));
   c.redis_group_calls = static_cast<size_t>(src.Int("redis-group-calls", 128, 1, 10000));
+  c.redis_wait_replicas =
+      static_cast<int>(src.Int("redis-wait-replicas", c.redis.cluster ? 1 : 0, 0, 16));
+  c.redis_wait_timeout_ms =
+      static_cast<uint64_t>(src.Int("redis-wait-timeout-ms", 500, 1, 60000));
   c.max_commands_per_message = static_cast<size_t>(src.Int(
       "max-commands-per-message", 64, 1, static_cast<int64_t>(domain::kMaxCommandsPerMessage)));
   c.http.max_stream_backlog_bytes = static_cast<size_t>(

@@ -26,6 +26,10 @@ struct Config {
   uint64_t settle_budget_ms = 3000;
   size_t max_watchers = 10000;     ///< held status waits and event streams; beyond → 503
   size_t redis_group_calls = 128;  ///< script calls of one loop iteration sent as one (1 = off)
+  /// Replicas that must hold an admission (WAIT) before its command is published; 1 by default
+  /// on Redis Cluster (a master's death then loses nothing accepted), 0 on one server.
+  int redis_wait_replicas = 0;
+  uint64_t redis_wait_timeout_ms = 500;
   /// Commands of one loop iteration packed into one message (1 = one message per command).
   size_t max_commands_per_message = 64;
   uint64_t sse_heartbeat_ms = 15000;   ///< comment line on every event stream this often

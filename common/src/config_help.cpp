@@ -12,6 +12,11 @@ std::string_view SettingHelp(std::string_view name) {
       {"redis-url", "Redis to use: redis://[[user]:password@]host[:port][/db]."},
       {"redis-command-timeout-ms",
        "A Redis command unanswered this long drops the connection (it is remade with back-off)."},
+      {"redis-wait-replicas",
+       "Replicas that must hold an admission (WAIT) before its command is published; "
+       "default 1 on Redis Cluster, 0 on one server."},
+      {"redis-wait-timeout-ms",
+       "How long an admission waits for its replicas; past it the admission is undone (503)."},
       {"redis-prefix", "Prefix of every Redis key; stacks sharing a Redis need distinct ones."},
       {"amqp-url",
        "RabbitMQ to use: amqp://user:password@host[:port]/[vhost]; for a cluster, its nodes as "

@@ -54,6 +54,21 @@ import socket
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
 PY
 }
+# free_cluster_port: a free port P whose cluster bus port P+10000 is free too (Redis Cluster
+# listens on both; an ephemeral port above 55535 has no bus port at all).
+free_cluster_port() {
+  python3 - <<'PY' 2>/dev/null
+import random, socket
+for _ in range(500):
+    p = random.randint(20000, 45000)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+    except OSError:
+        continue
+    print(p); break
+PY
+}
 free_port_bash() {
   local p
   for _ in $(seq 1 200); do
@@ -122,6 +137,58 @@ start_redis() {
   done
   echo "redis did not start on port $port; see $dir/redis.log" >&2
   return 1
+}
+
+# start_redis_cluster DIR PORT...: a Redis Cluster of one node per PORT (DIR/nodeN), half of
+# them masters and half replicas (`redis-cli --cluster create --cluster-replicas 1`), AOF on as
+# start_redis. A master's death is noticed after --cluster-node-timeout (LAMBDA_REDIS_NODE_TIMEOUT_MS,
+# 2000 by default) and its replica promoted.
+start_redis_cluster() {
+  local dir="$1" i=0 port nodes=() conf; shift
+  for port in "$@"; do
+    i=$((i + 1))
+    start_redis_cluster_node "$dir/node$i" "$port" || return 1
+    nodes+=("127.0.0.1:$port")
+  done
+  for port in "$@"; do
+    for _ in $(seq 1 100); do
+      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+      sleep 0.1
+    done
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes \
+    >"$dir/create.log" 2>&1 || { echo "redis cluster create failed:" >&2; tail -5 "$dir/create.log" >&2; return 1; }
+  # Formed once every node sees every slot covered and every replica has its master's data.
+  for _ in $(seq 1 300); do
+    conf=0
+    for port in "$@"; do
+      redis-cli -p "$port" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || continue
+      redis-cli -p "$port" info replication 2>/dev/null |
+        grep -qE '^(role:master|master_link_status:up)' && conf=$((conf + 1))
+    done
+    [ "$conf" = $# ] && return 0
+    sleep 0.1
+  done
+  echo "redis cluster did not form; see $dir/node*/redis.log" >&2
+  return 1
+}
+
+# start_redis_cluster_node DIR PORT: one node of it (also to bring a killed node back: its
+# nodes.conf remembers the cluster, and it rejoins as a replica of whoever took its slots).
+start_redis_cluster_node() {
+  local dir="$1" port="$2"
+  mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
+    --appendfsync "${LAMBDA_REDIS_FSYNC:-always}" --cluster-enabled yes \
+    --cluster-config-file "$dir/nodes.conf" \
+    --cluster-node-timeout "${LAMBDA_REDIS_NODE_TIMEOUT_MS:-2000}" \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --save "" >/dev/null
+}
+
+# stop_redis_cluster DIR COUNT: stops the nodes start_redis_cluster started.
+stop_redis_cluster() {
+  local dir="$1" count="$2" i
+  for i in $(seq 1 "$count"); do stop_pidfile "$dir/node$i/redis.pid"; done
 }
 
 stop_pidfile() {

@@ -62,133 +62,32 @@ bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeou
 SyncRedis::SyncRedis(const std::string& url) {
   auto cfg = redis::ParseUrl(url);
   if (!cfg) throw std::runtime_error("bad redis url " + url);
-  host_ = cfg->host;
-  port_ = cfg->port;
-  user_ = cfg->user;
-  password_ = cfg->password;
-  db_ = cfg->db;
+  config_ = *cfg;
   Reconnect();
 }
 
-SyncRedis::~SyncRedis() {
-  if (c_) redisFree(c_);
-  for (auto& [addr, node] : nodes_) redisFree(node);
-}
-
-bool SyncRedis::Moved(const redisReply* r, int* slot, std::string* addr) const {
-  if (r == nullptr || r->type != REDIS_REPLY_ERROR) return false;
-  std::string e(r->str, r->len);
-  if (e.rfind("MOVED ", 0) != 0) return false;
-  auto space = e.find(' ', 6);
-  if (space == std::string::npos) return false;
-  *slot = std::atoi(e.substr(6, space - 6).c_str());
-  *addr = e.substr(space + 1);
-  return true;
-}
-
-redisContext* SyncRedis::Node(const std::string& addr) {
-  if (auto it = nodes_.find(addr); it != nodes_.end()) return it->second;
-  auto colon = addr.rfind(':');
-  timeval tv{2, 0};
-  redisContext* n = redisConnectWithTimeout(addr.substr(0, colon).c_str(),
-                                            std::atoi(addr.c_str() + colon + 1), tv);
-  if (n == nullptr || n->err) {
-    if (n) redisFree(n);
-    return nullptr;
-  }
-  if (!password_.empty()) {
-    auto* r = static_cast<redisReply*>(
-        user_.empty() ? redisCommand(n, "AUTH %s", password_.c_str())
-                      : redisCommand(n, "AUTH %s %s", user_.c_str(), password_.c_str()));
-    if (r) freeReplyObject(r);
-  }
-  nodes_[addr] = n;
-  return n;
-}
-
-redisContext* SyncRedis::NodeFor(const std::vector<std::string>& argv) {
-  if (slot_node_.empty() || argv.size() < 2) return c_;
-  // EVAL/EVALSHA route by their first key; everything else by its first argument.
-  const bool script = argv[0] == "EVAL" || argv[0] == "EVALSHA";
-  if (script && (argv.size() < 4 || argv[2] == "0")) return c_;
-  auto it = slot_node_.find(redis::keys::SlotOf(script ? argv[3] : argv[1]));
-  if (it == slot_node_.end()) return c_;
-  redisContext* n = Node(it->second);
-  return n != nullptr ? n : c_;
-}
-
-std::vector<std::string> SyncRedis::PendingIds(const std::string& prefix, size_t limit) {
-  std::vector<std::string> ids;
-  std::vector<int> slots(redis::keys::kSlots);
-  for (int i = 0; i < redis::keys::kSlots; ++i) slots[static_cast<size_t>(i)] = i;
-  for (int round = 0; round < 4 && !slots.empty(); ++round) {
-    // Pipelined per node (as far as the slots' nodes are known); MOVED ones go round again.
-    std::map<redisContext*, std::vector<int>> by_node;
-    for (int slot : slots) {
-      by_node[NodeFor({"ZRANGE", redis::keys::PendingBucket(prefix, slot)})].push_back(slot);
-    }
-    slots.clear();
-    for (auto& [node, node_slots] : by_node) {
-      if (node == nullptr) continue;
-      for (int slot : node_slots) {
-        std::string key = redis::keys::PendingBucket(prefix, slot);
-        redisAppendCommand(node, "ZRANGE %b 0 -1", key.data(), key.size());
-      }
-      for (int slot : node_slots) {
-        void* raw = nullptr;
-        if (redisGetReply(node, &raw) != REDIS_OK) break;
-        auto* r = static_cast<redisReply*>(raw);
-        int moved_slot = 0;
-        std::string addr;
-        if (Moved(r, &moved_slot, &addr)) {
-          slot_node_[moved_slot] = addr;
-          slots.push_back(slot);
-        } else if (r->type == REDIS_REPLY_ARRAY) {
-          for (size_t i = 0; i < r->elements && ids.size() < limit; ++i) {
-            ids.emplace_back(r->element[i]->str, r->element[i]->len);
-          }
-        }
-        freeReplyObject(r);
-      }
-    }
-  }
-  return ids;
-}
+SyncRedis::~SyncRedis() = default;
 
 bool SyncRedis::Reconnect() {
-  if (c_) redisFree(c_);
-  timeval tv{2, 0};
-  c_ = redisConnectWithTimeout(host_.c_str(), port_, tv);
-  if (!c_ || c_->err) return false;
-  auto ok = [this](const std::vector<std::string>& argv) {
-    auto* r = Send(argv);
-    bool good = r != nullptr && r->type != REDIS_REPLY_ERROR;
-    if (r) freeReplyObject(r);
-    return good;
-  };
-  if (!password_.empty()) {
-    if (!ok(user_.empty() ? std::vector<std::string>{"AUTH", password_}
-                          : std::vector<std::string>{"AUTH", user_, password_}))
-      return false;
-  }
-  if (db_ != 0 && !ok({"SELECT", std::to_string(db_)})) return false;
-  return true;
+  auto c = redis::SyncClient::Connect(config_);
+  client_ = c ? std::move(*c) : nullptr;
+  return client_ != nullptr;
 }
 
 namespace {
-std::string Flatten(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-      return std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER:
-      return std::to_string(r->integer);
-    case REDIS_REPLY_ARRAY: {
+std::string Flatten(const redis::Value& v) {
+  switch (v.type) {
+    case redis::Value::Type::kString:
+    case redis::Value::Type::kStatus:
+    case redis::Value::Type::kError:
+      return v.str;
+    case redis::Value::Type::kInteger:
+      return std::to_string(v.integer);
+    case redis::Value::Type::kArray: {
       std::string out;
-      for (size_t i = 0; i < r->elements; ++i) {
+      for (size_t i = 0; i < v.elements.size(); ++i) {
         if (i) out += '\n';
-        out += Flatten(r->element[i]);
+        out += Flatten(v.elements[i]);
       }
       return out;
     }
@@ -198,59 +97,53 @@ std::string Flatten(const redisReply* r) {
 }
 }  // namespace
 
-redisReply* SyncRedis::Send(const std::vector<std::string>& argv) {
-  std::vector<const char*> p;
-  std::vector<size_t> l;
-  for (const auto& a : argv) {
-    p.push_back(a.data());
-    l.push_back(a.size());
+std::optional<redis::Value> SyncRedis::Send(const std::vector<std::string>& argv) {
+  if (!client_ && !Reconnect()) return std::nullopt;
+  auto r = client_->Command(argv);
+  if (!r) {
+    Reconnect();
+    return std::nullopt;
   }
-  redisContext* node = NodeFor(argv);
-  auto* r = static_cast<redisReply*>(
-      redisCommandArgv(node, static_cast<int>(argv.size()), p.data(), l.data()));
-  int slot = 0;
-  std::string addr;
-  for (int hop = 0; hop < 3 && Moved(r, &slot, &addr); ++hop) {
-    freeReplyObject(r);
-    slot_node_[slot] = addr;
-    node = Node(addr);
-    if (node == nullptr) return nullptr;
-    r = static_cast<redisReply*>(
-        redisCommandArgv(node, static_cast<int>(argv.size()), p.data(), l.data()));
-  }
-  return r;
+  return std::move(*r);
 }
 
 std::string SyncRedis::Cmd(const std::vector<std::string>& argv) {
-  auto* r = Send(argv);
-  if (r == nullptr) {
-    Reconnect();
-    return "";
-  }
-  std::string out = Flatten(r);
-  freeReplyObject(r);
-  return out;
+  auto r = Send(argv);
+  return r ? Flatten(*r) : "";
 }
 
 std::vector<std::string> SyncRedis::Array(const std::vector<std::string>& argv) {
   std::vector<std::string> out;
-  auto* r = Send(argv);
-  if (r == nullptr) {
-    Reconnect();
-    return out;
-  }
-  if (r->type == REDIS_REPLY_ARRAY) {
-    for (size_t i = 0; i < r->elements; ++i) out.push_back(Flatten(r->element[i]));
+  auto r = Send(argv);
+  if (!r) return out;
+  if (r->type == redis::Value::Type::kArray) {
+    for (const auto& e : r->elements) out.push_back(Flatten(e));
   } else {
-    out.push_back(Flatten(r));  // a scalar reply is a one-element list
+    out.push_back(Flatten(*r));  // a scalar reply is a one-element list
   }
-  freeReplyObject(r);
   return out;
 }
 
 long long SyncRedis::Int(const std::vector<std::string>& argv) {
   std::string s = Cmd(argv);
   return s.empty() ? 0 : std::atoll(s.c_str());
+}
+
+std::vector<std::string> SyncRedis::PendingIds(const std::string& prefix, size_t limit) {
+  std::vector<std::string> ids;
+  if (!client_ && !Reconnect()) return ids;
+  std::vector<std::vector<std::string>> buckets;
+  buckets.reserve(redis::keys::kSlots);
+  for (int slot = 0; slot < redis::keys::kSlots; ++slot) {
+    buckets.push_back({"ZRANGE", redis::keys::PendingBucket(prefix, slot), "0", "-1"});
+  }
+  for (auto& r : client_->Pipeline(buckets)) {
+    if (!r || r->type != redis::Value::Type::kArray) continue;
+    for (auto& id : r->elements) {
+      if (ids.size() < limit) ids.push_back(std::move(id.str));
+    }
+  }
+  return ids;
 }
 
 Process::Process(std::vector<std::string> argv, std::string log_path,

@@ -1,7 +1,6 @@
 #pragma once
 // Test support: environment of tests/with_servers.sh, a synchronous Redis client, child
 // processes, an HTTP client (libcurl) and a whole-stack fixture. Every wait is bounded.
-#include <hiredis/hiredis.h>
 #include <rapidjson/document.h>
 #include <sys/types.h>
 
@@ -9,8 +8,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "lambda/redis/sync_client.h"
 
 namespace lambda::testing {
 
@@ -22,6 +24,8 @@ int FreePort();
 /// Polls `pred` every 20 ms until true or `timeout`; returns the last value.
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
+/// A blocking client for checks from the test thread: one Redis, or a Redis Cluster (through
+/// redis::SyncClient, so a killed node is stepped around).
 class SyncRedis {
  public:
   explicit SyncRedis(const std::string& url);
@@ -36,20 +40,10 @@ class SyncRedis {
   std::vector<std::string> PendingIds(const std::string& prefix, size_t limit = 1000000);
 
  private:
-  /// The raw reply (the caller frees it), or nullptr when the connection failed. On Redis
-  /// Cluster a MOVED answer is followed to the node it names (learnt for that slot).
-  redisReply* Send(const std::vector<std::string>& argv);
-  redisContext* NodeFor(const std::vector<std::string>& argv);
-  redisContext* Node(const std::string& addr);
-  /// The slot and node of a MOVED error ("MOVED 3999 127.0.0.1:6381"), or false.
-  bool Moved(const redisReply* r, int* slot, std::string* addr) const;
-  std::string host_;
-  int port_ = 0;
-  std::string user_, password_;
-  int db_ = 0;
-  redisContext* c_ = nullptr;
-  std::map<std::string, redisContext*> nodes_;  ///< cluster nodes met through MOVED
-  std::map<int, std::string> slot_node_;
+  /// The answer, or nullopt when Redis did not answer (then it reconnects for the next call).
+  std::optional<redis::Value> Send(const std::vector<std::string>& argv);
+  redis::Config config_;
+  std::unique_ptr<redis::SyncClient> client_;
 };
 
 /// A child process with stdout/stderr appended to a log file; SIGKILLed when destroyed.

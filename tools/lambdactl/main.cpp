@@ -2,7 +2,6 @@
 // client verbs (client.cpp) talk to the HTTP API like any user.
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
-#include <hiredis/hiredis.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -19,20 +18,14 @@
 #include "lambda/redis/keys.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
+#include "lambda/redis/sync_client.h"
 #include "lambda/util/util.h"
 
 namespace {
 
 using namespace lambda;
 
-struct RedisDeleter {
-  void operator()(redisContext* c) const { redisFree(c); }
-};
-struct ReplyDeleter {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using RedisPtr = std::unique_ptr<redisContext, RedisDeleter>;
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+using Redis = redis::SyncClient;
 
 int Usage() {
   std::fprintf(
@@ -86,50 +79,35 @@ std::string Env(const char* name, const char* fallback) {
   return v ? v : fallback;
 }
 
-ReplyPtr Command(redisContext* c, const std::vector<std::string>& argv);
-
-RedisPtr Connect(const std::string& url) {
+/// One server or a Redis Cluster (redis+cluster://): exits on a URL it cannot use.
+std::unique_ptr<Redis> Connect(const std::string& url) {
   auto cfg = redis::ParseUrl(url);
   if (!cfg) {
     std::fprintf(stderr, "lambdactl: %s\n", cfg.error().message.c_str());
     std::exit(2);
   }
-  RedisPtr c(redisConnect(cfg->host.c_str(), cfg->port));
-  if (!c || c->err) {
+  // The same handshake as the binaries: a refused AUTH or SELECT is an error, not ignored.
+  auto c = Redis::Connect(*cfg);
+  if (!c) {
     std::fprintf(stderr, "lambdactl: cannot connect to redis at %s: %s\n", url.c_str(),
-                 c ? c->errstr : "out of memory");
+                 c.error().message.c_str());
     std::exit(1);
   }
-  // The same handshake as the binaries: a refused AUTH or SELECT is an error, not ignored.
-  if (!cfg->password.empty()) {
-    if (cfg->user.empty()) {
-      Command(c.get(), {"AUTH", cfg->password});
-    } else {
-      Command(c.get(), {"AUTH", cfg->user, cfg->password});
-    }
-  }
-  if (cfg->db != 0) Command(c.get(), {"SELECT", std::to_string(cfg->db)});
-  return c;
+  return std::move(*c);
 }
 
-ReplyPtr Command(redisContext* c, const std::vector<std::string>& argv) {
-  std::vector<const char*> p;
-  std::vector<size_t> l;
-  for (const auto& a : argv) {
-    p.push_back(a.data());
-    l.push_back(a.size());
-  }
-  ReplyPtr r(static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(argv.size()), p.data(), l.data())));
+/// The answer to `argv`; exits on an error answer or a lost connection.
+redis::Value Command(Redis* c, const std::vector<std::string>& argv) {
+  auto r = c->Command(argv);
   if (!r) {
-    std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
+    std::fprintf(stderr, "lambdactl: redis error: %s\n", r.error().message.c_str());
     std::exit(1);
   }
-  if (r->type == REDIS_REPLY_ERROR) {
-    std::fprintf(stderr, "lambdactl: redis error: %s\n", r->str);
+  if (r->is_error()) {
+    std::fprintf(stderr, "lambdactl: redis error: %s\n", r->str.c_str());
     std::exit(1);
   }
-  return r;
+  return std::move(*r);
 }
 
 bool ValidTenant(const std::string& t) {
@@ -141,7 +119,7 @@ bool ValidTenant(const std::string& t) {
   return true;
 }
 
-int ApiKeyCreate(redisContext* c, const std::string& prefix, const std::string& tenant) {
+int ApiKeyCreate(Redis* c, const std::string& prefix, const std::string& tenant) {
   if (!ValidTenant(tenant)) {
     std::fprintf(stderr, "lambdactl: --tenant must be 1..64 of [A-Za-z0-9._-]\n");
     return 2;
@@ -156,9 +134,9 @@ int ApiKeyCreate(redisContext* c, const std::string& prefix, const std::string& 
   return 0;
 }
 
-int ApiKeyRevoke(redisContext* c, const std::string& prefix, const std::string& key) {
+int ApiKeyRevoke(Redis* c, const std::string& prefix, const std::string& key) {
   auto r = Command(c, {"DEL", prefix + "k:" + util::Sha256Hex(key)});
-  if (r->integer == 0) {
+  if (r.integer == 0) {
     std::fprintf(stderr, "lambdactl: no such key\n");
     return 1;
   }
@@ -181,19 +159,9 @@ std::string SeedServers(const std::string& id, int slaves, bool running) {
   return out + "]";
 }
 
-/// Pipelines `argv` on `c` (the reply is read later with redisGetReply).
-void Append(redisContext* c, const std::vector<std::string>& argv) {
-  std::vector<const char*> p;
-  std::vector<size_t> l;
-  for (const auto& a : argv) {
-    p.push_back(a.data());
-    l.push_back(a.size());
-  }
-  redisAppendCommandArgv(c, static_cast<int>(argv.size()), p.data(), l.data());
-}
-
+/// EVALSHA of `script` (loaded on every master first) with its typed KEYS and ARGV.
 template <typename ScriptArgs>
-std::vector<std::string> EvalSha(const redis::Script& script, const ScriptArgs& a) {
+std::vector<std::string> Eval(const redis::Script& script, const ScriptArgs& a) {
   std::vector<std::string> keys = a.Keys();
   std::vector<std::string> args = a.Argv();
   std::vector<std::string> argv{"EVALSHA", script.sha, std::to_string(keys.size())};
@@ -206,8 +174,8 @@ std::vector<std::string> EvalSha(const redis::Script& script, const ScriptArgs& 
 /// Seeds go through the writers a real create goes through, so they have exactly the key schema
 /// of one: the seq and index_create.lua index it, admit_create.lua writes the record, claim.lua
 /// and a final write_status.lua settle it in the wanted status with its servers (as a worker
-/// would). One Redis server only (it pipelines across slots).
-int Seed(redisContext* c, const std::string& prefix, const Args& args) {
+/// would). Pipelined per node, on one server or a cluster.
+int Seed(Redis* c, const std::string& prefix, const Args& args) {
   auto count = util::ParseInt(args.Flag("count", "1"));
   auto status = domain::FromName(args.Flag("status", "STOPPED"));
   auto slaves = util::ParseInt(args.Flag("slaves", "1"));
@@ -224,7 +192,10 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
   const auto& claim = redis::scripts::Claim();
   const auto& write = redis::scripts::WriteStatus();
   for (const auto* script : {&index, &create, &claim, &write}) {
-    if (!Command(c, {"SCRIPT", "LOAD", script->body})) return 1;
+    if (auto loaded = c->OnEveryMaster({"SCRIPT", "LOAD", script->body}); !loaded) {
+      std::fprintf(stderr, "lambdactl: redis error: %s\n", loaded.error().message.c_str());
+      return 1;
+    }
   }
   constexpr const char* kWorker = "lambdactl-seed";
   constexpr uint64_t kLeaseMs = 60000;
@@ -236,9 +207,9 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
   for (int64_t done = 0; done < *count;) {
     int64_t n = std::min<int64_t>(kBatch, *count - done);
     const int64_t last_seq =
-        Command(c, {"INCRBY", redis::keys::SeqCounter(prefix), std::to_string(n)})->integer;
+        Command(c, {"INCRBY", redis::keys::SeqCounter(prefix), std::to_string(n)}).integer;
     const bool destroyed = *status == domain::InstanceStatus::kDestroyed;
-    const size_t per_id = destroyed ? 6 : 5;
+    std::vector<std::vector<std::string>> batch;
     std::vector<std::string> ids;
     for (int64_t i = 0; i < n; ++i) {
       std::string id = util::NewUuid();
@@ -248,29 +219,27 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
           std::to_string(*slaves) +
           R"(,"vcpus_master":2,"vcpus_slave":2,"ram_master":2048,"ram_slave":2048,"disk_master":10,"disk_slave":10,"ip_allocation":"master","network_request":1,"project_name":"seed"})";
       const int64_t seq = last_seq - n + 1 + static_cast<int64_t>(ids.size());
-      Append(c, EvalSha(index, redis::args::IndexCreate{prefix, tenant, id, seq}));
-      Append(c, {"HSET", redis::keys::SeqMap(prefix), std::to_string(seq), id});
-      Append(c, EvalSha(create, redis::args::AdmitCreate{prefix, id, tenant, name, info, "seed",
+      batch.push_back(Eval(index, redis::args::IndexCreate{prefix, tenant, id, seq}));
+      batch.push_back({"HSET", redis::keys::SeqMap(prefix), std::to_string(seq), id});
+      batch.push_back(Eval(create, redis::args::AdmitCreate{prefix, id, tenant, name, info, "seed",
                                                          now, now_text, kHistoryMax, token, seq}));
-      Append(c, EvalSha(claim, redis::args::Claim{prefix, id, 1, kWorker, kLeaseMs}));
-      Append(c, EvalSha(write, redis::args::WriteStatus{
+      batch.push_back(Eval(claim, redis::args::Claim{prefix, id, 1, kWorker, kLeaseMs}));
+      batch.push_back(Eval(write, redis::args::WriteStatus{
                                    prefix, id, 1, kWorker, domain::CodeOf(*status), "",
                                    SeedServers(id, static_cast<int>(*slaves),
                                                *status == domain::InstanceStatus::kStarted),
                                    true, now, now_text, "seed", kLeaseMs, id.substr(0, 8) + "-0",
                                    kHistoryMax}));
-      if (destroyed) Append(c, {"ZREM", redis::keys::TenantLive(prefix, tenant), id});
+      if (destroyed) batch.push_back({"ZREM", redis::keys::TenantLive(prefix, tenant), id});
       ids.push_back(std::move(id));
     }
-    for (size_t k = 0; k < per_id * ids.size(); ++k) {
-      void* raw = nullptr;
-      if (redisGetReply(c, &raw) != REDIS_OK) {
-        std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
+    for (const auto& r : c->Pipeline(batch)) {
+      if (!r) {
+        std::fprintf(stderr, "lambdactl: redis error: %s\n", r.error().message.c_str());
         return 1;
       }
-      ReplyPtr r(static_cast<redisReply*>(raw));
-      if (r->type == REDIS_REPLY_ERROR) {
-        std::fprintf(stderr, "lambdactl: seed refused: %s\n", r->str);
+      if (r->is_error()) {
+        std::fprintf(stderr, "lambdactl: seed refused: %s\n", r->str.c_str());
         return 1;
       }
     }
@@ -281,21 +250,17 @@ int Seed(redisContext* c, const std::string& prefix, const Args& args) {
 }
 
 /// The outbox depth: the size of every bucket (one per slot, keys.h), pipelined.
-int Outbox(redisContext* c, const std::string& prefix) {
+int Outbox(Redis* c, const std::string& prefix) {
+  std::vector<std::vector<std::string>> buckets;
+  buckets.reserve(redis::keys::kSlots);
   for (int slot = 0; slot < redis::keys::kSlots; ++slot) {
-    Append(c, {"ZCARD", redis::keys::PendingBucket(prefix, slot)});
+    buckets.push_back({"ZCARD", redis::keys::PendingBucket(prefix, slot)});
   }
   long long total = 0;
-  for (int slot = 0; slot < redis::keys::kSlots; ++slot) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK) {
-      std::fprintf(stderr, "lambdactl: redis error: %s\n", c->errstr);
-      return 1;
-    }
-    ReplyPtr r(static_cast<redisReply*>(raw));
-    if (r->type != REDIS_REPLY_INTEGER) {
+  for (const auto& r : c->Pipeline(buckets)) {
+    if (!r || r->type != redis::Value::Type::kInteger) {
       std::fprintf(stderr, "lambdactl: outbox: %s\n",
-                   r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+                   !r ? r.error().message.c_str() : r->is_error() ? r->str.c_str() : "unexpected");
       return 1;
     }
     total += r->integer;

@@ -16,6 +16,7 @@
 #include "lambda/http/server.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/async_client.h"
+#include "lambda/redis/cluster_client.h"
 #include "lambda/redis/grouping_client.h"
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
@@ -35,29 +36,29 @@ class WorkerApp {
   WorkerApp(uv_loop_t* loop, const worker::Config& config)
       : loop_(loop),
         config_(config),
-        redis_(loop, config.redis),
-        grouped_(loop, redis_, config.redis_group_calls),
-        cloud_(MakeProvider(loop, config, &redis_)),
+        redis_(redis::MakeClient(loop, config.redis)),
+        grouped_(loop, *redis_, config.redis_group_calls, config.redis.cluster),
+        cloud_(MakeProvider(loop, config, redis_.get())),
         hooks_(loop, config.hooks),
         provider_(cloud_.get(), &hooks_),
-        ledger_(&redis_, config.redis_prefix, config.ledger_max),
+        ledger_(redis_.get(), config.redis_prefix, config.ledger_max),
         consumer_(worker::JobContext{loop, &grouped_, &provider_, &ledger_, config.redis_prefix,
                                      config.worker_id, config.lease_ms, config.history_max,
                                      config.max_op_attempts, config.op_backoff_ms,
                                      config.op_backoff_max_ms},
                   config.consumer),
-        reconciler_(loop, &redis_, config.reconciler, config.redis_prefix, config.worker_id,
+        reconciler_(loop, redis_.get(), config.reconciler, config.redis_prefix, config.worker_id,
                     config.history_max),
         shutdown_timer_(loop) {
     worker::DeclareWorkerMetrics(metrics_,
                                  {&consumer_.counters(), &reconciler_.counters(),
                                   [this] { return static_cast<double>(consumer_.in_flight()); },
-                                  [this] { return redis_.connected() ? 1.0 : 0.0; },
+                                  [this] { return redis_->connected() ? 1.0 : 0.0; },
                                   [this] { return amqp_ && amqp_->connected() ? 1.0 : 0.0; }});
   }
 
   Status Start() {
-    redis_.Start();
+    redis_->Start();
     amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp,
                                                amqp::Connection::Options{true, nullptr});
     publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);
@@ -94,21 +95,21 @@ class WorkerApp {
       }
       http_->StopAccepting();
       amqp_->Stop();  // unacked deliveries are requeued by the broker
-      redis_.Stop();
+      redis_->Stop();
       done();
     });
   }
 
  private:
   void Health(const http::Request& req, const http::Responder& respond) {
-    worker::HealthView view{redis_.connected(), amqp_->connected(), consumer_.in_flight(),
+    worker::HealthView view{redis_->connected(), amqp_->connected(), consumer_.in_flight(),
                             [this] { return metrics_.Text(); }};
     respond(worker::HealthResponse(req.method, req.path, view));
   }
 
   static std::unique_ptr<worker::Provider> MakeProvider(uv_loop_t* loop,
                                                         const worker::Config& config,
-                                                        redis::AsyncClient* redis) {
+                                                        redis::Client* redis) {
     if (config.provider == "libvirt")
       return std::make_unique<worker::libvirt::LibvirtProvider>(loop, config.libvirt);
     if (config.provider == "openstack")
@@ -118,7 +119,7 @@ class WorkerApp {
 
   uv_loop_t* loop_;
   const worker::Config& config_;
-  redis::AsyncClient redis_;
+  std::unique_ptr<redis::LiveClient> redis_;  ///< one server, or a Redis Cluster
   redis::GroupingClient grouped_;  ///< over redis_: the jobs' and claims' script calls
   std::unique_ptr<worker::Provider> cloud_;
   worker::HookRunner hooks_;

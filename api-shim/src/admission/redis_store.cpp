@@ -78,7 +78,10 @@ Result<AdmitReply> ParseOne(const std::string& id, const Result<redis::Value>& r
 }  // namespace
 
 void RedisAdmissionStore::Admit(const AdmitPlan& plan, const std::string& token,
-                                std::function<void(Result<AdmitReply>)> done) {
+                                std::function<void(Result<AdmitReply>)> admitted) {
+  auto done = [this, admitted = std::move(admitted)](Result<AdmitReply> r) {
+    Replicated(std::move(r), admitted);
+  };
   switch (plan.kind) {
     case AdmitPlan::Kind::kOne:
       return AdmitOne(plan, plan.ids.front(), token,
@@ -90,6 +93,32 @@ void RedisAdmissionStore::Admit(const AdmitPlan& plan, const std::string& token,
     case AdmitPlan::Kind::kCreate:
       return AdmitCreate(plan, token, std::move(done));
   }
+}
+
+void RedisAdmissionStore::Replicated(Result<AdmitReply> reply,
+                                     std::function<void(Result<AdmitReply>)> done) {
+  if (wait_replicas_ <= 0 || !reply || reply->kind != AdmitReply::Kind::kAdmitted) {
+    return done(std::move(reply));
+  }
+  const auto admitted = reply->admitted;
+  redis::All(
+      admitted.size(),
+      [this, &admitted](size_t i, redis::Callback cb) {
+        redis_->WaitReplicas(redis::keys::Instance(prefix_, admitted[i].first), wait_replicas_,
+                             wait_timeout_ms_, std::move(cb));
+      },
+      [this, reply = std::move(reply), done = std::move(done)](
+          std::vector<Result<redis::Value>> acks) mutable {
+        for (const auto& a : acks) {
+          if (a && !a->is_error() && a->AsInt() >= wait_replicas_) continue;
+          // On the master only: a failover now could lose it after a 202. As a lost reply it is
+          // undone by its token and answered 503.
+          return done(Error{Code::kTimeout, "admission not on " + std::to_string(wait_replicas_) +
+                                                " replica(s) within " +
+                                                std::to_string(wait_timeout_ms_) + " ms"});
+        }
+        done(std::move(reply));
+      });
 }
 
 void RedisAdmissionStore::AdmitOne(const AdmitPlan& plan, const std::string& id,

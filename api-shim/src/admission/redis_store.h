@@ -12,8 +12,15 @@ namespace lambda::shim {
 
 class RedisAdmissionStore final : public AdmissionStore {
  public:
-  RedisAdmissionStore(redis::Client* redis, std::string prefix, int history_max)
-      : redis_(redis), prefix_(std::move(prefix)), history_max_(history_max) {}
+  /// `wait_replicas` > 0: an admission counts only once that many replicas hold it (WAIT on
+  /// its node); one that times out is answered as a lost reply, so it is undone by its token.
+  RedisAdmissionStore(redis::Client* redis, std::string prefix, int history_max,
+                      int wait_replicas = 0, uint64_t wait_timeout_ms = 500)
+      : redis_(redis),
+        prefix_(std::move(prefix)),
+        history_max_(history_max),
+        wait_replicas_(wait_replicas),
+        wait_timeout_ms_(wait_timeout_ms) {}
 
   bool connected() const override { return redis_->connected(); }
   void Admit(const AdmitPlan& plan, const std::string& token,
@@ -36,10 +43,14 @@ class RedisAdmissionStore final : public AdmissionStore {
   void AdmitCreate(const AdmitPlan& plan, const std::string& token,
                    std::function<void(Result<AdmitReply>)> done);
   void UnindexUndoneCreates(const std::string& id, const redis::Value& v);
+  /// Hands `reply` on once every admitted instance's node has it on wait_replicas_ replicas.
+  void Replicated(Result<AdmitReply> reply, std::function<void(Result<AdmitReply>)> done);
 
   redis::Client* redis_;
   std::string prefix_;
   int history_max_;
+  int wait_replicas_;
+  uint64_t wait_timeout_ms_;
 };
 
 }  // namespace lambda::shim

@@ -6,6 +6,7 @@
 #include "lambda/log/log.h"
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
+#include "redis/reply.h"
 #include "redis/uv_adapter.h"
 
 namespace lambda::redis {
@@ -18,13 +19,35 @@ int64_t Value::AsInt(int64_t fallback) const {
   return fallback;
 }
 
+namespace {
+
+/// host[:port] of a URL, into `host` and `port` (left as they are when absent).
+Result<bool> ParseHostPort(std::string_view rest, std::string* host, int* port) {
+  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    auto p = util::ParseInt(rest.substr(colon + 1));
+    if (!p || *p <= 0 || *p > 65535) return Error{Code::kInvalidArgument, "redis url: bad port"};
+    *port = static_cast<int>(*p);
+    rest = rest.substr(0, colon);
+  }
+  if (!rest.empty()) *host = std::string(rest);
+  return true;
+}
+
+}  // namespace
+
 Result<Config> ParseUrl(std::string_view url) {
   Config c;
   constexpr std::string_view kScheme = "redis://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return Error{Code::kInvalidArgument, "redis url must start with redis://"};
+  constexpr std::string_view kCluster = "redis+cluster://";
+  std::string_view rest;
+  if (url.substr(0, kScheme.size()) == kScheme) {
+    rest = url.substr(kScheme.size());
+  } else if (url.substr(0, kCluster.size()) == kCluster) {
+    c.cluster = true;
+    rest = url.substr(kCluster.size());
+  } else {
+    return Error{Code::kInvalidArgument, "redis url must start with redis:// or redis+cluster://"};
   }
-  std::string_view rest = url.substr(kScheme.size());
   if (auto at = rest.rfind('@'); at != std::string_view::npos) {
     std::string_view cred = rest.substr(0, at);
     if (auto colon = cred.find(':'); colon != std::string_view::npos) {
@@ -38,18 +61,37 @@ Result<Config> ParseUrl(std::string_view url) {
     auto db = util::ParseInt(rest.substr(slash + 1));
     if (!rest.substr(slash + 1).empty()) {
       if (!db || *db < 0 || *db > 15) return Error{Code::kInvalidArgument, "redis url: bad db"};
+      if (c.cluster && *db != 0) {
+        return Error{Code::kInvalidArgument, "redis url: Redis Cluster has database 0 only"};
+      }
       c.db = static_cast<int>(*db);
     }
     rest = rest.substr(0, slash);
   }
-  if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    auto port = util::ParseInt(rest.substr(colon + 1));
-    if (!port || *port <= 0 || *port > 65535)
-      return Error{Code::kInvalidArgument, "redis url: bad port"};
-    c.port = static_cast<int>(*port);
-    rest = rest.substr(0, colon);
+  if (!c.cluster) {
+    if (rest.find(',') != std::string_view::npos) {
+      return Error{Code::kInvalidArgument,
+                   "redis url: several nodes are a Redis Cluster: use redis+cluster://h1:p1,h2:p2"};
+    }
+    if (auto ok = ParseHostPort(rest, &c.host, &c.port); !ok) return ok.error();
+    return c;
   }
-  if (!rest.empty()) c.host = std::string(rest);
+  auto seeds = util::Split(rest, ',');
+  if (seeds.empty() || seeds.size() > 64) {
+    return Error{Code::kInvalidArgument, "redis url: 1 to 64 cluster seed nodes"};
+  }
+  for (size_t i = 0; i < seeds.size(); ++i) {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    if (seeds[i].empty()) return Error{Code::kInvalidArgument, "redis url: an empty seed node"};
+    if (auto ok = ParseHostPort(seeds[i], &host, &port); !ok) return ok.error();
+    if (i == 0) {
+      c.host = host;
+      c.port = port;
+    } else {
+      c.more_nodes.emplace_back(host, port);
+    }
+  }
   return c;
 }
 
@@ -58,40 +100,6 @@ Script MakeScript(std::string_view name, std::string body) {
   return Script{name, std::move(body), std::move(sha)};
 }
 
-namespace {
-
-Value Copy(const redisReply* r) {
-  Value v;
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      v.type = Value::Type::kString;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      v.type = Value::Type::kStatus;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      v.type = Value::Type::kError;
-      v.str.assign(r->str, r->len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      v.type = Value::Type::kInteger;
-      v.integer = r->integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      v.type = Value::Type::kArray;
-      v.elements.reserve(r->elements);
-      for (size_t i = 0; i < r->elements; ++i) v.elements.push_back(Copy(r->element[i]));
-      break;
-    default:
-      v.type = Value::Type::kNil;
-      break;
-  }
-  return v;
-}
-
-}  // namespace
 
 struct AsyncClient::Pending {
   Callback cb;
@@ -137,7 +145,7 @@ void AsyncClient::Start(std::function<void(State)> on_state) {
 
 void AsyncClient::Abandon(const char* why) {
   log::Warn("redis connection abandoned",
-            {{"reason", why}, {"addr", config_.host + ":" + std::to_string(config_.port)}});
+            {{"reason", why}, {"addr", address()}});
   redisAsyncContext* c = ctx_;
   ctx_ = nullptr;
   c->data = nullptr;
@@ -174,14 +182,22 @@ void AsyncClient::SetState(State s) {
   }
   static constexpr const char* kNames[] = {"disconnected", "connecting", "connected", "stopped"};
   log::Info("redis state", {{"state", kNames[static_cast<int>(s)]},
-                            {"addr", config_.host + ":" + std::to_string(config_.port)}});
+                            {"addr", address()}});
   if (on_state_) on_state_(s);
+}
+
+std::string AsyncClient::address() const {
+  if (node_ == 0) return config_.host + ":" + std::to_string(config_.port);
+  const auto& [host, port] = config_.more_nodes[node_ - 1];
+  return host + ":" + std::to_string(port);
 }
 
 void AsyncClient::Connect() {
   if (state_ == State::kStopped) return;
   SetState(State::kConnecting);
-  redisAsyncContext* c = redisAsyncConnect(config_.host.c_str(), config_.port);
+  const std::string& host = node_ == 0 ? config_.host : config_.more_nodes[node_ - 1].first;
+  const int port = node_ == 0 ? config_.port : config_.more_nodes[node_ - 1].second;
+  redisAsyncContext* c = redisAsyncConnect(host.c_str(), port);
   if (c == nullptr || c->err) {
     log::Warn("redis connect failed", {{"error", c ? c->errstr : "out of memory"}});
     if (c) redisAsyncFree(c);
@@ -197,7 +213,7 @@ void AsyncClient::Connect() {
   connect_timeout_->Start(config_.connect_timeout_ms, 0, [this] {
     if (state_ != State::kConnecting || ctx_ == nullptr) return;
     log::Warn("redis connect timed out",
-              {{"addr", config_.host + ":" + std::to_string(config_.port)}});
+              {{"addr", address()}});
     redisAsyncContext* stuck = ctx_;
     ctx_ = nullptr;
     stuck->data = nullptr;
@@ -209,6 +225,9 @@ void AsyncClient::Connect() {
 
 void AsyncClient::ScheduleReconnect() {
   if (state_ == State::kStopped) return;
+  // Several nodes (a subscriber on Redis Cluster, where every node hears every PUBLISH): the
+  // next one is tried.
+  node_ = (node_ + 1) % (1 + config_.more_nodes.size());
   uint64_t delay =
       util::BackoffMs(config_.reconnect_min_ms, config_.reconnect_max_ms, ++reconnect_attempt_);
   reconnect_->Start(delay, 0, [this] { Connect(); });
@@ -293,7 +312,7 @@ void AsyncClient::OnReply(redisAsyncContext* /*c*/, void* reply, void* privdata)
       p->cb(Error{Code::kTimeout, "redis connection lost before the reply (outcome unknown)"});
       return;
     }
-    Value v = Copy(static_cast<redisReply*>(reply));
+    Value v = detail::Copy(static_cast<redisReply*>(reply));
     if (v.is_error() && p->script != nullptr && v.str.rfind("NOSCRIPT", 0) == 0 && alive &&
         p->owner->connected()) {
       // The server lost its script cache (restart, SCRIPT FLUSH): send the body once.

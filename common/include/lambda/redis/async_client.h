@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lambda/result.h"
@@ -36,6 +37,10 @@ struct Value {
 struct Config {
   std::string host = "127.0.0.1";
   int port = 6379;
+  /// Redis Cluster (a redis+cluster:// URL): host:port is the first seed and these the others;
+  /// the slot map is learnt from whichever answers. A subscriber connection rotates over all.
+  bool cluster = false;
+  std::vector<std::pair<std::string, int>> more_nodes;
   int db = 0;
   std::string user;  ///< Redis 6 ACL user; empty = the default user
   std::string password;
@@ -51,7 +56,8 @@ struct Config {
 };
 
 /// Parses redis://[[user]:password@]host[:port][/db] (user and password percent-decoded; a
-/// credential without a colon is a password).
+/// credential without a colon is a password), or for Redis Cluster
+/// redis+cluster://[[user]:password@]host1[:port1],host2[:port2],... (seed nodes, database 0).
 Result<Config> ParseUrl(std::string_view url);
 
 /// A Lua script embedded at build time, called by EVALSHA (NOSCRIPT falls back to EVAL).
@@ -75,13 +81,34 @@ class Client {
   /// EVALSHA, falling back to EVAL once when the server lost its script cache.
   virtual void EvalSha(const Script& script, const std::vector<std::string>& keys,
                        std::vector<std::string> args, Callback cb) = 0;
+  /// WAIT for `replicas` replicas to have every write sent so far on the connection that
+  /// serves `key` (its node, on Redis Cluster); answers the number that acknowledged.
+  virtual void WaitReplicas(const std::string& key, int replicas, uint64_t timeout_ms,
+                            Callback cb) {
+    (void)key;
+    Command({"WAIT", std::to_string(replicas), std::to_string(timeout_ms)}, std::move(cb));
+  }
 };
 
-class AsyncClient final : public Client {
+/// A client the binaries own: one server (`AsyncClient`) or a Redis Cluster (`ClusterClient`).
+class LiveClient : public Client {
  public:
   /// kDisconnected → kConnecting → kConnected; any drop goes back to kDisconnected and a
   /// reconnect is scheduled with exponential back-off and jitter, until Stop().
   enum class State { kDisconnected, kConnecting, kConnected, kStopped };
+  /// `on_state` is told every state change (e.g. for /readyz and logs).
+  virtual void Start(std::function<void(State)> on_state = nullptr) = 0;
+  /// Fails pending commands with kUnavailable and stops reconnecting.
+  virtual void Stop() = 0;
+  /// Commands awaiting replies.
+  virtual size_t pending() const = 0;
+};
+
+/// The client `config` asks for: a ClusterClient for redis+cluster://, else an AsyncClient.
+std::unique_ptr<LiveClient> MakeClient(uv_loop_t* loop, const Config& config);
+
+class AsyncClient final : public LiveClient {
+ public:
 
   AsyncClient(uv_loop_t* loop, Config config);
   /// Cancels every pending command: no callback runs once destruction begins (Stop() is the
@@ -90,14 +117,14 @@ class AsyncClient final : public Client {
   AsyncClient(const AsyncClient&) = delete;
   AsyncClient& operator=(const AsyncClient&) = delete;
 
-  /// `on_state` is told every state change (e.g. for /readyz and logs).
-  void Start(std::function<void(State)> on_state = nullptr);
-  /// Fails pending commands with kUnavailable and stops reconnecting.
-  void Stop();
+  void Start(std::function<void(State)> on_state = nullptr) override;
+  void Stop() override;
 
   State state() const { return state_; }
   bool connected() const override { return state_ == State::kConnected; }
-  size_t pending() const { return pending_; }
+  size_t pending() const override { return pending_; }
+  /// host:port of the server it talks to (or tries to, next).
+  std::string address() const;
 
   void Command(const std::vector<std::string>& argv, Callback cb) override;
   void EvalSha(const Script& script, const std::vector<std::string>& keys,
@@ -133,6 +160,7 @@ class AsyncClient final : public Client {
   std::function<void(State)> on_state_;
   size_t pending_ = 0;
   int reconnect_attempt_ = 0;
+  size_t node_ = 0;  ///< which of config_'s nodes (host:port, then more_nodes) it talks to
   class Timer;  ///< a uv::Timer, kept out of this header: reconnect back-off, connect timeout,
                 ///< watchdog
   std::unique_ptr<Timer> reconnect_;
