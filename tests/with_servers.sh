@@ -92,6 +92,7 @@ if [ "$want_redis_cluster" = 1 ]; then
   export LAMBDA_TEST_REDIS_URL="redis+cluster://$seeds"
   # shellcheck disable=SC2086  # the list of ports
   start_redis_cluster "$LAMBDA_TEST_REDIS_CLUSTER_DIR" $LAMBDA_TEST_REDIS_PORTS || exit 1
+  export LAMBDA_TEST_SCRIPTS="$LAMBDA_ROOT/scripts/lib/common.sh"
 fi
 if [ "$want_rabbit" = 1 ]; then
   export LAMBDA_TEST_AMQP_PORT; LAMBDA_TEST_AMQP_PORT=$(free_port)

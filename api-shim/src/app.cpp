@@ -59,14 +59,14 @@ App::~App() {
 Status App::Start() {
   redis_ = redis::MakeClient(loop_, config_.redis);
   redis_->Start();
-  auth_ = std::make_unique<Authenticator>(redis_.get(), config_.redis_prefix, config_.key_cache_ms);
+  auth_ = std::make_unique<Authenticator>(redis_.get(), config_.redis_prefix, config_.key_cache_ms,
+                                          config_.key_stale_ms);
   idempotency_ = std::make_unique<idempotency::Store>(redis_.get(), config_.redis_prefix);
   grouped_ = std::make_unique<redis::GroupingClient>(loop_, *redis_, config_.redis_group_calls,
                                                      config_.redis.cluster);
-  admission_store_ = std::make_unique<RedisAdmissionStore>(grouped_.get(), config_.redis_prefix,
-                                                           config_.history_max,
-                                                           config_.redis_wait_replicas,
-                                                           config_.redis_wait_timeout_ms);
+  admission_store_ = std::make_unique<RedisAdmissionStore>(
+      grouped_.get(), config_.redis_prefix, config_.history_max, config_.redis_wait_replicas,
+      config_.redis_wait_timeout_ms);
   // Settlements Redis did not answer are retried from a timer, never from a Redis callback;
   // while Redis stays away none waits past its settle budget.
   settle_timer_ = std::make_unique<uv::Timer>(loop_);

@@ -27,14 +27,14 @@ Result<Config> LoadConfig(config::Source& src) {
   c.http.idle_timeout_ms = static_cast<uint64_t>(src.Int("idle-timeout-ms", 75000, 100, 3600000));
   c.http.max_connections = static_cast<size_t>(src.Int("max-connections", 10000, 1, 1000000));
   c.key_cache_ms = static_cast<uint64_t>(src.Int("key-cache-ms", 2000, 0, 600000));
+  c.key_stale_ms = static_cast<uint64_t>(src.Int("key-stale-ms", 30000, 0, 3600000));
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
   c.max_watchers = static_cast<size_t>(src.Int("max-watchers", 10000, 0, 1000000));
   c.redis_group_calls = static_cast<size_t>(src.Int("redis-group-calls", 128, 1, 10000));
   c.redis_wait_replicas =
       static_cast<int>(src.Int("redis-wait-replicas", c.redis.cluster ? 1 : 0, 0, 16));
-  c.redis_wait_timeout_ms =
-      static_cast<uint64_t>(src.Int("redis-wait-timeout-ms", 500, 1, 60000));
+  c.redis_wait_timeout_ms = static_cast<uint64_t>(src.Int("redis-wait-timeout-ms", 500, 1, 60000));
   c.max_commands_per_message = static_cast<size_t>(src.Int(
       "max-commands-per-message", 64, 1, static_cast<int64_t>(domain::kMaxCommandsPerMessage)));
   c.http.max_stream_backlog_bytes = static_cast<size_t>(

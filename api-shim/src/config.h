@@ -20,7 +20,9 @@ struct Config {
   amqp::Config amqp;
   http::ServerLimits http;
   uint64_t key_cache_ms = 2000;  ///< how long a checked API key is trusted (revocation delay)
-  int history_max = 256;         ///< entries kept per instance history stream
+  /// A key Redis vouched for this recently is still trusted while Redis cannot answer for it.
+  uint64_t key_stale_ms = 30000;
+  int history_max = 256;  ///< entries kept per instance history stream
   /// How long an admission whose publish answered may take to be confirmed or undone in Redis
   /// (retried while Redis is away) before the answer is 504 "outcome unknown".
   uint64_t settle_budget_ms = 3000;

@@ -55,6 +55,9 @@ std::string_view SettingHelp(std::string_view name) {
       {"key-cache-ms",
        "How long a checked API key is trusted without asking Redis: the delay before a revoked "
        "key stops working."},
+      {"key-stale-ms",
+       "While Redis cannot answer for an API key, one it vouched for this recently is still "
+       "trusted (0: never)."},
       {"settle-budget-ms",
        "Time an admission whose publish answered may take to be confirmed or undone in Redis "
        "(retried while Redis is away); past it the answer is 504, outcome unknown."},

@@ -8,8 +8,15 @@ std::optional<std::string> KeyCache::Find(const std::string& key, uint64_t now_m
   auto it = entries_.find(key);
   if (it == entries_.end()) return std::nullopt;
   if (it->second.expires_ms > now_ms) return it->second.tenant;
-  entries_.erase(it);
+  // Expired: asked again from here (a revocation shows); kept for the stale window.
+  if (it->second.expires_ms + stale_ms_ <= now_ms) entries_.erase(it);
   return std::nullopt;
+}
+
+std::optional<std::string> KeyCache::FindStale(const std::string& key, uint64_t now_ms) {
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.expires_ms + stale_ms_ <= now_ms) return std::nullopt;
+  return it->second.tenant;
 }
 
 void KeyCache::Put(const std::string& key, const std::string& tenant, uint64_t now_ms) {
@@ -27,6 +34,9 @@ void Authenticator::Check(const std::string& key,
   redis_->Command({"HMGET", prefix_ + "k:" + hash, "tenant", "hash"}, [this, hash, key, done](
                                                                           Result<redis::Value> r) {
     if (!r || r->is_error() || r->elements.size() != 2) {
+      if (auto stale = cache_.FindStale(key, static_cast<uint64_t>(util::NowMs()))) {
+        return done(std::move(stale));
+      }
       return done(Error{Code::kUnavailable, r ? r->str : r.error().message});
     }
     const auto& tenant = r->elements[0];

@@ -1,0 +1,224 @@
+// The Redis Cluster client against a real 3-master + 3-replica cluster
+// (tests/with_servers.sh redis-cluster): commands and scripts routed to every master, a slot
+// moved under it (MOVED followed), and a master SIGKILLed (its replica promoted and taken over).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <set>
+#include <sstream>
+
+#include "lambda/redis/cluster_client.h"
+#include "lambda/redis/keys.h"
+#include "lambda/redis/script_args.h"
+#include "lambda/redis/scripts.h"
+#include "lambda/util/util.h"
+#include "lambda/uv/handle.h"
+#include "support.h"
+
+namespace lambda {
+namespace {
+
+using testing::EnvOr;
+
+/// A node of `cluster nodes`: its port, id and whether it is a master (and of which slots).
+struct Node {
+  std::string id;
+  int port = 0;
+  bool master = false;
+  std::string slots;  ///< "0-5460" for a master
+};
+
+std::vector<Node> Nodes() {
+  auto r = testing::RunCommand("redis-cli -p " + EnvOr("LAMBDA_TEST_REDIS_PORT_1") +
+                               " cluster nodes 2>&1");
+  std::vector<Node> out;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream f(line);
+    std::string id, addr, flags, master_id, ping, pong, epoch, link, slots;
+    f >> id >> addr >> flags >> master_id >> ping >> pong >> epoch >> link;
+    std::getline(f, slots);
+    Node n;
+    n.id = id;
+    n.port = std::atoi(addr.substr(addr.find(':') + 1).c_str());
+    n.master = flags.find("master") != std::string::npos && flags.find("fail") == std::string::npos;
+    n.slots = slots;
+    out.push_back(n);
+  }
+  return out;
+}
+
+std::string NodeDirOfPort(int port) {
+  for (int i = 1; i <= 6; ++i) {
+    if (EnvOr(("LAMBDA_TEST_REDIS_PORT_" + std::to_string(i)).c_str()) == std::to_string(port)) {
+      return EnvOr(("LAMBDA_TEST_REDIS_DIR_" + std::to_string(i)).c_str());
+    }
+  }
+  return "";
+}
+
+class RedisCluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    uv_loop_init(&loop_);
+    auto cfg = redis::ParseUrl(EnvOr("LAMBDA_TEST_REDIS_URL"));
+    ASSERT_TRUE(cfg.ok());
+    ASSERT_TRUE(cfg->cluster) << "not a cluster: " << EnvOr("LAMBDA_TEST_REDIS_URL");
+    client_ = std::make_unique<redis::ClusterClient>(&loop_, *cfg, 100);
+    client_->Start();
+    ASSERT_TRUE(RunUntil([&] { return client_->healthy_slots() == redis::keys::kSlots; },
+                         std::chrono::seconds(10)))
+        << client_->healthy_slots() << " slots served";
+  }
+  void TearDown() override {
+    if (client_) client_->Stop();
+    client_.reset();
+    EXPECT_TRUE(uv::DrainAndClose(&loop_));
+  }
+  bool RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      uv::Timer tick(&loop_);
+      tick.Start(5, 0, [] {});
+      uv_run(&loop_, UV_RUN_ONCE);
+    }
+    return true;
+  }
+  /// SET then GET of `n` keys spread over every slot range; how many came back right.
+  int RoundTrip(int n, const std::string& tag) {
+    int right = 0, answered = 0;
+    for (int i = 0; i < n; ++i) {
+      const std::string key = prefix_ + tag + std::to_string(i);
+      client_->Command({"SET", key, std::to_string(i)}, [](Result<redis::Value>) {});
+      client_->Command({"GET", key}, [&, i](Result<redis::Value> r) {
+        ++answered;
+        if (r && r->str == std::to_string(i)) ++right;
+      });
+    }
+    RunUntil([&] { return answered == n; }, std::chrono::seconds(10));
+    return right;
+  }
+
+  uv_loop_t loop_;
+  std::unique_ptr<redis::ClusterClient> client_;
+  std::string prefix_ = testing::UniquePrefix("rc") + ":";
+};
+
+TEST_F(RedisCluster, CommandsAndScriptsReachEveryMaster) {
+  int masters = 0;
+  for (const auto& n : Nodes()) masters += n.master ? 1 : 0;
+  ASSERT_EQ(masters, 3);
+  EXPECT_EQ(RoundTrip(300, "k"), 300);
+  // Scripts on instances all over the cluster: each node loads the script on its own first
+  // NOSCRIPT (its cache is its own).
+  int ok = 0, answered = 0;
+  std::set<int> slots;
+  for (int i = 0; i < 30; ++i) {
+    const std::string id = util::NewUuid();
+    slots.insert(redis::keys::SlotOf(redis::keys::Instance(prefix_, id)));
+    const redis::args::RenewLease renew{prefix_, id, "w", 1000, 1};
+    client_->EvalSha(redis::scripts::RenewLease(), renew.Keys(), renew.Argv(),
+                     [&](Result<redis::Value> r) {
+                       ++answered;
+                       if (r && !r->is_error() && r->AsInt() == 0) ++ok;
+                     });
+  }
+  ASSERT_TRUE(RunUntil([&] { return answered == 30; }, std::chrono::seconds(10)));
+  EXPECT_EQ(ok, 30);
+  EXPECT_GT(slots.size(), 20U);
+}
+
+TEST_F(RedisCluster, ASlotMovedUnderItIsFollowedAndLearnt) {
+  // An empty slot handed from its master to another one, behind the client's back.
+  const std::string key = prefix_ + "moving";
+  const int slot = redis::keys::SlotOf(key);
+  auto nodes = Nodes();
+  const Node* from = nullptr;
+  const Node* to = nullptr;
+  for (const auto& n : nodes) {
+    if (!n.master) continue;
+    std::istringstream ranges(n.slots);
+    bool owns = false;
+    for (std::string r; ranges >> r;) {
+      auto dash = r.find('-');
+      int lo = std::atoi(r.substr(0, dash).c_str());
+      int hi = dash == std::string::npos ? lo : std::atoi(r.substr(dash + 1).c_str());
+      owns = owns || (slot >= lo && slot <= hi);
+    }
+    if (owns) {
+      from = &n;
+    } else if (to == nullptr) {
+      to = &n;
+    }
+  }
+  ASSERT_NE(from, nullptr);
+  ASSERT_NE(to, nullptr);
+  const std::string s = std::to_string(slot);
+  for (const auto& n : nodes) {
+    auto r = testing::RunCommand("redis-cli -p " + std::to_string(n.port) + " cluster setslot " +
+                                 s + " node " + to->id);
+    ASSERT_EQ(r.rc, 0) << r.out;
+  }
+  const uint64_t before = client_->redirects();
+  std::string got;
+  client_->Command({"SET", key, "moved"}, [](Result<redis::Value>) {});
+  client_->Command({"GET", key}, [&](Result<redis::Value> r) { got = r ? r->str : "error"; });
+  ASSERT_TRUE(RunUntil([&] { return !got.empty(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(got, "moved");
+  EXPECT_GT(client_->redirects(), before) << "the move was never noticed";
+  // Learnt: the next command for the slot goes straight to its new master.
+  const uint64_t learnt = client_->redirects();
+  got.clear();
+  client_->Command({"GET", key}, [&](Result<redis::Value> r) { got = r ? r->str : "error"; });
+  ASSERT_TRUE(RunUntil([&] { return !got.empty(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(client_->redirects(), learnt);
+  // Handed back, so the cluster is as it was for the cases after this one.
+  for (const auto& n : nodes) {
+    testing::RunCommand("redis-cli -p " + std::to_string(n.port) + " del " + key);
+    testing::RunCommand("redis-cli -p " + std::to_string(n.port) + " cluster setslot " + s +
+                        " node " + from->id);
+  }
+}
+
+TEST_F(RedisCluster, AMasterKilledIsReplacedByItsReplicaWithoutARestart) {
+  Node victim;
+  for (const auto& n : Nodes()) {
+    if (n.master && n.port != std::atoi(EnvOr("LAMBDA_TEST_REDIS_PORT_1").c_str())) victim = n;
+  }
+  ASSERT_GT(victim.port, 0);
+  const std::string dir = NodeDirOfPort(victim.port);
+  ASSERT_FALSE(dir.empty());
+  ASSERT_EQ(RoundTrip(100, "before"), 100);
+  auto killed = std::chrono::steady_clock::now();
+  ASSERT_EQ(testing::RunCommand("kill -KILL $(cat " + dir + "/redis.pid)").rc, 0);
+  // Its slots answer kUnavailable until the replica is promoted, then everything works again.
+  ASSERT_TRUE(RunUntil([&] { return client_->healthy_slots() < redis::keys::kSlots; },
+                       std::chrono::seconds(5)))
+      << "the kill was never noticed";
+  ASSERT_TRUE(RunUntil([&] { return client_->healthy_slots() == redis::keys::kSlots; },
+                       std::chrono::seconds(30)))
+      << "no replica took the slots over";
+  auto back_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - killed)
+                     .count();
+  EXPECT_EQ(RoundTrip(100, "after"), 100);
+  std::printf("redis cluster: master :%d killed; all 16384 slots served again after %lld ms\n",
+              victim.port, static_cast<long long>(back_ms));
+  // Back as a replica of the promoted node, so the cases after this one find 3 + 3 again.
+  ASSERT_EQ(testing::RunCommand("bash -c 'source \"" + EnvOr("LAMBDA_TEST_SCRIPTS") +
+                                "\" && start_redis_cluster_node \"" + dir + "\" " +
+                                std::to_string(victim.port) + "'")
+                .rc,
+            0);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        auto r = testing::RunCommand("redis-cli -p " + std::to_string(victim.port) +
+                                     " info replication");
+        return r.out.find("master_link_status:up") != std::string::npos;
+      },
+      std::chrono::seconds(30)));
+}
+
+}  // namespace
+}  // namespace lambda
