@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "lambda/redis/keys.h"
 #include "support.h"
 
 namespace lambda {
@@ -148,6 +149,58 @@ TEST_F(Lambdactl, UsageUnreachableAndTheStateFile) {
                               << "\nLAMBDA_REDIS_URL=redis://127.0.0.1:1/0\n";
   auto from_file = Ctl("list", "LAMBDA_STATE_DIR=" + dir);
   EXPECT_EQ(from_file.rc, 0) << from_file.err;
+}
+
+TEST_F(Lambdactl, MigrateKeysTakesAStoreOfTheOldLayoutIntoTheNewOne) {
+  // Two instances of tenant "mig" made the usual way, then put back into the layout of the
+  // versions before hash tags (what an upgraded deployment finds in its Redis).
+  const std::string p = stack_->redis_prefix();
+  auto ids = stack_->Seed(2, "STOPPED", "mig");
+  ASSERT_EQ(ids.size(), 2U);
+  auto& r = stack_->redis();
+  for (const auto& id : ids) {
+    r.Cmd({"RENAME", redis::keys::Instance(p, id), p + "i:" + id});
+    r.Cmd({"RENAME", redis::keys::History(p, id), p + "h:" + id});
+    r.Cmd({"SADD", p + "t:mig:live", id});
+  }
+  r.Cmd({"RENAME", redis::keys::TenantIds(p, "mig"), p + "t:mig:ids"});
+  r.Cmd({"DEL", redis::keys::TenantLive(p, "mig")});
+  r.Cmd({"ZADD", p + "pending", "12345", ids[0]});  // an admission left pending
+  const std::string mig_key = stack_->NewKey("mig");
+  auto status = [&](const std::string& id) {
+    return testing::Http("GET", stack_->url() + "/api/lambda-instances/" + id + "/status/",
+                         {"X-API-Key: " + mig_key})
+        .status;
+  };
+  ASSERT_EQ(status(ids[0]), 404);  // the new binaries do not read the old layout
+
+  auto run = testing::RunCommand("env -u LAMBDA_REDIS_URL " + EnvOr("LAMBDA_CTL_BIN") +
+                                 " migrate-keys --redis-url " + EnvOr("LAMBDA_TEST_REDIS_URL") +
+                                 " --redis-prefix " + p);
+  ASSERT_EQ(run.rc, 0) << run.out;
+  EXPECT_NE(run.out.find("migrated 2 instances, 1 pending admissions, 1 tenants"),
+            std::string::npos)
+      << run.out;
+  for (const auto& id : ids) {
+    EXPECT_EQ(status(id), 200) << id;
+    EXPECT_EQ(r.Int({"EXISTS", p + "i:" + id}), 0);
+    EXPECT_GT(r.Int({"XLEN", redis::keys::History(p, id)}), 0);
+  }
+  EXPECT_EQ(r.Cmd({"ZSCORE", redis::keys::PendingOf(p, ids[0]), ids[0]}), "12345");
+  EXPECT_EQ(r.Int({"EXISTS", p + "pending"}), 0);
+  EXPECT_EQ(r.Int({"ZCARD", redis::keys::TenantLive(p, "mig")}), 2);  // a ZSET by seq now
+  EXPECT_EQ(r.Int({"ZCARD", redis::keys::TenantIds(p, "mig")}), 2);
+  auto list = testing::Http("GET", stack_->url() + "/api/lambda-instances/",
+                            {"X-API-Key: " + mig_key});
+  EXPECT_NE(list.body.find(ids[1]), std::string::npos) << list.body;
+  // Again: nothing left to move, nothing harmed.
+  auto again = testing::RunCommand(EnvOr("LAMBDA_CTL_BIN") + " migrate-keys --redis-url " +
+                                   EnvOr("LAMBDA_TEST_REDIS_URL") + " --redis-prefix " + p);
+  EXPECT_NE(again.out.find("migrated 0 instances, 0 pending admissions, 0 tenants"),
+            std::string::npos)
+      << again.out;
+  EXPECT_EQ(status(ids[1]), 200);
+  r.Cmd({"ZREM", redis::keys::PendingOf(p, ids[0]), ids[0]});  // not the reconciler's to chase
 }
 
 }  // namespace

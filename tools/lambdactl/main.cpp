@@ -52,6 +52,8 @@ int Usage() {
       "  apikey revoke KEY             revoke a key\n"
       "  seed --count N --status S --tenant T [--slaves K]\n"
       "  outbox   (how many admissions are pending in the outbox, all buckets)\n"
+      "  migrate-keys   (a store written before keys were laid out for Redis Cluster, converted\n"
+      "                 in place; one server, the stack stopped; running it again is harmless)\n"
       "                                write N instances straight into Redis; prints ids\n"
       "  dlq list [--max N]            show dead-lettered commands with their reason\n"
       "  dlq replay [--max N]          publish them to the actions queue again\n"
@@ -269,6 +271,65 @@ int Outbox(Redis* c, const std::string& prefix) {
   return 0;
 }
 
+/// Every key matching `pattern` (SCAN, so the server is never blocked for long).
+std::vector<std::string> Scan(Redis* c, const std::string& pattern) {
+  std::vector<std::string> out;
+  std::string cursor = "0";
+  do {
+    auto r = Command(c, {"SCAN", cursor, "MATCH", pattern, "COUNT", "1000"});
+    if (r.elements.size() != 2) break;
+    cursor = r.elements[0].str;
+    for (auto& k : r.elements[1].elements) out.push_back(std::move(k.str));
+  } while (cursor != "0");
+  return out;
+}
+
+/// The keys of the layout before hash tags (i:<id>, h:<id>, lease:<id>, one `pending` ZSET,
+/// t:<tenant>:ids, t:<tenant>:live as a SET) renamed into keys.h's: nothing is lost, and what is
+/// in the new layout already is left alone.
+int MigrateKeys(Redis* c, const std::string& prefix) {
+  size_t instances = 0, pending = 0, tenants = 0;
+  auto untagged = [](const std::string& k) { return k.find('{') == std::string::npos; };
+  for (const auto& key : Scan(c, prefix + "i:*")) {
+    if (!untagged(key)) continue;
+    const std::string id = key.substr(prefix.size() + 2);
+    Command(c, {"RENAMENX", key, redis::keys::Instance(prefix, id)});
+    for (const auto& [old_key, new_key] :
+         {std::pair{prefix + "h:" + id, redis::keys::History(prefix, id)},
+          std::pair{prefix + "lease:" + id, redis::keys::Lease(prefix, id)}}) {
+      if (Command(c, {"EXISTS", old_key}).integer == 1) {
+        Command(c, {"RENAMENX", old_key, new_key});
+      }
+    }
+    ++instances;
+  }
+  const std::string old_pending = prefix + "pending";
+  auto entries = Command(c, {"ZRANGE", old_pending, "0", "-1", "WITHSCORES"});
+  for (size_t i = 0; i + 1 < entries.elements.size(); i += 2) {
+    const std::string& id = entries.elements[i].str;
+    Command(c, {"ZADD", redis::keys::PendingOf(prefix, id), entries.elements[i + 1].str, id});
+    ++pending;
+  }
+  Command(c, {"DEL", old_pending});
+  for (const auto& key : Scan(c, prefix + "t:*:ids")) {
+    if (!untagged(key)) continue;
+    const std::string tenant = key.substr(prefix.size() + 2, key.size() - prefix.size() - 6);
+    Command(c, {"RENAMENX", key, redis::keys::TenantIds(prefix, tenant)});
+    // live was a SET; now a ZSET by seq (Describe pages it in creation order).
+    const std::string old_live = prefix + "t:" + tenant + ":live";
+    for (const auto& id : Command(c, {"SMEMBERS", old_live}).elements) {
+      auto seq = Command(c, {"HGET", redis::keys::Instance(prefix, id.str), "seq"});
+      if (seq.is_nil()) continue;  // an instance that is gone has no place in it
+      Command(c, {"ZADD", redis::keys::TenantLive(prefix, tenant), seq.str, id.str});
+    }
+    Command(c, {"DEL", old_live});
+    ++tenants;
+  }
+  std::printf("migrated %zu instances, %zu pending admissions, %zu tenants\n", instances, pending,
+              tenants);
+  return 0;
+}
+
 /// A blocking rabbitmq-c connection for the CLI (one channel, confirms on).
 struct AmqpCli {
   amqp_connection_state_t conn = amqp_new_connection();
@@ -436,6 +497,14 @@ int main(int argc, char** argv) {
   if (pos[0] == "outbox") {
     auto c = Connect(url);
     return Outbox(c.get(), prefix);
+  }
+  if (pos[0] == "migrate-keys") {
+    if (url.rfind("redis+cluster://", 0) == 0) {
+      std::fprintf(stderr, "lambdactl: migrate-keys runs on the one server the store was on\n");
+      return 2;
+    }
+    auto c = Connect(url);
+    return MigrateKeys(c.get(), prefix);
   }
   return Usage();
 }
