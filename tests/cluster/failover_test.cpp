@@ -202,7 +202,7 @@ TEST_F(ClusterFailover, ARedisMasterIsKilledAndNothingIsLostOrDoneTwice) {
   ASSERT_GT(victim, 0);
   const std::string dir = RedisDirOfPort(victim);
   ASSERT_FALSE(dir.empty());
-  int64_t killed_at = 0, promoted_at = 0;
+  int64_t killed_at = 0, promoted_at = 0, restarted_at = 0;
   auto r = Run("cluster: SIGKILL a Redis master", stack, 4, [&](std::atomic<bool>& stop) {
     if (!Pause(stop, 4000)) return;
     Shell("kill -KILL $(cat \"" + dir + "/redis.pid\")");
@@ -224,19 +224,25 @@ TEST_F(ClusterFailover, ARedisMasterIsKilledAndNothingIsLostOrDoneTwice) {
       }
       if (victim_failed && live_masters == 3) {
         promoted_at = NowMs();
-        return;
+        break;
       }
     }
+    // Its supervisor brings it back; it rejoins as the replica of the one promoted, whose
+    // admissions wait for a replica (--redis-wait-replicas 1) and are refused (503) until then.
+    Shell("start_redis_cluster_node \"" + dir + "\" " + std::to_string(victim));
+    restarted_at = NowMs();
   });
   ASSERT_GT(killed_at, 0) << "the master was not killed";
   // 2/3 of the slots never stop: "back" is the rate of the whole cluster, at 80% of before.
   auto m = Measure(r.accepted_at_ms, killed_at, 0.8);
   ASSERT_GT(m.seconds_before, 0);
   std::printf(
-      "redis cluster failover: master :%d killed; its replica promoted after %.1f s; before %lld "
+      "redis cluster failover: master :%d killed; its replica promoted after %.1f s, the killed "
+      "node restarted (as its replica) after %.1f s; before %lld "
       "accepted/s (median of %lld s); longest time without a 202 %lld ms; the 1-s rate back to "
       ">= 80%% %.1f s after the kill; accepted %llu, refused(503) %llu\n",
-      victim, promoted_at > 0 ? (promoted_at - killed_at) / 1000.0 : -1.0, (long long)m.rate,
+      victim, promoted_at > 0 ? (promoted_at - killed_at) / 1000.0 : -1.0,
+      restarted_at > 0 ? (restarted_at - killed_at) / 1000.0 : -1.0, (long long)m.rate,
       (long long)m.seconds_before, (long long)m.gap_ms, m.recovered_ms / 1000.0,
       (unsigned long long)r.accepted, (unsigned long long)r.refused);
   std::fflush(stdout);
@@ -248,10 +254,56 @@ TEST_F(ClusterFailover, ARedisMasterIsKilledAndNothingIsLostOrDoneTwice) {
   EXPECT_GT(r.refused, 0u) << "the kill never cost a request: did it happen?";
 
   // Back as a replica of the promoted node, for the cases after this one.
-  ASSERT_EQ(Shell("start_redis_cluster_node \"" + dir + "\" " + std::to_string(victim)), 0);
   EXPECT_TRUE(testing::WaitFor(
       [&] {
         return testing::RunCommand("redis-cli -p " + std::to_string(victim) + " info replication")
+                   .out.find("master_link_status:up") != std::string::npos;
+      },
+      std::chrono::seconds(30)));
+}
+
+TEST_F(ClusterFailover, TheShimsRabbitMqNodeAndARedisMasterDieTogether) {
+  seconds_ = std::max(seconds_, 20);
+  Stack stack(Options(2, {"--publish-timeout-ms", "2000", "--redis-wait-replicas", "1"}));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const int rabbit = ShimNode(stack);
+  ASSERT_GE(rabbit, 1) << "the shim logged no connection";
+  const int redis_master = RedisMasterToKill();
+  ASSERT_GT(redis_master, 0);
+  const std::string redis_dir = RedisDirOfPort(redis_master);
+  int64_t killed_at = 0;
+  auto r =
+      Run("cluster: SIGKILL the shim's RabbitMQ node and a Redis master at once", stack, 4,
+          [&](std::atomic<bool>& stop) {
+            if (!Pause(stop, 4000)) return;
+            Shell("kill -KILL $(cat \"" + NodeDir(rabbit) + "/rabbitmq.pid\") $(cat \"" +
+                  redis_dir + "/redis.pid\")");
+            killed_at = NowMs();
+            // The Redis node's supervisor brings it back once its replica took over.
+            if (!Pause(stop, 5000)) return;
+            Shell("start_redis_cluster_node \"" + redis_dir + "\" " + std::to_string(redis_master));
+          });
+  ASSERT_GT(killed_at, 0) << "nothing was killed";
+  auto m = Measure(r.accepted_at_ms, killed_at, 0.5);
+  ASSERT_GT(m.seconds_before, 0);
+  std::printf(
+      "both killed: RabbitMQ node %d and Redis master :%d; before %lld accepted/s; longest time "
+      "without a 202 %lld ms; the 1-s rate back to >= half %.1f s after; accepted %llu, "
+      "refused(503) %llu\n",
+      rabbit, redis_master, (long long)m.rate, (long long)m.gap_ms, m.recovered_ms / 1000.0,
+      (unsigned long long)r.accepted, (unsigned long long)r.refused);
+  std::fflush(stdout);
+  EXPECT_NE(ShimNode(stack), rabbit) << "the shim did not move to another RabbitMQ node";
+  Shell("redis_answers " + std::to_string(redis_master) + " || start_redis_cluster_node \"" +
+        redis_dir + "\" " + std::to_string(redis_master));
+  ASSERT_GE(m.recovered_ms, 0) << "throughput never came back";
+  EXPECT_LE(m.recovered_ms, 30000);
+  // Both back, for the cases after this one.
+  ASSERT_EQ(Shell("start_rabbitmq \"" + NodeDir(rabbit) + "\" " + NodePort(rabbit)), 0);
+  EXPECT_TRUE(testing::WaitFor(
+      [&] {
+        return testing::RunCommand("redis-cli -p " + std::to_string(redis_master) +
+                                   " info replication")
                    .out.find("master_link_status:up") != std::string::npos;
       },
       std::chrono::seconds(30)));

@@ -36,8 +36,8 @@ TEST(Keys, AnInstancesKeysAndItsOutboxBucketShareOneSlot) {
   const std::string id = "6f1c2d9e-0a4b-4c8e-9d7f-1b2a3c4d5e6f";
   const int slot = keys::SlotOf(keys::Instance("lambda:", id));
   EXPECT_EQ(keys::Instance("lambda:", id), "lambda:i:{" + id + "}");
-  for (const auto& k : {keys::History("lambda:", id), keys::Lease("lambda:", id),
-                        keys::PendingOf("lambda:", id)}) {
+  for (const auto& k :
+       {keys::History("lambda:", id), keys::Lease("lambda:", id), keys::PendingOf("lambda:", id)}) {
     EXPECT_EQ(keys::SlotOf(k), slot) << k;
   }
   // Every slot has a bucket of its own, in that slot.
@@ -119,10 +119,10 @@ TEST(ClusterSlots, RangesWithTheirMastersAndReplicas) {
   auto node = [](const std::string& ip, int port) {
     return Array({Str(ip), Int(port), Str("id"), Array({})});
   };
-  auto map = ParseClusterSlots(Array({Array({Int(0), Int(5460), node("10.0.0.1", 7000),
-                                             node("10.0.0.4", 7003)}),
-                                      Array({Int(5461), Int(16383), node("", 7001)})}),
-                               "10.9.9.9");
+  auto map = ParseClusterSlots(
+      Array({Array({Int(0), Int(5460), node("10.0.0.1", 7000), node("10.0.0.4", 7003)}),
+             Array({Int(5461), Int(16383), node("", 7001)})}),
+      "10.9.9.9");
   ASSERT_TRUE(map.ok()) << map.error().message;
   ASSERT_EQ(map->size(), 2U);
   EXPECT_EQ((*map)[0].first, 0);
@@ -133,7 +133,7 @@ TEST(ClusterSlots, RangesWithTheirMastersAndReplicas) {
   EXPECT_FALSE(ParseClusterSlots(Array({Array({Int(0), Int(16384), node("a", 1)})}), "h").ok());
   EXPECT_FALSE(ParseClusterSlots(Array({Array({Int(9), Int(3), node("a", 1)})}), "h").ok());
   EXPECT_FALSE(ParseClusterSlots(Err("ERR This instance has cluster "
-                                                           "support disabled"),
+                                     "support disabled"),
                                  "h")
                    .ok());
 }
@@ -161,12 +161,17 @@ class RecordingClient : public Client {
   };
   bool connected() const override { return true; }
   void Command(const std::vector<std::string>&, Callback cb) override { cb(Str("OK")); }
-  void EvalSha(const Script& script, const std::vector<std::string>& keys,
-               std::vector<std::string>, Callback cb) override {
+  void EvalSha(const Script& script, const std::vector<std::string>& keys, std::vector<std::string>,
+               Callback cb) override {
     sent.push_back({std::string(script.name), keys});
     cb(Array({}));
   }
+  void WaitReplicas(const std::string& key, int replicas, uint64_t, Callback cb) override {
+    waited.push_back(key);
+    cb(Int(replicas));
+  }
   std::vector<Sent> sent;
+  std::vector<std::string> waited;
 };
 
 TEST(Grouping, OnAClusterAGroupHoldsOneSlotsCallsOnly) {
@@ -199,6 +204,16 @@ TEST(Grouping, OnAClusterAGroupHoldsOneSlotsCallsOnly) {
   all.Flush();
   ASSERT_EQ(single.sent.size(), 1U);
   EXPECT_EQ(single.sent[0].keys.size(), 4U);
+}
+
+TEST(Grouping, AWaitGoesToTheConnectionOfItsKey) {
+  // Not a plain command routed by its first argument ("1" would name some other node).
+  RecordingClient inner;
+  GroupingClient grouped(nullptr, inner, 128, true);
+  int64_t acked = -1;
+  grouped.WaitReplicas("p:i:{x}", 1, 500, [&](Result<Value> r) { acked = r->AsInt(); });
+  EXPECT_EQ(inner.waited, (std::vector<std::string>{"p:i:{x}"}));
+  EXPECT_EQ(acked, 1);
 }
 
 }  // namespace

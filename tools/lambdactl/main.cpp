@@ -52,6 +52,7 @@ int Usage() {
       "  apikey revoke KEY             revoke a key\n"
       "  seed --count N --status S --tenant T [--slaves K]\n"
       "  outbox   (how many admissions are pending in the outbox, all buckets)\n"
+      "  keys ID  (where an instance lives: its keys, its outbox bucket and their slot)\n"
       "  migrate-keys   (a store written before keys were laid out for Redis Cluster, converted\n"
       "                 in place; one server, the stack stopped; running it again is harmless)\n"
       "                                write N instances straight into Redis; prints ids\n"
@@ -223,15 +224,16 @@ int Seed(Redis* c, const std::string& prefix, const Args& args) {
       const int64_t seq = last_seq - n + 1 + static_cast<int64_t>(ids.size());
       batch.push_back(Eval(index, redis::args::IndexCreate{prefix, tenant, id, seq}));
       batch.push_back({"HSET", redis::keys::SeqMap(prefix), std::to_string(seq), id});
-      batch.push_back(Eval(create, redis::args::AdmitCreate{prefix, id, tenant, name, info, "seed",
-                                                         now, now_text, kHistoryMax, token, seq}));
+      batch.push_back(
+          Eval(create, redis::args::AdmitCreate{prefix, id, tenant, name, info, "seed", now,
+                                                now_text, kHistoryMax, token, seq}));
       batch.push_back(Eval(claim, redis::args::Claim{prefix, id, 1, kWorker, kLeaseMs}));
-      batch.push_back(Eval(write, redis::args::WriteStatus{
-                                   prefix, id, 1, kWorker, domain::CodeOf(*status), "",
-                                   SeedServers(id, static_cast<int>(*slaves),
-                                               *status == domain::InstanceStatus::kStarted),
-                                   true, now, now_text, "seed", kLeaseMs, id.substr(0, 8) + "-0",
-                                   kHistoryMax}));
+      batch.push_back(Eval(
+          write, redis::args::WriteStatus{prefix, id, 1, kWorker, domain::CodeOf(*status), "",
+                                          SeedServers(id, static_cast<int>(*slaves),
+                                                      *status == domain::InstanceStatus::kStarted),
+                                          true, now, now_text, "seed", kLeaseMs,
+                                          id.substr(0, 8) + "-0", kHistoryMax}));
       if (destroyed) batch.push_back({"ZREM", redis::keys::TenantLive(prefix, tenant), id});
       ids.push_back(std::move(id));
     }
@@ -262,7 +264,9 @@ int Outbox(Redis* c, const std::string& prefix) {
   for (const auto& r : c->Pipeline(buckets)) {
     if (!r || r->type != redis::Value::Type::kInteger) {
       std::fprintf(stderr, "lambdactl: outbox: %s\n",
-                   !r ? r.error().message.c_str() : r->is_error() ? r->str.c_str() : "unexpected");
+                   !r              ? r.error().message.c_str()
+                   : r->is_error() ? r->str.c_str()
+                                   : "unexpected");
       return 1;
     }
     total += r->integer;
@@ -497,6 +501,15 @@ int main(int argc, char** argv) {
   if (pos[0] == "outbox") {
     auto c = Connect(url);
     return Outbox(c.get(), prefix);
+  }
+  if (pos[0] == "keys" && pos.size() == 2) {
+    // Pure: no Redis needed. The layout of keys.h, for redis-cli and debugging.
+    const std::string& id = pos[1];
+    std::printf("instance %s\nhistory %s\nlease %s\noutbox %s\nslot %d\n",
+                redis::keys::Instance(prefix, id).c_str(), redis::keys::History(prefix, id).c_str(),
+                redis::keys::Lease(prefix, id).c_str(), redis::keys::PendingOf(prefix, id).c_str(),
+                redis::keys::SlotOf(redis::keys::Instance(prefix, id)));
+    return 0;
   }
   if (pos[0] == "migrate-keys") {
     if (url.rfind("redis+cluster://", 0) == 0) {

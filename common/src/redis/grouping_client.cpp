@@ -22,6 +22,13 @@ void GroupingClient::EvalSha(const Script& script, const std::vector<std::string
   turn_.Add(Call{&script, keys, std::move(args), std::move(cb)});
 }
 
+void GroupingClient::WaitReplicas(const std::string& key, int replicas, uint64_t timeout_ms,
+                                  Callback cb) {
+  // The admission it follows was answered already, so it left this client before: the WAIT
+  // goes straight to the key's connection.
+  inner_.WaitReplicas(key, replicas, timeout_ms, std::move(cb));
+}
+
 void GroupingClient::Send(std::vector<Call> calls) {
   if (!per_slot_ || calls.size() == 1) return SendGroup(std::move(calls));
   std::map<int, std::vector<Call>> by_slot;

@@ -36,6 +36,10 @@ class GroupingClient final : public Client {
   }
   void EvalSha(const Script& script, const std::vector<std::string>& keys,
                std::vector<std::string> args, Callback cb) override;
+  /// Straight to the inner client, on the connection that serves `key` (WAIT counts the writes
+  /// sent before it there; the admission it follows was answered, so it was sent already).
+  void WaitReplicas(const std::string& key, int replicas, uint64_t timeout_ms,
+                    Callback cb) override;
 
   void Flush() { turn_.Flush(); }
   uint64_t groups_sent() const { return groups_sent_; }
