@@ -9,7 +9,9 @@ namespace lambda::config {
 std::string_view SettingHelp(std::string_view name) {
   static const std::map<std::string_view, std::string_view> kHelp{
       // both binaries
-      {"redis-url", "Redis to use: redis://[[user]:password@]host[:port][/db]."},
+      {"redis-url",
+       "Redis to use: redis://[[user]:password@]host[:port][/db], or a Redis Cluster: "
+       "redis+cluster://[[user]:password@]host1:port1,host2:port2,... (seed nodes)."},
       {"redis-command-timeout-ms",
        "A Redis command unanswered this long drops the connection (it is remade with back-off)."},
       {"redis-wait-replicas",

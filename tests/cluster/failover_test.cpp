@@ -185,6 +185,16 @@ int RedisMasterToKill() {
   return port;
 }
 
+/// Whether the Redis node on `port` is (within 30 s) a replica in sync with its master.
+bool IsAReplicaAgain(int port) {
+  return testing::WaitFor(
+      [&] {
+        return testing::RunCommand("redis-cli -p " + std::to_string(port) + " info replication")
+                   .out.find("master_link_status:up") != std::string::npos;
+      },
+      std::chrono::seconds(30));
+}
+
 std::string RedisDirOfPort(int port) {
   for (int i = 1; i <= 6; ++i) {
     if (EnvOr(("LAMBDA_TEST_REDIS_PORT_" + std::to_string(i)).c_str()) == std::to_string(port))
@@ -254,12 +264,7 @@ TEST_F(ClusterFailover, ARedisMasterIsKilledAndNothingIsLostOrDoneTwice) {
   EXPECT_GT(r.refused, 0u) << "the kill never cost a request: did it happen?";
 
   // Back as a replica of the promoted node, for the cases after this one.
-  EXPECT_TRUE(testing::WaitFor(
-      [&] {
-        return testing::RunCommand("redis-cli -p " + std::to_string(victim) + " info replication")
-                   .out.find("master_link_status:up") != std::string::npos;
-      },
-      std::chrono::seconds(30)));
+  EXPECT_TRUE(IsAReplicaAgain(victim));
 }
 
 TEST_F(ClusterFailover, TheShimsRabbitMqNodeAndARedisMasterDieTogether) {
@@ -300,13 +305,7 @@ TEST_F(ClusterFailover, TheShimsRabbitMqNodeAndARedisMasterDieTogether) {
   EXPECT_LE(m.recovered_ms, 30000);
   // Both back, for the cases after this one.
   ASSERT_EQ(Shell("start_rabbitmq \"" + NodeDir(rabbit) + "\" " + NodePort(rabbit)), 0);
-  EXPECT_TRUE(testing::WaitFor(
-      [&] {
-        return testing::RunCommand("redis-cli -p " + std::to_string(redis_master) +
-                                   " info replication")
-                   .out.find("master_link_status:up") != std::string::npos;
-      },
-      std::chrono::seconds(30)));
+  EXPECT_TRUE(IsAReplicaAgain(redis_master));
 }
 
 }  // namespace

@@ -76,14 +76,7 @@ class RedisCluster : public ::testing::Test {
     EXPECT_TRUE(uv::DrainAndClose(&loop_));
   }
   bool RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      uv::Timer tick(&loop_);
-      tick.Start(5, 0, [] {});
-      uv_run(&loop_, UV_RUN_ONCE);
-    }
-    return true;
+    return testing::RunLoopUntil(&loop_, pred, timeout);
   }
   /// SET then GET of `n` keys spread over every slot range; how many came back right.
   int RoundTrip(int n, const std::string& tag) {

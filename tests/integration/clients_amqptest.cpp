@@ -32,14 +32,7 @@ class Loop : public ::testing::Test {
 
   /// Runs the loop until `pred` holds or `timeout` passes.
   bool RunUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!pred()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      uv::Timer tick(&loop_);
-      tick.Start(5, 0, [] {});
-      uv_run(&loop_, UV_RUN_ONCE);
-    }
-    return true;
+    return testing::RunLoopUntil(&loop_, pred, timeout);
   }
 
   amqp::Config AmqpConfig() {

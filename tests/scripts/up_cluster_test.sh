@@ -3,17 +3,8 @@
 # cluster, runs the shim and a worker on them (a create reaches STARTED), and scripts/down stops
 # every node it started.   up_cluster_test.sh BUILD_DIR   (its preset is the build's own)
 set -uo pipefail
-source "$(dirname "$0")/../../scripts/lib/common.sh"
-fails=0 passes=0
-check() {  # description, then the command that must succeed
-  local what="$1"; shift
-  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $what" >&2; fails=$((fails + 1)); fi
-}
-state="$(mktemp -d)"
-export LAMBDA_STATE_DIR="$state" LAMBDA_PRESET="${1##*/}" LAMBDA_WORKERS=1
-export LAMBDA_HTTP_PORT; LAMBDA_HTTP_PORT=$(free_port)
+source "$(dirname "$0")/up_lib.sh"
 unset LAMBDA_REDIS_URL LAMBDA_AMQP_URL
-trap '"$LAMBDA_ROOT/scripts/down" >/dev/null 2>&1; rm -rf "$state"' EXIT
 
 "$LAMBDA_ROOT/scripts/up" --cluster >"$state/up.log" 2>&1
 check "scripts/up --cluster succeeded (see $state/up.log)" test $? -eq 0 || cat "$state/up.log" >&2
@@ -44,5 +35,4 @@ left=0
 for p in "${rports[@]}"; do redis_answers "$p" && left=$((left + 1)); done
 for p in "${aports[@]}"; do amqp_answers "$p" && left=$((left + 1)); done
 check "scripts/down stopped every node ($left left)" test "$left" = 0
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

@@ -3,16 +3,7 @@
 # neither server, runs the shim and a worker against the given ones, and scripts/down leaves
 # them running.   up_given_servers_test.sh BUILD_DIR   (its preset is the build's own)
 set -uo pipefail
-source "$(dirname "$0")/../../scripts/lib/common.sh"
-fails=0 passes=0
-check() {  # description, then the command that must succeed
-  local what="$1"; shift
-  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $what" >&2; fails=$((fails + 1)); fi
-}
-state="$(mktemp -d)"
-export LAMBDA_STATE_DIR="$state" LAMBDA_PRESET="${1##*/}" LAMBDA_WORKERS=1
-export LAMBDA_HTTP_PORT; LAMBDA_HTTP_PORT=$(free_port)
-trap '"$LAMBDA_ROOT/scripts/down" >/dev/null 2>&1; rm -rf "$state"' EXIT
+source "$(dirname "$0")/up_lib.sh"
 
 LAMBDA_REDIS_URL="$LAMBDA_TEST_REDIS_URL" LAMBDA_AMQP_URL="$LAMBDA_TEST_AMQP_URL" \
   "$LAMBDA_ROOT/scripts/up" >"$state/up.log" 2>&1
@@ -35,5 +26,4 @@ check "the instance is in the given Redis" bash -c \
 "$LAMBDA_ROOT/scripts/down" >/dev/null 2>&1
 check "scripts/down left the given Redis running" redis_answers "$LAMBDA_TEST_REDIS_PORT"
 check "scripts/down left the given RabbitMQ running" amqp_answers "$LAMBDA_TEST_AMQP_PORT"
-echo "$passes passed, $fails failed"
-[ "$fails" -eq 0 ]
+summary

@@ -50,6 +50,18 @@ int FreePort() {
   return port;
 }
 
+bool RunLoopUntil(uv_loop_t* loop, const std::function<bool()>& pred,
+                  std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    uv::Timer tick(loop);
+    tick.Start(5, 0, [] {});
+    uv_run(loop, UV_RUN_ONCE);
+  }
+  return true;
+}
+
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {

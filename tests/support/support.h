@@ -3,6 +3,7 @@
 // processes, an HTTP client (libcurl) and a whole-stack fixture. Every wait is bounded.
 #include <rapidjson/document.h>
 #include <sys/types.h>
+#include <uv.h>
 
 #include <chrono>
 #include <functional>
@@ -23,6 +24,9 @@ int FreePort();
 
 /// Polls `pred` every 20 ms until true or `timeout`; returns the last value.
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
+/// Runs `loop` (a turn at a time, never blocking over 5 ms) until `pred` holds or `timeout`.
+bool RunLoopUntil(uv_loop_t* loop, const std::function<bool()>& pred,
+                  std::chrono::milliseconds timeout);
 
 /// A blocking client for checks from the test thread: one Redis, or a Redis Cluster (through
 /// redis::SyncClient, so a killed node is stepped around).
