@@ -109,7 +109,7 @@ class App final : public Core {
   Config config_;
   json::Schema create_schema_;
   RateLimiter limiter_;
-  std::unique_ptr<redis::LiveClient> redis_;  ///< one server, or a Redis Cluster
+  std::unique_ptr<redis::LiveClient> redis_;        ///< one server, or a Redis Cluster
   std::unique_ptr<redis::GroupingClient> grouped_;  ///< over redis_: the admission scripts' calls
   std::unique_ptr<amqp::Connection> amqp_;
   std::unique_ptr<amqp::ConfirmingPublisher> publisher_;  ///< over amqp_, destroyed before it

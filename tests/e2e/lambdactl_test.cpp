@@ -190,8 +190,8 @@ TEST_F(Lambdactl, MigrateKeysTakesAStoreOfTheOldLayoutIntoTheNewOne) {
   EXPECT_EQ(r.Int({"EXISTS", p + "pending"}), 0);
   EXPECT_EQ(r.Int({"ZCARD", redis::keys::TenantLive(p, "mig")}), 2);  // a ZSET by seq now
   EXPECT_EQ(r.Int({"ZCARD", redis::keys::TenantIds(p, "mig")}), 2);
-  auto list = testing::Http("GET", stack_->url() + "/api/lambda-instances/",
-                            {"X-API-Key: " + mig_key});
+  auto list =
+      testing::Http("GET", stack_->url() + "/api/lambda-instances/", {"X-API-Key: " + mig_key});
   EXPECT_NE(list.body.find(ids[1]), std::string::npos) << list.body;
   // Again: nothing left to move, nothing harmed.
   auto again = testing::RunCommand(EnvOr("LAMBDA_CTL_BIN") + " migrate-keys --redis-url " +

@@ -120,7 +120,7 @@ class WorkerApp {
   uv_loop_t* loop_;
   const worker::Config& config_;
   std::unique_ptr<redis::LiveClient> redis_;  ///< one server, or a Redis Cluster
-  redis::GroupingClient grouped_;  ///< over redis_: the jobs' and claims' script calls
+  redis::GroupingClient grouped_;             ///< over redis_: the jobs' and claims' script calls
   std::unique_ptr<worker::Provider> cloud_;
   worker::HookRunner hooks_;
   worker::HookedProvider provider_;

@@ -85,9 +85,8 @@ void RedisAdmissionStore::Admit(const AdmitPlan& plan, const std::string& token,
   switch (plan.kind) {
     case AdmitPlan::Kind::kOne:
       return AdmitOne(plan, plan.ids.front(), token,
-                      [id = plan.ids.front(), done = std::move(done)](Result<redis::Value> r) {
-                        done(ParseOne(id, r));
-                      });
+                      [id = plan.ids.front(), done = std::move(done)](
+                          const Result<redis::Value>& r) { done(ParseOne(id, r)); });
     case AdmitPlan::Kind::kMany:
       return AdmitMany(plan, token, std::move(done));
     case AdmitPlan::Kind::kCreate:
@@ -107,8 +106,8 @@ void RedisAdmissionStore::Replicated(Result<AdmitReply> reply,
         redis_->WaitReplicas(redis::keys::Instance(prefix_, admitted[i].first), wait_replicas_,
                              wait_timeout_ms_, std::move(cb));
       },
-      [this, reply = std::move(reply), done = std::move(done)](
-          std::vector<Result<redis::Value>> acks) mutable {
+      [this, reply = std::move(reply),
+       done = std::move(done)](const std::vector<Result<redis::Value>>& acks) mutable {
         for (const auto& a : acks) {
           if (a && !a->is_error() && a->AsInt() >= wait_replicas_) continue;
           // On the master only: a failover now could lose it after a 202. As a lost reply it is
@@ -174,8 +173,8 @@ void RedisAdmissionStore::AdmitEach(const AdmitPlan& plan, const std::string& to
       [this, &plan, &token](size_t i, redis::Callback cb) {
         AdmitOne(plan, plan.ids[i], token, std::move(cb));
       },
-      [this, ids = plan.ids, token, done = std::move(done)](
-          std::vector<Result<redis::Value>> answers) {
+      [this, ids = plan.ids, token,
+       done = std::move(done)](std::vector<Result<redis::Value>> answers) {
         AdmitReply all;
         std::optional<Result<AdmitReply>> failure;
         bool lost = false;
@@ -254,7 +253,7 @@ void RedisAdmissionStore::AdmitCreate(const AdmitPlan& plan, const std::string& 
                     if (reply && reply->kind == AdmitReply::Kind::kCollision) {
                       // The id names another instance: its index entries stay, this seq goes.
                       redis_->Command({"HDEL", redis::keys::SeqMap(prefix_), std::to_string(seq)},
-                                      [](Result<redis::Value>) {});
+                                      [](const Result<redis::Value>&) {});
                       if (ours) {
                         redis::Unindex(*redis_, prefix_, plan.tenant, plan.ids.front(), "");
                       }

@@ -100,7 +100,6 @@ Script MakeScript(std::string_view name, std::string body) {
   return Script{name, std::move(body), std::move(sha)};
 }
 
-
 struct AsyncClient::Pending {
   Callback cb;
   AsyncClient* owner = nullptr;
@@ -144,8 +143,7 @@ void AsyncClient::Start(std::function<void(State)> on_state) {
 }
 
 void AsyncClient::Abandon(const char* why) {
-  log::Warn("redis connection abandoned",
-            {{"reason", why}, {"addr", address()}});
+  log::Warn("redis connection abandoned", {{"reason", why}, {"addr", address()}});
   redisAsyncContext* c = ctx_;
   ctx_ = nullptr;
   c->data = nullptr;
@@ -181,8 +179,7 @@ void AsyncClient::SetState(State s) {
     }
   }
   static constexpr const char* kNames[] = {"disconnected", "connecting", "connected", "stopped"};
-  log::Info("redis state", {{"state", kNames[static_cast<int>(s)]},
-                            {"addr", address()}});
+  log::Info("redis state", {{"state", kNames[static_cast<int>(s)]}, {"addr", address()}});
   if (on_state_) on_state_(s);
 }
 
@@ -212,8 +209,7 @@ void AsyncClient::Connect() {
   ctx_ = c;
   connect_timeout_->Start(config_.connect_timeout_ms, 0, [this] {
     if (state_ != State::kConnecting || ctx_ == nullptr) return;
-    log::Warn("redis connect timed out",
-              {{"addr", address()}});
+    log::Warn("redis connect timed out", {{"addr", address()}});
     redisAsyncContext* stuck = ctx_;
     ctx_ = nullptr;
     stuck->data = nullptr;

@@ -26,8 +26,7 @@ std::optional<std::string> NodeAddr(const Value& n, const std::string& fallback_
 
 }  // namespace
 
-Result<std::vector<SlotRange>> ParseClusterSlots(const Value& v,
-                                                 const std::string& fallback_host) {
+Result<std::vector<SlotRange>> ParseClusterSlots(const Value& v, const std::string& fallback_host) {
   const Error bad{Code::kUnavailable, "CLUSTER SLOTS: unexpected answer"};
   if (v.is_error()) return Error{Code::kUnavailable, v.str};
   if (v.type != Value::Type::kArray) return bad;
@@ -73,7 +72,7 @@ std::optional<Redirect> ParseRedirect(const Value& v) {
 
 /// A command on its way: what to send again after a redirect, and its caller's callback.
 struct ClusterClient::Request {
-  std::vector<std::string> argv;  ///< a plain command
+  std::vector<std::string> argv;   ///< a plain command
   const Script* script = nullptr;  ///< or EVALSHA of this, with keys and args
   std::vector<std::string> keys, args;
   int slot = -1;  ///< -1: no key (any node serves it)
@@ -162,8 +161,8 @@ void ClusterClient::UpdateState() {
   bool any = false;
   if (map_known_) {
     for (const auto& [addr, node] : nodes_) {
-      if (node->connected() && std::find(slot_master_.begin(), slot_master_.end(), addr) !=
-                                   slot_master_.end()) {
+      if (node->connected() &&
+          std::find(slot_master_.begin(), slot_master_.end(), addr) != slot_master_.end()) {
         any = true;
         break;
       }
@@ -173,7 +172,7 @@ void ClusterClient::UpdateState() {
   if (next == state_) return;
   state_ = next;
   log::Info("redis cluster state", {{"state", any ? "connected" : "disconnected"},
-                                     {"healthy_slots", static_cast<int64_t>(healthy_slots())}});
+                                    {"healthy_slots", static_cast<int64_t>(healthy_slots())}});
   if (on_state_) on_state_(state_);
 }
 
@@ -213,8 +212,8 @@ void ClusterClient::Refresh() {
     Recount();
     if (changed) {
       log::Info("redis cluster map", {{"node", asked},
-                                       {"ranges", static_cast<int64_t>(ranges->size())},
-                                       {"healthy_slots", static_cast<int64_t>(healthy_slots())}});
+                                      {"ranges", static_cast<int64_t>(ranges->size())},
+                                      {"healthy_slots", static_cast<int64_t>(healthy_slots())}});
     }
     UpdateState();
   });
@@ -243,7 +242,7 @@ void ClusterClient::Route(std::shared_ptr<Request> r) {
 }
 
 void ClusterClient::Send(std::shared_ptr<Request> r, AsyncClient* node, bool asking) {
-  if (asking) node->Command({"ASKING"}, [](Result<Value>) {});
+  if (asking) node->Command({"ASKING"}, [](const Result<Value>&) {});
   auto on_reply = [this, alive = alive_, r](Result<Value> v) mutable {
     if (!*alive) return;
     if (v) {
@@ -257,8 +256,9 @@ void ClusterClient::Send(std::shared_ptr<Request> r, AsyncClient* node, bool ask
           Refresh();
         }
         if (!to.connected()) {
-          return r->cb(Error{Code::kUnavailable, "redis cluster: redirected to a node not "
-                                                 "connected yet"});
+          return r->cb(Error{Code::kUnavailable,
+                             "redis cluster: redirected to a node not "
+                             "connected yet"});
         }
         return Send(std::move(r), &to, redirect->ask);
       }

@@ -15,9 +15,8 @@ void All(size_t n, const std::function<void(size_t, Callback)>& start,
     size_t left;
     std::function<void(std::vector<Result<Value>>)> done;
   };
-  auto g = std::make_shared<Gather>(
-      Gather{std::vector<Result<Value>>(n, Error{Code::kInternal, "unanswered"}), n,
-             std::move(done)});
+  auto g = std::make_shared<Gather>(Gather{
+      std::vector<Result<Value>>(n, Error{Code::kInternal, "unanswered"}), n, std::move(done)});
   for (size_t i = 0; i < n; ++i) {
     start(i, [g, i](Result<Value> r) {
       g->answers[i] = std::move(r);
@@ -59,7 +58,7 @@ void Logged(const char* what, const std::string& id, const Result<Value>& r) {
 
 void Unindex(Client& redis, const std::string& prefix, const std::string& tenant,
              const std::string& id, const std::string& seq) {
-  auto logged = [id](Result<Value> r) {
+  auto logged = [id](const Result<Value>& r) {
     Logged("an undone create stays in its tenant index (readers skip it)", id, r);
   };
   redis.Command({"ZREM", keys::TenantIds(prefix, tenant), id}, logged);
@@ -69,7 +68,7 @@ void Unindex(Client& redis, const std::string& prefix, const std::string& tenant
 
 void RemoveLive(Client& redis, const std::string& prefix, const std::string& tenant,
                 const std::string& id) {
-  redis.Command({"ZREM", keys::TenantLive(prefix, tenant), id}, [id](Result<Value> r) {
+  redis.Command({"ZREM", keys::TenantLive(prefix, tenant), id}, [id](const Result<Value>& r) {
     Logged("a destroyed instance stays in its tenant's live index", id, r);
   });
 }

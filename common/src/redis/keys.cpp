@@ -81,9 +81,7 @@ std::string TenantLive(std::string_view prefix, std::string_view tenant) {
 }
 std::string SeqCounter(std::string_view prefix) { return std::string(prefix) + "seq"; }
 std::string SeqMap(std::string_view prefix) { return std::string(prefix) + "seqs"; }
-std::string ReconcilerLease(std::string_view prefix) {
-  return std::string(prefix) + "reconciler";
-}
+std::string ReconcilerLease(std::string_view prefix) { return std::string(prefix) + "reconciler"; }
 
 bool IsValidPrefix(std::string_view prefix) {
   return prefix.find('{') == std::string_view::npos && prefix.find('}') == std::string_view::npos;

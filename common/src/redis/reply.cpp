@@ -33,5 +33,4 @@ Value Copy(const redisReply* r) {
   return v;
 }
 
-
 }  // namespace lambda::redis::detail

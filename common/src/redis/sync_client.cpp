@@ -43,8 +43,7 @@ Result<Value> Receive(redisContext* c) {
 
 }  // namespace
 
-Result<std::unique_ptr<SyncClient>> SyncClient::Connect(const Config& config,
-                                                        uint64_t timeout_ms) {
+Result<std::unique_ptr<SyncClient>> SyncClient::Connect(const Config& config, uint64_t timeout_ms) {
   std::unique_ptr<SyncClient> c(new SyncClient(config, timeout_ms));
   c->seeds_.push_back(config.host + ":" + std::to_string(config.port));
   for (const auto& [host, port] : config.more_nodes) {
@@ -55,8 +54,7 @@ Result<std::unique_ptr<SyncClient>> SyncClient::Connect(const Config& config,
     if (!config.cluster || c->LoadSlots()) return c;
   }
   return Error{Code::kUnavailable, "redis: no node of " + c->seeds_.front() +
-                                       (c->seeds_.size() > 1 ? " and the rest" : "") +
-                                       " answered"};
+                                       (c->seeds_.size() > 1 ? " and the rest" : "") + " answered"};
 }
 
 SyncClient::~SyncClient() {

@@ -109,7 +109,6 @@ std::unique_ptr<LiveClient> MakeClient(uv_loop_t* loop, const Config& config);
 
 class AsyncClient final : public LiveClient {
  public:
-
   AsyncClient(uv_loop_t* loop, Config config);
   /// Cancels every pending command: no callback runs once destruction begins (Stop() is the
   /// way to have them answered kUnavailable).
@@ -161,8 +160,8 @@ class AsyncClient final : public LiveClient {
   size_t pending_ = 0;
   int reconnect_attempt_ = 0;
   size_t node_ = 0;  ///< which of config_'s nodes (host:port, then more_nodes) it talks to
-  class Timer;  ///< a uv::Timer, kept out of this header: reconnect back-off, connect timeout,
-                ///< watchdog
+  class Timer;       ///< a uv::Timer, kept out of this header: reconnect back-off, connect timeout,
+                     ///< watchdog
   std::unique_ptr<Timer> reconnect_;
   std::unique_ptr<Timer> connect_timeout_;
   std::unique_ptr<Timer> watchdog_;
