@@ -49,6 +49,9 @@ void Drive(const Stack& stack, const std::string& key, const std::vector<std::st
             ++f.refused;
             std::lock_guard<std::mutex> lock(f.mu);
             f.refused_actions.push_back({rid, id, action});
+            f.refused_at_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
           } else if (r.status == 409) {
             ++f.conflict;
             if (r.body.find("already started") != std::string::npos) next[id] = "stop";
@@ -194,7 +197,7 @@ RunResult Chaos::Run(const std::string& name, Stack& stack, int threads,
   EXPECT_EQ(v.refused_changed, 0u);
   EXPECT_EQ(v.ledger_twice, 0u);
   last_verdict_ = v;
-  return RunResult{ids, f.accepted, f.refused, f.errors, f.accepted_at_ms};
+  return RunResult{ids, f.accepted, f.refused, f.errors, f.accepted_at_ms, f.refused_at_ms};
 }
 
 Stack::Options Options(int workers, std::vector<std::string> shim,

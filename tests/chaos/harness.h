@@ -36,6 +36,7 @@ struct Figures {
   std::vector<Sent> accepted_actions, refused_actions;
   /// When each 202 came (steady clock, ms): the throughput around a fault.
   std::vector<int64_t> accepted_at_ms;
+  std::vector<int64_t> refused_at_ms;  ///< and each 503
 };
 
 /// Drives start/stop over `ids` from `threads` threads until `stop` is set.
@@ -69,7 +70,7 @@ size_t UndoneByReconciler(Stack& stack, const std::vector<std::string>& ids);
 struct RunResult {
   std::vector<std::string> ids;
   uint64_t accepted = 0, refused = 0, no_answer = 0;
-  std::vector<int64_t> accepted_at_ms;
+  std::vector<int64_t> accepted_at_ms, refused_at_ms;
 };
 
 class Chaos : public ::testing::Test {

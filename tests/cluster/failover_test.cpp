@@ -185,14 +185,16 @@ int RedisMasterToKill() {
   return port;
 }
 
-/// Whether the Redis node on `port` is (within 30 s) a replica in sync with its master.
+/// Whether the node on `port` is a replica again and the cluster whole (within 30 s).
 bool IsAReplicaAgain(int port) {
   return testing::WaitFor(
-      [&] {
-        return testing::RunCommand("redis-cli -p " + std::to_string(port) + " info replication")
-                   .out.find("master_link_status:up") != std::string::npos;
-      },
-      std::chrono::seconds(30));
+             [&] {
+               return testing::RunCommand("redis-cli -p " + std::to_string(port) +
+                                          " info replication")
+                          .out.find("role:slave") != std::string::npos;
+             },
+             std::chrono::seconds(30)) &&
+         testing::RedisClusterIsWhole(std::chrono::seconds(30));
 }
 
 std::string RedisDirOfPort(int port) {
@@ -243,25 +245,33 @@ TEST_F(ClusterFailover, ARedisMasterIsKilledAndNothingIsLostOrDoneTwice) {
     restarted_at = NowMs();
   });
   ASSERT_GT(killed_at, 0) << "the master was not killed";
-  // 2/3 of the slots never stop: "back" is the rate of the whole cluster, at 80% of before.
+  // 2/3 of the slots never stop: "back" is when the dead master's third stops answering 503
+  // (its replica promoted, then given a replica of its own), with a clean stretch after it.
   auto m = Measure(r.accepted_at_ms, killed_at, 0.8);
   ASSERT_GT(m.seconds_before, 0);
+  ASSERT_FALSE(r.refused_at_ms.empty()) << "the kill never cost a request: did it happen?";
+  ASSERT_FALSE(r.accepted_at_ms.empty());
+  const int64_t last_503 = *std::max_element(r.refused_at_ms.begin(), r.refused_at_ms.end());
+  const int64_t last_202 = *std::max_element(r.accepted_at_ms.begin(), r.accepted_at_ms.end());
+  const int64_t refusing_ms = last_503 - killed_at;
   std::printf(
       "redis cluster failover: master :%d killed; its replica promoted after %.1f s, the killed "
-      "node restarted (as its replica) after %.1f s; before %lld "
-      "accepted/s (median of %lld s); longest time without a 202 %lld ms; the 1-s rate back to "
-      ">= 80%% %.1f s after the kill; accepted %llu, refused(503) %llu\n",
+      "node restarted (as its replica) after %.1f s; before %lld accepted/s (median of %lld s); "
+      "longest time without a 202 %lld ms; the last 503 %.1f s after the kill (%.1f s of "
+      "actions after it); the 1-s rate back to >= 80%% %.1f s after the kill; accepted %llu, "
+      "refused(503) %llu\n",
       victim, promoted_at > 0 ? (promoted_at - killed_at) / 1000.0 : -1.0,
       restarted_at > 0 ? (restarted_at - killed_at) / 1000.0 : -1.0, (long long)m.rate,
-      (long long)m.seconds_before, (long long)m.gap_ms, m.recovered_ms / 1000.0,
-      (unsigned long long)r.accepted, (unsigned long long)r.refused);
+      (long long)m.seconds_before, (long long)m.gap_ms, refusing_ms / 1000.0,
+      (last_202 - last_503) / 1000.0, m.recovered_ms / 1000.0, (unsigned long long)r.accepted,
+      (unsigned long long)r.refused);
   std::fflush(stdout);
   EXPECT_GT(promoted_at, 0) << "no replica was promoted";
-  ASSERT_GE(m.recovered_ms, 0) << "throughput never came back";
   // The stated bound: the cluster fails the master over after its node timeout (2 s here) and
-  // an election; the binaries learn the new map within their refresh period.
-  EXPECT_LE(m.recovered_ms, 30000);
-  EXPECT_GT(r.refused, 0u) << "the kill never cost a request: did it happen?";
+  // an election, the node comes back as a replica, and the binaries learn the new map within
+  // their refresh period; 30 s is generous for this 2-core box. After that, no more 503s.
+  EXPECT_LE(refusing_ms, 30000);
+  EXPECT_GE(last_202 - last_503, 3000) << "still refusing at the end of the stream";
 
   // Back as a replica of the promoted node, for the cases after this one.
   EXPECT_TRUE(IsAReplicaAgain(victim));

@@ -204,13 +204,7 @@ TEST_F(RedisCluster, AMasterKilledIsReplacedByItsReplicaWithoutARestart) {
                                 std::to_string(victim.port) + "'")
                 .rc,
             0);
-  EXPECT_TRUE(testing::WaitFor(
-      [&] {
-        auto r = testing::RunCommand("redis-cli -p " + std::to_string(victim.port) +
-                                     " info replication");
-        return r.out.find("master_link_status:up") != std::string::npos;
-      },
-      std::chrono::seconds(30)));
+  EXPECT_TRUE(testing::RedisClusterIsWhole(std::chrono::seconds(30)));
 }
 
 }  // namespace

@@ -298,7 +298,8 @@ namespace {
 TEST(OpenStackRealCloud, CreateStopStartDestroyOneServer) {
   auto env = [](const char* n) { return testing::EnvOr(n); };
   if (env("OS_AUTH_URL").empty() || env("LAMBDA_OS_IMAGE").empty())
-    GTEST_SKIP() << "no real cloud: set OS_AUTH_URL, OS_USERNAME, … and LAMBDA_OS_IMAGE";
+    GTEST_SKIP()
+        << "skipped by design: no real cloud: set OS_AUTH_URL, OS_USERNAME, … and LAMBDA_OS_IMAGE";
   OsConfig c;
   c.auth_url = env("OS_AUTH_URL");
   c.username = env("OS_USERNAME");

@@ -50,6 +50,24 @@ int FreePort() {
   return port;
 }
 
+bool RedisClusterIsWhole(std::chrono::milliseconds timeout) {
+  return WaitFor(
+      [] {
+        for (int i = 1; i <= 6; ++i) {
+          const std::string cli =
+              "redis-cli -p " + EnvOr(("LAMBDA_TEST_REDIS_PORT_" + std::to_string(i)).c_str());
+          if (RunCommand(cli + " cluster info").out.find("cluster_state:ok") == std::string::npos)
+            return false;
+          auto repl = RunCommand(cli + " info replication").out;
+          if (repl.find("role:slave") != std::string::npos &&
+              repl.find("master_link_status:up") == std::string::npos)
+            return false;
+        }
+        return true;
+      },
+      timeout);
+}
+
 bool RunLoopUntil(uv_loop_t* loop, const std::function<bool()>& pred,
                   std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -1,5 +1,7 @@
 #include "lambda/redis/sync_client.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "lambda/redis/cluster_client.h"
@@ -10,7 +12,7 @@ namespace lambda::redis {
 
 namespace {
 
-constexpr int kMaxHops = 5;
+constexpr int kMaxHops = 10;
 
 /// The key a command is routed by: EVAL/EVALSHA's first key, else its first argument.
 const std::string* KeyOf(const std::vector<std::string>& argv) {
@@ -106,6 +108,9 @@ bool SyncClient::LoadSlots() {
   std::vector<std::string> ask;
   for (const auto& [addr, c] : nodes_) ask.push_back(addr);
   ask.insert(ask.end(), seeds_.begin(), seeds_.end());
+  // Each reload starts from another node: one with a stale view is not asked first every time.
+  std::rotate(ask.begin(), ask.begin() + static_cast<std::ptrdiff_t>(rotate_ % ask.size()),
+              ask.end());
   for (const auto& addr : ask) {
     redisContext* c = Node(addr);
     if (c == nullptr) continue;
@@ -162,6 +167,17 @@ Result<Value> SyncClient::Command(const std::vector<std::string>& argv) {
       continue;
     }
     if (!r || hop >= kMaxHops) return r;
+    if (config_.cluster && r->is_error() &&
+        (r->str.rfind("CLUSTERDOWN", 0) == 0 || r->str.rfind("TRYAGAIN", 0) == 0)) {
+      // A node just back from the dead serves its old map (and refuses) until it has caught up
+      // with the cluster: wait a little and ask another node for the map.
+      usleep(200 * 1000);
+      rotate_ = (rotate_ + 1) % std::max<size_t>(1, seeds_.size());
+      LoadSlots();
+      addr = AddrFor(argv);
+      asking = false;
+      continue;
+    }
     auto redirect = ParseRedirect(*r);
     if (!redirect) return r;
     if (!redirect->ask) slots_[static_cast<size_t>(redirect->slot)] = redirect->addr;

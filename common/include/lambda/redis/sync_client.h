@@ -2,7 +2,8 @@
 /// A blocking Redis client for command-line tools and tests (never on a loop thread): one
 /// server, or a Redis Cluster whose slot map it asks for once (CLUSTER SLOTS) and then keeps
 /// current from MOVED answers, with a connection per node it needed. A node that stops
-/// answering is dropped and the map asked again of any node that answers (a failover).
+/// answering is dropped and the map asked again of any node that answers (a failover); a
+/// CLUSTERDOWN or TRYAGAIN answer is retried for about two seconds against a fresh map.
 #include <hiredis/hiredis.h>
 
 #include <array>
@@ -48,6 +49,7 @@ class SyncClient {
   Config config_;
   uint64_t timeout_ms_;
   std::vector<std::string> seeds_;
+  size_t rotate_ = 0;  ///< where the next map reload starts asking
   std::map<std::string, redisContext*> nodes_;
   std::array<std::string, keys::kSlots> slots_;
 };
