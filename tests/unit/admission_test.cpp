@@ -316,13 +316,8 @@ TEST(RedisAdmissionStore, ParsesEveryScriptReply) {
   EXPECT_EQ(RedisAdmissionStore::ParseAdmit(K::kOne, {kId}, Array({Str("notfound")}))->kind,
             AdmitReply::Kind::kNotFound);
   EXPECT_FALSE(RedisAdmissionStore::ParseAdmit(K::kOne, {kId}, Array({Str("ok")})).ok());
-  auto many = RedisAdmissionStore::ParseAdmit(K::kMany, {"a", "b"},
-                                              Array({Str("ok"), Int(2), Int(1), Int(8), Int(1)}));
-  EXPECT_EQ(many->admitted, (std::vector<std::pair<std::string, int64_t>>{{"a", 2}, {"b", 8}}));
-  auto many_refused = RedisAdmissionStore::ParseAdmit(K::kMany, {"a", "b"},
-                                                      Array({Str("refused"), Str("b"), Int(6)}));
-  EXPECT_EQ(many_refused->id, "b");
-  EXPECT_EQ(many_refused->status, domain::InstanceStatus::kDestroyed);
+  // A batch has no one-script answer any more (admitted per instance): nothing to parse.
+  EXPECT_FALSE(RedisAdmissionStore::ParseAdmit(K::kMany, {"a"}, Array({Str("ok")})).ok());
   EXPECT_EQ(RedisAdmissionStore::ParseAdmit(K::kCreate, {"n"}, Array({Str("dup")}))->kind,
             AdmitReply::Kind::kCollision);
   auto s = RedisAdmissionStore::ParseSettle(

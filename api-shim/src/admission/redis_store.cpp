@@ -37,17 +37,8 @@ Result<AdmitReply> RedisAdmissionStore::ParseAdmit(AdmitPlan::Kind kind,
       reply.admitted.emplace_back(ids.front(), e[1].AsInt());
       return reply;
     case AdmitPlan::Kind::kMany:
-      // {'ok', gen1, prev1, ...} | {'notfound', id} | {'refused', id, status}
-      if (outcome == "notfound" && e.size() > 1) {
-        return AdmitReply{AdmitReply::Kind::kNotFound, e[1].str, {}, {}};
-      }
-      if (outcome == "refused" && e.size() > 2) {
-        return AdmitReply{AdmitReply::Kind::kRefused, e[1].str, status_of(e[2]), {}};
-      }
-      if (outcome != "ok" || e.size() != 1 + 2 * ids.size()) return bad;
-      for (size_t i = 0; i < ids.size(); ++i)
-        reply.admitted.emplace_back(ids[i], e[1 + 2 * i].AsInt());
-      return reply;
+      // Never one script's answer: a batch is admitted per instance (AdmitMany below).
+      return bad;
   }
   return bad;
 }
