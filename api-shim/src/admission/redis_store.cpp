@@ -1,5 +1,6 @@
 #include "admission/redis_store.h"
 
+#include <memory>
 #include <optional>
 
 #include "lambda/redis/fan_out.h"
@@ -246,7 +247,9 @@ void RedisAdmissionStore::AdmitCreate(const AdmitPlan& plan, const std::string& 
                       redis_->Command({"HDEL", redis::keys::SeqMap(prefix_), std::to_string(seq)},
                                       [](const Result<redis::Value>&) {});
                       if (ours) {
-                        redis::Unindex(*redis_, prefix_, plan.tenant, plan.ids.front(), "");
+                        return redis::Unindex(
+                            *redis_, prefix_, plan.tenant, plan.ids.front(), "",
+                            [done, reply = std::move(reply)]() mutable { done(std::move(reply)); });
                       }
                     }
                     done(std::move(reply));
@@ -275,25 +278,37 @@ void RedisAdmissionStore::Settle(bool confirm, const std::string& token,
       },
       [this, ids = id_gens, done = std::move(done)](std::vector<Result<redis::Value>> answers) {
         SettleReply total;
+        std::vector<UndoneCreate> undone;
         for (size_t i = 0; i < answers.size(); ++i) {
           auto& a = answers[i];
           if (!a) return done(a.error());
           if (a->is_error()) return done(Error{Code::kUnavailable, a->str});
-          UnindexUndoneCreates(ids[i].first, *a);
+          UndoneCreates(ids[i].first, *a, undone);
           auto one = ParseSettle(*a);
           total.total += one.total;
           total.undone += one.undone;
           total.confirmed += one.confirmed;
         }
-        done(total);
+        // Answered once the undone creates have left their tenant's indexes too: a client told
+        // 503 finds nothing of them.
+        auto entries = std::make_shared<std::vector<UndoneCreate>>(std::move(undone));
+        redis::All(
+            entries->size(),
+            [this, entries](size_t i, redis::Callback cb) {
+              const auto& e = (*entries)[i];
+              redis::Unindex(*redis_, prefix_, e.tenant, e.id, e.seq,
+                             [cb = std::move(cb)]() mutable { cb(redis::Value{}); });
+            },
+            [total, done](const std::vector<Result<redis::Value>>&) { done(total); });
       });
 }
 
-void RedisAdmissionStore::UnindexUndoneCreates(const std::string& id, const redis::Value& v) {
+void RedisAdmissionStore::UndoneCreates(const std::string& id, const redis::Value& v,
+                                        std::vector<UndoneCreate>& out) {
   for (const auto& e : v.elements) {
     // {'undone', owner, seq}: an undone create, whose index entries are in the tenant's slot.
     if (e.type == redis::Value::Type::kArray && e.elements.size() == 3) {
-      redis::Unindex(*redis_, prefix_, e.elements[1].str, id, e.elements[2].str);
+      out.push_back({e.elements[1].str, id, e.elements[2].str});
     }
   }
 }

@@ -42,7 +42,12 @@ class RedisAdmissionStore final : public AdmissionStore {
                  std::function<void(Result<AdmitReply>)> done);
   void AdmitCreate(const AdmitPlan& plan, const std::string& token,
                    std::function<void(Result<AdmitReply>)> done);
-  void UnindexUndoneCreates(const std::string& id, const redis::Value& v);
+  /// An undone create named in an undo_admission.lua answer: its tenant index entries go next.
+  struct UndoneCreate {
+    std::string tenant, id, seq;
+  };
+  static void UndoneCreates(const std::string& id, const redis::Value& v,
+                            std::vector<UndoneCreate>& out);
   /// Hands `reply` on once every admitted instance's node has it on wait_replicas_ replicas.
   void Replicated(Result<AdmitReply> reply, std::function<void(Result<AdmitReply>)> done);
 

@@ -57,13 +57,19 @@ void Logged(const char* what, const std::string& id, const Result<Value>& r) {
 }  // namespace
 
 void Unindex(Client& redis, const std::string& prefix, const std::string& tenant,
-             const std::string& id, const std::string& seq) {
-  auto logged = [id](const Result<Value>& r) {
-    Logged("an undone create stays in its tenant index (readers skip it)", id, r);
-  };
-  redis.Command({"ZREM", keys::TenantIds(prefix, tenant), id}, logged);
-  redis.Command({"ZREM", keys::TenantLive(prefix, tenant), id}, logged);
-  if (!seq.empty()) redis.Command({"HDEL", keys::SeqMap(prefix), seq}, logged);
+             const std::string& id, const std::string& seq, std::function<void()> done) {
+  std::vector<std::vector<std::string>> calls{{"ZREM", keys::TenantIds(prefix, tenant), id},
+                                              {"ZREM", keys::TenantLive(prefix, tenant), id}};
+  if (!seq.empty()) calls.push_back({"HDEL", keys::SeqMap(prefix), seq});
+  All(
+      calls.size(),
+      [&redis, &calls](size_t i, Callback cb) { redis.Command(calls[i], std::move(cb)); },
+      [id, done = std::move(done)](const std::vector<Result<Value>>& answers) {
+        for (const auto& r : answers) {
+          Logged("an undone create stays in its tenant index (readers skip it)", id, r);
+        }
+        if (done) done();
+      });
 }
 
 void RemoveLive(Client& redis, const std::string& prefix, const std::string& tenant,

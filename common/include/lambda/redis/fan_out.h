@@ -24,9 +24,10 @@ void HmgetEach(Client& redis, const std::vector<std::string>& keys,
 
 /// Takes an undone create out of its tenant's indexes and the seq map (they are in other slots
 /// than the instance, so undo_admission.lua leaves them). A failure leaves an entry with no
-/// instance behind, which readers skip; it is logged.
+/// instance behind, which readers skip; it is logged. `done`, if given, runs after every
+/// answer, so that a caller answers its client only once the entries are gone.
 void Unindex(Client& redis, const std::string& prefix, const std::string& tenant,
-             const std::string& id, const std::string& seq);
+             const std::string& id, const std::string& seq, std::function<void()> done = {});
 
 /// A destroyed instance leaves its tenant's live index (quota, Describe pages).
 void RemoveLive(Client& redis, const std::string& prefix, const std::string& tenant,
