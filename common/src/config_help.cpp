@@ -83,6 +83,8 @@ std::string_view SettingHelp(std::string_view name) {
       {"prefetch", "Commands the broker may deliver to this worker before it acks any."},
       {"sim-vm-op-ms", "sim: time one VM operation takes."},
       {"sim-step-ms", "sim: time one install step takes (a create's simulate.step_ms wins)."},
+      {"sim-cloud-redis-url",
+       "sim: a Redis of its own for the simulated cloud's VM state (empty: the worker's Redis)."},
       {"sim-seed", "sim: seed of the simulated cloud's randomness (ids, injected errors)."},
       {"sim-transient-error-permille",
        "sim: transient errors injected per 1000 VM operations (to exercise the retries)."},

@@ -1,5 +1,6 @@
 // Several shims on one host behind one port (--reuse-port): the kernel spreads new connections
-// over them, and when one stops the others keep answering on that port.
+// over them, and when one stops the others keep answering on that port. And workers whose
+// simulated cloud keeps its state in a Redis of its own (--sim-cloud-redis-url), apart from ours.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -72,6 +73,40 @@ TEST(ScaleOut, WithoutReusePortASecondShimOnTheSamePortFailsToStart) {
   Process second(argv, stack.logs_dir() + "/second.log");
   EXPECT_NE(second.Wait(std::chrono::seconds(15)), 0);
   EXPECT_NE(second.Log().find("address already in use"), std::string::npos) << second.Log();
+}
+
+TEST(ScaleOut, TheSimulatedCloudKeepsItsVmsInTheRedisItIsGiven) {
+  // Database 1 of the test's server stands for the cloud's own Redis.
+  const std::string cloud_url = testing::EnvOr("LAMBDA_TEST_REDIS_URL") + "/1";
+  testing::SyncRedis cloud(cloud_url);
+  Stack stack(Stack::Options{
+      .workers = 1, .shim_flags = {}, .worker_flags = {"--sim-cloud-redis-url", cloud_url}});
+  std::string key = stack.NewKey("cloud");
+  auto ids = stack.Seed(1, "STOPPED", "cloud");
+  const std::string vms = stack.redis_prefix() + "sim:vm:*" + ids[0] + "*";
+  for (const char* action : {"start", "stop"}) {
+    ASSERT_EQ(Http("POST", stack.url() + "/api/lambda-instances/" + ids[0] + "/",
+                   {"X-API-Key: " + key}, std::string("action=") + action)
+                  .status,
+              202);
+    ASSERT_TRUE(stack.WaitStatus(ids[0], std::string(action) == "start" ? "STARTED" : "STOPPED",
+                                 std::chrono::seconds(20)))
+        << stack.StatusOf(ids[0]);
+    auto in_cloud = cloud.Array({"KEYS", vms});
+    ASSERT_EQ(in_cloud.size(), 2U);  // a seeded instance: its master and one slave
+    for (const auto& vm : in_cloud) {
+      EXPECT_EQ(cloud.Cmd({"GET", vm}), std::string(action) == "start" ? "ACTIVE" : "SHUTOFF");
+    }
+    EXPECT_TRUE(stack.redis().Array({"KEYS", vms}).empty()) << "the cloud's state is in ours";
+  }
+  for (const auto& vm : cloud.Array({"KEYS", vms})) cloud.Cmd({"DEL", vm});
+}
+
+TEST(ScaleOut, ABadSimCloudUrlIsRefusedAtStart) {
+  Process worker({testing::EnvOr("LAMBDA_WORKER_BIN"), "--sim-cloud-redis-url", "http://nope"},
+                 testing::UniquePrefix("/tmp/lambda-bad-cloud") + ".log");
+  EXPECT_NE(worker.Wait(std::chrono::seconds(10)), 0);
+  EXPECT_NE(worker.Log().find("--sim-cloud-redis-url"), std::string::npos) << worker.Log();
 }
 
 }  // namespace

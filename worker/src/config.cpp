@@ -33,6 +33,14 @@ Result<Config> LoadConfig(config::Source& src) {
   c.sim.seed = static_cast<uint64_t>(src.Int("sim-seed", 1, 0, INT64_MAX));
   c.sim.transient_error_rate =
       static_cast<double>(src.Int("sim-transient-error-permille", 0, 0, 1000)) / 1000.0;
+  if (std::string url = src.String("sim-cloud-redis-url", ""); !url.empty()) {
+    auto cloud = redis::ParseUrl(url);
+    if (cloud) {
+      c.sim_cloud_redis = *cloud;
+    } else {
+      src.AddError("--sim-cloud-redis-url: " + cloud.error().message);
+    }
+  }
   auto& lv = c.libvirt;
   lv.uri = src.String("libvirt-uri", lv.uri);
   lv.guest.domain_type =

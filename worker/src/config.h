@@ -1,5 +1,6 @@
 #pragma once
 /// The worker's settings: flags and LAMBDA_* variables, validated once at start, immutable.
+#include <optional>
 #include <string>
 
 #include "consumer/consumer.h"
@@ -21,6 +22,9 @@ struct Config {
   amqp::Config amqp;
   std::string provider = "sim";
   SimConfig sim;
+  /// The simulated cloud's own Redis (its VMs' state), as a real cloud keeps its state apart
+  /// from ours; nullopt: it lives in the worker's Redis under the prefix.
+  std::optional<redis::Config> sim_cloud_redis;
   libvirt::LibvirtConfig libvirt;
   openstack::OsConfig openstack;
   HookConfig hooks;

@@ -38,7 +38,10 @@ class WorkerApp {
         config_(config),
         redis_(redis::MakeClient(loop, config.redis)),
         grouped_(loop, *redis_, config.redis_group_calls, config.redis.cluster),
-        cloud_(MakeProvider(loop, config, redis_.get())),
+        sim_cloud_redis_(config.sim_cloud_redis ? redis::MakeClient(loop, *config.sim_cloud_redis)
+                                                : nullptr),
+        cloud_(
+            MakeProvider(loop, config, sim_cloud_redis_ ? sim_cloud_redis_.get() : redis_.get())),
         hooks_(loop, config.hooks),
         provider_(cloud_.get(), &hooks_),
         ledger_(redis_.get(), config.redis_prefix, config.ledger_max),
@@ -59,6 +62,7 @@ class WorkerApp {
 
   Status Start() {
     redis_->Start();
+    if (sim_cloud_redis_) sim_cloud_redis_->Start();
     amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp,
                                                amqp::Connection::Options{true, nullptr});
     publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);
@@ -96,6 +100,7 @@ class WorkerApp {
       http_->StopAccepting();
       amqp_->Stop();  // unacked deliveries are requeued by the broker
       redis_->Stop();
+      if (sim_cloud_redis_) sim_cloud_redis_->Stop();
       done();
     });
   }
@@ -121,6 +126,7 @@ class WorkerApp {
   const worker::Config& config_;
   std::unique_ptr<redis::LiveClient> redis_;  ///< one server, or a Redis Cluster
   redis::GroupingClient grouped_;             ///< over redis_: the jobs' and claims' script calls
+  std::unique_ptr<redis::LiveClient> sim_cloud_redis_;  ///< --sim-cloud-redis-url, if given
   std::unique_ptr<worker::Provider> cloud_;
   worker::HookRunner hooks_;
   worker::HookedProvider provider_;
