@@ -212,6 +212,16 @@ Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view w
   return OkStatus();
 }
 
+Status ParseStored(std::string_view text, rapidjson::Document* doc, std::string_view what) {
+  doc->Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  if (doc->HasParseError()) {
+    return Error{Code::kInvalidArgument, std::string(what) + ": invalid JSON at offset " +
+                                             std::to_string(doc->GetErrorOffset()) + ": " +
+                                             rapidjson::GetParseError_En(doc->GetParseError())};
+  }
+  return OkStatus();
+}
+
 Schema::Schema(std::string_view schema_text) {
   schema_doc_.Parse(schema_text.data(), schema_text.size());
   if (schema_doc_.HasParseError()) throw std::runtime_error("invalid embedded JSON schema");

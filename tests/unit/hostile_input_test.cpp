@@ -36,6 +36,20 @@ TEST(DeepJson, ThirtyTwoLevelsAreFineAndBracketsInStringsDoNotCount) {
   EXPECT_TRUE(json::Parse(in_string, &d).ok());
 }
 
+TEST(DeepJson, StoredJsonParsesIterativelySoEvenADeepOneCannotRecurse) {
+  // ParseStored skips the input checks (our own stored data passed them on admission), but it
+  // never recurses: a deep document, however it got there, is parsed or refused, not a crash.
+  rapidjson::Document d;
+  EXPECT_TRUE(
+      json::ParseStored(std::string(200000, '[') + std::string(200000, ']'), &d, "stored").ok());
+  auto broken = json::ParseStored(R"({"servers":[)", &d, "stored servers");
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.error().message.rfind("stored servers: invalid JSON at offset", 0), 0U)
+      << broken.error().message;
+  ASSERT_TRUE(json::ParseStored(R"([{"id":"a","ssh_port":22}])", &d, "stored").ok());
+  EXPECT_EQ(d[0]["ssh_port"].GetInt(), 22);
+}
+
 TEST(DeepJson, ACommandFromTheQueueIsAnErrorNotACrash) {
   auto c = domain::ParseCommand(std::string(100000, '['));
   ASSERT_FALSE(c.ok());

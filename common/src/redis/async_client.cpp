@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 
 #include "lambda/log/log.h"
+#include "lambda/redis/resp.h"
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
 #include "redis/reply.h"
@@ -337,17 +338,10 @@ void AsyncClient::Send(const std::vector<std::string>& argv, std::unique_ptr<Pen
     p->cb(Error{Code::kUnavailable, "too many pending redis commands"});
     return;
   }
-  std::vector<const char*> ptrs;
-  std::vector<size_t> lens;
-  ptrs.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (const auto& a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
+  const std::string command = FormatCommand(argv);
   Pending* raw = p.release();
-  if (redisAsyncCommandArgv(ctx_, &AsyncClient::OnReply, raw, static_cast<int>(argv.size()),
-                            ptrs.data(), lens.data()) != REDIS_OK) {
+  if (redisAsyncFormattedCommand(ctx_, &AsyncClient::OnReply, raw, command.data(),
+                                 command.size()) != REDIS_OK) {
     // Refused synchronously (disconnecting): hiredis will not call back, so we do.
     std::unique_ptr<Pending> reclaim(raw);
     reclaim->cb(Error{Code::kUnavailable, "redis is disconnecting"});

@@ -63,6 +63,11 @@ inline constexpr int kMaxDepth = 32;
 /// recursion before RapidJSON sees it), valid UTF-8 in every string. An error is kInvalidArgument
 /// "<what>: ..." naming the offset and the problem.
 Status Parse(std::string_view text, rapidjson::Document* doc, std::string_view what = "body");
+/// Parses JSON this system wrote itself from input Parse had accepted (a stored spec, stored
+/// servers), without Parse's input checks (depth, UTF-8, lone surrogates), which measured as
+/// most of a job's parsing cost. Still iterative, so no depth can recurse. Never for anything a
+/// client, the broker or another producer hands us.
+Status ParseStored(std::string_view text, rapidjson::Document* doc, std::string_view what);
 /// The offset of the first bracket that opens level max_depth+1, if any (strings skipped).
 std::optional<size_t> TooDeepAt(std::string_view text, int max_depth);
 /// The offset of a \uDC00-\uDFFF escape that does not follow a high surrogate escape, if any.
