@@ -1,8 +1,8 @@
 // Our RESP command formatting gives byte for byte what hiredis's own formatter gives.
+#include "lambda/redis/resp.h"
+
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
-
-#include "lambda/redis/resp.h"
 
 namespace lambda::redis {
 namespace {
