@@ -124,7 +124,8 @@ std::string_view SettingHelp(std::string_view name) {
        "Executables run for the service steps (init, commons, hadoop, kafka, flink, "
        "start-services, stop-services); a missing one is a step with nothing to do."},
       {"hook-timeout-ms", "A hook running longer fails its step (its process group is killed)."},
-      {"ledger-max", "Operations kept per instance in the operations ledger."},
+      {"ledger-max",
+       "Entries kept per instance in the operations ledger (one per step, most often)."},
       {"redis-group-calls",
        "Calls of the per-instance scripts made in the same loop iteration go to Redis as one "
        "EVALSHA of up to this many (group commit); 1 sends each on its own."},

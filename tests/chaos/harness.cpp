@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "lambda/redis/keys.h"
+#include "ledger_stream.h"
 
 namespace lambda::chaos {
 
@@ -95,19 +96,16 @@ void JudgeLedger(Stack& stack, const std::vector<std::string>& ids, Verdict* v) 
     std::map<std::string, int> effects;
     for (const auto& e :
          stack.redis().Array({"XRANGE", stack.redis_prefix() + "ops:" + id, "-", "+"})) {
-      std::map<std::string, std::string> f;
-      std::istringstream ss(e);
-      std::string entry_id, k, val;
-      std::getline(ss, entry_id);
-      while (std::getline(ss, k) && std::getline(ss, val)) f[k] = val;
-      ++v->ledger_entries;
-      const std::string& o = f["outcome"];
-      if (o == "created" || o == "started" || o == "stopped" || o == "destroyed") {
-        ++v->ledger_effects;
-        if (++effects[f["request_id"] + " " + f["op"] + " " + f["target"]] == 2) {
-          ++v->ledger_twice;
-          std::printf("applied twice by the ledger: %s %s %s %s\n", id.c_str(),
-                      f["request_id"].c_str(), f["op"].c_str(), f["target"].c_str());
+      for (const auto& op : testing::ParseLedgerEntry(e)) {
+        ++v->ledger_entries;
+        const std::string& o = op.outcome;
+        if (o == "created" || o == "started" || o == "stopped" || o == "destroyed") {
+          ++v->ledger_effects;
+          if (++effects[op.request_id + " " + op.op + " " + op.target] == 2) {
+            ++v->ledger_twice;
+            std::printf("applied twice by the ledger: %s %s %s %s\n", id.c_str(),
+                        op.request_id.c_str(), op.op.c_str(), op.target.c_str());
+          }
         }
       }
     }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "lambda/redis/keys.h"
+#include "ledger_stream.h"
 #include "support.h"
 
 namespace lambda {
@@ -109,15 +110,11 @@ class Vms : public ::testing::Test {
   /// The ledger's entries as "op target outcome" lines.
   static std::vector<std::string> Ledger(Stack& stack, const std::string& id) {
     std::vector<std::string> out;
-    // Each entry comes back as its id, then field and value lines.
     for (const auto& entry :
          stack.redis().Array({"XRANGE", stack.redis_prefix() + "ops:" + id, "-", "+"})) {
-      std::map<std::string, std::string> f;
-      std::istringstream lines(entry);
-      std::string entry_id, k, v;
-      std::getline(lines, entry_id);
-      while (std::getline(lines, k) && std::getline(lines, v)) f[k] = v;
-      out.push_back(f["op"] + " " + f["target"] + " " + f["outcome"]);
+      for (const auto& op : testing::ParseLedgerEntry(entry)) {
+        out.push_back(op.op + " " + op.target + " " + op.outcome);
+      }
     }
     return out;
   }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 
@@ -26,12 +27,14 @@ class FakeRedis : public redis::Client {
   bool connected() const override { return true; }
   void Command(const std::vector<std::string>& argv, redis::Callback cb) override {
     commands.push_back(argv);
+    order.push_back(argv.at(0));
     Later([cb = std::move(cb)] { cb(Str("ok")); });
   }
   void EvalSha(const redis::Script& script, const std::vector<std::string>& /*keys*/,
                std::vector<std::string> args, redis::Callback cb) override {
     std::string name(script.name);
     calls.emplace_back(name, args);
+    order.push_back(name);
     auto it = answers.find(name);
     Result<redis::Value> reply =
         it != answers.end() ? it->second(args) : Result<redis::Value>(Str("ok"));
@@ -48,6 +51,7 @@ class FakeRedis : public redis::Client {
   std::map<std::string, Answer> answers;
   std::vector<std::pair<std::string, std::vector<std::string>>> calls;
   std::vector<std::vector<std::string>> commands;
+  std::vector<std::string> order;  ///< command names and script names, as they were sent
 
  private:
   void Later(std::function<void()> fn) {
@@ -88,16 +92,20 @@ class JobTest : public ::testing::Test {
     EXPECT_TRUE(uv::DrainAndClose(&loop_));
   }
 
+  static std::string Server(const std::string& role, int n) {
+    std::string name = std::string("lambda-") + kId + "-" + role;
+    if (role == "slave") name += "-" + std::to_string(n);
+    return R"({"id":"s-)" + std::to_string(n) + R"(","name":")" + name + R"(","role":")" + role +
+           R"(","status":"SHUTOFF","private_ip":"10.0.0.)" + std::to_string(n + 2) +
+           R"(","public_ip":null})";
+  }
   /// Runs a start of a STOPPED instance to its end; the outcome.
-  std::optional<JobOutcome> RunStart() {
+  std::optional<JobOutcome> RunStart(std::string servers = "[" + Server("master", 0) + "]") {
     domain::Command cmd;
     cmd.request_id = "req";
     cmd.instance_id = kId;
     cmd.action = domain::Action::kStart;
     cmd.gen = 5;
-    std::string servers = std::string(R"([{"id":"s-0","name":"lambda-)") + kId +
-                          R"(-master","role":"master","status":"SHUTOFF","private_ip":"10.0.0.2",)"
-                          R"("public_ip":null}])";
     Claim claim{domain::InstanceStatus::kStopped, kInfo, servers, "n", "running"};
     std::optional<JobOutcome> outcome;
     auto job = std::make_shared<Job>(*ctx_, cmd, claim,
@@ -128,6 +136,46 @@ TEST_F(JobTest, AStartWritesItsFinalStatusFencedByGenAndLeaseThenCompletes) {
     EXPECT_EQ(args.at(3), "w1");  // and by this worker's lease
   }
   EXPECT_FALSE(redis_->commands.empty());  // the operations ledger heard the provider
+}
+
+TEST_F(JobTest, AStepsOperationsGoToTheLedgerAsOneAppendAheadOfItsStatusWrite) {
+  ASSERT_EQ(RunStart("[" + Server("master", 0) + "," + Server("slave", 1) + "]"),
+            JobOutcome::kCompleted);
+  std::vector<std::vector<std::string>> appends;
+  for (const auto& c : redis_->commands) {
+    if (c.at(0) == "XADD") appends.push_back(c);
+  }
+  ASSERT_EQ(appends.size(), 1U);  // both VMs' starts in one stream entry
+  const auto& a = appends[0];
+  EXPECT_EQ(a.at(1), std::string("p:ops:") + kId);
+  std::vector<std::string> ops;
+  for (size_t i = 6; i + 1 < a.size(); i += 2) {
+    if (a[i] == "request_id") {
+      EXPECT_EQ(a[i + 1], "req");
+    } else if (a[i] == "target") {
+      ops.push_back(a[i + 1]);
+    }
+  }
+  EXPECT_EQ(ops, (std::vector<std::string>{std::string("lambda-") + kId + "-master",
+                                           std::string("lambda-") + kId + "-slave-1"}));
+  // The operations are in the ledger before the status they led to.
+  auto xadd = std::find(redis_->order.begin(), redis_->order.end(), "XADD");
+  auto write = std::find(redis_->order.begin(), redis_->order.end(), "write_status");
+  EXPECT_LT(xadd - redis_->order.begin(), write - redis_->order.begin());
+}
+
+TEST_F(JobTest, ALedgerBatchGoesOutByItselfAfterItsWindow) {
+  Operation op{"req", 5, "w1", nullptr};
+  {
+    LedgerBatch batch(&loop_, ledger_.get(), kId, &op, 20);
+    batch.Add({"create_vm", "vm-a", "created", "id-a"});
+    for (int i = 0; i < 200 && redis_->commands.empty(); ++i) uv_run(&loop_, UV_RUN_ONCE);
+    ASSERT_EQ(redis_->commands.size(), 1U);  // no status write, no Flush: the window did it
+    batch.Add({"create_vm", "vm-b", "created", "id-b"});
+  }  // the rest goes out when its owner (the job) ends
+  ASSERT_EQ(redis_->commands.size(), 2U);
+  EXPECT_NE(std::find(redis_->commands[1].begin(), redis_->commands[1].end(), "vm-b"),
+            redis_->commands[1].end());
 }
 
 TEST_F(JobTest, AStaleWriteEndsTheJobAsSuperseded) {

@@ -11,10 +11,17 @@
 
 namespace lambda::worker {
 
+namespace {
+/// How long a job's ledger entries may wait to be appended together: short beside a real VM
+/// operation, long beside the sim's (a start's operations then take one append, not one each).
+constexpr uint64_t kLedgerWindowMs = 50;
+}  // namespace
+
 Job::Job(const JobContext& ctx, domain::Command cmd, Claim claim, DoneFn done)
     : ctx_(ctx),
       cmd_(std::move(cmd)),
       claim_(std::move(claim)),
+      ledger_batch_(ctx.loop, ctx.ledger, cmd_.instance_id, &op_, kLedgerWindowMs),
       done_(std::move(done)),
       timer_(std::make_unique<uv::Timer>(ctx.loop)),
       heartbeat_(std::make_unique<uv::Timer>(ctx.loop)) {
@@ -22,7 +29,7 @@ Job::Job(const JobContext& ctx, domain::Command cmd, Claim claim, DoneFn done)
   op_.gen = cmd_.gen;
   op_.worker = ctx_.worker_id;
   // The job outlives every provider operation it starts (their callbacks hold it).
-  op_.record = [this](const LedgerEntry& e) { ctx_.ledger->Append(cmd_.instance_id, op_, e); };
+  op_.record = [this](const LedgerEntry& e) { ledger_batch_.Add(e); };
 }
 
 void Job::Run() {
@@ -63,6 +70,7 @@ void Job::LogStarted() const {
 void Job::Finish(JobOutcome outcome, TransientRetry retry) {
   if (finished_) return;
   finished_ = true;
+  ledger_batch_.Flush();
   timer_->Stop();
   heartbeat_->Stop();
   auto done = std::move(done_);
@@ -215,6 +223,7 @@ void Job::Attempt(const std::function<void(Provider::Done)>& op, Provider::Done 
 
 void Job::DeferTransient(const Error& error, int attempt) {
   auto self = shared_from_this();
+  ledger_batch_.Flush();
   TransientRetry retry{attempt + 1,
                        util::BackoffMs(ctx_.op_backoff_ms, ctx_.op_backoff_max_ms, attempt)};
   log::Info("transient provider error; retrying later",
@@ -244,6 +253,7 @@ void Job::DeferTransient(const Error& error, int attempt) {
 void Job::Write(domain::InstanceStatus status, const std::string& failure, bool final,
                 std::function<void()> next, int attempt) {
   auto self = shared_from_this();
+  ledger_batch_.Flush();  // sent ahead of the status write the operations led to
   int64_t now = util::NowMs();
   // Only what changed: the servers (and the master id with them) when a step changed them.
   std::string servers = ServersToJson(servers_);

@@ -90,6 +90,8 @@ class Job : public std::enable_shared_from_this<Job> {
   Claim claim_;
   InstanceSpec spec_;
   Operation op_;  ///< who this job acts for; providers hold it until their callback runs
+  /// What the provider operations did, appended with the step's status write (or sooner).
+  LedgerBatch ledger_batch_;
   std::vector<ServerInfo> servers_;
   Plan plan_;
   size_t step_ = 0;
