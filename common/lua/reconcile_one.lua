@@ -6,17 +6,18 @@
 -- An unconfirmed admission (p_conf 0: its shim never confirmed it and no worker claimed it) is
 -- never republished: its shim answered 503, or died before it could answer. Once older than
 -- unconfirmed_after_ms it is handed back to be undone by its token (undo_admission.lua).
--- KEYS: instance, history, lease, outbox bucket (keys.h: one slot)
+-- KEYS: instance, history, outbox bucket (keys.h: one slot)
 -- ARGV: prefix, id, now_ms, now_rfc3339, republish_after_ms, create_timeout_ms,
 --       action_timeout_ms, create_failures (",2:11,10:13,...," current status -> failure
 --       status), history_max, unconfirmed_after_ms
 -- Returns {'none'} (nothing due here), {'undo', token, gen}, {'failed'} or
 -- {'republish', action, gen, request_id, attempt}.
 local p, id, now = ARGV[1], ARGV[2], tonumber(ARGV[3])
-local key, bucket = KEYS[1], KEYS[4]
+local key, bucket = KEYS[1], KEYS[3]
 local republish_after = tonumber(ARGV[5])
 local unconfirmed_after = tonumber(ARGV[10])
-local f = redis.call('HMGET', key, 'p_action', 'p_gen', 'p_req', 'p_since', 'gen', 'status', 'p_attempt', 'owner', 'p_conf', 'p_tok')
+local f = redis.call('HMGET', key, 'p_action', 'p_gen', 'p_req', 'p_since', 'gen', 'status', 'p_attempt',
+  'owner', 'p_conf', 'p_tok', 'lease_by', 'lease_until')
 if not f[1] or f[2] ~= f[5] then
   redis.call('ZREM', bucket, id)  -- nothing pending any more (or a stale index entry)
   return {'none'}
@@ -43,15 +44,19 @@ if now - tonumber(f[4]) > timeout then
   local gen = redis.call('HINCRBY', key, 'gen', 1)
   local msg = f[1] .. ' timed out after ' .. math.floor(timeout / 1000) .. ' s (reconciler): no worker finished it'
   redis.call('HSET', key, 'status', failed, 'failure_message', msg, 'updated_at', ARGV[4])
-  redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt', 'p_tok', 'p_conf', 'claimed_by')
-  redis.call('DEL', KEYS[3])
+  redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
+    'p_tok', 'p_conf', 'claimed_by', 'lease_by', 'lease_until')
   redis.call('ZREM', bucket, id)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', failed, 'gen', gen,
     'request_id', f[3], 'worker', 'reconciler', 'at', ARGV[3], 'note', msg)
   redis.call('PUBLISH', p .. 'events', id .. ' ' .. failed .. ' ' .. gen)
   return {'failed'}
 end
-if redis.call('EXISTS', KEYS[3]) == 1 then return {'none'} end  -- a worker is on it
+if f[11] then
+  -- A worker is on it while its lease lasts (Redis's clock, as the claim that set it).
+  local t = redis.call('TIME')
+  if (tonumber(f[12]) or 0) > t[1] * 1000 + math.floor(t[2] / 1000) then return {'none'} end
+end
 local attempt = redis.call('HINCRBY', key, 'p_attempt', 1)
 redis.call('HSET', key, 'p_at', ARGV[3])
 redis.call('ZADD', bucket, now, id)

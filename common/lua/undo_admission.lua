@@ -9,15 +9,14 @@
 -- to its admission and never learnt the gen (the token alone is unique to that request).
 -- An undone create answers {'undone', owner, seq}: its tenant index entries are in another slot,
 -- so the caller removes them.
--- KEYS: instance1, history1, lease1, outbox bucket1, instance2, ... (on Redis Cluster one id per
---       call)
+-- KEYS: instance1, history1, outbox bucket1, instance2, ... (on Redis Cluster one id per call)
 -- ARGV: prefix, token, now_ms, now_rfc3339, history_max, note, id1, gen1, id2, gen2, ...
 local p, token = ARGV[1], ARGV[2]
 local out = {}
 for i = 7, #ARGV, 2 do
   local id, gen = ARGV[i], ARGV[i + 1]
-  local k = (i - 7) * 2
-  local key, hkey, lkey, pkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local k = (i - 7) / 2 * 3
+  local key, hkey, pkey = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]
   local cur = redis.call('HMGET', key, 'gen', 'p_gen', 'p_prev', 'owner', 'p_tok', 'p_conf')
   if cur[5] ~= token or not cur[2] or cur[1] ~= cur[2] or (gen ~= '' and cur[2] ~= gen) then
     out[#out + 1] = 'absent'
@@ -26,7 +25,7 @@ for i = 7, #ARGV, 2 do
   elseif cur[3] == '-1' then
     -- An undone create leaves nothing behind: the client got a 503, not an id.
     local seq = redis.call('HGET', key, 'seq')
-    redis.call('DEL', key, hkey, lkey)
+    redis.call('DEL', key, hkey)
     redis.call('ZREM', pkey, id)
     out[#out + 1] = {'undone', cur[4], seq or ''}
   else

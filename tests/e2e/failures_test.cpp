@@ -217,7 +217,9 @@ TEST(Failures, TransientProviderErrorsAreRetriedThroughTheRetryQueueAndEveryActi
   }
   EXPECT_GT(Metric(port, "lambda_worker_transient_retries_total"), 0);
   for (const auto& id : ids) {
-    EXPECT_EQ(stack.redis().Int({"EXISTS", redis::keys::Lease(stack.redis_prefix(), id)}), 0);
+    EXPECT_EQ(
+        stack.redis().Cmd({"HGET", redis::keys::Instance(stack.redis_prefix(), id), "lease_by"}),
+        "");
   }
 }
 
@@ -241,7 +243,8 @@ TEST(Failures, PersistentTransientErrorsFailTheInstanceAfterTheLimitEvenAcrossAW
       stack.WaitFor([&] { return Metric(port1, "lambda_worker_transient_retries_total") == 1; }));
   // The first attempt failed and its command waits out its back-off in the retry queue, acked:
   // the lease is free and the worker holds nothing. Kill it; a new worker picks the count up.
-  EXPECT_EQ(stack.redis().Int({"EXISTS", redis::keys::Lease(stack.redis_prefix(), id)}), 0);
+  EXPECT_EQ(
+      stack.redis().Cmd({"HGET", redis::keys::Instance(stack.redis_prefix(), id), "lease_by"}), "");
   EXPECT_EQ(Metric(port1, "lambda_worker_in_flight"), 0);
   stack.worker(0).Signal(SIGKILL);
   ASSERT_EQ(stack.worker(0).Wait(std::chrono::seconds(5)), -1);

@@ -166,6 +166,10 @@ TEST_F(Lambdactl, MigrateKeysTakesAStoreOfTheOldLayoutIntoTheNewOne) {
   r.Cmd({"RENAME", redis::keys::TenantIds(p, "mig"), p + "t:mig:ids"});
   r.Cmd({"DEL", redis::keys::TenantLive(p, "mig")});
   r.Cmd({"ZADD", p + "pending", "12345", ids[0]});  // an admission left pending
+  // A lease still running, in its own key as before; and one of the tagged layout, run out.
+  r.Cmd({"SET", p + "lease:" + ids[1], "w-old", "PX", "600000"});
+  r.Cmd({"SET", p + "lease:{" + ids[0] + "}", "w-gone", "PX", "600000"});
+  r.Cmd({"PEXPIRE", p + "lease:{" + ids[0] + "}", "1"});
   const std::string mig_key = stack_->NewKey("mig");
   auto status = [&](const std::string& id) {
     return testing::Http("GET", stack_->url() + "/api/lambda-instances/" + id + "/status/",
@@ -188,6 +192,10 @@ TEST_F(Lambdactl, MigrateKeysTakesAStoreOfTheOldLayoutIntoTheNewOne) {
   }
   EXPECT_EQ(r.Cmd({"ZSCORE", redis::keys::PendingOf(p, ids[0]), ids[0]}), "12345");
   EXPECT_EQ(r.Int({"EXISTS", p + "pending"}), 0);
+  EXPECT_EQ(r.Cmd({"HGET", redis::keys::Instance(p, ids[1]), "lease_by"}), "w-old");
+  EXPECT_GT(std::stoll(r.Cmd({"HGET", redis::keys::Instance(p, ids[1]), "lease_until"})), 0);
+  EXPECT_EQ(r.Int({"EXISTS", p + "lease:" + ids[1]}), 0);
+  EXPECT_EQ(r.Cmd({"HGET", redis::keys::Instance(p, ids[0]), "lease_by"}), "");  // it ran out
   EXPECT_EQ(r.Int({"ZCARD", redis::keys::TenantLive(p, "mig")}), 2);  // a ZSET by seq now
   EXPECT_EQ(r.Int({"ZCARD", redis::keys::TenantIds(p, "mig")}), 2);
   auto list =

@@ -33,7 +33,6 @@ class LuaScripts : public ::testing::Test {
   }
   std::string I(const std::string& id) { return redis::keys::Instance(prefix_, id); }
   std::string H(const std::string& id) { return redis::keys::History(prefix_, id); }
-  std::string L(const std::string& id) { return redis::keys::Lease(prefix_, id); }
   std::string P(const std::string& id) { return redis::keys::PendingOf(prefix_, id); }
   std::string Confirm(const std::string& token, const std::string& id, const std::string& gen) {
     return Eval(redis::scripts::Confirm(), redis::args::Confirm{prefix_, token, {{id, gen}}}).at(0);
@@ -108,7 +107,7 @@ TEST_F(LuaScripts, CreateRecordsInstanceOutboxAndHistoryInItsOwnSlot) {
   EXPECT_EQ(redis_->Int({"XLEN", H(id)}), 1);
   EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "1");
   // Every key the scripts touch for it hashes to one slot, and so does its outbox bucket.
-  for (const auto& k : {H(id), L(id), P(id)}) {
+  for (const auto& k : {H(id), P(id)}) {
     EXPECT_EQ(redis::keys::SlotOf(k), redis::keys::SlotOf(I(id))) << k;
   }
   // The tenant index is another slot's, written before the instance by index_create.lua.
@@ -193,6 +192,19 @@ TEST_F(LuaScripts, ClaimFencesStaleGenAndDoubleClaim) {
   auto busy = Claim(id, "1", "w2");
   EXPECT_EQ(busy.at(0), "busy");
   EXPECT_EQ(busy.at(1), "w1");
+  // In Redis's clock, a lease_ms ahead.
+  auto now = redis_->Array({"TIME"});
+  ASSERT_EQ(now.size(), 2U);
+  const long long now_ms = std::stoll(now[0]) * 1000 + std::stoll(now[1]) / 1000;
+  const long long until = std::stoll(Field(id, "lease_until"));
+  EXPECT_GE(until, now_ms + 10000 - 1000);
+  EXPECT_LE(until, now_ms + 10000);
+  // A lease that ran out is taken over by the next claim, and fences its old holder off.
+  redis_->Cmd({"HSET", I(id), "lease_until", std::to_string(now_ms - 1)});
+  ASSERT_EQ(Claim(id, "1", "w2").at(0), "ok");
+  EXPECT_EQ(Field(id, "lease_by"), "w2");
+  EXPECT_EQ(Write(id, "1", "w1", domain::InstanceStatus::kStarted, true), "lost");
+  EXPECT_EQ(Write(id, "1", "w2", domain::InstanceStatus::kStarted, true), "ok");
 }
 
 TEST_F(LuaScripts, WriteStatusIsFencedByGenAndLeaseAndFinalClearsOutbox) {
@@ -205,7 +217,8 @@ TEST_F(LuaScripts, WriteStatusIsFencedByGenAndLeaseAndFinalClearsOutbox) {
   EXPECT_EQ(Field(id, "p_action"), "create");  // still pending
   EXPECT_EQ(Write(id, "1", "w1", domain::InstanceStatus::kStarted, true), "ok");
   EXPECT_EQ(Field(id, "p_action"), "");
-  EXPECT_EQ(redis_->Cmd({"EXISTS", L(id)}), "0");
+  EXPECT_EQ(Field(id, "lease_by"), "");  // the lease released with it
+  EXPECT_EQ(Field(id, "lease_until"), "");
   EXPECT_EQ(redis_->Int({"XLEN", H(id)}), 3);
   EXPECT_EQ(redis_->Int({"EXISTS", P(id)}), 0);  // out of the outbox
   // A redelivered copy of the finished command is now stale at claim.
@@ -311,9 +324,13 @@ TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndHandsItBac
   redis_->Cmd({"ZADD", P(id), "1", id});
   EXPECT_EQ(Reconcile(id, 30000, 20000), (std::vector<std::string>{"none"}));
   EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "");
-  // Leased by a worker: left alone.
+  // Leased by a worker: left alone, until the lease runs out.
   ASSERT_EQ(Claim(confirmed, "1", "w1").at(0), "ok");
   EXPECT_EQ(Reconcile(confirmed, 40000, 20000), (std::vector<std::string>{"none"}));
+  const std::string until = Field(confirmed, "lease_until");
+  redis_->Cmd({"HSET", I(confirmed), "lease_until", "1"});
+  EXPECT_EQ(Reconcile(confirmed, 40000, 20000).at(0), "republish");
+  redis_->Cmd({"HSET", I(confirmed), "lease_until", until});
   // An unconfirmed start goes back to where it was; a shim confirming only now learns it is off.
   std::string started = Create();
   SetStatus(started, domain::InstanceStatus::kStopped);
@@ -375,14 +392,14 @@ TEST_F(LuaScripts, ReleaseForRetryGivesBackTheLeaseAndDefersTheOutbox) {
         .at(0);
   };
   EXPECT_EQ(release("w2", "1"), "1");  // not w2's lease: it stays
-  EXPECT_EQ(redis_->Cmd({"GET", L(id)}), "w1");
+  EXPECT_EQ(Field(id, "lease_by"), "w1");
   EXPECT_EQ(release("w1", "1"), "1");
-  EXPECT_EQ(redis_->Int({"EXISTS", L(id)}), 0);
+  EXPECT_EQ(Field(id, "lease_by"), "");
   EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "5000");  // due when the retry is
   ASSERT_EQ(Claim(id, "1", "w2").at(0), "ok");            // any worker may run the retry
   redis_->Cmd({"HSET", I(id), "p_gen", "2"});             // superseded meanwhile
   EXPECT_EQ(release("w2", "1"), "0");
-  EXPECT_EQ(redis_->Int({"EXISTS", L(id)}), 0);
+  EXPECT_EQ(Field(id, "lease_by"), "");
 }
 
 }  // namespace

@@ -115,7 +115,7 @@ TEST_F(ReconcilerTest, APassWalksASliceOfBucketsThenLooksAtEachDueInstance) {
     EXPECT_EQ(c.args[1], due[i]);
     EXPECT_EQ(c.args[7].front(), ',');  // create_failures from the status table
     EXPECT_EQ(c.keys.at(0), redis::keys::Instance("p:", due[i]));
-    EXPECT_EQ(c.keys.at(3), redis::keys::PendingOf("p:", due[i]));
+    EXPECT_EQ(c.keys.at(2), redis::keys::PendingOf("p:", due[i]));
   }
   redis_.Answer(4, Array({Str("undo"), Str("tok-u"), Str("3")}));
   redis_.Answer(5, Array({Str("republish"), Str("stop"), Int(7), Str("req-r"), Int(2)}));

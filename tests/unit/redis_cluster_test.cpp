@@ -36,8 +36,7 @@ TEST(Keys, AnInstancesKeysAndItsOutboxBucketShareOneSlot) {
   const std::string id = "6f1c2d9e-0a4b-4c8e-9d7f-1b2a3c4d5e6f";
   const int slot = keys::SlotOf(keys::Instance("lambda:", id));
   EXPECT_EQ(keys::Instance("lambda:", id), "lambda:i:{" + id + "}");
-  for (const auto& k :
-       {keys::History("lambda:", id), keys::Lease("lambda:", id), keys::PendingOf("lambda:", id)}) {
+  for (const auto& k : {keys::History("lambda:", id), keys::PendingOf("lambda:", id)}) {
     EXPECT_EQ(keys::SlotOf(k), slot) << k;
   }
   // Every slot has a bucket of its own, in that slot.
@@ -84,7 +83,7 @@ TEST(Keys, EveryScriptCallDeclaresKeysOfOneSlot) {
   undo.prefix = "p:";
   undo.id_gens = {{id, "1"}};
   EXPECT_TRUE(one_slot(undo.Keys()));
-  EXPECT_EQ(undo.Keys().size(), 4U);  // as undo_admission.lua documents
+  EXPECT_EQ(undo.Keys().size(), 3U);  // as undo_admission.lua documents
   args::Page page;
   page.prefix = "p:";
   page.tenant = "acme";
@@ -92,7 +91,7 @@ TEST(Keys, EveryScriptCallDeclaresKeysOfOneSlot) {
   args::ReconcilerLease lease;
   lease.prefix = "p:";
   EXPECT_TRUE(one_slot(lease.Keys()));
-  EXPECT_EQ(keys_of(args::WriteStatus{}).size(), 4U);  // as write_status.lua documents
+  EXPECT_EQ(keys_of(args::WriteStatus{}).size(), 3U);  // as write_status.lua documents
 }
 
 TEST(ClusterUrl, SeedsAreAListAfterTheClusterScheme) {
@@ -192,8 +191,8 @@ TEST(Grouping, OnAClusterAGroupHoldsOneSlotsCallsOnly) {
     for (const auto& k : s.keys) EXPECT_EQ(keys::SlotOf(k), keys::SlotOf(s.keys.front()));
     by_script[s.script] = s.keys.size();
   }
-  EXPECT_EQ(by_script["group"], 4U);
-  EXPECT_EQ(by_script["claim"], 2U);
+  EXPECT_EQ(by_script["group"], 2U);
+  EXPECT_EQ(by_script["claim"], 1U);
   // One server: every call of the turn in one group.
   RecordingClient single;
   GroupingClient all(nullptr, single, 128, false);
@@ -203,7 +202,7 @@ TEST(Grouping, OnAClusterAGroupHoldsOneSlotsCallsOnly) {
   }
   all.Flush();
   ASSERT_EQ(single.sent.size(), 1U);
-  EXPECT_EQ(single.sent[0].keys.size(), 4U);
+  EXPECT_EQ(single.sent[0].keys.size(), 2U);
 }
 
 TEST(Grouping, AWaitGoesToTheConnectionOfItsKey) {

@@ -290,7 +290,8 @@ std::vector<std::string> Scan(Redis* c, const std::string& pattern) {
 
 /// The keys of the layout before hash tags (i:<id>, h:<id>, lease:<id>, one `pending` ZSET,
 /// t:<tenant>:ids, t:<tenant>:live as a SET) renamed into keys.h's: nothing is lost, and what is
-/// in the new layout already is left alone.
+/// in the new layout already is left alone. A lease key of either layout (lease:<id>,
+/// lease:{<id>}) becomes the instance's lease_by and lease_until fields, for what is left of it.
 int MigrateKeys(Redis* c, const std::string& prefix) {
   size_t instances = 0, pending = 0, tenants = 0;
   auto untagged = [](const std::string& k) { return k.find('{') == std::string::npos; };
@@ -298,14 +299,26 @@ int MigrateKeys(Redis* c, const std::string& prefix) {
     if (!untagged(key)) continue;
     const std::string id = key.substr(prefix.size() + 2);
     Command(c, {"RENAMENX", key, redis::keys::Instance(prefix, id)});
-    for (const auto& [old_key, new_key] :
-         {std::pair{prefix + "h:" + id, redis::keys::History(prefix, id)},
-          std::pair{prefix + "lease:" + id, redis::keys::Lease(prefix, id)}}) {
-      if (Command(c, {"EXISTS", old_key}).integer == 1) {
-        Command(c, {"RENAMENX", old_key, new_key});
-      }
+    const std::string old_history = prefix + "h:" + id;
+    if (Command(c, {"EXISTS", old_history}).integer == 1) {
+      Command(c, {"RENAMENX", old_history, redis::keys::History(prefix, id)});
     }
     ++instances;
+  }
+  for (const auto& key : Scan(c, prefix + "lease:*")) {
+    std::string id = key.substr(prefix.size() + 6);
+    if (id.size() > 2 && id.front() == '{' && id.back() == '}') id = id.substr(1, id.size() - 2);
+    auto holder = Command(c, {"GET", key});
+    auto ttl = Command(c, {"PTTL", key});
+    auto now = Command(c, {"TIME"});
+    const std::string instance = redis::keys::Instance(prefix, id);
+    if (!holder.is_nil() && ttl.integer > 0 && now.elements.size() == 2 &&
+        Command(c, {"EXISTS", instance}).integer == 1) {
+      const long long until = std::atoll(now.elements[0].str.c_str()) * 1000 +
+                              std::atoll(now.elements[1].str.c_str()) / 1000 + ttl.integer;
+      Command(c, {"HSET", instance, "lease_by", holder.str, "lease_until", std::to_string(until)});
+    }
+    Command(c, {"DEL", key});
   }
   const std::string old_pending = prefix + "pending";
   auto entries = Command(c, {"ZRANGE", old_pending, "0", "-1", "WITHSCORES"});
@@ -505,9 +518,9 @@ int main(int argc, char** argv) {
   if (pos[0] == "keys" && pos.size() == 2) {
     // Pure: no Redis needed. The layout of keys.h, for redis-cli and debugging.
     const std::string& id = pos[1];
-    std::printf("instance %s\nhistory %s\nlease %s\noutbox %s\nslot %d\n",
+    std::printf("instance %s\nhistory %s\noutbox %s\nslot %d\n",
                 redis::keys::Instance(prefix, id).c_str(), redis::keys::History(prefix, id).c_str(),
-                redis::keys::Lease(prefix, id).c_str(), redis::keys::PendingOf(prefix, id).c_str(),
+                redis::keys::PendingOf(prefix, id).c_str(),
                 redis::keys::SlotOf(redis::keys::Instance(prefix, id)));
     return 0;
   }

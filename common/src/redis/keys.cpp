@@ -64,9 +64,6 @@ std::string Instance(std::string_view prefix, std::string_view id) {
 std::string History(std::string_view prefix, std::string_view id) {
   return Tagged(prefix, "h:", id);
 }
-std::string Lease(std::string_view prefix, std::string_view id) {
-  return Tagged(prefix, "lease:", id);
-}
 std::string PendingOf(std::string_view prefix, std::string_view id) {
   return PendingBucket(prefix, SlotOf(Instance(prefix, id)));
 }

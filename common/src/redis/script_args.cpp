@@ -100,32 +100,25 @@ std::vector<std::string> UndoAdmission::Keys() const {
   for (const auto& [id, gen] : id_gens) {
     k.push_back(keys::Instance(prefix, id));
     k.push_back(keys::History(prefix, id));
-    k.push_back(keys::Lease(prefix, id));
     k.push_back(keys::PendingOf(prefix, id));
   }
   return k;
 }
 
-std::vector<std::string> Claim::Keys() const {
-  return {keys::Instance(prefix, id), keys::Lease(prefix, id)};
-}
+std::vector<std::string> Claim::Keys() const { return {keys::Instance(prefix, id)}; }
 
 std::vector<std::string> WriteStatus::Keys() const {
-  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::Lease(prefix, id),
-          keys::PendingOf(prefix, id)};
+  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::PendingOf(prefix, id)};
 }
 
-std::vector<std::string> RenewLease::Keys() const {
-  return {keys::Lease(prefix, id), keys::Instance(prefix, id)};
-}
+std::vector<std::string> RenewLease::Keys() const { return {keys::Instance(prefix, id)}; }
 
 std::vector<std::string> ReleaseForRetry::Keys() const {
-  return {keys::Lease(prefix, id), keys::Instance(prefix, id), keys::PendingOf(prefix, id)};
+  return {keys::Instance(prefix, id), keys::PendingOf(prefix, id)};
 }
 
 std::vector<std::string> ReconcileOne::Keys() const {
-  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::Lease(prefix, id),
-          keys::PendingOf(prefix, id)};
+  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::PendingOf(prefix, id)};
 }
 
 std::vector<std::string> ReconcilerLease::Keys() const { return {keys::ReconcilerLease(prefix)}; }

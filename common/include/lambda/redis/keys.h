@@ -21,7 +21,6 @@ const std::string& SlotTag(int slot);
 
 std::string Instance(std::string_view prefix, std::string_view id);
 std::string History(std::string_view prefix, std::string_view id);
-std::string Lease(std::string_view prefix, std::string_view id);
 /// The outbox bucket holding `id` (a ZSET of ids by when to look at them next).
 std::string PendingOf(std::string_view prefix, std::string_view id);
 /// The outbox bucket of `slot`.
