@@ -115,7 +115,7 @@ redis_c=$(compose ps -q redis)
 rcli() { docker exec "$redis_c" redis-cli "$@" | tr -d '\r'; }
 holder=""
 for _ in $(seq 1 100); do
-  holder=$(rcli GET "lambda:lease:{$id}")
+  holder=$(rcli HGET "lambda:i:{$id}" lease_by)
   [ -n "$holder" ] && break; sleep 0.1
 done
 victim=""
