@@ -12,9 +12,10 @@ USER redis
 WORKDIR /var/lib/redis
 EXPOSE 6379
 # Debian's redis listens on loopback in protected mode; in a container the network is the fence.
-# appendfsync always: an accepted action survives a Redis crash.
+# appendfsync always: an accepted action survives a Redis crash. Small stream nodes: see
+# docs/operations.md (an instance's streams are short; the default node is 4 KB each).
 CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", "/var/lib/redis", \
-     "--appendonly", "yes", "--appendfsync", "always"]
+     "--appendonly", "yes", "--appendfsync", "always", "--stream-node-max-bytes", "512"]
 
 FROM debian:bookworm-slim AS rabbitmq
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
