@@ -95,9 +95,18 @@ if [ "$want_redis_cluster" = 1 ]; then
   export LAMBDA_TEST_SCRIPTS="$LAMBDA_ROOT/scripts/lib/common.sh"
 fi
 if [ "$want_rabbit" = 1 ]; then
-  export LAMBDA_TEST_AMQP_PORT; LAMBDA_TEST_AMQP_PORT=$(free_port)
-  export LAMBDA_TEST_RABBIT_DIR="$TMP/rabbitmq"
-  start_rabbitmq "$LAMBDA_TEST_RABBIT_DIR" "$LAMBDA_TEST_AMQP_PORT" || exit 1
+  export LAMBDA_TEST_AMQP_PORT LAMBDA_TEST_RABBIT_DIR="$TMP/rabbitmq"
+  # Parallel fixtures pick free ports at the same time, so the broker's port (or its
+  # distribution port) can be taken before it binds: one more start on fresh ports, with the
+  # failed one's logs kept beside it.
+  for try in 1 2; do
+    LAMBDA_TEST_AMQP_PORT=$(free_port)
+    start_rabbitmq "$LAMBDA_TEST_RABBIT_DIR" "$LAMBDA_TEST_AMQP_PORT" && break
+    stop_rabbitmq "$LAMBDA_TEST_RABBIT_DIR" "$LAMBDA_TEST_AMQP_PORT"
+    [ "$try" = 2 ] && exit 1
+    mv "$LAMBDA_TEST_RABBIT_DIR" "$TMP/rabbitmq-failed-start"
+    echo "with_servers.sh: starting rabbitmq again on fresh ports" >&2
+  done
   export LAMBDA_TEST_AMQP_URL="amqp://guest:guest@127.0.0.1:$LAMBDA_TEST_AMQP_PORT/"
   export LAMBDA_TEST_SCRIPTS="$LAMBDA_ROOT/scripts/lib/common.sh"
 fi

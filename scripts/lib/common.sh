@@ -248,6 +248,7 @@ CONF
     if ! rabbitmqctl -n "$RABBITMQ_NODENAME" wait "$RABBITMQ_PID_FILE" --timeout 120 >/dev/null 2>&1 ||
        ! rabbitmqctl -n "$RABBITMQ_NODENAME" await_startup --timeout 120 >/dev/null 2>&1; then
       echo "rabbitmq did not start on port $port; see $dir/server.log and $dir/log" >&2
+      tail -n 15 "$dir/server.log" >&2  # the directory may be a test's, removed when it fails
       exit 1
     fi
   )
