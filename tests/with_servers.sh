@@ -97,8 +97,9 @@ fi
 if [ "$want_rabbit" = 1 ]; then
   export LAMBDA_TEST_AMQP_PORT LAMBDA_TEST_RABBIT_DIR="$TMP/rabbitmq"
   # Parallel fixtures pick free ports at the same time, so the broker's port (or its
-  # distribution port) can be taken before it binds: one more start on fresh ports, with the
-  # failed one's logs kept beside it.
+  # distribution port, chosen per directory) can be taken before it binds: one more start in a
+  # fresh directory on fresh ports. start_rabbitmq prints a failed start's log tail, since a
+  # failed fixture removes $TMP.
   for try in 1 2; do
     LAMBDA_TEST_AMQP_PORT=$(free_port)
     start_rabbitmq "$LAMBDA_TEST_RABBIT_DIR" "$LAMBDA_TEST_AMQP_PORT" && break
