@@ -1,9 +1,11 @@
 // The Redis Cluster client against a real 3-master + 3-replica cluster
 // (tests/with_servers.sh redis-cluster): commands and scripts routed to every master, a slot
-// moved under it (MOVED followed), and a master SIGKILLed (its replica promoted and taken over).
+// moved under it (MOVED followed), a slot refusing for a while (TRYAGAIN sent again), and a
+// master SIGKILLed (its replica promoted and taken over).
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -112,15 +114,24 @@ class RedisCluster : public ::testing::Test {
   /// SET then GET of `n` keys spread over every slot range; how many came back right.
   int RoundTrip(int n, const std::string& tag) {
     int right = 0, answered = 0;
+    std::string first_wrong;
     for (int i = 0; i < n; ++i) {
       const std::string key = prefix_ + tag + std::to_string(i);
       client_->Command({"SET", key, std::to_string(i)}, [](Result<redis::Value>) {});
       client_->Command({"GET", key}, [&, i](Result<redis::Value> r) {
         ++answered;
-        if (r && r->str == std::to_string(i)) ++right;
+        if (r && r->str == std::to_string(i)) {
+          ++right;
+        } else if (first_wrong.empty()) {
+          first_wrong = !r ? r.error().message : r->is_error() ? r->str : "got " + r->str;
+        }
       });
     }
     RunUntil([&] { return answered == n; }, std::chrono::seconds(10));
+    if (right != n) {
+      std::printf("round trip %s: %d of %d answered, %d right; first wrong: %s\n", tag.c_str(),
+                  answered, n, right, first_wrong.c_str());
+    }
     return right;
   }
 
@@ -197,6 +208,79 @@ TEST_F(RedisCluster, ASlotMovedUnderItIsFollowedAndLearnt) {
   EXPECT_TRUE(
       testing::WaitFor([&] { return Redirects(to->port, key) && !Redirects(from->port, key); },
                        std::chrono::seconds(10)));
+}
+
+TEST_F(RedisCluster, ARefusedCommandIsSentAgainUntilTheSlotServesIt) {
+  // A master whose slot is marked MIGRATING refuses a multi-key command that finds only some of
+  // its keys with TRYAGAIN, before running it (the path CLUSTERDOWN takes too: a failover's
+  // nodes answer it for a moment after the map names the promoted replica). The client sends
+  // the command again until the slot is stable, and past its retry time hands the answer on.
+  // MIGRATING is the owner's own state, never gossiped, so no other node's map changes.
+  const std::string kept = prefix_ + "{refused}kept";
+  const std::string missing = prefix_ + "{refused}missing";
+  const std::string slot = std::to_string(redis::keys::SlotOf(kept));
+  ASSERT_TRUE(testing::RedisClusterIsWhole(std::chrono::seconds(30)));
+  int owner = 0;
+  std::string other_id;
+  for (const auto& n : Nodes()) {
+    if (!IsMaster(n.port)) continue;
+    if (!Redirects(n.port, kept)) {
+      owner = n.port;
+    } else {
+      other_id = n.id;
+    }
+  }
+  ASSERT_GT(owner, 0);
+  ASSERT_FALSE(other_id.empty());
+  const std::string cli = "redis-cli -p " + std::to_string(owner) + " ";
+  ASSERT_EQ(testing::RunCommand(cli + "set " + kept + " here").out.rfind("OK", 0), 0U);
+  auto refuse = [&] {
+    ASSERT_EQ(testing::RunCommand(cli + "cluster setslot " + slot + " migrating " + other_id)
+                  .out.rfind("OK", 0),
+              0U);
+    ASSERT_EQ(testing::RunCommand(cli + "mget " + kept + " " + missing + " 2>&1")
+                  .out.rfind("TRYAGAIN", 0),
+              0U)
+        << "the owner did not refuse the command";
+  };
+  auto serve = [&] {
+    ASSERT_EQ(testing::RunCommand(cli + "cluster setslot " + slot + " stable").out.rfind("OK", 0),
+              0U);
+  };
+  std::optional<std::string> got;
+  auto mget = [&] {
+    got.reset();
+    client_->Command({"MGET", kept, missing}, [&](Result<redis::Value> r) {
+      if (!r) {
+        got = r.error().message;
+      } else if (r->is_error()) {
+        got = r->str;
+      } else {
+        got = r->elements.empty() ? "empty" : r->elements[0].str;
+      }
+    });
+  };
+
+  refuse();
+  const uint64_t retries = client_->retries();
+  mget();
+  RunUntil([] { return false; }, std::chrono::milliseconds(400));
+  EXPECT_FALSE(got.has_value()) << "answered while the slot refused it: " << *got;
+  serve();
+  ASSERT_TRUE(RunUntil([&] { return got.has_value(); }, std::chrono::seconds(5)));
+  EXPECT_EQ(*got, "here");
+  EXPECT_GT(client_->retries(), retries) << "never sent again";
+
+  // Refused for longer than the retry time (1 s by default): the caller gets the refusal.
+  refuse();
+  const auto sent = std::chrono::steady_clock::now();
+  mget();
+  ASSERT_TRUE(RunUntil([&] { return got.has_value(); }, std::chrono::seconds(5)));
+  const auto waited = std::chrono::steady_clock::now() - sent;
+  serve();
+  EXPECT_EQ(got->rfind("TRYAGAIN", 0), 0U) << *got;
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  testing::RunCommand(cli + "del " + kept);
 }
 
 TEST_F(RedisCluster, AMasterKilledIsReplacedByItsReplicaWithoutARestart) {

@@ -77,6 +77,8 @@ struct ClusterClient::Request {
   std::vector<std::string> keys, args;
   int slot = -1;  ///< -1: no key (any node serves it)
   int hops = 0;
+  uint64_t retry_until_ms = 0;               ///< set by the first CLUSTERDOWN or TRYAGAIN answer
+  std::optional<Result<Value>> last_answer;  ///< what the caller gets once retry_until_ms passes
   Callback cb;
 };
 
@@ -85,11 +87,13 @@ class ClusterClient::Timer : public uv::Timer {
   using uv::Timer::Timer;
 };
 
-ClusterClient::ClusterClient(uv_loop_t* loop, Config config, uint64_t refresh_ms)
+ClusterClient::ClusterClient(uv_loop_t* loop, Config config, uint64_t refresh_ms, uint64_t retry_ms)
     : loop_(loop),
       config_(std::move(config)),
       refresh_ms_(refresh_ms),
-      refresh_timer_(std::make_unique<Timer>(loop)) {}
+      refresh_timer_(std::make_unique<Timer>(loop)),
+      retry_ms_(retry_ms),
+      retry_timer_(std::make_unique<Timer>(loop)) {}
 
 ClusterClient::~ClusterClient() {
   *alive_ = false;
@@ -99,7 +103,7 @@ ClusterClient::~ClusterClient() {
 size_t ClusterClient::pending() const {
   size_t n = 0;
   for (const auto& [addr, node] : nodes_) n += node->pending();
-  return n;
+  return n + parked_.size();
 }
 
 AsyncClient& ClusterClient::EnsureNode(const std::string& addr) {
@@ -135,8 +139,13 @@ void ClusterClient::Start(std::function<void(State)> on_state) {
 
 void ClusterClient::Stop() {
   refresh_timer_->Stop();
+  retry_timer_->Stop();
   state_ = State::kStopped;
   for (auto& [addr, node] : nodes_) node->Stop();
+  // Parked commands never ran: they get the answer that parked them.
+  auto parked = std::move(parked_);
+  parked_.clear();
+  for (auto& r : parked) r->cb(std::move(*r->last_answer));
   if (on_state_) on_state_(State::kStopped);
 }
 
@@ -236,9 +245,37 @@ void ClusterClient::Route(std::shared_ptr<Request> r) {
   AsyncClient* node = NodeFor(r->slot);
   if (node == nullptr || !node->connected()) {
     Refresh();
+    // A parked command waits out its retry time: the slot's master may be on its way.
+    if (r->last_answer && util::NowMs() < static_cast<int64_t>(r->retry_until_ms)) {
+      parked_.push_back(std::move(r));
+      return;
+    }
     return r->cb(Error{Code::kUnavailable, "redis cluster: no connected master for the slot"});
   }
   Send(std::move(r), node, false);
+}
+
+void ClusterClient::Park(std::shared_ptr<Request> r, Result<Value> answer) {
+  const auto now = static_cast<uint64_t>(util::NowMs());
+  if (!r->last_answer) r->retry_until_ms = now + retry_ms_;
+  if (now >= r->retry_until_ms || state_ == State::kStopped) return r->cb(std::move(answer));
+  r->last_answer = std::move(answer);
+  parked_.push_back(std::move(r));
+  if (!retry_timer_->active()) {
+    retry_timer_->Start(refresh_ms_, 0, [this] { RetryParked(); });
+  }
+}
+
+void ClusterClient::RetryParked() {
+  auto parked = std::move(parked_);
+  parked_.clear();
+  for (auto& r : parked) {
+    ++retries_;
+    Route(std::move(r));
+  }
+  if (!parked_.empty() && !retry_timer_->active()) {
+    retry_timer_->Start(refresh_ms_, 0, [this] { RetryParked(); });
+  }
 }
 
 void ClusterClient::Send(std::shared_ptr<Request> r, AsyncClient* node, bool asking) {
@@ -264,7 +301,10 @@ void ClusterClient::Send(std::shared_ptr<Request> r, AsyncClient* node, bool ask
       }
       if (v->is_error() &&
           (v->str.rfind("CLUSTERDOWN", 0) == 0 || v->str.rfind("TRYAGAIN", 0) == 0)) {
+        // Refused before it ran (the node's cluster state is not ok yet, or a multi-key
+        // command met a slot mid-migration): safe to send again, scripts included.
         Refresh();
+        return Park(std::move(r), std::move(v));
       }
     }
     r->cb(std::move(v));

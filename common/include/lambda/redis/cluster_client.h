@@ -9,6 +9,9 @@
 ///  - a node lost, or a CLUSTERDOWN/TRYAGAIN answer: the map is asked for again every
 ///    refresh_ms until every slot has a connected master, so a replica promoted after its
 ///    master died takes the slots over without a restart;
+///  - CLUSTERDOWN and TRYAGAIN are answered before the command runs, so it is sent again every
+///    refresh_ms for up to retry_ms (a node turns its cluster state back to ok a little after the
+///    map already names the promoted replica); past that the caller gets the answer;
 ///  - NOSCRIPT is each node's own: every AsyncClient falls back to EVAL by itself.
 /// A command whose slot has no connected master now is answered kUnavailable at once (the shim
 /// answers 503); commands of other slots go on. Thread: loop only.
@@ -47,7 +50,8 @@ std::optional<Redirect> ParseRedirect(const Value& v);
 
 class ClusterClient final : public LiveClient {
  public:
-  ClusterClient(uv_loop_t* loop, Config config, uint64_t refresh_ms = 250);
+  ClusterClient(uv_loop_t* loop, Config config, uint64_t refresh_ms = 250,
+                uint64_t retry_ms = 1000);
   ~ClusterClient() override;
   ClusterClient(const ClusterClient&) = delete;
   ClusterClient& operator=(const ClusterClient&) = delete;
@@ -69,6 +73,8 @@ class ClusterClient final : public LiveClient {
   int healthy_slots() const { return healthy_; }
   uint64_t redirects() const { return redirects_; }
   uint64_t map_refreshes() const { return refreshes_; }
+  /// Commands sent again after a CLUSTERDOWN or TRYAGAIN answer.
+  uint64_t retries() const { return retries_; }
 
  private:
   struct Request;
@@ -76,6 +82,8 @@ class ClusterClient final : public LiveClient {
   AsyncClient& EnsureNode(const std::string& addr);
   void Send(std::shared_ptr<Request> r, AsyncClient* node, bool asking);
   void Route(std::shared_ptr<Request> r);
+  void Park(std::shared_ptr<Request> r, Result<Value> answer);
+  void RetryParked();
   void Refresh();
   void OnNodeState();
   void UpdateState();
@@ -93,7 +101,11 @@ class ClusterClient final : public LiveClient {
   std::function<void(State)> on_state_;
   class Timer;
   std::unique_ptr<Timer> refresh_timer_;
+  uint64_t retry_ms_;
+  std::vector<std::shared_ptr<Request>> parked_;  ///< waiting out a CLUSTERDOWN or TRYAGAIN
+  std::unique_ptr<Timer> retry_timer_;
   uint64_t redirects_ = 0;
+  uint64_t retries_ = 0;
   uint64_t refreshes_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
