@@ -248,6 +248,7 @@ void ClusterClient::Route(std::shared_ptr<Request> r) {
     // A parked command waits out its retry time: the slot's master may be on its way.
     if (r->last_answer && util::NowMs() < static_cast<int64_t>(r->retry_until_ms)) {
       parked_.push_back(std::move(r));
+      ArmRetry();
       return;
     }
     return r->cb(Error{Code::kUnavailable, "redis cluster: no connected master for the slot"});
@@ -261,9 +262,11 @@ void ClusterClient::Park(std::shared_ptr<Request> r, Result<Value> answer) {
   if (now >= r->retry_until_ms || state_ == State::kStopped) return r->cb(std::move(answer));
   r->last_answer = std::move(answer);
   parked_.push_back(std::move(r));
-  if (!retry_timer_->active()) {
-    retry_timer_->Start(refresh_ms_, 0, [this] { RetryParked(); });
-  }
+  ArmRetry();
+}
+
+void ClusterClient::ArmRetry() {
+  if (!retry_timer_->active()) retry_timer_->Start(refresh_ms_, 0, [this] { RetryParked(); });
 }
 
 void ClusterClient::RetryParked() {
@@ -272,9 +275,6 @@ void ClusterClient::RetryParked() {
   for (auto& r : parked) {
     ++retries_;
     Route(std::move(r));
-  }
-  if (!parked_.empty() && !retry_timer_->active()) {
-    retry_timer_->Start(refresh_ms_, 0, [this] { RetryParked(); });
   }
 }
 

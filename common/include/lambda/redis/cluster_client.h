@@ -6,12 +6,12 @@
 ///    connection to every node it names, replicas included (one of them may be promoted);
 ///  - MOVED (the map is stale: the slot is learnt, the command sent on) and ASK (a slot being
 ///    migrated: ASKING, then the command, on the node named), a few hops at most;
-///  - a node lost, or a CLUSTERDOWN/TRYAGAIN answer: the map is asked for again every
-///    refresh_ms until every slot has a connected master, so a replica promoted after its
-///    master died takes the slots over without a restart;
-///  - CLUSTERDOWN and TRYAGAIN are answered before the command runs, so it is sent again every
-///    refresh_ms for up to retry_ms (a node turns its cluster state back to ok a little after the
-///    map already names the promoted replica); past that the caller gets the answer;
+///  - a node lost: the map is asked for again every refresh_ms until every slot has a connected
+///    master, so a replica promoted after its master died takes the slots over without a restart;
+///  - CLUSTERDOWN or TRYAGAIN (answered before the command runs): the map is refreshed and the
+///    command is sent again every refresh_ms for up to retry_ms (a node turns its cluster state
+///    back to ok a little after the map already names the promoted replica); past that the
+///    caller gets the answer;
 ///  - NOSCRIPT is each node's own: every AsyncClient falls back to EVAL by itself.
 /// A command whose slot has no connected master now is answered kUnavailable at once (the shim
 /// answers 503); commands of other slots go on. Thread: loop only.
@@ -83,6 +83,7 @@ class ClusterClient final : public LiveClient {
   void Send(std::shared_ptr<Request> r, AsyncClient* node, bool asking);
   void Route(std::shared_ptr<Request> r);
   void Park(std::shared_ptr<Request> r, Result<Value> answer);
+  void ArmRetry();
   void RetryParked();
   void Refresh();
   void OnNodeState();
