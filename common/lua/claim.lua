@@ -14,6 +14,6 @@ local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 if cur[9] and cur[9] ~= worker and (tonumber(cur[10]) or 0) > now then return {'busy', cur[9]} end
 -- The command reached a worker, so its publish happened: the admission stands (see admit.lua).
-redis.call('HSET', key, 'claimed_by', worker, 'p_conf', 1, 'lease_by', worker,
+redis.call('HSET', key, 'claimed_by', worker, 'p_conf', '1', 'lease_by', worker,
   'lease_until', now + tonumber(ARGV[5]))
 return {'ok', tonumber(cur[3]), cur[4], cur[5], cur[6], cur[7], cur[8] or 'running'}

@@ -13,7 +13,7 @@ for i = 3, #ARGV, 2 do
   if not cur[5] or cur[4] == token then
     out[#out + 1] = 'undone'  -- an undone create leaves no instance behind
   elseif cur[1] == token and cur[2] == ARGV[i + 1] then
-    if cur[3] == '0' then redis.call('HSET', key, 'p_conf', 1) end
+    if cur[3] == '0' then redis.call('HSET', key, 'p_conf', '1') end
     out[#out + 1] = 'confirmed'
   else
     out[#out + 1] = 'superseded'
