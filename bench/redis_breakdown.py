@@ -9,7 +9,9 @@ Figures: the main thread's user and system CPU (system is the socket reads and w
 AOF's write and fdatasync, done on the main thread with appendfsync always), EVALSHA calls and
 commands run per action (those inside scripts included: Redis counts both), the commands' own
 time, and the scripts' time around their commands (Lua, argument and reply conversion) - so the
-note can say which part of Redis's time a change could still take away.
+note can say which part of Redis's time a change could still take away. Redis's stats do not say
+which commands ran inside a script: the few a client sends by itself (the reconciler's bucket
+reads, a ledger append) count as commands too, so the time around them is a slight undercount.
 """
 import subprocess
 import sys
