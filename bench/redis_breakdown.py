@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Where Redis's CPU goes, per action, for scripts/bench.
 
-  redis_breakdown.py snapshot FILE PORT...   writes INFO cpu and INFO commandstats of each node
+  redis_breakdown.py snapshot FILE PORT...   writes INFO cpu and INFO commandstats of each master
   redis_breakdown.py report A B N            prints "<figure> <value>" for the window A..B and N
-                                             actions, summed over the nodes
+                                             actions, summed over the masters
 
 Figures: the main thread's user and system CPU (system is the socket reads and writes and the
 AOF's write and fdatasync, done on the main thread with appendfsync always), EVALSHA calls and
@@ -31,6 +31,10 @@ def info(port, section):
 def snapshot(path, ports):
     with open(path, "w") as f:
         for port in ports:
+            # On a cluster the replicas run every write again: counting them would double the
+            # commands per action. The breakdown is the masters' (the CPU rows count everyone).
+            if "role:slave" in info(port, "replication"):
+                continue
             for line in info(port, "cpu") + info(port, "commandstats"):
                 f.write(f"{port} {line}\n")
 
