@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "lambda/domain/status.h"
+#include "lambda/log/log.h"
 #include "lambda/redis/async_client.h"
 #include "lambda/redis/grouping_client.h"
 #include "lambda/redis/script_args.h"
@@ -213,6 +214,8 @@ int Usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  lambda::log::SetComponent("redis_floor");
+  lambda::log::SetMinLevel(lambda::log::Level::kWarn);  // stderr: its failures only
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
