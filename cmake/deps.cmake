@@ -15,3 +15,14 @@ target_include_directories(lambda_http_parser SYSTEM INTERFACE ${HTTP_PARSER_INC
 target_link_libraries(lambda_http_parser INTERFACE ${HTTP_PARSER_LIBRARY})
 find_package(yaml-cpp REQUIRED)
 find_package(prometheus-cpp CONFIG REQUIRED)
+# The servers' allocator. Under callgrind, glibc's malloc and free were over a third of the
+# api-shim's instructions per accepted start (tcache holds 7 chunks per size; a request frees
+# ~190, so most went through _int_free and malloc_consolidate); with jemalloc the shim runs 24 %
+# fewer instructions per start and a worker 12 % fewer per command. The sanitizer and fuzz builds
+# keep libc's, which they intercept.
+option(LAMBDA_JEMALLOC "Link api-shim and worker with jemalloc" ON)
+add_library(lambda_allocator INTERFACE)
+if(LAMBDA_JEMALLOC AND NOT LAMBDA_SANITIZE AND NOT LAMBDA_TSAN AND NOT LAMBDA_FUZZ)
+  find_library(JEMALLOC_LIBRARY jemalloc REQUIRED)
+  target_link_libraries(lambda_allocator INTERFACE ${JEMALLOC_LIBRARY})
+endif()

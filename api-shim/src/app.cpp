@@ -6,6 +6,7 @@
 
 #include "lambda/domain/command.h"
 #include "lambda/domain/dialect_rules.h"
+#include "lambda/json/json.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/fan_out.h"
 #include "lambda/redis/keys.h"
@@ -383,7 +384,7 @@ void App::Dispatch(const std::shared_ptr<Call>& call) {
 }
 
 void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Creation)>& done) {
-  rapidjson::Document doc;
+  json::Document doc;
   if (auto st = json::Parse(call->req.body, &doc); !st) {
     return done(Creation{Creation::Kind::kInvalid, {}, {st.error().message}, {}});
   }

@@ -5,7 +5,7 @@ LAMBDA_ROOT="${LAMBDA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
 LAMBDA_DEBIAN_PACKAGES=(
   build-essential cmake pkg-config
-  libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev libhttp-parser-dev
+  libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev libhttp-parser-dev libjemalloc-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev libvirt-dev libyaml-cpp-dev
   prometheus-cpp-dev prometheus chromium python3-websocket
   redis-server rabbitmq-server redis-tools

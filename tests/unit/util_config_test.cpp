@@ -1,4 +1,8 @@
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
 
 #include "config.h"
 #include "lambda/amqp/config.h"
@@ -24,6 +28,41 @@ TEST(Util, UuidAndTokens) {
   EXPECT_TRUE(util::ConstantTimeEqual("abc", "abc"));
   EXPECT_FALSE(util::ConstantTimeEqual("abc", "abd"));
   EXPECT_FALSE(util::ConstantTimeEqual("abc", "ab"));
+}
+
+TEST(Util, RandomTokensNeverRepeatAcrossTheirBufferOrAFork) {
+  // Tokens come from a per-thread buffer of CSPRNG bytes: none repeats, one larger than the
+  // buffer is whole, and a forked child does not hand out the bytes its parent would hand next.
+  std::set<std::string> seen;
+  for (int i = 0; i < 2000; ++i) EXPECT_TRUE(seen.insert(util::RandomToken(16)).second);
+  EXPECT_EQ(util::RandomToken(5000).size(), (5000 * 8 + 5) / 6);
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string t = util::RandomToken(16);
+    _exit(write(fds[1], t.data(), t.size()) == static_cast<ssize_t>(t.size()) ? 0 : 1);
+  }
+  const std::string mine = util::RandomToken(16);
+  std::string theirs(mine.size(), '\0');
+  EXPECT_EQ(read(fds[0], theirs.data(), theirs.size()), static_cast<ssize_t>(theirs.size()));
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_NE(mine, theirs);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST(Util, Rfc3339KeepsEachMillisecondAcrossItsPerSecondCache) {
+  // The same second twice (the cached seconds), the next one, then back: each one exact.
+  EXPECT_EQ(util::Rfc3339(1700000000007), "2023-11-14T22:13:20.007Z");
+  EXPECT_EQ(util::Rfc3339(1700000000999), "2023-11-14T22:13:20.999Z");
+  EXPECT_EQ(util::Rfc3339(1700000001050), "2023-11-14T22:13:21.050Z");
+  EXPECT_EQ(util::Rfc3339(1700000000100), "2023-11-14T22:13:20.100Z");
+  EXPECT_EQ(util::Rfc3339(951782400000), "2000-02-29T00:00:00.000Z");
+  EXPECT_EQ(util::Rfc3339(253402300799999), "9999-12-31T23:59:59.999Z");
 }
 
 TEST(Util, TimeAndParsing) {

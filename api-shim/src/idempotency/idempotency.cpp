@@ -50,7 +50,7 @@ std::string Encode(const Record& r) {
 }
 
 std::optional<Record> Decode(std::string_view text) {
-  rapidjson::Document d;
+  json::Document d;
   if (!json::Parse(text, &d, "idempotency record") || !d.IsObject()) return std::nullopt;
   auto str = [&d](const char* k) -> std::optional<std::string> {
     auto it = d.FindMember(k);

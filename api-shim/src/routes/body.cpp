@@ -79,7 +79,7 @@ Result<std::optional<std::string>> DecodeActionField(const http::Request& req) {
   std::string type =
       ct ? util::ToLower(util::Trim(std::string_view(*ct).substr(0, ct->find(';')))) : "";
   if (type == "application/json") {
-    rapidjson::Document doc;
+    json::Document doc;
     if (auto st = json::Parse(req.body, &doc); !st) return st.error();
     if (!doc.IsObject()) return std::optional<std::string>{};
     auto it = doc.FindMember("action");
@@ -102,7 +102,7 @@ Result<std::optional<std::string>> DecodeActionField(const http::Request& req) {
 Result<ZenlayerBody> DecodeZenlayerBody(std::string_view text, size_t max_ids) {
   auto bad = [](std::string message) { return Error{Code::kInvalidArgument, std::move(message)}; };
   text = util::Trim(text);
-  rapidjson::Document doc;
+  json::Document doc;
   if (auto st = json::Parse(text.empty() ? std::string_view("{}") : text, &doc); !st)
     return bad("The request body must be a JSON object (" + st.error().message + ").");
   if (!doc.IsObject()) return bad("The request body must be a JSON object.");
@@ -133,7 +133,7 @@ Result<ZenlayerBody> DecodeZenlayerBody(std::string_view text, size_t max_ids) {
 
 Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids) {
   auto bad = [](std::string message) { return Error{Code::kInvalidArgument, std::move(message)}; };
-  rapidjson::Document doc;
+  json::Document doc;
   if (auto st = json::Parse(text, &doc); !st) return bad(st.error().message);
   if (!doc.IsObject()) return bad("the body must be a JSON object");
   BatchBody out;

@@ -33,7 +33,7 @@ void StatusObject(json::Writer& w, domain::InstanceStatus s, std::string_view fa
 }
 
 void EmbedJson(json::Writer& w, std::string_view text, std::string_view fallback) {
-  rapidjson::Document d;
+  json::Document d;
   if (!json::Parse(text, &d, "stored record")) (void)json::Parse(fallback, &d, "fallback");
   d.Accept(w);
 }
@@ -181,7 +181,7 @@ std::string ListBody(const std::vector<ListRow>& rows, const std::optional<Pagin
 }
 
 std::string InstanceInfo(const InstanceRecord& r) {
-  rapidjson::Document d;
+  json::Document d;
   if (!json::Parse(r.info_json, &d, "stored record") || !d.IsObject()) d.SetObject();
   if (!r.master_node_id.empty()) {
     d.RemoveMember("master_node_id");

@@ -133,13 +133,13 @@ Result<Command> CommandFrom(const rapidjson::Value& doc, const std::string& at) 
 }  // namespace
 
 Result<Command> ParseCommand(std::string_view body) {
-  rapidjson::Document doc;
+  json::Document doc;
   if (auto st = json::Parse(body, &doc, "command"); !st) return st.error();
   return CommandFrom(doc, "");
 }
 
 Result<std::vector<Command>> ParseCommands(std::string_view body) {
-  rapidjson::Document doc;
+  json::Document doc;
   if (auto st = json::Parse(body, &doc, "command"); !st) return st.error();
   std::vector<Command> out;
   if (!doc.IsArray()) {

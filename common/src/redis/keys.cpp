@@ -9,14 +9,25 @@ namespace {
 
 // Redis Cluster's key hash (CRC16/XMODEM, polynomial 0x1021). Nothing Debian packages for C++
 // exports it (hiredis 0.14 has no cluster support), and it is a dozen lines.
-uint16_t Crc16(std::string_view s) {
-  uint16_t crc = 0;
-  for (unsigned char c : s) {
-    crc ^= static_cast<uint16_t>(c << 8);
+// A byte at a time from a table built at compile time: the bit-at-a-time loop was ~1.5k
+// instructions per UUID key, hashed for every admission, claim and status write.
+constexpr std::array<uint16_t, 256> kCrc16Table = [] {
+  std::array<uint16_t, 256> t{};
+  for (unsigned b = 0; b < 256; ++b) {
+    auto crc = static_cast<uint16_t>(b << 8);
     for (int i = 0; i < 8; ++i) {
       crc = (crc & 0x8000) != 0 ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
                                 : static_cast<uint16_t>(crc << 1);
     }
+    t[b] = crc;
+  }
+  return t;
+}();
+
+uint16_t Crc16(std::string_view s) {
+  uint16_t crc = 0;
+  for (unsigned char c : s) {
+    crc = static_cast<uint16_t>((crc << 8) ^ kCrc16Table[((crc >> 8) ^ c) & 0xff]);
   }
   return crc;
 }

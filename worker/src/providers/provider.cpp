@@ -28,7 +28,7 @@ bool IsEffect(const std::string& outcome) {
 }
 
 Result<InstanceSpec> SpecFromInfo(const std::string& id, const std::string& info_json) {
-  rapidjson::Document d;
+  json::Document d;
   // Stored by the admission after json::Parse and the schema accepted it.
   if (auto st = json::ParseStored(info_json, &d, "instance_info"); !st) return st.error();
   if (!d.IsObject()) return Error{Code::kInvalidArgument, "instance_info: not an object"};
@@ -95,7 +95,7 @@ std::string ServersToJson(const std::vector<ServerInfo>& servers) {
 
 std::vector<ServerInfo> ServersFromJson(const std::string& text) {
   std::vector<ServerInfo> out;
-  rapidjson::Document d;
+  json::Document d;
   if (!json::ParseStored(text, &d, "stored servers") || !d.IsArray()) return out;
   for (const auto& v : d.GetArray()) {
     if (!v.IsObject()) continue;

