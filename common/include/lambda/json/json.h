@@ -61,7 +61,8 @@ namespace detail {
 /// The first pool block of a Document, inside the object (a base, so it is built first).
 struct DocumentPool {
   DocumentPool() : pool(buffer, sizeof buffer, kChunkBytes) {}
-  static constexpr size_t kChunkBytes = 16 * 1024;  // each further block, if the text needs more
+  // Each further block, if the text needs more.
+  static constexpr size_t kChunkBytes = size_t{16} * 1024;
   alignas(alignof(std::max_align_t)) char buffer[4096];
   rapidjson::MemoryPoolAllocator<> pool;
 };
