@@ -48,10 +48,13 @@ void RandomBytes(unsigned char* out, size_t n) {
     size_t used = sizeof bytes;
     uint64_t forks = 0;
   };
+  if (!registered) {  // no fork hook: no buffer either, each call asks OpenSSL itself
+    if (RAND_bytes(out, static_cast<int>(n)) != 1) throw std::runtime_error("RAND_bytes failed");
+    return;
+  }
   thread_local Pool pool;
-  if (const uint64_t forks = forks_seen.load(std::memory_order_relaxed);
-      !registered || pool.forks != forks) {
-    pool.used = sizeof pool.bytes;  // drawn before a fork (or unknown): not ours to reuse
+  if (const uint64_t forks = forks_seen.load(std::memory_order_relaxed); pool.forks != forks) {
+    pool.used = sizeof pool.bytes;  // drawn before a fork: the parent hands these out
     pool.forks = forks;
   }
   while (n > 0) {
