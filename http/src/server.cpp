@@ -285,6 +285,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   };
 
   void Write(std::string bytes, bool close_after) {
+    // Most answers fit the socket buffer at once: uv_try_write sends them with no write request,
+    // whose completion makes libuv (1.44) re-register the fd with epoll though nothing changed
+    // (one epoll_ctl per answer). What it cannot send, or a closing write, queues as before (an
+    // error is then reported through OnWrite, as before).
+    if (!close_after && !bytes.empty()) {
+      uv_buf_t whole = uv_buf_init(bytes.data(), static_cast<unsigned>(bytes.size()));
+      const int sent = uv_try_write(stream(), &whole, 1);
+      if (sent == static_cast<int>(bytes.size())) return;
+      if (sent > 0) bytes.erase(0, static_cast<size_t>(sent));
+    }
     auto w = std::make_unique<WriteReq>();
     w->data = std::move(bytes);
     w->conn = weak_from_this();

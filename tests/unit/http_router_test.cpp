@@ -45,5 +45,17 @@ TEST(HttpRouter, ALiteralShadowsTheIdEntriesAtItsPath) {
   EXPECT_EQ(m.allow, "GET, HEAD, OPTIONS");
 }
 
+TEST(HttpRouter, APathDeeperThanAnyRouteIsNotFound) {
+  auto r = MakeRouter();
+  std::string deep;
+  for (int i = 0; i < 40; ++i) deep += "/things";
+  EXPECT_EQ(r.Match("GET", deep).kind, PathMatch::Kind::kNotFound);
+  EXPECT_EQ(r.Match("OPTIONS", deep + "/count").kind, PathMatch::Kind::kNotFound);
+  EXPECT_EQ(r.Match("GET", "/things/count/x").kind, PathMatch::Kind::kNotFound);
+  EXPECT_EQ(r.Match("GET", "/").kind, PathMatch::Kind::kNotFound);
+  auto found = r.Match("GET", "/things/abc");
+  EXPECT_TRUE(found.allow.empty()) << "a found route carries no Allow set";
+}
+
 }  // namespace
 }  // namespace lambda::http

@@ -20,8 +20,13 @@ struct Attachment {
   int events = 0;
   bool* alive = nullptr;  // set while a callback runs, so a free inside it is noticed
 
+  // hiredis asks to add reading on every command and every write, and to add writing on every
+  // command: only a change of the set reaches libuv, whose uv_poll_start removes the fd from
+  // epoll and adds it back (two epoll_ctl calls) even when the set is the same.
   void Update(int add, int remove) {
-    events = (events | add) & ~remove;
+    const int next = (events | add) & ~remove;
+    if (next == events) return;
+    events = next;
     if (events == 0) {
       uv_poll_stop(poll.get());
     } else {

@@ -37,6 +37,7 @@ class Router {
  private:
   std::vector<RouteSpec> table_;
   std::vector<std::vector<std::string_view>> patterns_;  ///< table_'s patterns, split once
+  std::vector<bool> literal_;                            ///< entry i has no "{id}"
 };
 
 }  // namespace lambda::http
