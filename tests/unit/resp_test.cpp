@@ -30,6 +30,14 @@ TEST(Resp, CommandsAreFormattedAsHiredisFormatsThem) {
       {"SET", std::string("a\0b\r\nc", 6), std::string(100000, 'x')},
   };
   for (const auto& argv : cases) EXPECT_EQ(FormatCommand(argv), HiredisFormat(argv));
+  // Lengths and counts on each side of a digit boundary (the output is sized before it is written).
+  std::vector<std::string> many;
+  for (size_t len : {0u, 1u, 9u, 10u, 11u, 99u, 100u, 101u, 999u, 1000u, 9999u, 10000u}) {
+    many.push_back(std::string(len, 'a'));
+    EXPECT_EQ(FormatCommand(many), HiredisFormat(many)) << many.size() << " arguments";
+  }
+  while (many.size() < 101) many.push_back(std::to_string(many.size()));
+  EXPECT_EQ(FormatCommand(many), HiredisFormat(many));
   EXPECT_EQ(FormatCommand({"GET", "key"}), "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n");
   EXPECT_EQ(FormatCommand({}), "*0\r\n");
 }
