@@ -21,7 +21,7 @@ FROM debian:bookworm-slim AS rabbitmq
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       rabbitmq-server \
     && rm -rf /var/lib/apt/lists/* \
-    && printf 'loopback_users.guest = false\nlisteners.tcp.default = 5672\n' >/etc/rabbitmq/rabbitmq.conf \
+    && printf 'loopback_users.guest = false\nlisteners.tcp.default = 5672\nclassic_queue.default_version = 2\n' >/etc/rabbitmq/rabbitmq.conf \
     && echo '[].' >/etc/rabbitmq/enabled_plugins
 # The server itself, not the /usr/sbin wrapper (which switches user and does not pass SIGTERM
 # on): it stops cleanly on `docker stop`. Logs go to stdout. The node name needs a fixed
