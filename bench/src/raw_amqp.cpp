@@ -2,7 +2,7 @@
 // with a window of unconfirmed messages, and (in pubsub mode) a consumer acking every message,
 // both at once through one durable queue of the chosen type.
 //   raw_amqp --port P --queue-type quorum|classic --seconds S --inflight 64 --prefetch 100 --mode
-//   publish|pubsub
+//   publish|pubsub [--body-bytes 420]
 // Prints: msgs_per_s N, confirm_p99_ms X
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -48,7 +48,7 @@ void Close(amqp_connection_state_t c) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 5672, seconds = 5, inflight = 64, prefetch = 100;
+  int port = 5672, seconds = 5, inflight = 64, prefetch = 100, body_bytes = 420;
   std::string type = "quorum", mode = "pubsub";
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
       seconds = std::atoi(v.c_str());
     else if (k == "--inflight")
       inflight = std::atoi(v.c_str());
+    else if (k == "--body-bytes")
+      body_bytes = std::max(1, std::atoi(v.c_str()));
     else if (k == "--prefetch")
       prefetch = std::atoi(v.c_str());
     else if (k == "--queue-type")
@@ -106,7 +108,8 @@ int main(int argc, char** argv) {
     });
   }
 
-  std::string body(420, 'x');  // about the size of one of our commands
+  // 420 bytes is about one of our commands; the shim packs many into one message.
+  std::string body(static_cast<size_t>(body_bytes), 'x');
   amqp_basic_properties_t props{};
   props._flags = AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_CONTENT_TYPE_FLAG;
   props.delivery_mode = 2;
