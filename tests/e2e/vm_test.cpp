@@ -4,6 +4,7 @@
 // VMs at a time at most (128–160 MiB each, TCG).
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
@@ -47,6 +48,9 @@ class Vms : public ::testing::Test {
     ASSERT_FALSE(guest_.empty()) << "run under tests/with_servers.sh libvirt";
     char tmpl[] = "/tmp/lambda-vm-hooks-XXXXXX";
     out_dir_ = mkdtemp(tmpl);
+    // mkdtemp makes it 0700; QEMU runs as libvirt's own user (libvirt-qemu on Debian) unless
+    // start_libvirt made it root (a root-only /dev/kvm), and must reach the disks made below.
+    ASSERT_EQ(chmod(out_dir_.c_str(), 0711), 0);
     setenv("HOOK_SSH_KEY", (guest_ + "/id_ed25519").c_str(), 1);
     setenv("HOOK_OUT_DIR", out_dir_.c_str(), 1);
   }
