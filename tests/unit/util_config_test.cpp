@@ -12,6 +12,38 @@
 namespace lambda {
 namespace {
 
+// Ids come from the CSPRNG, not from a seeded PRNG whose state a client could recover from the
+// ids it is shown: a forked child must not hand out its parent's next id (a copied PRNG does).
+TEST(Util, UuidIsNotACopiedGeneratorsAfterFork) {
+  const std::string before = util::NewUuid();  // the thread's generator state exists now
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    const std::string id = util::NewUuid();
+    _exit(write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size()) ? 0 : 1);
+  }
+  close(fds[1]);
+  const std::string mine = util::NewUuid();
+  char buf[64] = {};
+  const ssize_t n = read(fds[0], buf, sizeof buf);
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_EQ(n, 36);
+  const std::string childs(buf, 36);
+  EXPECT_TRUE(util::IsUuid(childs)) << childs;
+  EXPECT_NE(childs, mine);
+  EXPECT_NE(childs, before);
+  // Version 4, variant 10 on every id.
+  for (int i = 0; i < 64; ++i) {
+    const std::string id = util::NewUuid();
+    EXPECT_EQ(id[14], '4') << id;
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+  }
+}
+
 TEST(Util, UuidAndTokens) {
   auto id = util::NewUuid();
   EXPECT_TRUE(util::IsUuid(id)) << id;
