@@ -72,6 +72,24 @@ TEST_F(Idempotency, TheSameKeyWithAnotherBodyIs422AndActsNot) {
   EXPECT_EQ(Live("acme"), before + 1);
 }
 
+TEST_F(Idempotency, AnActionInTheQueryIsPartOfTheRequest) {
+  auto created = Create("create-q", "query-action");
+  ASSERT_EQ(created.status, 202) << created.body;
+  const std::string id = Json(created.body)["data"][0]["id"].GetString();
+  ASSERT_TRUE(stack_->WaitStatus(id, "STARTED", seconds(20)));
+  auto act = [&](const std::string& action) {
+    return Http("POST", stack_->url() + "/api/lambda-instances/" + id + "/?action=" + action,
+                {"X-API-Key: " + key_, "Idempotency-Key: act-q"}, "");
+  };
+  auto stop = act("stop");
+  ASSERT_EQ(stop.status, 202) << stop.body;
+  ASSERT_TRUE(stack_->WaitStatus(id, "STOPPED", seconds(20)));
+  auto start = act("start");  // same key, another action: not a replay of the stop
+  EXPECT_EQ(start.status, 422) << start.body;
+  EXPECT_TRUE(start.headers.count("idempotent-replayed") == 0);
+  EXPECT_EQ(act("stop").headers["idempotent-replayed"], "true");  // the honest repeat
+}
+
 TEST_F(Idempotency, KeysArePerTenant) {
   long long acme = Live("acme"), globex = Live("globex");
   auto a = Create("shared-key", "mine");

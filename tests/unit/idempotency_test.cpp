@@ -35,6 +35,12 @@ TEST(Idempotency, TheFingerprintCoversMethodPathActionHeaderAndBody) {
   b = a;
   b.path = "/api/v2/vm/";
   EXPECT_NE(Fingerprint(a), Fingerprint(b));
+  // The service API takes its action from the query too: `?action=start` after
+  // `?action=stop` under one key is another request (422), not a replay.
+  b = a;
+  a.query = "action=stop";
+  b.query = "action=start";
+  EXPECT_NE(Fingerprint(a), Fingerprint(b));
 }
 
 TEST(Idempotency, RecordsRoundTripAndDecide) {

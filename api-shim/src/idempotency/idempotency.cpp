@@ -27,6 +27,8 @@ std::string Fingerprint(const http::Request& req) {
   std::string material = req.method;
   material += ' ';
   material += req.path;
+  material += '?';  // the query can carry the action (`?action=start`): part of the request
+  material += req.query;
   material += '\n';
   if (const auto* a = req.Header("x-zc-action")) material += *a;
   material += '\n';
