@@ -107,6 +107,51 @@ TEST_F(Hostile, DeepJsonOnEveryBodyRouteIsA400AndTheShimLives) {
   EXPECT_EQ(Http("GET", stack_->url() + "/healthz").status, 200);
 }
 
+// Page sizes, offsets and page numbers that fit an int64 but overflow once multiplied or added
+// (or lose precision as Lua numbers) are a 400 in each dialect, never a 503 with Redis's text.
+TEST_F(Hostile, HugePagingValuesAreA400InEveryDialect) {
+  stack_->Seed(2, "STOPPED", "paging");
+  const std::string huge = "9223372036854775807";
+  struct Case {
+    std::string method, path, body;
+    std::vector<std::string> headers;
+    std::string expect;  ///< in the error body
+  };
+  const std::vector<Case> cases{
+      {"GET", "/api/lambda-instances/?limit=" + huge, "", {}, "limit value"},
+      {"GET", "/api/lambda-instances/?limit=10&offset=" + huge, "", {}, "offset value"},
+      {"GET", "/api/lambda-instances/?limit=" + huge + "&offset=" + huge, "", {}, "limit value"},
+      {"GET",
+       "/backend/lambda-instances/?limit=" + huge + "&page=" + huge,
+       "",
+       {},
+       "Bad parameter"},
+      {"GET", "/backend/lambda-instances/?limit=10&page=" + huge, "", {}, "Bad parameter"},
+      {"POST",
+       "/api/v2/vm",
+       R"({"pageSize":1000,"pageNum":)" + huge + "}",
+       {"X-ZC-Action: DescribeInstancesStatus", "Content-Type: application/json"},
+       "INVALID_PARAMETER"},
+  };
+  for (const auto& c : cases) {
+    auto headers = c.headers;
+    headers.push_back("X-API-Key: " + stack_->NewKey("paging"));  // this suite limits each key
+    auto r = Http(c.method, stack_->url() + c.path, headers, c.body);
+    EXPECT_EQ(r.status, 400) << c.path << " " << c.body << ": " << r.body;
+    EXPECT_NE(r.body.find(c.expect), std::string::npos) << c.path << ": " << r.body;
+    EXPECT_EQ(r.body.find("ERR"), std::string::npos) << c.path << ": " << r.body;
+  }
+  // The largest accepted values still answer (an empty page, not an error).
+  auto last =
+      Http("GET", stack_->url() + "/api/lambda-instances/?limit=2147483647&offset=2147483647",
+           {"X-API-Key: " + stack_->NewKey("paging")}, "");
+  EXPECT_EQ(last.status, 200) << last.body;
+  auto legacy =
+      Http("GET", stack_->url() + "/backend/lambda-instances/?limit=2147483647&page=2147483647",
+           {"X-API-Key: " + stack_->NewKey("paging")}, "");
+  EXPECT_EQ(legacy.status, 200) << legacy.body;
+}
+
 TEST_F(Hostile, InvalidUtf8IsRefusedAndNothingIsStored) {
   std::string key = stack_->NewKey("utf8");
   auto r =

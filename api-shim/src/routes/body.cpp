@@ -124,8 +124,8 @@ Result<ZenlayerBody> DecodeZenlayerBody(std::string_view text, size_t max_ids) {
     out.page_size = it->value.GetInt64();
   }
   if (auto it = doc.FindMember("pageNum"); it != doc.MemberEnd()) {
-    if (!it->value.IsInt64() || it->value.GetInt64() < 1)
-      return bad("pageNum must be an integer of at least 1.");
+    if (!it->value.IsInt64() || it->value.GetInt64() < 1 || it->value.GetInt64() > kMaxListPosition)
+      return bad("pageNum must be an integer from 1 to " + std::to_string(kMaxListPosition) + ".");
     out.page_num = it->value.GetInt64();
   }
   return out;

@@ -15,6 +15,11 @@ namespace lambda::routes {
 /// JSON body is not valid JSON (too deep, invalid UTF-8, a syntax error).
 Result<std::optional<std::string>> DecodeActionField(const http::Request& req);
 
+/// The largest page size, offset or page number a list takes: positions in a tenant's index are
+/// far below it, and it keeps (offset + limit) and (page - 1) * size inside what Redis (and the
+/// Lua numbers, doubles) take as integers. Larger values are a 400, never a Redis error.
+inline constexpr int64_t kMaxListPosition = 2147483647;
+
 /// A Zenlayer `POST /api/v2/vm` body (SPEC §4.3): instanceIds de-duplicated in order, paging.
 struct ZenlayerBody {
   std::vector<std::string> ids;

@@ -94,12 +94,15 @@ void List(Core& core, const std::shared_ptr<Call>& call) {
   if (has_limit) {
     auto limit = util::ParseInt(limit_text);
     auto page = util::ParseInt(page_text);
-    if (!limit || !page) return core.Reply(*call, 400, routes::LegacyError(400, "Bad parameter"));
+    if (!limit || !page || *limit > routes::kMaxListPosition || *page > routes::kMaxListPosition)
+      return core.Reply(*call, 400, routes::LegacyError(400, "Bad parameter"));
     if (*limit <= 0 || *page <= 0) {
       return core.Reply(*call, 400,
                         routes::LegacyError(400, "Zero or negative indexing not supported"));
     }
-    start = (*page - 1) * *limit;
+    // A page past any index is empty; the product stays far inside a Lua number's integers.
+    start = *page - 1 > routes::kMaxListPosition / *limit ? routes::kMaxListPosition
+                                                          : (*page - 1) * *limit;
     stop = start + *limit - 1;
   }
   core.ReadPage(

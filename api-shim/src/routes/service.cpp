@@ -16,6 +16,9 @@ constexpr std::string_view kBadAction =
 constexpr std::string_view kBadFilter =
     "filter GET parameter can be used with values status or info.";
 constexpr std::string_view kBadLimit = "limit value should be an integer greater or equal to zero.";
+constexpr std::string_view kLimitTooLarge = "limit value should be at most 2147483647.";
+constexpr std::string_view kOffsetTooLarge = "offset value should be at most 2147483647.";
+static_assert(routes::kMaxListPosition == 2147483647);
 
 void Error(Core& core, Call& call, int status, std::string_view detail) {
   core.Reply(call, status, routes::ErrorBody(status, detail));
@@ -65,9 +68,11 @@ void List(Core& core, const std::shared_ptr<Call>& call) {
   if (has_limit) {
     auto l = util::ParseInt(limit_text);
     if (!l || *l < 0) return Error(core, *call, 400, kBadLimit);
+    if (*l > routes::kMaxListPosition) return Error(core, *call, 400, kLimitTooLarge);
     limit = *l;
     if (call->req.QueryParam("offset", &offset_text)) {
       auto o = util::ParseInt(offset_text);
+      if (o && *o > routes::kMaxListPosition) return Error(core, *call, 400, kOffsetTooLarge);
       if (o && *o > 0) offset = *o;
     }
   }
