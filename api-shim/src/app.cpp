@@ -40,8 +40,7 @@ App::App(uv_loop_t* loop, Config config)
       config_(std::move(config)),
       create_schema_(json::CreateRequestSchemaText()),
       limiter_(config_.rate_limit_per_s, config_.rate_limit_burst) {
-  for (auto a : {domain::Action::kCreate, domain::Action::kStart, domain::Action::kStop,
-                 domain::Action::kDestroy}) {
+  for (auto a : domain::kAllActions) {
     allowed_[static_cast<int>(a)] = domain::AllowedSet(domain::AllowedFrom(a));
   }
   DeclareMetrics();
@@ -513,6 +512,11 @@ void App::CountLive(const std::string& tenant, const std::function<void(Result<i
                     }
                     done(r->AsInt());
                   });
+}
+
+void App::RunScript(const redis::Script& script, std::vector<std::string> keys,
+                    std::vector<std::string> argv, redis::Callback done) {
+  redis_->EvalSha(script, keys, std::move(argv), std::move(done));
 }
 
 void App::ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,

@@ -83,6 +83,8 @@ class App final : public Core {
                  const std::function<void(Result<int64_t>)>& done) override;
   void ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,
                    redis::Callback done) override;
+  void RunScript(const redis::Script& script, std::vector<std::string> keys,
+                 std::vector<std::string> argv, redis::Callback done) override;
   watch::Hub& watchers() override { return *hub_; }
   const std::string& redis_prefix() const override { return config_.redis_prefix; }
   const std::string& AllowedFrom(domain::Action a) const override {
@@ -131,7 +133,8 @@ class App final : public Core {
   /// (route, status) → its series, made on first use (then no labels are built per request).
   std::unordered_map<uint32_t, prometheus::Histogram*> http_series_;
   prometheus::Histogram* confirm_seconds_ = nullptr;
-  std::string allowed_[4];  ///< per action: ",1,9," from the domain table, for admit.lua
+  std::string
+      allowed_[domain::kActionCount];  ///< per action: ",1,9," from the domain table, for admit.lua
   std::unique_ptr<RedisAdmissionStore> admission_store_;
   ParkedSettlements parked_;  ///< settlements waiting for Redis to answer again
   AdmissionPorts admission_ports_;

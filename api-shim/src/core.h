@@ -86,6 +86,9 @@ class Core {
   /// and optionally COUNT n).
   virtual void ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,
                            redis::Callback done) = 0;
+  /// Runs one of common/lua/'s scripts (its KEYS and ARGV from script_args.h) on the live client.
+  virtual void RunScript(const redis::Script& script, std::vector<std::string> keys,
+                         std::vector<std::string> argv, redis::Callback done) = 0;
   /// The shim's watchers (§4.4): long polls and event streams.
   virtual watch::Hub& watchers() = 0;
   virtual const std::string& redis_prefix() const = 0;

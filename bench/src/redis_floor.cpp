@@ -169,7 +169,8 @@ class Driver {
                               s->request_id,
                               kLeaseMs,
                               "",
-                              kHistoryMax};
+                              kHistoryMax,
+                              ""};
     redis_.EvalSha(scripts::WriteStatus(), w.Keys(), w.Argv(), [this](Result<Value> r) {
       if (!Expect(r, "ok", "final write")) return;
       ++done_;

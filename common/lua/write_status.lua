@@ -4,7 +4,7 @@
 -- over, and only once it ran out, so a holder whose lease ran out unclaimed still writes.
 -- ARGV: prefix, id, gen, worker, status_code, failure_message, servers_json ('' = unchanged),
 --       final ('1'|'0'), now_ms, now_rfc3339, request_id, lease_ms, master_node_id ('' = unchanged),
---       history_max
+--       history_max, mode ('' = unchanged; the Feldera run mode a pause or resume ends in)
 -- KEYS: instance, history, outbox bucket (keys.h: one slot)
 -- A final DESTROYED leaves the tenant's live index to the caller (another slot): 'ok' is
 -- answered as {'ok', owner} then.
@@ -28,6 +28,10 @@ end
 if ARGV[13] ~= '' then
   fields[#fields + 1] = 'master_node_id'
   fields[#fields + 1] = ARGV[13]
+end
+if ARGV[15] and ARGV[15] ~= '' then
+  fields[#fields + 1] = 'mode'
+  fields[#fields + 1] = ARGV[15]
 end
 if ARGV[8] ~= '1' then
   local t = redis.call('TIME')

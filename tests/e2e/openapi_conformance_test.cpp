@@ -131,6 +131,15 @@ TEST_F(OpenApiConformance, TheOtherDialectsAnswerOnlyDocumentedStatuses) {
            {"POST", "/api/v2/vm", "/api/v2/vm", {"X-ZC-Action: DescribeInstancesStatus"}, "{}"},
            {"GET", "/v0/pipelines/{id}", "/v0/pipelines/" + id, {}, ""},
            {"GET", "/v0/pipelines/{id}", "/v0/pipelines/nope", {}, ""},
+           {"GET", "/v0/config", "/v0/config", {}, ""},
+           {"GET", "/v0/pipelines", "/v0/pipelines?selector=status", {}, ""},
+           {"POST",
+            "/v0/pipelines/{id}/dismiss_error",
+            "/v0/pipelines/" + id + "/dismiss_error",
+            {},
+            ""},
+           {"POST", "/v0/pipelines/{id}/pause", "/v0/pipelines/" + id + "/pause", {}, ""},
+           {"POST", "/v0/pipelines/{id}/resume", "/v0/pipelines/nope/resume", {}, ""},
        }) {
     auto headers = c.headers;
     headers.push_back("X-API-Key: " + key_);

@@ -87,7 +87,7 @@ class LuaScripts : public ::testing::Test {
                     domain::InstanceStatus s, bool final) {
     return Eval(redis::scripts::WriteStatus(),
                 redis::args::WriteStatus{prefix_, id, std::stoll(gen), worker, domain::CodeOf(s),
-                                         "", "", final, 3, "now", "req", 10000, "", 100})
+                                         "", "", final, 3, "now", "req", 10000, "", 100, ""})
         .at(0);
   }
 
@@ -225,6 +225,66 @@ TEST_F(LuaScripts, WriteStatusIsFencedByGenAndLeaseAndFinalClearsOutbox) {
   EXPECT_EQ(Claim(id, "1", "w2").at(0), "stale");
 }
 
+TEST_F(LuaScripts, APauseStaysStartedAndItsFinalWriteRecordsTheMode) {
+  std::string id = Create();
+  SetStatus(id, domain::InstanceStatus::kStarted);
+  redis_->Cmd({"HSET", I(id), "mode", "running"});
+  auto ok = Admit(id, domain::Action::kPause);
+  ASSERT_EQ(ok.at(0), "ok");
+  EXPECT_EQ(Field(id, "status"), "0");  // the VMs keep running: STARTED throughout
+  EXPECT_EQ(Field(id, "p_action"), "pause");
+  EXPECT_EQ(Field(id, "mode"), "running");  // until the worker has stopped the services
+  ASSERT_EQ(Claim(id, ok.at(1), "w1").at(0), "ok");
+  auto write = [&](const std::string& mode) {
+    return Eval(redis::scripts::WriteStatus(),
+                redis::args::WriteStatus{prefix_, id, std::stoll(ok.at(1)), "w1",
+                                         domain::CodeOf(domain::InstanceStatus::kStarted), "", "",
+                                         true, 3, "now", "req", 10000, "", 100, mode})
+        .at(0);
+  };
+  EXPECT_EQ(write("paused"), "ok");
+  EXPECT_EQ(Field(id, "mode"), "paused");
+  EXPECT_EQ(Field(id, "p_action"), "");
+  // Another final write (a redelivery's) leaves the mode alone when it names none.
+  redis_->Cmd({"HSET", I(id), "lease_by", "w1"});
+  EXPECT_EQ(write(""), "ok");
+  EXPECT_EQ(Field(id, "mode"), "paused");
+  // A resume is admitted from STARTED too; a pause or resume from anything else is refused.
+  EXPECT_EQ(Admit(id, domain::Action::kResume).at(0), "ok");
+  EXPECT_EQ(Field(id, "p_action"), "resume");
+  SetStatus(id, domain::InstanceStatus::kStopped);
+  EXPECT_EQ(Admit(id, domain::Action::kPause).at(0), "refused");
+}
+
+TEST_F(LuaScripts, DismissErrorClearsAFailureOnlyWhileFullyStopped) {
+  std::string id = Create();
+  auto dismiss = [&](const std::string& which, const std::string& tenant) {
+    std::string from = ",";
+    for (auto s : {domain::InstanceStatus::kStopped, domain::InstanceStatus::kFailed})
+      from += std::to_string(domain::CodeOf(s)) + ",";
+    return Eval(redis::scripts::DismissError(),
+                redis::args::DismissError{prefix_, which, tenant, from});
+  };
+  SetStatus(id, domain::InstanceStatus::kFailed);
+  redis_->Cmd({"HSET", I(id), "failure_message", "sim: services failed to stop"});
+  EXPECT_EQ(dismiss(id, "other"), (std::vector<std::string>{"notfound"}));
+  EXPECT_EQ(dismiss(util::NewUuid(), "t1"), (std::vector<std::string>{"notfound"}));
+  EXPECT_EQ(Field(id, "failure_message"), "sim: services failed to stop");
+  EXPECT_EQ(dismiss(id, "t1"), (std::vector<std::string>{"ok", "1"}));
+  EXPECT_EQ(Field(id, "failure_message"), "");
+  EXPECT_EQ(Field(id, "status"), std::to_string(domain::CodeOf(domain::InstanceStatus::kFailed)));
+  EXPECT_EQ(dismiss(id, "t1"), (std::vector<std::string>{"ok", "0"}));  // nothing left to clear
+  // A message outside the allowed statuses stays; with none there is nothing to refuse.
+  SetStatus(id, domain::InstanceStatus::kStarting);
+  EXPECT_EQ(dismiss(id, "t1"), (std::vector<std::string>{"ok", "0"}));
+  redis_->Cmd({"HSET", I(id), "failure_message", "still"});
+  EXPECT_EQ(dismiss(id, "t1"), (std::vector<std::string>{"refused", "3"}));
+  EXPECT_EQ(Field(id, "failure_message"), "still");
+  SetStatus(id, domain::InstanceStatus::kDestroyed);
+  EXPECT_EQ(dismiss(id, "t1"), (std::vector<std::string>{"notfound"}));
+  EXPECT_EQ(redis_->Int({"XLEN", H(id)}), 1);  // no status changed: no history entry
+}
+
 TEST_F(LuaScripts, AFinalDestroyedNamesTheOwnerWhoseLiveIndexItLeaves) {
   std::string id = Create();
   SetStatus(id, domain::InstanceStatus::kStopped);
@@ -234,7 +294,7 @@ TEST_F(LuaScripts, AFinalDestroyedNamesTheOwnerWhoseLiveIndexItLeaves) {
   EXPECT_EQ(Eval(redis::scripts::WriteStatus(),
                  redis::args::WriteStatus{prefix_, id, 2, "w1",
                                           domain::CodeOf(domain::InstanceStatus::kDestroyed), "",
-                                          "", true, 3, "now", "req", 10000, "", 100}),
+                                          "", true, 3, "now", "req", 10000, "", 100, ""}),
             (std::vector<std::string>{"ok", "t1"}));
 }
 

@@ -58,7 +58,8 @@ std::vector<std::string> Cases() {
         "7"}) {
     c.push_back(With("instance_id", v));
   }
-  for (const char* v : {"\"create\"", "\"stop\"", "\"destroy\"", "\"START\"", "\"nuke\"", "1"})
+  for (const char* v : {"\"create\"", "\"stop\"", "\"destroy\"", "\"pause\"", "\"resume\"",
+                        "\"START\"", "\"nuke\"", "1"})
     c.push_back(With("action", v));
   for (const char* f : {"gen", "issued_at", "attempt", "op_attempt"}) {
     for (const char* v : {"0", "1", "-1", "1000", "1001", "9007199254740991", "9007199254740992",
@@ -89,6 +90,16 @@ TEST(CommandParse, AgreesWithTheSchemaOnEveryCase) {
     if (typed.ok()) ++accepted;
   }
   EXPECT_GT(accepted, 20);  // the cases reach both verdicts
+}
+
+TEST(CommandParse, FelderasPauseAndResumeAreActions) {
+  for (auto [name, action] :
+       {std::pair{"pause", domain::Action::kPause}, std::pair{"resume", domain::Action::kResume}}) {
+    auto c = domain::ParseCommand(With("action", std::string("\"") + name + "\""));
+    ASSERT_TRUE(c.ok()) << name;
+    EXPECT_EQ(c->action, action);
+    EXPECT_EQ(domain::ActionName(action), name);
+  }
 }
 
 TEST(CommandParse, NamesTheFieldAndTheProblem) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "lambda/domain/dialect_rules.h"
 
 namespace lambda::routes {
@@ -52,6 +54,49 @@ TEST(Feldera, StatesAndErrors) {
   EXPECT_EQ(
       body,
       R"({"message":"m","error_code":"IllegalPipelineAction","details":{"status":"Stopping","current_desired_status":"Stopped","new_desired_status":"Running","hint":"h"}})");
+}
+
+TEST(Feldera, PauseAndResumeUnderWayShowTheirDesiredStatus) {
+  // The worker records the new mode when it has finished: until then the pending action tells.
+  auto pausing = FelderaStateOf(InstanceStatus::kStarted, "running", "pause");
+  EXPECT_EQ(pausing.status, "Running");
+  EXPECT_EQ(pausing.desired, "Paused");
+  auto resuming = FelderaStateOf(InstanceStatus::kStarted, "paused", "resume");
+  EXPECT_EQ(resuming.status, "Paused");
+  EXPECT_EQ(resuming.desired, "Running");
+  // A stop under way is a stop whatever the mode.
+  EXPECT_EQ(FelderaStateOf(InstanceStatus::kStopping, "paused", "stop").desired, "Stopped");
+  InstanceRecord r;
+  r.id = "u";
+  r.status = InstanceStatus::kStarted;
+  r.mode = "running";
+  r.pending_action = "pause";
+  auto list = FelderaPipelineList({r});
+  EXPECT_EQ(list.front(), '[');
+  EXPECT_NE(list.find(R"("deployment_status":"Running","deployment_desired_status":"Paused")"),
+            std::string::npos)
+      << list;
+  EXPECT_EQ(FelderaPipelineList({}), "[]");
+}
+
+TEST(Feldera, ConfigHasTheEditionTheClientAccepts) {
+  auto body = FelderaConfigBody(kFelderaApiVersion);
+  // The official client's FelderaConfig reads these; its edition must be one it knows.
+  EXPECT_NE(body.find(R"("edition":"Open source")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("version":"0.337.0")"), std::string::npos) << body;
+  for (const char* field : {"revision", "changelog_url", "license_validity", "update_info"})
+    EXPECT_NE(body.find(std::string("\"") + field + "\":"), std::string::npos) << field;
+}
+
+TEST(Feldera, DismissFromIsWhereThePipelineIsFullyStopped) {
+  auto from = domain::feldera::DismissFrom();
+  for (int c = 0; c < domain::kStatusCount; ++c) {
+    auto s = *domain::FromCode(c);
+    auto st = FelderaStateOf(s, "running");
+    bool stopped =
+        st.status == "Stopped" && st.desired == "Stopped" && s != InstanceStatus::kDestroyed;
+    EXPECT_EQ(std::count(from.begin(), from.end(), s) == 1, stopped) << c;
+  }
 }
 
 }  // namespace

@@ -40,5 +40,22 @@ TEST(Plan, StartStopDestroyOrder) {
   EXPECT_EQ(destroy.final_status, InstanceStatus::kDestroyed);
 }
 
+TEST(Plan, PauseAndResumeTouchOnlyTheServices) {
+  auto pause = MakePlan(Action::kPause, InstanceStatus::kStarted);
+  ASSERT_EQ(pause.steps.size(), 1u);
+  EXPECT_EQ(pause.steps[0].kind, StepKind::kStopServices);
+  EXPECT_EQ(pause.steps[0].on_failure, InstanceStatus::kFailed);
+  EXPECT_EQ(pause.final_status, InstanceStatus::kStarted);  // the VMs keep running
+  EXPECT_EQ(pause.final_mode, "paused");
+  auto resume = MakePlan(Action::kResume, InstanceStatus::kStarted);
+  ASSERT_EQ(resume.steps.size(), 1u);
+  EXPECT_EQ(resume.steps[0].kind, StepKind::kStartServices);
+  EXPECT_EQ(resume.final_status, InstanceStatus::kStarted);
+  EXPECT_EQ(resume.final_mode, "running");
+  // The other actions leave the mode as their admission recorded it.
+  EXPECT_EQ(MakePlan(Action::kStart, InstanceStatus::kStarting).final_mode, "");
+  EXPECT_EQ(MakePlan(Action::kStop, InstanceStatus::kStopping).final_mode, "");
+}
+
 }  // namespace
 }  // namespace lambda::worker

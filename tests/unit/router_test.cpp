@@ -22,6 +22,25 @@ TEST(Router, ServiceRoutesWithOptionalTrailingSlash) {
   EXPECT_EQ(Match("DELETE", "/api/lambda-instances/" + kId + "/").route, Route::kDestroy);
 }
 
+TEST(Router, FelderaRoutesTheOfficialClientCalls) {
+  EXPECT_EQ(Match("GET", "/v0/config").route, Route::kFelderaConfig);
+  EXPECT_EQ(Match("GET", "/v0/pipelines").route, Route::kFelderaList);
+  auto p = Match("GET", "/v0/pipelines/" + kId);
+  EXPECT_EQ(p.route, Route::kFelderaGet);
+  EXPECT_EQ(p.id, kId);
+  auto d = Match("POST", "/v0/pipelines/" + kId + "/dismiss_error");
+  EXPECT_EQ(d.route, Route::kFelderaDismissError);
+  EXPECT_EQ(d.id, kId);
+  EXPECT_EQ(Match("POST", "/v0/pipelines/" + kId + "/pause").route, Route::kFelderaPause);
+  EXPECT_EQ(Match("POST", "/v0/pipelines/" + kId + "/resume/").route, Route::kFelderaResume);
+  for (auto r : {Route::kFelderaConfig, Route::kFelderaList, Route::kFelderaDismissError,
+                 Route::kFelderaPause, Route::kFelderaResume}) {
+    EXPECT_EQ(DialectOf(r), Dialect::kFeldera) << RouteName(r);
+    EXPECT_FALSE(IsPublic(r)) << RouteName(r);  // a key is needed, as for every other route
+  }
+  EXPECT_EQ(Match("GET", "/v0/pipelines/" + kId + "/pause").route, Route::kMethodNotAllowed);
+}
+
 TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   EXPECT_EQ(Match("GET", "/nope").route, Route::kNotFound);
   EXPECT_EQ(Match("GET", "/api/lambda-instances/a/b/c").route, Route::kNotFound);

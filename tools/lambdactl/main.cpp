@@ -233,7 +233,7 @@ int Seed(Redis* c, const std::string& prefix, const Args& args) {
                                           SeedServers(id, static_cast<int>(*slaves),
                                                       *status == domain::InstanceStatus::kStarted),
                                           true, now, now_text, "seed", kLeaseMs,
-                                          id.substr(0, 8) + "-0", kHistoryMax}));
+                                          id.substr(0, 8) + "-0", kHistoryMax, ""}));
       if (destroyed) batch.push_back({"ZREM", redis::keys::TenantLive(prefix, tenant), id});
       ids.push_back(std::move(id));
     }

@@ -167,10 +167,13 @@ std::string FelderaDesired(std::string_view initial) {
   return "Running";
 }
 
-FelderaState FelderaStateOf(InstanceStatus s, std::string_view mode) {
+FelderaState FelderaStateOf(InstanceStatus s, std::string_view mode, std::string_view pending) {
   std::string up = FelderaDesired(mode);
   switch (s) {
     case InstanceStatus::kStarted:
+      // A pause or resume is under way: the mode changes when the worker has finished it.
+      if (pending == "pause") return {up, "Paused"};
+      if (pending == "resume") return {up, "Running"};
       return {up, up};
     case InstanceStatus::kStarting:
       return {"Provisioning", up};
@@ -224,10 +227,10 @@ std::string FelderaIllegalAction(std::string_view message, const FelderaState& c
   return Done(sb);
 }
 
-std::string FelderaPipeline(const InstanceRecord& r, std::string_view mode) {
-  FelderaState st = FelderaStateOf(r.status, mode);
-  rapidjson::StringBuffer sb;
-  json::Writer w(sb);
+namespace {
+
+void WritePipeline(json::Writer& w, const InstanceRecord& r, std::string_view mode) {
+  FelderaState st = FelderaStateOf(r.status, mode, r.pending_action);
   w.StartObject();
   KV(w, "id", r.id);
   KV(w, "name", r.id);
@@ -246,6 +249,45 @@ std::string FelderaPipeline(const InstanceRecord& r, std::string_view mode) {
   }
   KV(w, "lambda_status", domain::Info(r.status).name);
   KV(w, "created_at", r.created_at);
+  w.EndObject();
+}
+
+}  // namespace
+
+std::string FelderaPipeline(const InstanceRecord& r, std::string_view mode) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  WritePipeline(w, r, mode);
+  return Done(sb);
+}
+
+std::string FelderaPipelineList(const std::vector<InstanceRecord>& rows) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartArray();
+  for (const auto& r : rows) WritePipeline(w, r, r.mode);
+  w.EndArray();
+  return Done(sb);
+}
+
+std::string FelderaConfigBody(std::string_view version) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "edition", "Open source");
+  KV(w, "version", version);
+  KV(w, "revision", "lambda");
+  KV(w, "runtime_revision", "lambda");
+  KV(w, "changelog_url", "");
+  KV(w, "build_source", "lambda");
+  // Empty keys: no telemetry, no onboarding tours (what Feldera sends when they are off).
+  KV(w, "posthog", "");
+  KV(w, "conceptualhq", "");
+  KV(w, "product_fruits", "");
+  Key(w, "license_validity");
+  w.Null();
+  Key(w, "update_info");
+  w.Null();
   w.EndObject();
   return Done(sb);
 }

@@ -68,6 +68,8 @@ std::optional<InstanceRecord> RecordFromHash(
       r.updated_at = v;
     } else if (k == "mode") {
       r.mode = v;
+    } else if (k == "p_action") {
+      r.pending_action = v;
     }
   }
   if (r.id.empty()) return std::nullopt;

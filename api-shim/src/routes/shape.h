@@ -25,6 +25,7 @@ struct InstanceRecord {
   std::string created_at;
   std::string updated_at;
   std::string mode = "running";  ///< start mode recorded by the Feldera dialect
+  std::string pending_action;    ///< p_action: the admitted command not yet finished, or ""
 };
 
 /// From HGETALL's flat field/value list; nullopt when empty (no such instance).

@@ -11,7 +11,7 @@ namespace {
 using Entry = RouteEntry;  // "{id}" matches any one segment
 
 // Order matters: literal segments before "{id}" at the same depth.
-constexpr std::array<Entry, 33> kTable{{
+constexpr std::array<Entry, 38> kTable{{
     {"GET", "/healthz", Route::kHealthz},
     {"GET", "/readyz", Route::kReadyz},
     {"GET", "/metrics", Route::kMetrics},
@@ -45,6 +45,11 @@ constexpr std::array<Entry, 33> kTable{{
     {"POST", "/v0/pipelines/{id}/start", Route::kFelderaStart},
     {"POST", "/v0/pipelines/{id}/stop", Route::kFelderaStop},
     {"GET", "/v0/pipelines/{id}", Route::kFelderaGet},
+    {"GET", "/v0/config", Route::kFelderaConfig},
+    {"GET", "/v0/pipelines", Route::kFelderaList},
+    {"POST", "/v0/pipelines/{id}/dismiss_error", Route::kFelderaDismissError},
+    {"POST", "/v0/pipelines/{id}/pause", Route::kFelderaPause},
+    {"POST", "/v0/pipelines/{id}/resume", Route::kFelderaResume},
 }};
 
 const http::Router& TheRouter() {
@@ -92,6 +97,11 @@ Dialect DialectOf(Route r) {
     case Route::kFelderaStart:
     case Route::kFelderaStop:
     case Route::kFelderaGet:
+    case Route::kFelderaConfig:
+    case Route::kFelderaList:
+    case Route::kFelderaDismissError:
+    case Route::kFelderaPause:
+    case Route::kFelderaResume:
       return Dialect::kFeldera;
     default:
       return IsPublic(r) ? Dialect::kPublic : Dialect::kService;
@@ -167,6 +177,16 @@ std::string_view RouteName(Route r) {
       return "feldera_stop";
     case Route::kFelderaGet:
       return "feldera_get";
+    case Route::kFelderaConfig:
+      return "feldera_config";
+    case Route::kFelderaList:
+      return "feldera_list";
+    case Route::kFelderaDismissError:
+      return "feldera_dismiss_error";
+    case Route::kFelderaPause:
+      return "feldera_pause";
+    case Route::kFelderaResume:
+      return "feldera_resume";
   }
   return "unknown";
 }

@@ -42,6 +42,11 @@ enum class Route {
   kFelderaStart,
   kFelderaStop,
   kFelderaGet,
+  kFelderaConfig,        ///< GET /v0/config: what the official client checks first
+  kFelderaList,          ///< GET /v0/pipelines
+  kFelderaDismissError,  ///< clears failure_message
+  kFelderaPause,         ///< Running → Paused: services stopped, VMs kept
+  kFelderaResume,        ///< Paused → Running
 };
 
 /// Which API family a route belongs to: each shapes its own errors.

@@ -93,7 +93,8 @@ Result<Command> CommandFrom(const rapidjson::Value& doc, const std::string& at) 
         seen |= kInst;
       } else {
         auto a = ParseAction(sv);
-        if (!a) return Invalid(where, ": must be one of create, start, stop, destroy");
+        if (!a)
+          return Invalid(where, ": must be one of create, start, stop, destroy, pause, resume");
         if (!(seen & kAction)) c.action = *a;
         seen |= kAction;
       }

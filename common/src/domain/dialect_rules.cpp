@@ -23,6 +23,12 @@ std::vector<InstanceStatus> StopFrom() {
   return out;
 }
 
+std::vector<InstanceStatus> DismissFrom() {
+  std::vector<InstanceStatus> out{InstanceStatus::kStopped, InstanceStatus::kFailed};
+  for (const auto& step : CreateSteps()) out.push_back(step.failed);
+  return out;
+}
+
 }  // namespace feldera
 
 namespace zenlayer {

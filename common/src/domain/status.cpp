@@ -81,6 +81,9 @@ bool AllowedFromStatus(Action a, InstanceStatus s) {
       return s == InstanceStatus::kStarted || s == InstanceStatus::kFailed;
     case Action::kDestroy:
       return IsSettled(s) && s != InstanceStatus::kDestroyed;
+    case Action::kPause:
+    case Action::kResume:
+      return s == InstanceStatus::kStarted;
     case Action::kCreate:
       return false;
   }
@@ -125,6 +128,10 @@ std::string_view ActionName(Action a) {
       return "stop";
     case Action::kDestroy:
       return "destroy";
+    case Action::kPause:
+      return "pause";
+    case Action::kResume:
+      return "resume";
   }
   return "create";
 }
@@ -134,6 +141,8 @@ std::optional<Action> ParseAction(std::string_view name) {
   if (name == "start") return Action::kStart;
   if (name == "stop") return Action::kStop;
   if (name == "destroy") return Action::kDestroy;
+  if (name == "pause") return Action::kPause;
+  if (name == "resume") return Action::kResume;
   return std::nullopt;
 }
 
@@ -162,6 +171,8 @@ std::vector<InstanceStatus> AllowedFrom(Action action) {
 
 InstanceStatus TransitionalStatus(Action action) {
   if (action == Action::kCreate) return InstanceStatus::kPending;
+  // A pause or resume stays STARTED (the VMs run throughout); the pending command says which.
+  if (action == Action::kPause || action == Action::kResume) return InstanceStatus::kStarted;
   return RuleFor(action)->transitional;
 }
 

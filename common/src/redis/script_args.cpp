@@ -43,14 +43,24 @@ std::vector<std::string> UndoAdmission::Argv() const {
 std::vector<std::string> Claim::Argv() const { return {prefix, id, S(gen), worker, U(lease_ms)}; }
 
 std::vector<std::string> WriteStatus::Argv() const {
-  return {prefix,         id,
-          S(gen),         worker,
-          S(status_code), failure_message,
-          servers_json,   final ? "1" : "0",
-          S(now_ms),      now_rfc3339,
-          request_id,     U(lease_ms),
-          master_node_id, S(history_max)};
+  return {prefix,
+          id,
+          S(gen),
+          worker,
+          S(status_code),
+          failure_message,
+          servers_json,
+          final ? "1" : "0",
+          S(now_ms),
+          now_rfc3339,
+          request_id,
+          U(lease_ms),
+          master_node_id,
+          S(history_max),
+          mode};
 }
+
+std::vector<std::string> DismissError::Argv() const { return {tenant, allowed}; }
 
 std::vector<std::string> RenewLease::Argv() const {
   return {prefix, id, worker, U(lease_ms), S(gen)};
@@ -112,6 +122,8 @@ std::vector<std::string> WriteStatus::Keys() const {
 }
 
 std::vector<std::string> RenewLease::Keys() const { return {keys::Instance(prefix, id)}; }
+
+std::vector<std::string> DismissError::Keys() const { return {keys::Instance(prefix, id)}; }
 
 std::vector<std::string> ReleaseForRetry::Keys() const {
   return {keys::Instance(prefix, id), keys::PendingOf(prefix, id)};

@@ -263,20 +263,12 @@ void Job::Write(domain::InstanceStatus status, const std::string& failure, bool 
   } else if (!servers_.empty()) {
     master_id = servers_.front().id;
   }
-  const redis::args::WriteStatus write{ctx_.prefix,
-                                       cmd_.instance_id,
-                                       cmd_.gen,
-                                       ctx_.worker_id,
-                                       domain::CodeOf(status),
-                                       failure,
-                                       servers,
-                                       final,
-                                       now,
-                                       util::Rfc3339(now),
-                                       cmd_.request_id,
-                                       ctx_.lease_ms,
-                                       master_id,
-                                       ctx_.history_max};
+  const redis::args::WriteStatus write{
+      ctx_.prefix, cmd_.instance_id, cmd_.gen, ctx_.worker_id, domain::CodeOf(status), failure,
+      servers, final, now, util::Rfc3339(now), cmd_.request_id, ctx_.lease_ms, master_id,
+      ctx_.history_max,
+      // The plan's end records its run mode (a pause, a resume).
+      final && failure.empty() && status == plan_.final_status ? plan_.final_mode : std::string()};
   ctx_.redis->EvalSha(
       redis::scripts::WriteStatus(), write.Keys(), write.Argv(),
       [self, status, failure, final, next = std::move(next), attempt,

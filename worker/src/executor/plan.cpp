@@ -38,6 +38,17 @@ Plan MakePlan(Action action, InstanceStatus current, bool services) {
       p.final_status = InstanceStatus::kDestroyed;
       p.steps = {{StepKind::kDestroyCluster, {}, std::nullopt, InstanceStatus::kFailed}};
       return p;
+    // Feldera's pause and resume (SPEC §4.3): the services only; the VMs keep running.
+    case Action::kPause:
+      p.final_status = InstanceStatus::kStarted;
+      p.final_mode = "paused";
+      p.steps = {{StepKind::kStopServices, {}, std::nullopt, InstanceStatus::kFailed}};
+      return p;
+    case Action::kResume:
+      p.final_status = InstanceStatus::kStarted;
+      p.final_mode = "running";
+      p.steps = {{StepKind::kStartServices, {}, std::nullopt, InstanceStatus::kFailed}};
+      return p;
   }
   return p;
 }

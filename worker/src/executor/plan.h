@@ -29,6 +29,9 @@ struct Step {
 struct Plan {
   std::vector<Step> steps;
   domain::InstanceStatus final_status;
+  /// The Feldera run mode the final write records ("" = unchanged): a pause ends "paused", a
+  /// resume "running" (a start's mode is recorded at its admission).
+  std::string final_mode;
 };
 
 /// The remaining plan of `action` given the instance's current status. `services` false (a

@@ -51,9 +51,9 @@ void DeclareWorkerMetrics(metrics::Exposition& e, const WorkerMetricSources& s) 
                                "Time from a command's claim to its outcome, by action and "
                                "outcome.");
   // Every (action, outcome) series exists from the start; an event only indexes the table.
-  auto table = std::make_shared<std::array<std::array<prometheus::Histogram*, 4>, 4>>();
-  for (auto a : {domain::Action::kCreate, domain::Action::kStart, domain::Action::kStop,
-                 domain::Action::kDestroy}) {
+  auto table =
+      std::make_shared<std::array<std::array<prometheus::Histogram*, 4>, domain::kActionCount>>();
+  for (auto a : domain::kAllActions) {
     for (size_t o = 0; o < kOutcomes.size(); ++o) {
       (*table)[static_cast<size_t>(a)][o] =
           &duration.Add({{"action", std::string(domain::ActionName(a))}, {"outcome", kOutcomes[o]}},

@@ -17,6 +17,9 @@ namespace feldera {
 bool BecomingStarted(InstanceStatus s);
 /// Stop supersedes anything on its way up: a start, or a create that has not failed.
 std::vector<InstanceStatus> StopFrom();
+/// Where `dismiss_error` may clear a failure_message: fully stopped (deployment status and
+/// desired status both Stopped), as Feldera requires; DESTROYED reads as no pipeline at all.
+std::vector<InstanceStatus> DismissFrom();
 }  // namespace feldera
 
 namespace zenlayer {

@@ -55,7 +55,13 @@ Result<std::string> LuaStatusConstants(std::string_view script);
 bool IsSettled(InstanceStatus s);
 bool IsBuildFailure(InstanceStatus s);  ///< one of the *_FAILED statuses of create
 
-enum class Action { kCreate, kStart, kStop, kDestroy };
+/// kPause / kResume are the Feldera dialect's (SPEC §4.3): within STARTED, services stopped or
+/// started again with the VMs kept; they have no row in the §2 table.
+enum class Action { kCreate, kStart, kStop, kDestroy, kPause, kResume };
+inline constexpr int kActionCount = 6;
+inline constexpr Action kAllActions[kActionCount] = {Action::kCreate, Action::kStart,
+                                                     Action::kStop,   Action::kDestroy,
+                                                     Action::kPause,  Action::kResume};
 std::string_view ActionName(Action a);
 std::optional<Action> ParseAction(std::string_view name);
 

@@ -85,6 +85,7 @@ struct WriteStatus {
   uint64_t lease_ms = 0;
   std::string master_node_id;  ///< '' = unchanged
   int history_max = 0;
+  std::string mode;  ///< '' = unchanged; running|paused (the end of a pause or resume)
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
@@ -132,6 +133,14 @@ struct ReconcilerLease {
 struct IndexCreate {
   std::string prefix, tenant, id;
   int64_t seq = 0;
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
+/// dismiss_error.lua: clears a failure_message (Feldera's `dismiss_error`, SPEC §4.3).
+struct DismissError {
+  std::string prefix, id, tenant;
+  std::string allowed;  ///< ",1,9,": the statuses it may be cleared in
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };

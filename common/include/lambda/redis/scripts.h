@@ -19,6 +19,7 @@ const Script& IndexCreate();
 const Script& ReconcilerLease();
 const Script& ReconcileOne();
 const Script& Confirm();
+const Script& DismissError();
 
 /// The scripts a `GroupingClient` may run several calls of in one EVALSHA (the hot, per-instance
 /// ones), and that one script: ARGV is name, key count, argc, args... per call and KEYS every
