@@ -4,7 +4,7 @@
 LAMBDA_ROOT="${LAMBDA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 
 LAMBDA_DEBIAN_PACKAGES=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config ccache
   libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev libhttp-parser-dev libjemalloc-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev libvirt-dev libyaml-cpp-dev
   prometheus-cpp-dev prometheus chromium python3-websocket
@@ -13,7 +13,8 @@ LAMBDA_DEBIAN_PACKAGES=(
   clang-format clang-tidy clang-14 libfuzzer-14-dev
 )
 
-log_step() { printf '==> %s\n' "$*" >&2; }
+# Each step with the time of day and the seconds since the script started (CI's breakdown).
+log_step() { printf '==> [%s +%ss] %s\n' "$(date +%T)" "$SECONDS" "$*" >&2; }
 
 # The Flask + gunicorn + Celery peer of bench/peer/ (only `scripts/bench --peer` needs them).
 LAMBDA_PEER_PACKAGES=(python3-celery python3-flask gunicorn python3-redis python3-gevent)
@@ -79,8 +80,11 @@ free_port_bash() {
 }
 
 # Builds with a CMake preset (dev, release, asan).
+# ccache (when the build finds it) keys on paths relative to the checkout and ignores the working
+# directory, so a fresh clone in another folder reuses what this machine compiled before.
 build_preset() {
   local preset="$1"
+  export CCACHE_BASEDIR="$LAMBDA_ROOT" CCACHE_NOHASHDIR=1
   (cd "$LAMBDA_ROOT" && cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" -j"$(nproc)" >/dev/null) || {
     echo "build failed; rerun: cmake --build --preset $preset" >&2; return 1; }
 }
