@@ -196,6 +196,25 @@ TEST_F(OpenApiConformance, FelderaAnswersAsDocumented) {
   CheckUnauthorized("POST", p + "/stop", at + "/stop");
 }
 
+// What the Feldera Python client calls with its defaults (SPEC 4.3).
+TEST_F(OpenApiConformance, FelderaClientRoutesAnswerAsDocumented) {
+  auto running = stack_->Seed(1, "STARTED", "conform");
+  ASSERT_EQ(running.size(), 1u);
+  const std::string p = "/v0/pipelines/{id}";
+  const std::string missing = "/v0/pipelines/" + std::string(kMissing);
+  auto config = Check("GET", "/v0/config", "/v0/config", 200);
+  EXPECT_NE(config.body.find("\"Open source\""), std::string::npos) << config.body;
+  Check("GET", "/v0/pipelines", "/v0/pipelines", 200);
+  Check("GET", "/v0/pipelines", "/v0/pipelines?selector=status", 200);
+  Check("POST", p + "/dismiss_error", "/v0/pipelines/" + running[0] + "/dismiss_error", 200);
+  Check("POST", p + "/dismiss_error", missing + "/dismiss_error", 404);
+  Check("POST", p + "/pause", missing + "/pause", 404);
+  Check("POST", p + "/resume", missing + "/resume", 404);
+  Check("POST", p + "/pause", "/v0/pipelines/" + running[0] + "/pause", 202);
+  CheckUnauthorized("GET", "/v0/config", "/v0/config");
+  CheckUnauthorized("GET", "/v0/pipelines", "/v0/pipelines");
+}
+
 // The oracle itself: a documented field named like a schema keyword is checked, not dropped.
 TEST(OpenApiOracle, FieldsNamedLikeSchemaKeywordsAreChecked) {
   auto schema = Doc().ResponseSchema("GET", "/v0/pipelines/{id}", 200);
