@@ -11,6 +11,7 @@ LAMBDA_DEBIAN_PACKAGES=(
   redis-server rabbitmq-server redis-tools
   wrk docker-compose curl procps python3
   clang-format clang-tidy clang-14 libfuzzer-14-dev
+  nodejs npm
 )
 
 # Each step with the time of day and the seconds since the script started (CI's breakdown).
@@ -25,9 +26,14 @@ LAMBDA_COMPOSE_PACKAGES=(docker.io docker-compose debootstrap)
 # Installs the Debian packages that are missing (apt-get update once, then install), those of
 # LAMBDA_DEBIAN_PACKAGES and any named as arguments.
 ensure_deps() {
-  local missing=()
+  local missing=() provided
+  # What installed packages provide counts too: NodeSource's nodejs provides (and conflicts with)
+  # npm, and installing Debian's npm there would replace that nodejs.
+  provided="$(dpkg-query -W -f='${db:Status-Abbrev}|${Provides}\n' 2>/dev/null |
+    sed -n 's/^ii *|//p' | tr ',' '\n' | sed 's/ *(.*//; s/^ *//')"
   for p in "${LAMBDA_DEBIAN_PACKAGES[@]}" "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      grep -qxF "$p" <<<"$provided" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then return 0; fi
   if [ -n "${LAMBDA_NO_INSTALL:-}" ]; then

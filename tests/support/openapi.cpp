@@ -35,8 +35,10 @@ struct OpenApi::Impl {
   }
 
   /// YAML → JSON Schema: $refs inlined, `nullable` as anyOf null, documentation keys dropped.
+  /// `names`: `in` is a `properties` map, whose keys are the body's field names (a field may be
+  /// called `description`), each mapped to a schema.
   void ToJson(const YAML::Node& in, rapidjson::Value& out, rapidjson::Document::AllocatorType& a,
-              int depth = 0) const {
+              int depth = 0, bool names = false) const {
     if (depth > 64) throw std::runtime_error("schema nested too deep (a $ref cycle?)");
     YAML::Node n = Resolve(in);
     if (n.IsMap()) {
@@ -44,13 +46,15 @@ struct OpenApi::Impl {
       bool nullable = false;
       for (const auto& kv : n) {
         std::string k = kv.first.as<std::string>();
-        if (k == "example" || k == "description" || k == "format") continue;
-        if (k == "nullable") {
-          nullable = kv.second.as<bool>();
-          continue;
+        if (!names) {
+          if (k == "example" || k == "description" || k == "format") continue;
+          if (k == "nullable") {
+            nullable = kv.second.as<bool>();
+            continue;
+          }
         }
         rapidjson::Value v;
-        ToJson(kv.second, v, a, depth + 1);
+        ToJson(kv.second, v, a, depth + 1, !names && k == "properties");
         out.AddMember(rapidjson::Value(k.c_str(), a), v, a);
       }
       if (nullable) {
