@@ -258,5 +258,20 @@ TEST_F(AccessKeys, LambdactlNeedsTheServerKeyFileAndRefusesAnOpenOne) {
   ExpectRefused(Send(Signed(foreign, "DescribeInstancesStatus", id)));
 }
 
+TEST_F(AccessKeys, TheShimRefusesToStartWithAServerKeyFileOthersCanRead) {
+  std::string open_key = stack_->logs_dir() + "/shim-open.key";
+  ASSERT_EQ(
+      std::system(("head -c 32 /dev/urandom >" + open_key + " && chmod 640 " + open_key).c_str()),
+      0);
+  auto argv = stack_->ShimArgv();
+  std::string cmd = "timeout 20";
+  for (const auto& a : argv) cmd += " '" + a + "'";
+  // The last --server-key-file wins over the stack's own.
+  auto run = RunCommand(cmd + " --http-port 0 --server-key-file " + open_key + " 2>&1");
+  EXPECT_EQ(run.rc, 1) << run.out;
+  EXPECT_NE(run.out.find(open_key), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("chmod 600"), std::string::npos) << run.out;
+}
+
 }  // namespace
 }  // namespace lambda
