@@ -4,6 +4,8 @@
 #include <csignal>
 #include <random>
 
+#include "auth/zc2.h"
+#include "lambda/crypto/sealed.h"
 #include "lambda/domain/command.h"
 #include "lambda/domain/dialect_rules.h"
 #include "lambda/json/json.h"
@@ -57,10 +59,18 @@ App::~App() {
 }
 
 Status App::Start() {
+  std::optional<crypto::ServerKey> server_key;
+  if (!config_.server_key_file.empty()) {
+    auto loaded = crypto::ServerKey::Load(config_.server_key_file);
+    if (!loaded) return loaded.error();
+    server_key.emplace(*loaded);
+  }
   redis_ = redis::MakeClient(loop_, config_.redis);
   redis_->Start();
   auth_ = std::make_unique<Authenticator>(redis_.get(), config_.redis_prefix, config_.key_cache_ms,
                                           config_.key_stale_ms);
+  access_keys_ = std::make_unique<AccessKeyAuthenticator>(
+      redis_.get(), config_.redis_prefix, config_.key_cache_ms, std::move(server_key));
   idempotency_ = std::make_unique<idempotency::Store>(redis_.get(), config_.redis_prefix);
   grouped_ = std::make_unique<redis::GroupingClient>(loop_, *redis_, config_.redis_group_calls,
                                                      config_.redis.cluster);
@@ -269,13 +279,23 @@ void App::Handle(http::Request req, http::Responder respond) {
       return Authenticate(call, [this, call] {
         if (limiter_.enabled()) {
           uint64_t now = static_cast<uint64_t>(util::NowMs());
-          if (uint64_t wait_ms = limiter_.Take(routes::ExtractApiKey(call->req), now); wait_ms > 0)
+          std::string bucket = routes::ExtractApiKey(call->req);
+          if (bucket.empty()) bucket = AccessKeyAuthenticator::BucketOf(call->req);
+          if (uint64_t wait_ms = limiter_.Take(bucket, now); wait_ms > 0)
             return ReplyThrottled(*call, wait_ms);
         }
         DispatchOnce(call);
       });
   }
 }
+
+namespace {
+/// A ZC2-HMAC-SHA256 signed request, without an API key, on the route that accepts signatures.
+bool SignedOnZenlayer(const http::Request& req, routes::Route route) {
+  return routes::DialectOf(route) == routes::Dialect::kZenlayer && zc2::IsSigned(req) &&
+         routes::ExtractApiKey(req).empty();
+}
+}  // namespace
 
 void App::CheckHead(const http::Request& head,
                     std::function<void(std::optional<http::Response>)> decide) {
@@ -298,17 +318,23 @@ void App::CheckHead(const http::Request& head,
       break;
   }
   if (routes::IsPublic(call->match.route)) return (*shared_decide)(std::nullopt);
+  // A signature covers the body: a signed request is checked once its body is here.
+  if (SignedOnZenlayer(head, call->match.route)) return (*shared_decide)(std::nullopt);
   Authenticate(call, [shared_decide] { (*shared_decide)(std::nullopt); });
 }
 
 void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> then) {
-  auth_->Check(routes::ExtractApiKey(call->req),
-               [this, call, then = std::move(then)](Result<std::optional<std::string>> tenant) {
-                 if (!tenant) return ReplyUnavailable(*call, tenant.error().message);
-                 if (!*tenant) return ReplyUnauthorized(*call);
-                 call->tenant = **tenant;
-                 then();
-               });
+  auto checked = [this, call, then = std::move(then)](Result<std::optional<std::string>> tenant) {
+    if (!tenant) return ReplyUnavailable(*call, tenant.error().message);
+    if (!*tenant) return ReplyUnauthorized(*call);
+    call->tenant = **tenant;
+    then();
+  };
+  std::string key = routes::ExtractApiKey(call->req);
+  if (key.empty() && SignedOnZenlayer(call->req, call->match.route)) {
+    return access_keys_->Check(call->req, checked);
+  }
+  auth_->Check(key, checked);
 }
 
 void App::ReplyDialectError(Call& call, int status, std::string_view text, std::string_view code) {

@@ -12,6 +12,7 @@
 #include "admission/admission.h"
 #include "admission/batching_publisher.h"
 #include "admission/redis_store.h"
+#include "auth/access_keys.h"
 #include "auth/authenticator.h"
 #include "config.h"
 #include "core.h"
@@ -47,7 +48,8 @@ class App final : public Core {
 
  private:
   void Handle(http::Request req, http::Responder respond);
-  /// Checks the call's API key (cached) and runs `then` with call->tenant set, or answers 401/503.
+  /// Checks the call's API key (cached), or on the Zenlayer route its ZC2-HMAC-SHA256 signature,
+  /// and runs `then` with call->tenant set, or answers 401/503.
   void Authenticate(const std::shared_ptr<Call>& call, std::function<void()> then);
   /// `Expect: 100-continue`: nullopt when the body is wanted, else the final answer (404, 405,
   /// 401, 503) from the same checks the full request would meet.
@@ -121,6 +123,7 @@ class App final : public Core {
   std::unique_ptr<uv::Timer> shutdown_timer_;
   std::unique_ptr<uv::Timer> settle_timer_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<AccessKeyAuthenticator> access_keys_;  ///< ZC2-HMAC-SHA256 on /api/v2/vm
   std::unique_ptr<idempotency::Store> idempotency_;
   struct Counters {
     uint64_t rate_limited = 0;

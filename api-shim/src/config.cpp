@@ -28,6 +28,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.http.max_connections = static_cast<size_t>(src.Int("max-connections", 10000, 1, 1000000));
   c.key_cache_ms = static_cast<uint64_t>(src.Int("key-cache-ms", 2000, 0, 600000));
   c.key_stale_ms = static_cast<uint64_t>(src.Int("key-stale-ms", 30000, 0, 3600000));
+  c.server_key_file = src.String("server-key-file", c.server_key_file);
   c.history_max = static_cast<int>(src.Int("history-max", 256, 1, 100000));
   c.settle_budget_ms = static_cast<uint64_t>(src.Int("settle-budget-ms", 3000, 100, 600000));
   c.max_watchers = static_cast<size_t>(src.Int("max-watchers", 10000, 0, 1000000));

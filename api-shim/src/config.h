@@ -22,6 +22,9 @@ struct Config {
   uint64_t key_cache_ms = 2000;  ///< how long a checked API key is trusted (revocation delay)
   /// A key Redis vouched for this recently is still trusted while Redis cannot answer for it.
   uint64_t key_stale_ms = 30000;
+  /// File of 32 random bytes (mode 0600) that seals access key secrets; empty: access keys
+  /// (ZC2-HMAC-SHA256 signed requests) are refused.
+  std::string server_key_file;
   int history_max = 256;  ///< entries kept per instance history stream
   /// How long an admission whose publish answered may take to be confirmed or undone in Redis
   /// (retried while Redis is away) before the answer is 504 "outcome unknown".

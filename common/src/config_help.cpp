@@ -60,6 +60,10 @@ std::string_view SettingHelp(std::string_view name) {
       {"key-stale-ms",
        "While Redis cannot answer for an API key, one it vouched for this recently is still "
        "trusted (0: never)."},
+      {"server-key-file",
+       "File of 32 random bytes, readable only by the service (mode 0600), under which access "
+       "key secrets are sealed (AES-256-GCM); lambdactl accesskey needs the same file. Empty: "
+       "signed (ZC2-HMAC-SHA256) requests are refused."},
       {"settle-budget-ms",
        "Time an admission whose publish answered may take to be confirmed or undone in Redis "
        "(retried while Redis is away); past it the answer is 504, outcome unknown."},

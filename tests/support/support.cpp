@@ -374,8 +374,10 @@ Stack::Stack(Options options, std::string redis_url)
       redis_prefix_(UniquePrefix("t") + ":"),
       amqp_prefix_(UniquePrefix("t")) {
   logs_ = "/tmp/lambda-test-logs/" + amqp_prefix_;
-  std::string cmd = "mkdir -p " + logs_;
-  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("mkdir failed");
+  // The server key, as scripts/up makes it: random bytes only this user may read.
+  std::string cmd =
+      "mkdir -p " + logs_ + " && (umask 077 && head -c 32 /dev/urandom >" + server_key_file() + ")";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("mkdir or server key failed");
   redis_ = std::make_unique<SyncRedis>(redis_url_);
   if (!StartShim()) throw std::runtime_error("api-shim did not become ready; log: " + shim_->Log());
   for (int i = 0; i < options_.workers; ++i) StartWorker();
@@ -426,14 +428,15 @@ std::vector<std::string> Stack::Argv(const char* binary_env) const {
 
 std::vector<std::string> Stack::ShimArgv() const {
   auto argv = Argv("LAMBDA_SHIM_BIN");
-  argv.insert(argv.end(), {"--key-cache-ms", "0"});
+  argv.insert(argv.end(), {"--key-cache-ms", "0", "--server-key-file", server_key_file()});
   return argv;
 }
 
 bool Stack::StartShim() {
   port_ = FreePort();
   auto argv = Argv("LAMBDA_SHIM_BIN");
-  argv.insert(argv.end(), {"--http-port", std::to_string(port_), "--key-cache-ms", "0"});
+  argv.insert(argv.end(), {"--http-port", std::to_string(port_), "--key-cache-ms", "0",
+                           "--server-key-file", server_key_file()});
   argv.insert(argv.end(), options_.shim_flags.begin(), options_.shim_flags.end());
   shim_ = std::make_unique<Process>(argv, logs_ + "/api-shim.log");
   bool ready = false;

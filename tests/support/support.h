@@ -146,6 +146,8 @@ class Stack {
   /// The status history stream of an instance: one status code per entry.
   std::vector<std::string> History(const std::string& id);
   std::string logs_dir() const { return logs_; }
+  /// The server key file of this stack's shims (32 random bytes, mode 0600), for lambdactl.
+  std::string server_key_file() const { return logs_ + "/server.key"; }
   /// The command line of a shim of this stack, up to its port and own flags (for extra shims).
   std::vector<std::string> ShimArgv() const;
 

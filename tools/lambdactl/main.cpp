@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "access_keys.h"
 #include "client.h"
 #include "lambda/amqp/config.h"
 #include "lambda/domain/status.h"
@@ -50,6 +51,12 @@ int Usage() {
       "Admin verbs (straight to Redis/RabbitMQ; --redis-url URL --redis-prefix P):\n"
       "  apikey create --tenant T      create a key (printed once)\n"
       "  apikey revoke KEY             revoke a key\n"
+      "  accesskey create --tenant T [--name N] [--server-key-file F]\n"
+      "                                an access key pair for signed (ZC2-HMAC-SHA256) requests:\n"
+      "                                prints its id and secret (once); F: the api-shim's\n"
+      "                                --server-key-file (default LAMBDA_SERVER_KEY_FILE)\n"
+      "  accesskey list --tenant T     the tenant's access key ids, created, name (no secrets)\n"
+      "  accesskey revoke ID           revoke an access key\n"
       "  seed --count N --status S --tenant T [--slaves K]\n"
       "  outbox   (how many admissions are pending in the outbox, all buckets)\n"
       "  keys ID  (where an instance lives: its keys, its outbox bucket and their slot)\n"
@@ -59,7 +66,8 @@ int Usage() {
       "  dlq list [--max N]            show dead-lettered commands with their reason\n"
       "  dlq replay [--max N]          publish them to the actions queue again\n"
       "  dlq purge                     drop every dead-lettered command\n"
-      "Environment: LAMBDA_REDIS_URL, LAMBDA_REDIS_PREFIX, LAMBDA_AMQP_URL, LAMBDA_AMQP_PREFIX\n");
+      "Environment: LAMBDA_REDIS_URL, LAMBDA_REDIS_PREFIX, LAMBDA_AMQP_URL, LAMBDA_AMQP_PREFIX,\n"
+      "  LAMBDA_SERVER_KEY_FILE\n");
   return 2;
 }
 
@@ -502,6 +510,12 @@ int main(int argc, char** argv) {
     if (pos[1] == "create") return ApiKeyCreate(c.get(), prefix, args.Flag("tenant", ""));
     if (pos[1] == "revoke" && pos.size() == 3) return ApiKeyRevoke(c.get(), prefix, pos[2]);
     return Usage();
+  }
+  if (pos[0] == "accesskey" && ((pos.size() == 2 && (pos[1] == "create" || pos[1] == "list")) ||
+                                (pos.size() == 3 && pos[1] == "revoke"))) {
+    auto c = Connect(url);
+    return ctl::RunAccessKey(*c, {pos, prefix, args.Flag("tenant", ""), args.Flag("name", ""),
+                                  args.Flag("server-key-file", Env("LAMBDA_SERVER_KEY_FILE", ""))});
   }
   if (pos[0] == "dlq" && pos.size() == 2 &&
       (pos[1] == "list" || pos[1] == "replay" || pos[1] == "purge")) {

@@ -88,6 +88,15 @@ std::string TenantLive(std::string_view prefix, std::string_view tenant) {
   return Tagged(prefix, "t:", tenant) + ":live";
 }
 std::string SeqCounter(std::string_view prefix) { return std::string(prefix) + "seq"; }
+std::string AccessKey(std::string_view prefix, std::string_view id) {
+  return std::string(prefix) + "ak:" + std::string(id);
+}
+std::string TenantAccessKeys(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "t:", tenant) + ":aks";
+}
+std::string SeenSignature(std::string_view prefix, std::string_view signature) {
+  return std::string(prefix) + "zc2sig:" + std::string(signature);
+}
 std::string SeqMap(std::string_view prefix) { return std::string(prefix) + "seqs"; }
 std::string ReconcilerLease(std::string_view prefix) { return std::string(prefix) + "reconciler"; }
 

@@ -32,6 +32,13 @@ std::string TenantLive(std::string_view prefix, std::string_view tenant);
 std::string SeqCounter(std::string_view prefix);  ///< INCR: the next instance seq
 std::string SeqMap(std::string_view prefix);      ///< HASH seq -> id (the legacy routes)
 std::string ReconcilerLease(std::string_view prefix);
+/// An access key pair (SPEC §3): HASH tenant, name, created_at, secret (sealed, crypto/sealed.h).
+std::string AccessKey(std::string_view prefix, std::string_view id);
+/// A tenant's access key ids (SET), for `lambdactl accesskey list`.
+std::string TenantAccessKeys(std::string_view prefix, std::string_view tenant);
+/// A ZC2-HMAC-SHA256 signature accepted within its timestamp window: the digest of the request
+/// it was accepted for (a STRING with a TTL covering the window), so it is not replayed on another.
+std::string SeenSignature(std::string_view prefix, std::string_view signature);
 
 /// Whether `prefix` can prefix keys: a brace in it would make the prefix the hash tag of every
 /// key and put the whole store in one slot.
