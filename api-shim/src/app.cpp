@@ -416,6 +416,14 @@ void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Cre
   if (auto problems = create_schema_.Validate(doc); !problems.empty()) {
     return done(Creation{Creation::Kind::kInvalid, {}, std::move(problems), {}});
   }
+  std::vector<std::string> control;
+  for (const char* field : {"instance_name", "master_name", "project_name", "public_key_name"}) {
+    auto it = doc.FindMember(field);
+    if (it != doc.MemberEnd() && it->value.IsString() &&
+        routes::HasControlCharacter({it->value.GetString(), it->value.GetStringLength()}))
+      control.push_back(std::string(field) + ": must not contain control characters");
+  }
+  if (!control.empty()) return done(Creation{Creation::Kind::kInvalid, {}, std::move(control), {}});
   // Failure injection is the simulated cloud's: a real provider must never be asked to fake one.
   if (config_.provider != "sim" && doc.HasMember("simulate")) {
     return done(Creation{

@@ -152,6 +152,38 @@ TEST_F(Hostile, HugePagingValuesAreA400InEveryDialect) {
   EXPECT_EQ(legacy.status, 200) << legacy.body;
 }
 
+// Names with control characters (C0, DEL, C1 such as U+009B) are refused at create in every
+// route that creates, and nothing is stored: libvirt fails on them, terminals obey them.
+TEST_F(Hostile, ControlCharactersInNamesAreRefusedAtCreate) {
+  const std::vector<std::string> names{"esc\\u001b[2J", "del\\u007f", "csi\\u009b31m",
+                                       "nul\\u0000"};
+  for (const auto& name : names) {
+    for (const std::string path : {"/api/lambda-instances/", "/backend/create_lambda_instance/"}) {
+      auto r = Http("POST", stack_->url() + path,
+                    {"X-API-Key: " + stack_->NewKey("control"), "Content-Type: application/json"},
+                    CreateBody(name));
+      EXPECT_EQ(r.status, 400) << path << " " << name << ": " << r.body;
+      EXPECT_NE(r.body.find("instance_name: must not contain control characters"),
+                std::string::npos)
+          << r.body;
+    }
+  }
+  std::string body = CreateBody("fine");
+  body.replace(body.find(R"("m1")"), 4, R"("m\u0085")");  // U+0085, a C1 control
+  auto master =
+      Http("POST", stack_->url() + "/api/lambda-instances/",
+           {"X-API-Key: " + stack_->NewKey("control"), "Content-Type: application/json"}, body);
+  EXPECT_EQ(master.status, 400) << master.body;
+  auto list = Http("GET", stack_->url() + "/api/lambda-instances/count/",
+                   {"X-API-Key: " + stack_->NewKey("control")}, "");
+  EXPECT_NE(list.body.find(R"("count":0)"), std::string::npos) << list.body;
+  // Printable text beyond ASCII is a name like any other.
+  auto ok = Http("POST", stack_->url() + "/api/lambda-instances/",
+                 {"X-API-Key: " + stack_->NewKey("control"), "Content-Type: application/json"},
+                 CreateBody("\u03b1\u03b2 \u20ac cluster"));
+  EXPECT_EQ(ok.status, 202) << ok.body;
+}
+
 TEST_F(Hostile, InvalidUtf8IsRefusedAndNothingIsStored) {
   std::string key = stack_->NewKey("utf8");
   auto r =

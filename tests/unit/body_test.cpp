@@ -53,6 +53,19 @@ TEST(DecodeAction, Json) {
   EXPECT_NE(bad_utf8.error().message.find("invalid UTF-8"), std::string::npos);
 }
 
+TEST(ControlCharacters, C0DelAndC1AreFoundPrintableTextIsNot) {
+  EXPECT_FALSE(HasControlCharacter("cluster-1 (Kafka) \xce\xb1\xce\xb2 \xe2\x82\xac"));
+  EXPECT_FALSE(HasControlCharacter("\xc2\xa0nbsp"));  // U+00A0 is printable
+  EXPECT_TRUE(HasControlCharacter(std::string("a\0b", 3)));
+  EXPECT_TRUE(HasControlCharacter("tab\there"));
+  EXPECT_TRUE(HasControlCharacter("esc\x1b[31m"));
+  EXPECT_TRUE(HasControlCharacter("del\x7f"));
+  EXPECT_TRUE(
+      HasControlCharacter("csi\xc2\x9b"
+                          "31m"));               // U+009B
+  EXPECT_TRUE(HasControlCharacter("\xc2\x80"));  // U+0080
+}
+
 TEST(ApiKey, AllFourHeaderFormsInOrder) {
   http::Request r;
   r.headers = {{"x-api-key", "k4"}};

@@ -172,6 +172,19 @@ Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids) {
   return out;
 }
 
+bool HasControlCharacter(std::string_view utf8) {
+  for (size_t i = 0; i < utf8.size(); ++i) {
+    const auto c = static_cast<unsigned char>(utf8[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    // U+0080..U+009F are C2 80..C2 9F in UTF-8 (the text is valid UTF-8 by now).
+    if (c == 0xc2 && i + 1 < utf8.size()) {
+      const auto next = static_cast<unsigned char>(utf8[i + 1]);
+      if (next >= 0x80 && next <= 0x9f) return true;
+    }
+  }
+  return false;
+}
+
 std::string ExtractApiKey(const http::Request& req) {
   auto scheme_value = [](const std::string* h) -> std::string {
     if (h == nullptr) return {};

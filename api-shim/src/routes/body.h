@@ -38,6 +38,11 @@ struct BatchBody {
 /// An error's message names the problem (for a 400).
 Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids);
 
+/// True when UTF-8 text holds a control character: C0 (U+0000-U+001F), DEL (U+007F) or C1
+/// (U+0080-U+009F, such as U+009B, a terminal's CSI). Names with them break libvirt and a
+/// terminal that prints them.
+bool HasControlCharacter(std::string_view utf8);
+
 /// The API key of SPEC §3, from the first header form present; empty when none.
 std::string ExtractApiKey(const http::Request& req);
 
