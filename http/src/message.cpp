@@ -76,7 +76,8 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
-std::string Serialize(const Response& r, bool keep_alive, bool with_body) {
+std::string Serialize(const Response& r, bool keep_alive, bool with_body,
+                      bool announce_keep_alive) {
   std::string out;
   out.reserve(128 + r.body.size());
   out += "HTTP/1.1 ";
@@ -97,7 +98,11 @@ std::string Serialize(const Response& r, bool keep_alive, bool with_body) {
     out += v;
     out += "\r\n";
   }
-  if (!keep_alive || r.close) out += "Connection: close\r\n";
+  if (!keep_alive || r.close) {
+    out += "Connection: close\r\n";
+  } else if (announce_keep_alive) {
+    out += "Connection: keep-alive\r\n";
+  }
   out += "\r\n";
   if (with_body && r.status != 204) out += r.body;
   return out;
