@@ -112,7 +112,12 @@ std::string SerializeStreamHead(const Response& r) {
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + ' ' +
                     std::string(ReasonPhrase(r.status)) + "\r\nContent-Type: " + r.content_type +
                     "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
-  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : r.headers) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
   out += "Connection: close\r\n\r\n";
   return out;
 }
