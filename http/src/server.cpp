@@ -369,7 +369,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       Close();
       return;
     }
-    if (close_after && !streaming_) WatchOutput();
+    if (close_after) WatchOutput();
   }
 
   static void OnWrite(uv_write_t* req, int status) noexcept {
