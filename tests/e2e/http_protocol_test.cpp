@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -83,6 +84,34 @@ TEST(HttpProtocol, JavaHttpClientBytesAreAnsweredOverHttp11) {
   auto second = both.find("HTTP/1.1 200 OK");
   EXPECT_NE(second, std::string::npos) << both;
   EXPECT_EQ(both.find("101"), std::string::npos) << both;
+}
+
+// The real client, where a JDK is installed (Debian's openjdk-17-jdk-headless): its default
+// HttpClient offers h2c and must get HTTP/1.1 answers, bodies included.
+TEST(HttpProtocol, JavaHttpClientItself) {
+  if (RunCommand("command -v java >/dev/null 2>&1").rc != 0) GTEST_SKIP() << "no java here";
+  Stack stack(Stack::Options{0, {}, {}});
+  std::string key = stack.NewKey("javareal");
+  std::string dir = stack.logs_dir() + "/java";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/Probe.java") << R"(import java.net.URI; import java.net.http.*;
+public class Probe { public static void main(String[] a) throws Exception {
+  HttpClient c = HttpClient.newHttpClient();
+  HttpResponse<String> g = c.send(HttpRequest.newBuilder(URI.create(a[0] + "/healthz")).build(),
+      HttpResponse.BodyHandlers.ofString());
+  System.out.println(g.version() + " " + g.statusCode() + " " + g.body());
+  HttpResponse<String> p = c.send(HttpRequest.newBuilder(URI.create(a[0] + "/api/lambda-instances/"))
+      .header("X-API-Key", a[1]).header("Content-Type", "application/json")
+      .POST(HttpRequest.BodyPublishers.ofString("{\"instance_name\":1}")).build(),
+      HttpResponse.BodyHandlers.ofString());
+  System.out.println(p.version() + " " + p.statusCode() + " " + p.body());
+}})";
+  auto out =
+      RunCommand("timeout 120 java " + dir + "/Probe.java " + stack.url() + " " + key + " 2>&1");
+  ASSERT_EQ(out.rc, 0) << out.out;
+  EXPECT_NE(out.out.find("HTTP_1_1 200 {\"status\":\"ok\"}"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("HTTP_1_1 400 {\"errors\""), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("instance_name"), std::string::npos) << out.out;
 }
 
 TEST(HttpProtocol, Http10KeepAliveIsEchoedAndKept) {
