@@ -18,6 +18,7 @@
 #include "lambda/uv/handle.h"
 #include "routes/body.h"
 #include "routes/dialects.h"
+#include "routes/error_shape.h"
 #include "routes/shape.h"
 #include "ui.h"
 
@@ -108,6 +109,9 @@ Status App::Start() {
       },
       [this](const http::Request& head, std::function<void(std::optional<http::Response>)> decide) {
         CheckHead(head, std::move(decide));
+      },
+      [](std::string_view path, int status, std::string_view text) {
+        return routes::ErrorResponse(path, status, text, util::NewUuid());
       });
   if (auto st = server_->Listen(config_.host, config_.port, config_.reuse_port); !st) return st;
   log::Info("api-shim listening", {{"addr", config_.host + ":" + std::to_string(server_->port())}});
@@ -155,77 +159,28 @@ void App::ReplyError(Call& call, int status, std::string_view detail) {
 }
 
 void App::ReplyUnauthorized(Call& call) {
-  switch (routes::DialectOf(call.match.route)) {
-    case routes::Dialect::kLegacy:
-      return Reply(call, 401, routes::LegacyError(401, "Invalid token"));
-    case routes::Dialect::kZenlayer:
-      return Reply(call, 401,
-                   routes::ZenlayerError(call.request_id, "AUTHENTICATION_FAILED", kUnauthorized));
-    case routes::Dialect::kFeldera:
-      return Reply(call, 401, routes::FelderaError(kUnauthorized, "Unauthorized"));
-    default:
-      return ReplyError(call, 401, kUnauthorized);
-  }
+  const bool legacy = routes::ErrorShapeOf(call.req.path) == routes::ErrorShape::kLegacy;
+  ReplyDialectError(call, 401, legacy ? "Invalid token" : kUnauthorized, {});
 }
 
 void App::ReplyUnavailable(Call& call, std::string_view why) {
   std::string text = std::string("Service temporarily unavailable: ") + std::string(why);
-  std::string body;
-  switch (routes::DialectOf(call.match.route)) {
-    case routes::Dialect::kLegacy:
-      body = routes::LegacyError(503, text);
-      break;
-    case routes::Dialect::kZenlayer:
-      body = routes::ZenlayerError(call.request_id, "SERVICE_UNAVAILABLE", text);
-      break;
-    case routes::Dialect::kFeldera:
-      body = routes::FelderaError(text, "ServiceUnavailable");
-      break;
-    default:
-      body = routes::ErrorBody(503, text);
-  }
-  Reply(call, 503, std::move(body), {{"Retry-After", "1"}});
+  Reply(call, 503, routes::ErrorResponse(call.req.path, 503, text, call.request_id),
+        {{"Retry-After", "1"}});
 }
 
 void App::ReplyThrottled(Call& call, uint64_t wait_ms) {
   ++counters_.rate_limited;
   const std::string retry_after = std::to_string(std::max<uint64_t>(1, (wait_ms + 999) / 1000));
   const std::string text = "Too many requests for this API key; retry after " + retry_after + " s.";
-  std::string body;
-  switch (routes::DialectOf(call.match.route)) {
-    case routes::Dialect::kLegacy:
-      body = routes::LegacyError(429, text);
-      break;
-    case routes::Dialect::kZenlayer:
-      body = routes::ZenlayerError(call.request_id, "REQUEST_LIMIT_EXCEEDED", text);
-      break;
-    case routes::Dialect::kFeldera:
-      body = routes::FelderaError(text, "TooManyRequests");
-      break;
-    default:
-      body = routes::ErrorBody(429, text);
-  }
-  Reply(call, 429, std::move(body), {{"Retry-After", retry_after}});
+  Reply(call, 429, routes::ErrorResponse(call.req.path, 429, text, call.request_id),
+        {{"Retry-After", retry_after}});
 }
 
 void App::ReplyUnknown(Call& call, std::string_view why) {
   std::string text = std::string("The outcome of this request is unknown (") + std::string(why) +
                      "); read the instance's status before retrying.";
-  std::string body;
-  switch (routes::DialectOf(call.match.route)) {
-    case routes::Dialect::kLegacy:
-      body = routes::LegacyError(504, text);
-      break;
-    case routes::Dialect::kZenlayer:
-      body = routes::ZenlayerError(call.request_id, "OUTCOME_UNKNOWN", text);
-      break;
-    case routes::Dialect::kFeldera:
-      body = routes::FelderaError(text, "OutcomeUnknown");
-      break;
-    default:
-      body = routes::ErrorBody(504, text);
-  }
-  Reply(call, 504, std::move(body));
+  ReplyDialectError(call, 504, text, {});
 }
 
 void App::Handle(http::Request req, http::Responder respond) {
@@ -241,10 +196,12 @@ void App::Handle(http::Request req, http::Responder respond) {
   };
   switch (call->match.route) {
     case routes::Route::kNotFound:
-      return ReplyError(*call, 404, "Not found.");
+      return ReplyDialectError(*call, 404, "Not found.", {});
     case routes::Route::kMethodNotAllowed:
-      return Reply(*call, 405, routes::ErrorBody(405, "Method not allowed."),
-                   {{"Allow", call->match.allow}});
+      return Reply(
+          *call, 405,
+          routes::ErrorResponse(call->req.path, 405, "Method not allowed.", call->request_id),
+          {{"Allow", call->match.allow}});
     case routes::Route::kOptions:
       return Reply(*call, 204, {}, {{"Allow", call->match.allow}});
     case routes::Route::kHealthz:
@@ -338,16 +295,7 @@ void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> 
 }
 
 void App::ReplyDialectError(Call& call, int status, std::string_view text, std::string_view code) {
-  switch (routes::DialectOf(call.match.route)) {
-    case routes::Dialect::kLegacy:
-      return Reply(call, status, routes::LegacyError(status, text));
-    case routes::Dialect::kZenlayer:
-      return Reply(call, status, routes::ZenlayerError(call.request_id, code, text));
-    case routes::Dialect::kFeldera:
-      return Reply(call, status, routes::FelderaError(text, code));
-    default:
-      return ReplyError(call, status, text);
-  }
+  Reply(call, status, routes::ErrorResponse(call.req.path, status, text, call.request_id, code));
 }
 
 void App::DispatchOnce(const std::shared_ptr<Call>& call) {

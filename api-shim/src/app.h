@@ -59,7 +59,8 @@ class App final : public Core {
   /// An `Idempotency-Key` on a POST/DELETE: answered from the kept answer, refused (400, 409,
   /// 422), or dispatched with its answer kept. Without the header: Dispatch.
   void DispatchOnce(const std::shared_ptr<Call>& call);
-  /// An error in the shape of the call's dialect; `code` names it where the dialect has codes.
+  /// An error in the shape of the API of the call's path (routes::ErrorResponse); `code`, when
+  /// not empty, replaces the status's default code where the dialect has codes.
   void ReplyDialectError(Call& call, int status, std::string_view text, std::string_view code);
 
   // Core (app.cpp): what every dialect maps onto.

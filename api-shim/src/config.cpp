@@ -40,6 +40,9 @@ Result<Config> LoadConfig(config::Source& src) {
       "max-commands-per-message", 64, 1, static_cast<int64_t>(domain::kMaxCommandsPerMessage)));
   c.http.max_stream_backlog_bytes = static_cast<size_t>(
       src.Int("max-stream-backlog-bytes", int64_t{256} * 1024, 1024, int64_t{64} << 20));
+  c.http.max_unsent_bytes = static_cast<size_t>(
+      src.Int("max-unsent-bytes", int64_t{256} * 1024, 4096, int64_t{64} << 20));
+  c.http.send_timeout_ms = static_cast<uint64_t>(src.Int("send-timeout-ms", 30000, 100, 3600000));
   c.sse_heartbeat_ms = static_cast<uint64_t>(src.Int("sse-heartbeat-ms", 15000, 100, 600000));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});

@@ -75,6 +75,12 @@ std::string_view SettingHelp(std::string_view name) {
        "503 with Retry-After."},
       {"max-stream-backlog-bytes",
        "Bytes an event stream's client may leave unread before it is cut off."},
+      {"max-unsent-bytes",
+       "Answers a client may leave unread before its connection is paused (nothing more is "
+       "read or answered until it reads)."},
+      {"send-timeout-ms",
+       "A paused connection, or one closing after its last answer, whose unread answers do not "
+       "shrink for this long is cut off."},
       {"sse-heartbeat-ms", "A comment line is sent on every event stream this often."},
       {"rate-limit-per-s",
        "Requests per second allowed per API key (token bucket; 0: no limit); beyond: 429."},

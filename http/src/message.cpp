@@ -76,7 +76,8 @@ std::string_view ReasonPhrase(int status) {
   }
 }
 
-std::string Serialize(const Response& r, bool keep_alive, bool with_body) {
+std::string Serialize(const Response& r, bool keep_alive, bool with_body,
+                      bool announce_keep_alive) {
   std::string out;
   out.reserve(128 + r.body.size());
   out += "HTTP/1.1 ";
@@ -97,7 +98,11 @@ std::string Serialize(const Response& r, bool keep_alive, bool with_body) {
     out += v;
     out += "\r\n";
   }
-  if (!keep_alive || r.close) out += "Connection: close\r\n";
+  if (!keep_alive || r.close) {
+    out += "Connection: close\r\n";
+  } else if (announce_keep_alive) {
+    out += "Connection: keep-alive\r\n";
+  }
   out += "\r\n";
   if (with_body && r.status != 204) out += r.body;
   return out;
@@ -107,7 +112,12 @@ std::string SerializeStreamHead(const Response& r) {
   std::string out = "HTTP/1.1 " + std::to_string(r.status) + ' ' +
                     std::string(ReasonPhrase(r.status)) + "\r\nContent-Type: " + r.content_type +
                     "\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n";
-  for (const auto& [k, v] : r.headers) out += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : r.headers) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
   out += "Connection: close\r\n\r\n";
   return out;
 }

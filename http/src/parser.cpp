@@ -96,10 +96,18 @@ int RequestParser::OnHeaderValue(http_parser* p, const char* at, size_t len) noe
 int RequestParser::OnHeadersComplete(http_parser* p) noexcept {
   try {
     auto* self = static_cast<RequestParser*>(p->data);
-    if (p->upgrade) return self->Fail(400, "protocol upgrade is not supported");
+    if (p->upgrade) {
+      // RFC 9110 §7.8 lets a server ignore Upgrade. Java's HttpClient and curl --http2 offer h2c
+      // on every request: clearing the flag has http_parser read the body and the next request
+      // as HTTP/1.1 instead of handing the rest of the stream to another protocol. A CONNECT
+      // tunnel has no such reading.
+      if (p->method == HTTP_CONNECT) return self->Fail(400, "CONNECT is not supported");
+      p->upgrade = 0;
+    }
     auto& r = self->current_;
     r.method = http_method_str(static_cast<http_method>(p->method));
     r.keep_alive = http_should_keep_alive(p) != 0;
+    r.http10 = p->http_major == 1 && p->http_minor == 0;
     http_parser_url u;
     http_parser_url_init(&u);
     if (http_parser_parse_url(r.target.data(), r.target.size(), 0, &u) != 0) {
@@ -181,11 +189,6 @@ RequestParser::State RequestParser::Feed(const char* data, size_t len, size_t* c
       error_status_ = 400;
       error_text_ = std::string("malformed request: ") + http_errno_description(err);
     }
-    return State::kError;
-  }
-  if (parser_.upgrade) {
-    error_status_ = 400;
-    error_text_ = "protocol upgrade is not supported";
     return State::kError;
   }
   return State::kNeedMore;

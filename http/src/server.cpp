@@ -43,6 +43,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       : server_(server),
         tcp_([loop](uv_tcp_t* t) { return uv_tcp_init(loop, t); }),
         timer_(loop),
+        stall_timer_(loop),
         parser_(server->limits_.parser) {
     tcp_.get()->data = this;
   }
@@ -63,6 +64,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
       end();
     }
     timer_.Stop();
+    stall_timer_.Stop();
     uv_read_stop(stream());
     if (busy_) --server_->in_flight_;
     busy_ = false;
@@ -138,18 +140,21 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Pump() {
     while (!closed_ && !busy_ && inbuf_off_ < inbuf_.size()) {
+      if (Unsent() > server_->limits_.max_unsent_bytes) {
+        PauseForOutput();
+        break;
+      }
       size_t consumed = 0;
       auto st = parser_.Feed(inbuf_.data() + inbuf_off_, inbuf_.size() - inbuf_off_, &consumed);
       inbuf_off_ += consumed;
       if (st == RequestParser::State::kError) {
         Response r;
         r.status = parser_.error_status();
-        r.body = R"({"errors":[{"status":)" + std::to_string(r.status) + R"(,"detail":")" +
-                 util::JsonEscape(parser_.error_text()) + "\"}]}";
-        Write(Serialize(r, false), true);
+        r.body = ErrorBodyFor(r.status, parser_.error_text());
         closed_for_error_ = true;
         timer_.Stop();
         uv_read_stop(stream());
+        Write(Serialize(r, false), true);
         return;
       }
       if (st == RequestParser::State::kNeedMore) break;
@@ -168,9 +173,65 @@ class Connection : public std::enable_shared_from_this<Connection> {
     }
     if (reading_paused_ && !closed_ && inbuf_.size() - inbuf_off_ < kPipelineSlack) {
       reading_paused_ = false;
-      uv_read_start(stream(), &OnAlloc, &OnRead);
+      if (!output_paused_ && !closed_for_error_) uv_read_start(stream(), &OnAlloc, &OnRead);
     }
     ArmTimer();
+  }
+
+  /// Bytes answered but not yet taken by the kernel (the client has not read them).
+  size_t Unsent() const { return uv_stream_get_write_queue_size(tcp_.stream()); }
+
+  /// The client leaves its answers unread: read, parse and answer nothing more until it has
+  /// taken enough of them (OnWrite resumes), and cut it off if it takes nothing for a while.
+  void PauseForOutput() {
+    if (output_paused_) return;
+    output_paused_ = true;
+    uv_read_stop(stream());
+    timer_.Stop();  // buffered requests are ours to hold back: no 408, no idle close
+    request_timer_armed_ = false;
+    WatchOutput();
+  }
+
+  void ResumeIfDrained() {
+    if (!output_paused_ || closed_ || Unsent() > server_->limits_.max_unsent_bytes / 2) return;
+    output_paused_ = false;
+    stall_timer_.Stop();
+    if (!reading_paused_ && !closed_for_error_) uv_read_start(stream(), &OnAlloc, &OnRead);
+    Pump();
+  }
+
+  /// Cuts the client off when its unsent output has not shrunk for the send timeout: a paused
+  /// connection, or one whose last answer (which closes it) the client never reads.
+  void WatchOutput() {
+    if (stall_timer_.active()) return;
+    stall_mark_ = Unsent();
+    const uint64_t t = server_->limits_.send_timeout_ms;
+    stall_timer_.Start(t, t, [this] {
+      const size_t now = Unsent();
+      if (now == 0 && !output_paused_) {
+        stall_timer_.Stop();
+        return;
+      }
+      if (now < stall_mark_) {
+        stall_mark_ = now;
+        return;
+      }
+      log::Warn("client not reading its answers cut off",
+                {{"unsent_bytes", static_cast<unsigned long>(now)}});
+      Close();
+    });
+  }
+
+  /// The body of an error this server answers itself, in the shape of the API of its path.
+  std::string ErrorBodyFor(int status, std::string_view text) const {
+    std::string_view path = parser_.head().path;
+    if (path.empty()) {
+      path = parser_.head().target;
+      path = path.substr(0, path.find('?'));
+    }
+    if (server_->error_body_) return server_->error_body_(path, status, text);
+    return R"({"errors":[{"status":)" + std::to_string(status) + R"(,"detail":")" +
+           util::JsonEscape(text) + "\"}]}";
   }
 
   /// `Expect: 100-continue`: the server's head check decides whether the body is wanted; until
@@ -208,6 +269,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     busy_ = true;
     ++server_->in_flight_;
     keep_alive_ = req.keep_alive;
+    http10_ = req.http10;
     head_request_ = req.method == "HEAD";
     uint64_t serial = ++serial_;
     std::weak_ptr<Connection> weak = weak_from_this();
@@ -230,7 +292,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     --server_->in_flight_;
     if (r.on_stream) return BeginStream(r);
     bool keep = keep_alive_ && !r.close && !server_->draining_;
-    Write(Serialize(r, keep, !head_request_), !keep);
+    Write(Serialize(r, keep, !head_request_, http10_), !keep);
     if (!keep) {
       closed_for_error_ = true;
       uv_read_stop(stream());
@@ -305,20 +367,29 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (int rc = uv_write(&raw->req, stream(), &buf, 1, &OnWrite); rc != 0) {
       std::unique_ptr<WriteReq> reclaim(raw);
       Close();
+      return;
     }
+    if (close_after) WatchOutput();
   }
 
   static void OnWrite(uv_write_t* req, int status) noexcept {
     std::unique_ptr<WriteReq> w(static_cast<WriteReq*>(req->data));
     auto self = w->conn.lock();
     if (!self) return;
-    if (status < 0 || w->close_after) self->Close();
+    try {
+      if (status < 0 || w->close_after) return self->Close();
+      self->ResumeIfDrained();
+    } catch (const std::exception& e) {
+      log::Error("http connection error", {{"error", e.what()}});
+      self->Close();
+    }
   }
 
   void ArmTimer() {
     if (closed_ || closed_for_error_ || streaming_) return;
-    if (busy_) {
-      timer_.Stop();  // the handler owns the clock now (its own deadlines answer 503)
+    if (busy_ || output_paused_) {
+      // The handler owns the clock now (its own deadlines answer 503), or the stall watch does.
+      timer_.Stop();
       return;
     }
     if (parser_.in_request() || inbuf_off_ < inbuf_.size()) {
@@ -327,7 +398,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
         timer_.Start(server_->limits_.request_timeout_ms, 0, [this] {
           Response r;
           r.status = 408;
-          r.body = R"({"errors":[{"status":408,"detail":"request timed out"}]})";
+          r.body = ErrorBodyFor(408, "request timed out");
           closed_for_error_ = true;
           uv_read_stop(stream());
           Write(Serialize(r, false), true);
@@ -342,6 +413,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Server* server_;
   uv::UvHandle<uv_tcp_t> tcp_;
   uv::Timer timer_;
+  uv::Timer stall_timer_;  ///< cuts off a client that leaves its answers unread
   RequestParser parser_;
   std::string inbuf_;
   size_t inbuf_off_ = 0;
@@ -349,6 +421,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uint64_t serial_ = 0;
   bool busy_ = false;
   bool keep_alive_ = true;
+  bool http10_ = false;
+  bool output_paused_ = false;  ///< too much unsent output: reading and parsing stopped
+  size_t stall_mark_ = 0;       ///< unsent bytes when the stall watch last looked
   bool head_request_ = false;
   bool closed_ = false;
   bool closed_for_error_ = false;
@@ -359,11 +434,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::function<void()> gone_;  ///< the in-flight request's "client left" callback
 };
 
-Server::Server(uv_loop_t* loop, ServerLimits limits, Handler handler, HeadCheck head_check)
+Server::Server(uv_loop_t* loop, ServerLimits limits, Handler handler, HeadCheck head_check,
+               ErrorBody error_body)
     : loop_(loop),
       limits_(limits),
       handler_(std::move(handler)),
-      head_check_(std::move(head_check)) {}
+      head_check_(std::move(head_check)),
+      error_body_(std::move(error_body)) {}
 
 Server::~Server() {
   listener_.reset();

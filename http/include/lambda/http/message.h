@@ -17,6 +17,8 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;  ///< names lowercased
   std::string body;
   bool keep_alive = true;
+  /// HTTP/1.0: keep-alive only when asked for, and then the answer must say so.
+  bool http10 = false;
   /// Set by the server: `cb` runs once if the client leaves before this request is answered (at
   /// once if it has left already), so that a held request (a long poll) gives its slot back.
   std::function<void(std::function<void()>)> on_client_gone;
@@ -43,8 +45,10 @@ struct Response {
 
 std::string_view ReasonPhrase(int status);
 /// The bytes on the wire. `keep_alive` false adds "Connection: close"; `with_body` false (HEAD)
-/// keeps the Content-Length of the body but leaves the body out.
-std::string Serialize(const Response& r, bool keep_alive, bool with_body = true);
+/// keeps the Content-Length of the body but leaves the body out. `announce_keep_alive` adds
+/// "Connection: keep-alive" to a kept connection (an HTTP/1.0 client closes without it).
+std::string Serialize(const Response& r, bool keep_alive, bool with_body = true,
+                      bool announce_keep_alive = false);
 /// The head of a streamed answer: no Content-Length, not cached, the connection closes at its end.
 std::string SerializeStreamHead(const Response& r);
 

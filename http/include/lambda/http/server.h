@@ -25,6 +25,13 @@ struct ServerLimits {
   /// A streamed answer's bytes the client has not read yet; past this it is cut off (closed)
   /// rather than buffered without limit.
   size_t max_stream_backlog_bytes = size_t{256} * 1024;
+  /// Answers written but not yet taken by the client (libuv's write queue). Above this the
+  /// connection is paused: nothing more is read, parsed or answered until the client has read
+  /// enough for it to drop back to this; so a client that pipelines without reading costs at
+  /// most this plus one answer.
+  size_t max_unsent_bytes = size_t{256} * 1024;
+  /// A paused connection whose unsent output has not shrunk for this long is cut off (closed).
+  uint64_t send_timeout_ms = 30000;
 };
 
 /// The body of a streamed answer (`Response::on_stream`). Thread: loop only.
@@ -49,13 +56,20 @@ using Handler = std::function<void(Request, Responder)>;
 /// sent (100 Continue) or the final response to send instead (401, 404, ...). Call exactly once.
 using HeadCheck =
     std::function<void(const Request& head, std::function<void(std::optional<Response>)>)>;
+/// The JSON body of an error the server answers by itself (400 malformed, 408, 413, 417, 431),
+/// so that it takes the shape of the API the request was for. `path` is the request's path as
+/// far as it was read (may be empty). Called on the loop thread; must not throw.
+using ErrorBody =
+    std::function<std::string(std::string_view path, int status, std::string_view text)>;
 
 class Connection;
 
 class Server {
  public:
-  /// Without a head check every `Expect: 100-continue` is answered 100 Continue.
-  Server(uv_loop_t* loop, ServerLimits limits, Handler handler, HeadCheck head_check = {});
+  /// Without a head check every `Expect: 100-continue` is answered 100 Continue. Without
+  /// `error_body`, errors are `{"errors":[{"status":S,"detail":TEXT}]}`.
+  Server(uv_loop_t* loop, ServerLimits limits, Handler handler, HeadCheck head_check = {},
+         ErrorBody error_body = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -77,6 +91,7 @@ class Server {
   ServerLimits limits_;
   Handler handler_;
   HeadCheck head_check_;
+  ErrorBody error_body_;
   std::unique_ptr<struct ListenHandle> listener_;
   std::unordered_set<std::shared_ptr<Connection>> connections_;
   size_t in_flight_ = 0;
