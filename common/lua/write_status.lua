@@ -2,6 +2,7 @@
 -- history stream and publishes it. A final write clears the outbox and releases the lease; any
 -- other extends it. The fence is who holds the lease (lease_by): only a claim takes a lease
 -- over, and only once it ran out, so a holder whose lease ran out unclaimed still writes.
+-- Publishes '<id> <status> <gen> <history entry id> <owner>' (api-shim watch/events.h).
 -- ARGV: prefix, id, gen, worker, status_code, failure_message, servers_json ('' = unchanged),
 --       final ('1'|'0'), now_ms, now_rfc3339, request_id, lease_ms, master_node_id ('' = unchanged),
 --       history_max
