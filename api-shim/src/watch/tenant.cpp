@@ -5,6 +5,7 @@
 
 #include "lambda/log/log.h"
 #include "lambda/redis/keys.h"
+#include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
 #include "watch/hub.h"
 
@@ -123,9 +124,10 @@ void Hub::ReadTails(const std::shared_ptr<Replay>& r) {
   while (r->failed.empty() && r->outstanding < limits_.replay_reads && r->next < r->ids.size()) {
     const std::string& id = r->ids[r->next++];
     ++r->outstanding;
+    const redis::args::HistoryTail call{prefix_, id, r->from.StartFor(id).Text(),
+                                        limits_.replay_max + 1};
     commands_->EvalSha(
-        redis::scripts::HistoryTail(), {redis::keys::History(prefix_, id)},
-        {r->from.StartFor(id).Text(), std::to_string(limits_.replay_max + 1)},
+        redis::scripts::HistoryTail(), call.Keys(), call.Argv(),
         [this, r, id, alive = alive_](const Result<redis::Value>& v) {
           if (!*alive) return;
           --r->outstanding;
