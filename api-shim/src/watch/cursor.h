@@ -25,7 +25,15 @@ namespace lambda::watch {
 struct EntryId {
   uint64_t ms = 0;
   uint64_t seq = 0;
-  auto operator<=>(const EntryId&) const = default;
+  friend bool operator==(const EntryId& a, const EntryId& b) {
+    return a.ms == b.ms && a.seq == b.seq;
+  }
+  friend bool operator!=(const EntryId& a, const EntryId& b) { return !(a == b); }
+  friend bool operator<(const EntryId& a, const EntryId& b) {
+    return a.ms != b.ms ? a.ms < b.ms : a.seq < b.seq;
+  }
+  friend bool operator>(const EntryId& a, const EntryId& b) { return b < a; }
+  friend bool operator<=(const EntryId& a, const EntryId& b) { return !(b < a); }
   std::string Text() const { return std::to_string(ms) + "-" + std::to_string(seq); }
 };
 std::optional<EntryId> ParseEntryId(std::string_view text);
