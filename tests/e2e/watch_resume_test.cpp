@@ -157,7 +157,8 @@ TEST_F(TenantResume, MoreMissedThanTheCapIsAnExplicitReset) {
   ASSERT_TRUE(e);
   EXPECT_EQ(e->event, "reset") << e->data;
   EXPECT_NE(e->data.find("more than 12 changes"), std::string::npos) << e->data;
-  EXPECT_FALSE(resumed.Next(milliseconds(500)));  // nothing partial after it
+  auto after = resumed.Next(milliseconds(500));
+  EXPECT_FALSE(after) << "after the reset: " << after->event << " " << after->data;
 }
 
 TEST_F(TenantResume, AMalformedLastEventIdIs400) {

@@ -430,6 +430,7 @@ TEST_F(HubTest, ATenantResumeThatCannotBeExactIsAnExplicitReset) {
   auto stream = std::make_shared<FakeStream>();
   hub_->AddTenantStream("acme", stream, *TenantCursor::Parse("100"));
   redis_.Answer(Array({Str(kA)}));
+  hub_->OnMessage(kA + " 1 4 155-0 acme");  // during the reads: the relist will show it
   redis_.Answer(Tail("150-0", {Entry("150-0", "4", "w")}));  // 100-0..150-0 was trimmed
   ASSERT_EQ(stream->sent.size(), 2u);
   EXPECT_EQ(stream->sent[1].rfind("event: reset\ndata: {\"reason\":\"changes after", 0), 0u);

@@ -164,6 +164,9 @@ void Hub::FinishReplay(const std::shared_ptr<Replay>& r) {
     log::Info("tenant stream reset", {{"reason", plan.reason}});
     it->second.cursor = TenantCursor{};
     it->second.replayed.clear();
+    // What came live during the reads was written before the reset goes out, so the list the
+    // client makes after it shows that already: sent after the list, it could only be stale.
+    it->second.held.clear();
     if (!stream->Send(ResetFrame(plan.reason))) return;
   }
   for (const auto& [instance, e] : plan.events) {
