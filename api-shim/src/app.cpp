@@ -84,9 +84,11 @@ Status App::Start() {
   settle_timer_->Start(200, 200, [this] {
     parked_.Tick(redis_->connected(), static_cast<uint64_t>(util::NowMs()));
   });
-  hub_ = std::make_unique<watch::Hub>(loop_, redis_.get(), config_.redis, config_.redis_prefix,
-                                      watch::HubLimits{.max_watchers = config_.max_watchers,
-                                                       .heartbeat_ms = config_.sse_heartbeat_ms});
+  hub_ = std::make_unique<watch::Hub>(
+      loop_, redis_.get(), config_.redis, config_.redis_prefix,
+      watch::HubLimits{.max_watchers = config_.max_watchers,
+                       .heartbeat_ms = config_.sse_heartbeat_ms,
+                       .replay_max = static_cast<size_t>(config_.history_max)});
   hub_->Start();
   amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, amqp::Connection::Options{});
   publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);

@@ -171,7 +171,7 @@ function onBlock(block) {
     if (field === 'event') event = value;
     if (field === 'data') data += value;
   }
-  if (event === 'resync') refresh().catch(() => {});
+  if (event === 'resync' || event === 'reset') refresh().catch(() => {});
   if (event === 'status' && data) apply(JSON.parse(data));
 }
 

@@ -26,7 +26,7 @@ if ARGV[11] and ARGV[11] ~= '' then
 end
 redis.call('HSET', key, unpack(fields))
 redis.call('ZADD', KEYS[3], ARGV[8], id)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
+local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[7], 'worker', '', 'at', ARGV[8])
-redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)
+redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen .. ' ' .. eid .. ' ' .. tenant)
 return {'ok', tonumber(gen), tonumber(status)}

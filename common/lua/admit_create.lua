@@ -14,7 +14,7 @@ redis.call('HSET', key, 'id', id, 'seq', seq, 'name', ARGV[4], 'owner', tenant, 
   'gen', '1', 'p_action', 'create', 'p_gen', '1', 'p_req', ARGV[6], 'p_at', ARGV[7], 'p_since', ARGV[7],
   'p_prev', '-1', 'p_attempt', '1', 'p_tok', ARGV[10], 'p_conf', '0')
 redis.call('ZADD', KEYS[3], ARGV[7], id)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', S_PENDING, 'gen', '1',
+local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', S_PENDING, 'gen', '1',
   'request_id', ARGV[6], 'worker', '', 'at', ARGV[7])
-redis.call('PUBLISH', p .. 'events', id .. ' 2 1')
+redis.call('PUBLISH', p .. 'events', id .. ' ' .. S_PENDING .. ' 1 ' .. eid .. ' ' .. tenant)
 return {'ok', tonumber(seq)}

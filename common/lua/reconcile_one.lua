@@ -47,9 +47,9 @@ if now - tonumber(f[4]) > timeout then
   redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
     'p_tok', 'p_conf', 'claimed_by', 'lease_by', 'lease_until')
   redis.call('ZREM', bucket, id)
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', failed, 'gen', gen,
+  local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', failed, 'gen', gen,
     'request_id', f[3], 'worker', 'reconciler', 'at', ARGV[3], 'note', msg)
-  redis.call('PUBLISH', p .. 'events', id .. ' ' .. failed .. ' ' .. gen)
+  redis.call('PUBLISH', p .. 'events', id .. ' ' .. failed .. ' ' .. gen .. ' ' .. eid .. ' ' .. f[8])
   return {'failed'}
 end
 if f[11] then

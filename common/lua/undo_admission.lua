@@ -34,9 +34,9 @@ for i = 7, #ARGV, 2 do
     redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
       'p_tok', 'p_conf')
     redis.call('ZREM', pkey, id)
-    redis.call('XADD', hkey, 'MAXLEN', '~', ARGV[5], '*', 'status', cur[3], 'gen', next_gen,
+    local eid = redis.call('XADD', hkey, 'MAXLEN', '~', ARGV[5], '*', 'status', cur[3], 'gen', next_gen,
       'request_id', '', 'worker', '', 'at', ARGV[3], 'note', ARGV[6])
-    redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen)
+    redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen .. ' ' .. eid .. ' ' .. cur[4])
     out[#out + 1] = 'undone'
   end
 end

@@ -2,6 +2,7 @@
 -- history stream and publishes it. A final write clears the outbox and releases the lease; any
 -- other extends it. The fence is who holds the lease (lease_by): only a claim takes a lease
 -- over, and only once it ran out, so a holder whose lease ran out unclaimed still writes.
+-- Publishes '<id> <status> <gen> <history entry id> <owner>' (api-shim watch/events.h).
 -- ARGV: prefix, id, gen, worker, status_code, failure_message, servers_json ('' = unchanged),
 --       final ('1'|'0'), now_ms, now_rfc3339, request_id, lease_ms, master_node_id ('' = unchanged),
 --       history_max, mode ('' = unchanged; the Feldera run mode a pause or resume ends in)
@@ -39,9 +40,9 @@ if ARGV[8] ~= '1' then
   fields[#fields + 1] = t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[12])
 end
 redis.call('HSET', key, unpack(fields))
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[14], '*', 'status', ARGV[5], 'gen', gen,
+local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[14], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[11], 'worker', worker, 'at', ARGV[9])
-redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen)
+redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen .. ' ' .. eid .. ' ' .. cur[2])
 if ARGV[8] == '1' then
   redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
     'p_tok', 'p_conf', 'claimed_by', 'lease_by', 'lease_until')

@@ -31,7 +31,9 @@ std::string_view SettingHelp(std::string_view name) {
       {"publish-timeout-ms",
        "A publish the broker has not confirmed this long fails (the shim undoes the admission "
        "and answers 503) and the connection is remade."},
-      {"history-max", "Status changes kept per instance in its history stream."},
+      {"history-max",
+       "Status changes kept per instance in its history stream (the shim: also the most a "
+       "tenant stream's resume sends before it answers event: reset)."},
       {"shutdown-grace-ms",
        "On SIGTERM, time given to in-flight work before the process stops (the worker's "
        "unfinished commands go back to the queue)."},

@@ -462,5 +462,24 @@ TEST_F(LuaScripts, ReleaseForRetryGivesBackTheLeaseAndDefersTheOutbox) {
   EXPECT_EQ(Field(id, "lease_by"), "");
 }
 
+TEST_F(LuaScripts, HistoryTailReadsFromAnEntryAndSaysWhatTrimmingLeft) {
+  const std::string id = util::NewUuid();
+  auto tail = [&](const std::string& start) {
+    return Eval(redis::scripts::HistoryTail(), redis::args::HistoryTail{prefix_, id, start, 10});
+  };
+  EXPECT_EQ(tail("0-0"), (std::vector<std::string>{"", ""}));  // no history (an undone create)
+  for (int i = 1; i <= 5; ++i) {
+    redis_->Cmd({"XADD", H(id), std::to_string(i) + "-0", "status", "1"});
+  }
+  auto from3 = tail("3-0");
+  ASSERT_EQ(from3.size(), 2u);
+  EXPECT_EQ(from3[0], "");  // nothing ever trimmed
+  EXPECT_EQ(from3[1].rfind("3-0\n", 0), 0u) << from3[1];
+  EXPECT_NE(from3[1].find("5-0"), std::string::npos);
+  redis_->Cmd({"XTRIM", H(id), "MAXLEN", "2"});
+  EXPECT_EQ(tail("3-0").at(0), "4-0");  // 3-0 may be gone: the first kept is 4-0
+  EXPECT_EQ(tail("6-0"), (std::vector<std::string>{"", ""}));  // nothing after: nothing to judge
+}
+
 }  // namespace
 }  // namespace lambda

@@ -5,6 +5,7 @@
 
 #include "lambda/redis/keys.h"
 #include "redis_values.h"
+#include "watch/cursor.h"
 #include "watch/events.h"
 #include "watch/hub.h"
 
@@ -54,6 +55,137 @@ TEST(WatchParse, EntryIdsAndNotifications) {
   }
 }
 
+TEST(WatchParse, NotificationsNameTheirHistoryEntryAndOwner) {
+  auto n = ParseNotification(kId + " 4 7 1712345678901-3 acme corp");
+  ASSERT_TRUE(n);
+  EXPECT_EQ(n->gen, 7);
+  EXPECT_EQ(n->entry_id, "1712345678901-3");
+  EXPECT_EQ(n->owner, "acme corp");  // the owner is the rest of the line
+  for (const std::string& bad : std::vector<std::string>{
+           kId + " 4 7 1-0", kId + " 4 7 1-0 ", kId + " 4 7 x-0 acme", kId + " 4 x 1-0 a"}) {
+    EXPECT_FALSE(ParseNotification(bad)) << bad;
+  }
+  // Scripts of an older release: no entry, no owner (and no id on the tenant frame).
+  auto old = ParseNotification(kId + " 4 7");
+  ASSERT_TRUE(old);
+  EXPECT_TRUE(old->entry_id.empty());
+  EXPECT_EQ(TenantFrame(*old, "").rfind("event: status\ndata: {\"instance_id\"", 0), 0u);
+  EXPECT_EQ(TenantFrame(*n, "5.a:1")
+                .rfind("id: 5.a:1\nevent: status\ndata: {\"event_id\":"
+                       "\"1712345678901-3\",\"instance_id\"",
+                       0),
+            0u);
+  EXPECT_EQ(ResetFrame("why"), "event: reset\ndata: {\"reason\":\"why\"}\n\n");
+}
+
+// --- the tenant stream's cursor ---
+
+const std::string kA = "aaaaaaaa-0000-4000-8000-000000000001";
+const std::string kB = "bbbbbbbb-0000-4000-8000-000000000002";
+
+TEST(WatchCursor, EntryIdsParseAndOrderAsRedisDoes) {
+  EXPECT_EQ(*ParseEntryId("1712345678901-3"), (EntryId{1712345678901, 3}));
+  EXPECT_LT(*ParseEntryId("9-9"), *ParseEntryId("10-0"));
+  EXPECT_LT(*ParseEntryId("10-2"), *ParseEntryId("10-10"));
+  for (const char* bad : {"", "-", "1-", "-1", "1-2-3", "a-1", "12", "99999999999999999999-0"}) {
+    EXPECT_FALSE(ParseEntryId(bad)) << bad;
+  }
+}
+
+TEST(WatchCursor, AdvanceNamesTheInstancesOfTheLatestMillisecond) {
+  TenantCursor c;
+  EXPECT_TRUE(c.empty());
+  EXPECT_TRUE(c.Advance(kB, {100, 0}));
+  EXPECT_EQ(c.Text(), "100." + kB + ":0");
+  EXPECT_TRUE(c.Advance(kA, {100, 0}));  // another stream, same millisecond: both named, sorted
+  EXPECT_EQ(c.Text(), "100." + kA + ":0." + kB + ":0");
+  EXPECT_TRUE(c.Advance(kB, {100, 1}));
+  EXPECT_EQ(c.Text(), "100." + kA + ":0." + kB + ":1");
+  EXPECT_EQ(c.StartFor(kA), (EntryId{100, 1}));  // after what was sent of it
+  EXPECT_EQ(c.StartFor(kB), (EntryId{100, 2}));
+  EXPECT_EQ(c.StartFor("other"), (EntryId{100, 0}));  // all of that millisecond
+  EXPECT_TRUE(c.Advance(kA, {101, 0}));               // a later millisecond: only it is named
+  EXPECT_EQ(c.Text(), "101." + kA + ":0");
+  // Older than the cursor's millisecond (another node's slower clock): the cursor stays.
+  EXPECT_FALSE(c.Advance(kB, {99, 5}));
+  EXPECT_EQ(c.Text(), "101." + kA + ":0");
+  auto back = TenantCursor::Parse(c.Text());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->Text(), c.Text());
+  EXPECT_EQ(back->StartFor(kA), (EntryId{101, 1}));
+}
+
+TEST(WatchCursor, MoreInstancesInOneMillisecondThanAnIdNamesCannotBeResumed) {
+  TenantCursor c;
+  for (size_t i = 0; i <= kMaxCursorTies; ++i) c.Advance("i" + std::to_string(i), {7, 0});
+  EXPECT_EQ(c.Text(), "7.*");
+  EXPECT_FALSE(c.resumable());
+  auto parsed = TenantCursor::Parse("7.*");
+  ASSERT_TRUE(parsed);
+  EXPECT_FALSE(parsed->resumable());
+  EXPECT_TRUE(PlanResume(*parsed, {}, 10).reset);
+  c.Advance(kA, {8, 0});  // the next millisecond starts clean
+  EXPECT_EQ(c.Text(), "8." + kA + ":0");
+}
+
+TEST(WatchCursor, MalformedIdsAreRefused) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "x", "1712345678901-0", "12.", "12." + kA, "12." + kA + ":", "12." + kA + ":x",
+           "12." + kA + ":1." + kA + ":2", "12.a b:1", "-5", "12.*.a:1", "99999999999999999999",
+           "12." + std::string(65, 'a') + ":1"}) {
+    auto c = TenantCursor::Parse(bad);
+    ASSERT_FALSE(c) << bad;
+    EXPECT_NE(c.error().message.find("Last-Event-ID"), std::string::npos);
+  }
+  std::string many = "12";
+  for (size_t i = 0; i <= kMaxCursorTies; ++i) many += ".i" + std::to_string(i) + ":0";
+  EXPECT_FALSE(TenantCursor::Parse(many));
+}
+
+HistoryEntry At(const std::string& id, InstanceStatus s) {
+  HistoryEntry e;
+  e.entry_id = id;
+  e.status = s;
+  return e;
+}
+
+TEST(WatchCursor, AResumeSendsEveryMissedChangeOnceOldestFirst) {
+  auto from = *TenantCursor::Parse("100." + kA + ":0");
+  std::vector<InstanceTail> tails{
+      {kB,
+       {At("100-0", InstanceStatus::kStopping), At("103-0", InstanceStatus::kStopped)},
+       std::nullopt},
+      // kA's 100-0 was sent: a tail that still holds it does not send it again.
+      {kA,
+       {At("100-0", InstanceStatus::kStarting), At("101-0", InstanceStatus::kStarted)},
+       EntryId{50, 0}}};  // trimmed, but only before what is needed
+  auto plan = PlanResume(from, tails, 10);
+  ASSERT_FALSE(plan.reset) << plan.reason;
+  std::vector<std::string> got;
+  for (const auto& [id, e] : plan.events) got.push_back(id.substr(0, 1) + e.entry_id);
+  EXPECT_EQ(got, (std::vector<std::string>{"b100-0", "a101-0", "b103-0"}));
+}
+
+TEST(WatchCursor, AResumePastTheCapOrPastATrimmedHistoryIsAReset) {
+  auto from = *TenantCursor::Parse("100");
+  std::vector<InstanceTail> three{
+      {kA,
+       {At("101-0", InstanceStatus::kStopping), At("102-0", InstanceStatus::kStopped),
+        At("103-0", InstanceStatus::kStarting)},
+       std::nullopt}};
+  EXPECT_FALSE(PlanResume(from, three, 3).reset);
+  auto over = PlanResume(from, three, 2);
+  EXPECT_TRUE(over.reset);
+  EXPECT_TRUE(over.events.empty());
+  EXPECT_NE(over.reason.find("more than 2"), std::string::npos);
+  three[0].trimmed_before = EntryId{100, 0};  // what is gone is older than 100-0: all still here
+  EXPECT_FALSE(PlanResume(from, three, 3).reset);
+  three[0].trimmed_before = EntryId{100, 1};  // 100-0 may have been removed
+  auto trimmed = PlanResume(from, three, 3);
+  EXPECT_TRUE(trimmed.reset);
+  EXPECT_NE(trimmed.reason.find("trimmed"), std::string::npos);
+}
+
 redis::Value Entry(const std::string& id, const std::string& status, const std::string& worker) {
   return Array(
       {Str(id), Array({Str("status"), Str(status), Str("gen"), Str("3"), Str("request_id"),
@@ -85,9 +217,12 @@ class FakeRedis : public redis::Client {
   void Command(const std::vector<std::string>& argv, redis::Callback cb) override {
     calls.push_back({argv, std::move(cb)});
   }
-  void EvalSha(const redis::Script&, const std::vector<std::string>&, std::vector<std::string>,
-               redis::Callback cb) override {
-    cb(Error{Code::kUnavailable, "not used"});
+  void EvalSha(const redis::Script& script, const std::vector<std::string>& keys,
+               std::vector<std::string> args, redis::Callback cb) override {
+    std::vector<std::string> argv{"EVALSHA", std::string(script.name)};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    calls.push_back({argv, std::move(cb)});
   }
   /// Answers the oldest call (moved out first: answering may queue another).
   void Answer(redis::Value v) {
@@ -245,6 +380,81 @@ TEST_F(HubTest, AResumedStreamReadsAfterTheLastEventIdAndSurvivesAFailedRead) {
   hub_->OnSubscribed(true);
   ASSERT_EQ(redis_.calls.size(), 1u);
   EXPECT_EQ(redis_.calls[0].argv[2], "(5-0");
+}
+
+TEST_F(HubTest, TenantFramesCarryACursorIdAndNeedNoLookup) {
+  auto stream = std::make_shared<FakeStream>();
+  hub_->AddTenantStream("acme", stream);
+  hub_->OnMessage(kA + " 4 2 100-0 acme");
+  hub_->OnMessage(kB + " 4 2 100-0 acme");
+  hub_->OnMessage(kB + " 4 2 101-0 globex");  // another tenant's
+  EXPECT_TRUE(redis_.calls.empty());          // the owner came with the message
+  ASSERT_EQ(stream->sent.size(), 3u);
+  EXPECT_EQ(stream->sent[0], ": subscribed\n\n");
+  EXPECT_EQ(stream->sent[1].rfind("id: 100." + kA + ":0\nevent: status\n", 0), 0u);
+  EXPECT_EQ(stream->sent[2].rfind("id: 100." + kA + ":0." + kB + ":0\n", 0), 0u);
+}
+
+redis::Value Tail(const std::string& trimmed, std::vector<redis::Value> entries) {
+  return Array({Str(trimmed), Array(std::move(entries))});
+}
+
+TEST_F(HubTest, ATenantStreamResumesFromItsLastEventIdThenGoesLive) {
+  auto stream = std::make_shared<FakeStream>();
+  hub_->AddTenantStream("acme", stream, *TenantCursor::Parse("100." + kA + ":0"));
+  ASSERT_EQ(redis_.calls.size(), 1u);
+  EXPECT_EQ(redis_.calls[0].argv,
+            (std::vector<std::string>{"ZRANGE", redis::keys::TenantIds("p:", "acme"), "0", "-1"}));
+  redis_.Answer(Array({Str(kA), Str(kB)}));
+  ASSERT_EQ(redis_.calls.size(), 2u);
+  EXPECT_EQ(redis_.calls[0].argv,
+            (std::vector<std::string>{"EVALSHA", "history_tail", redis::keys::History("p:", kA),
+                                      "100-1", "257"}));
+  EXPECT_EQ(redis_.calls[1].argv[3], "100-0");
+  // A change comes live while the histories are read: held, and sent once.
+  hub_->OnMessage(kB + " 1 4 102-0 acme");
+  hub_->OnMessage(kB + " 0 5 104-0 acme");
+  EXPECT_EQ(stream->sent.size(), 1u);
+  redis_.Answer(Tail("", {Entry("101-0", "4", "w")}));
+  redis_.Answer(Tail("", {Entry("100-0", "4", "w"), Entry("102-0", "1", "w")}));
+  std::vector<std::string> ids;
+  for (size_t i = 1; i < stream->sent.size(); ++i) {
+    ids.push_back(stream->sent[i].substr(4, stream->sent[i].find('\n') - 4));
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"100." + kA + ":0." + kB + ":0", "101." + kA + ":0",
+                                           "102." + kB + ":0", "104." + kB + ":0"}));
+  EXPECT_TRUE(redis_.calls.empty());
+}
+
+TEST_F(HubTest, ATenantResumeThatCannotBeExactIsAnExplicitReset) {
+  auto stream = std::make_shared<FakeStream>();
+  hub_->AddTenantStream("acme", stream, *TenantCursor::Parse("100"));
+  redis_.Answer(Array({Str(kA)}));
+  hub_->OnMessage(kA + " 1 4 155-0 acme");  // during the reads: the relist will show it
+  redis_.Answer(Tail("150-0", {Entry("150-0", "4", "w")}));  // 100-0..150-0 was trimmed
+  ASSERT_EQ(stream->sent.size(), 2u);
+  EXPECT_EQ(stream->sent[1].rfind("event: reset\ndata: {\"reason\":\"changes after", 0), 0u);
+  hub_->OnMessage(kA + " 1 4 160-0 acme");  // live again, with a fresh cursor
+  EXPECT_EQ(stream->sent.back().rfind("id: 160." + kA + ":0\n", 0), 0u);
+  // A failed read is a reset too.
+  auto other = std::make_shared<FakeStream>();
+  hub_->AddTenantStream("acme", other, *TenantCursor::Parse("100"));
+  redis_.calls[0].cb(Error{Code::kTimeout, "lost"});
+  redis_.calls.clear();
+  EXPECT_EQ(other->sent.back().rfind("event: reset\n", 0), 0u);
+}
+
+TEST_F(HubTest, AReSubscribedTenantStreamCatchesUpFromItsCursor) {
+  auto fresh = std::make_shared<FakeStream>();
+  auto going = std::make_shared<FakeStream>();
+  hub_->AddTenantStream("acme", fresh);
+  hub_->AddTenantStream("globex", going);
+  hub_->OnMessage(kB + " 4 2 100-0 globex");
+  hub_->OnSubscribed(false);
+  hub_->OnSubscribed(true);
+  EXPECT_EQ(fresh->sent.back(), "event: resync\ndata: {}\n\n");  // nothing sent: it lists
+  ASSERT_EQ(redis_.calls.size(), 1u);                            // the other resumes
+  EXPECT_EQ(redis_.calls[0].argv[1], redis::keys::TenantIds("p:", "globex"));
 }
 
 }  // namespace

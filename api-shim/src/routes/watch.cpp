@@ -5,6 +5,7 @@
 #include "core.h"
 #include "lambda/util/util.h"
 #include "routes/shape.h"
+#include "watch/cursor.h"
 #include "watch/events.h"
 
 namespace lambda::shim {
@@ -135,8 +136,12 @@ void Events(Core& core, const std::shared_ptr<Call>& call) {
   const bool sse = accept != nullptr && accept->find("text/event-stream") != std::string::npos;
   // Last-Event-ID is what a reconnecting EventSource sends: it resumes after that event.
   std::string after = has_since ? since : std::string();
-  if (const auto* last = call->req.Header("last-event-id");
-      sse && last && watch::IsEntryId(*last)) {
+  if (const auto* last = call->req.Header("last-event-id"); sse && last && !last->empty()) {
+    if (!watch::IsEntryId(*last)) {
+      return Error(core, *call, 400,
+                   "Last-Event-ID: not an event id of this stream (an event_id such as "
+                   "1712345678901-0)");
+    }
     after = *last;
   }
   core.Read(
@@ -193,13 +198,21 @@ void TenantEvents(Core& core, const std::shared_ptr<Call>& call) {
     return Error(core, *call, 406,
                  "This route streams Server-Sent Events: send Accept: text/event-stream.");
   }
+  // A reconnecting EventSource sends the last id it saw: the stream resumes after it.
+  std::optional<watch::TenantCursor> from;
+  if (const auto* last = call->req.Header("last-event-id"); last && !last->empty()) {
+    auto cursor = watch::TenantCursor::Parse(*last);
+    if (!cursor) return Error(core, *call, 400, cursor.error().message);
+    from = std::move(*cursor);
+  }
   if (auto why = core.watchers().Refusal(); !why.empty()) return core.ReplyUnavailable(*call, why);
   http::Response res;
   res.status = 200;
   res.content_type = "text/event-stream";
   res.headers.emplace_back("X-Request-Id", call->request_id);
-  res.on_stream = [&core, tenant = call->tenant](const std::shared_ptr<http::Stream>& stream) {
-    core.watchers().AddTenantStream(tenant, stream);
+  res.on_stream = [&core, tenant = call->tenant,
+                   from = std::move(from)](const std::shared_ptr<http::Stream>& stream) {
+    core.watchers().AddTenantStream(tenant, stream, from);
   };
   call->respond(std::move(res));
 }

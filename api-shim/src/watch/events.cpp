@@ -89,9 +89,18 @@ std::optional<Notification> ParseNotification(std::string_view payload) {
   auto s2 = payload.find(' ', s1 + 1);
   if (s2 == std::string_view::npos) return std::nullopt;
   auto code = util::ParseInt(payload.substr(s1 + 1, s2 - s1 - 1));
-  auto gen = util::ParseInt(payload.substr(s2 + 1));
+  auto s3 = payload.find(' ', s2 + 1);
+  auto gen =
+      util::ParseInt(payload.substr(s2 + 1, s3 == std::string_view::npos ? s3 : s3 - s2 - 1));
   if (!code || !gen || s1 == 0) return std::nullopt;
-  return Notification{std::string(payload.substr(0, s1)), static_cast<int>(*code), *gen};
+  Notification n{std::string(payload.substr(0, s1)), static_cast<int>(*code), *gen, {}, {}};
+  if (s3 == std::string_view::npos) return n;
+  auto s4 = payload.find(' ', s3 + 1);
+  if (s4 == std::string_view::npos || s4 + 1 == payload.size()) return std::nullopt;
+  n.entry_id = std::string(payload.substr(s3 + 1, s4 - s3 - 1));
+  if (!IsEntryId(n.entry_id)) return std::nullopt;
+  n.owner = std::string(payload.substr(s4 + 1));
+  return n;
 }
 
 std::vector<HistoryEntry> EntriesFromReply(const redis::Value& reply) {
@@ -162,16 +171,35 @@ std::string SseFrame(std::string_view instance_id, const HistoryEntry& e) {
   return out;
 }
 
-std::string TenantFrame(const Notification& n) {
+std::string TenantFrame(const Notification& n, std::string_view id) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   w.StartObject();
+  if (!n.entry_id.empty()) KV(w, "event_id", n.entry_id);
   KV(w, "instance_id", n.instance_id);
   Key(w, "status");
   StatusObject(w, domain::FromCode(n.status_code).value_or(domain::InstanceStatus::kPending));
   KV(w, "gen", n.gen);
   w.EndObject();
-  std::string out = "event: status\ndata: ";
+  std::string out;
+  if (!id.empty()) {
+    out += "id: ";
+    out += id;
+    out += '\n';
+  }
+  out += "event: status\ndata: ";
+  out.append(sb.GetString(), sb.GetSize());
+  out += "\n\n";
+  return out;
+}
+
+std::string ResetFrame(std::string_view reason) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  KV(w, "reason", reason);
+  w.EndObject();
+  std::string out = "event: reset\ndata: ";
   out.append(sb.GetString(), sb.GetSize());
   out += "\n\n";
   return out;

@@ -23,11 +23,15 @@ Result<uint64_t> ParseTimeoutSeconds(std::string_view text);
 /// A history stream entry id, "<ms>-<seq>".
 bool IsEntryId(std::string_view text);
 
-/// One message of the status channel: "<instance id> <status code> <gen>".
+/// One message of the status channel: "<instance id> <status code> <gen> <entry id> <owner>",
+/// the entry being the one the write appended to the instance's history. Scripts of an older
+/// release publish the first three only (entry id and owner are then empty).
 struct Notification {
   std::string instance_id;
   int status_code = 0;
   int64_t gen = 0;
+  std::string entry_id;
+  std::string owner;
 };
 std::optional<Notification> ParseNotification(std::string_view payload);
 
@@ -50,9 +54,11 @@ std::string HistoryBody(std::string_view instance_id, const std::vector<HistoryE
 std::string EntryJson(std::string_view instance_id, const HistoryEntry& e);
 /// "id: …\nevent: status\ndata: {…}\n\n".
 std::string SseFrame(std::string_view instance_id, const HistoryEntry& e);
-/// A tenant-wide stream's frame: one instance's change, from the channel message (no id: the
-/// history ids are per instance).
-std::string TenantFrame(const Notification& n);
+/// A tenant-wide stream's frame: one instance's change, with `event_id` (its history entry) in
+/// the data when known, and `id` (the stream's cursor, watch/cursor.h) unless empty.
+std::string TenantFrame(const Notification& n, std::string_view id);
+/// "event: reset": the stream cannot send exactly what was missed; the client lists again.
+std::string ResetFrame(std::string_view reason);
 /// A comment line that keeps proxies and clients from timing the stream out.
 inline constexpr std::string_view kSseHeartbeat = ": keep-alive\n\n";
 

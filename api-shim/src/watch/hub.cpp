@@ -96,44 +96,6 @@ void Hub::AddStream(const std::string& id, std::string after,
   if (streams_.count(token) != 0) CatchUp(token);
 }
 
-void Hub::AddTenantStream(const std::string& tenant, const std::shared_ptr<http::Stream>& stream) {
-  if (auto why = Refusal(); !why.empty()) {
-    log::Warn("tenant stream refused", {{"reason", why}});
-    stream->End();
-    return;
-  }
-  uint64_t token = next_token_++;
-  tenant_streams_[token] = TenantStreamer{tenant, stream};
-  stream->OnEnd([this, token, alive = alive_] {
-    if (*alive) tenant_streams_.erase(token);
-  });
-  // Live from here: a client lists after this line and misses nothing.
-  if (tenant_streams_.count(token) != 0) stream->Send(": subscribed\n\n");
-}
-
-void Hub::FanOutToTenant(const Notification& n) {
-  if (auto it = owners_.find(n.instance_id); it != owners_.end()) {
-    return SendToTenant(it->second, n);
-  }
-  commands_->Command({"HGET", redis::keys::Instance(prefix_, n.instance_id), "owner"},
-                     [this, n, alive = alive_](const Result<redis::Value>& r) {
-                       if (!*alive || !r || r->is_error() || r->is_nil()) return;
-                       if (owners_.size() >= limits_.owner_cache) owners_.clear();
-                       owners_[n.instance_id] = r->str;
-                       SendToTenant(r->str, n);
-                     });
-}
-
-void Hub::SendToTenant(const std::string& owner, const Notification& n) {
-  std::vector<std::shared_ptr<http::Stream>> to;
-  for (const auto& [token, s] : tenant_streams_) {
-    if (s.tenant == owner) to.push_back(s.stream);
-  }
-  if (to.empty()) return;
-  const std::string frame = TenantFrame(n);
-  for (const auto& stream : to) stream->Send(frame);
-}
-
 void Hub::Forget(uint64_t token) {
   std::string id;
   if (auto it = waiters_.find(token); it != waiters_.end()) {
@@ -197,10 +159,7 @@ void Hub::OnSubscribed(bool subscribed) {
   tokens.clear();
   for (const auto& [token, s] : streams_) tokens.push_back(token);
   for (uint64_t t : tokens) CatchUp(t);
-  // A tenant stream has no history to catch up from: its clients list again.
-  std::vector<std::shared_ptr<http::Stream>> all;
-  for (const auto& [token, s] : tenant_streams_) all.push_back(s.stream);
-  for (const auto& stream : all) stream->Send("event: resync\ndata: {}\n\n");
+  CatchUpTenants();
 }
 
 void Hub::CatchUp(uint64_t token) {

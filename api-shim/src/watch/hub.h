@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -21,6 +22,7 @@
 #include "lambda/redis/async_client.h"
 #include "lambda/result.h"
 #include "lambda/uv/handle.h"
+#include "watch/cursor.h"
 #include "watch/events.h"
 
 namespace lambda::watch {
@@ -30,6 +32,8 @@ struct HubLimits {
   uint64_t heartbeat_ms = 15000;  ///< SSE comment line this often
   int history_batch = 100;        ///< entries read per catch-up round trip
   size_t owner_cache = 65536;     ///< instance owners remembered for tenant streams
+  size_t replay_max = 256;        ///< changes a tenant stream's resume sends; more → reset
+  size_t replay_reads = 128;      ///< history reads one resume keeps in flight
 };
 
 /// Why a waiter is woken. Every wake ends the waiter; the caller reads the status and answers
@@ -67,9 +71,11 @@ class Hub {
   /// when empty, the latest entry; then every new one, with heartbeats, until the stream ends.
   void AddStream(const std::string& id, std::string after, std::shared_ptr<http::Stream> stream);
 
-  /// Streams every status change of `tenant`'s instances to `stream` (frames without ids: a
-  /// client that reconnects lists again), with heartbeats, until the stream ends.
-  void AddTenantStream(const std::string& tenant, const std::shared_ptr<http::Stream>& stream);
+  /// Streams every status change of `tenant`'s instances to `stream`, each with an id (a
+  /// watch::TenantCursor), with heartbeats, until the stream ends. With `from` (a reconnect's
+  /// Last-Event-ID) it first sends every change after it, or `event: reset` when it cannot.
+  void AddTenantStream(const std::string& tenant, const std::shared_ptr<http::Stream>& stream,
+                       std::optional<TenantCursor> from = std::nullopt);
   size_t tenant_streams() const { return tenant_streams_.size(); }
 
   /// The status channel's name under `prefix`.
@@ -97,10 +103,27 @@ class Hub {
   struct TenantStreamer {
     std::string tenant;
     std::shared_ptr<http::Stream> stream;
+    TenantCursor cursor;  ///< what this stream has sent (its frames' ids)
+    bool replaying = false;
+    std::vector<Notification> held;  ///< live changes that came during the replay
+    bool held_lost = false;          ///< more came than `held` keeps: the resume resets
+    bool again = false;              ///< re-subscribed during the replay: resume once more
+    /// Per instance, the last entry the replay sent: a held or late live copy is not sent twice.
+    std::unordered_map<std::string, EntryId> replayed;
   };
-  /// Sends `n` to the tenant streams of its instance's owner (looked up once, then cached).
+  struct Replay;
+  /// Sends `n` to the tenant streams of its instance's owner (named in the message, or looked up
+  /// once, then cached).
   void FanOutToTenant(const Notification& n);
   void SendToTenant(const std::string& owner, const Notification& n);
+  /// One change to one tenant stream, its cursor moved on and the id sent with it.
+  void DeliverTenant(uint64_t token, const Notification& n);
+  void StartReplay(uint64_t token);
+  void ReadTails(const std::shared_ptr<Replay>& r);
+  void FinishReplay(const std::shared_ptr<Replay>& r);
+  /// After a re-subscription: each tenant stream resumes from its cursor (or, with none, tells
+  /// its client to list again).
+  void CatchUpTenants();
   void WakeWaiter(uint64_t token, Wake why);
   void CatchUp(uint64_t token);
   void Forget(uint64_t token);

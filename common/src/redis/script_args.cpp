@@ -88,6 +88,7 @@ std::vector<std::string> ReconcilerLease::Argv() const { return {worker, U(lease
 std::vector<std::string> IndexCreate::Argv() const { return {S(seq), id}; }
 
 std::vector<std::string> Page::Argv() const { return {S(start), S(stop)}; }
+std::vector<std::string> HistoryTail::Argv() const { return {start, std::to_string(count)}; }
 
 // KEYS: the order documented at the top of each script.
 
@@ -142,5 +143,6 @@ std::vector<std::string> IndexCreate::Keys() const {
 std::vector<std::string> Page::Keys() const {
   return {live ? keys::TenantLive(prefix, tenant) : keys::TenantIds(prefix, tenant)};
 }
+std::vector<std::string> HistoryTail::Keys() const { return {keys::History(prefix, id)}; }
 
 }  // namespace lambda::redis::args

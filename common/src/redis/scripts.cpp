@@ -20,6 +20,7 @@ extern const std::string_view k_reconciler_lease;
 extern const std::string_view k_reconcile_one;
 extern const std::string_view k_confirm;
 extern const std::string_view k_dismiss_error;
+extern const std::string_view k_history_tail;
 }  // namespace lambda::lua
 
 namespace lambda::redis::scripts {
@@ -58,6 +59,7 @@ LAMBDA_SCRIPT(ReconcilerLease, k_reconciler_lease, "reconciler_lease")
 LAMBDA_SCRIPT(ReconcileOne, k_reconcile_one, "reconcile_one")
 LAMBDA_SCRIPT(Confirm, k_confirm, "confirm")
 LAMBDA_SCRIPT(DismissError, k_dismiss_error, "dismiss_error")
+LAMBDA_SCRIPT(HistoryTail, k_history_tail, "history_tail")
 
 #undef LAMBDA_SCRIPT
 

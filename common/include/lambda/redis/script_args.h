@@ -154,4 +154,12 @@ struct Page {
   std::vector<std::string> Argv() const;
 };
 
+/// history_tail.lua: `id`'s history from `start` (an entry id, inclusive), at most `count`.
+struct HistoryTail {
+  std::string prefix, id, start;
+  size_t count = 0;
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
 }  // namespace lambda::redis::args
