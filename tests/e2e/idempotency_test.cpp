@@ -130,7 +130,7 @@ TEST_F(Idempotency, ARepeatWhileTheFirstIsInFlightIs409) {
   auto ids = stack_->Seed(1, "STARTED", "acme");
   const std::string path = "/api/lambda-instances/" + ids[0] + "/";
   // The first request's claim, as the shim writes it while that request is being answered.
-  std::string fp = util::Sha256Hex("POST " + path + "\n\naction=stop");
+  std::string fp = util::Sha256Hex("POST " + path + "?\n\naction=stop");
   stack_->redis().Cmd({"SET", stack_->redis_prefix() + "idem:acme:" + util::Sha256Hex("in-flight"),
                        R"({"state":"pending","fp":")" + fp + "\"}", "PX", "60000"});
   auto r = Http("POST", stack_->url() + path, {"X-API-Key: " + key_, "Idempotency-Key: in-flight"},
