@@ -22,6 +22,8 @@ LAMBDA_PEER_PACKAGES=(python3-celery python3-flask gunicorn python3-redis python
 # The compose tier (tests/compose/compose_test.sh): a Docker engine, compose v1, and debootstrap
 # for the base image when no registry can give one.
 LAMBDA_COMPOSE_PACKAGES=(docker.io docker-compose debootstrap)
+# Real clients the tests run as users do: Java 17's default HttpClient (it offers h2c).
+LAMBDA_CLIENT_PACKAGES=(openjdk-17-jdk-headless)
 
 # Installs the Debian packages that are missing (apt-get update once, then install), those of
 # LAMBDA_DEBIAN_PACKAGES and any named as arguments.
