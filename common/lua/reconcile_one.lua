@@ -49,7 +49,7 @@ if now - tonumber(f[4]) > timeout then
   redis.call('ZREM', bucket, id)
   local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'status', failed, 'gen', gen,
     'request_id', f[3], 'worker', 'reconciler', 'at', ARGV[3], 'note', msg)
-  redis.call('PUBLISH', p .. 'events', id .. ' ' .. failed .. ' ' .. gen .. ' ' .. eid .. ' ' .. f[8])
+  redis.call('PUBLISH', p .. 'events', id .. ' ' .. failed .. ' ' .. gen .. ' ' .. eid .. ' ' .. (f[8] or ''))
   return {'failed'}
 end
 if f[11] then

@@ -36,7 +36,7 @@ for i = 7, #ARGV, 2 do
     redis.call('ZREM', pkey, id)
     local eid = redis.call('XADD', hkey, 'MAXLEN', '~', ARGV[5], '*', 'status', cur[3], 'gen', next_gen,
       'request_id', '', 'worker', '', 'at', ARGV[3], 'note', ARGV[6])
-    redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen .. ' ' .. eid .. ' ' .. cur[4])
+    redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen .. ' ' .. eid .. ' ' .. (cur[4] or ''))
     out[#out + 1] = 'undone'
   end
 end

@@ -42,7 +42,7 @@ end
 redis.call('HSET', key, unpack(fields))
 local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[14], '*', 'status', ARGV[5], 'gen', gen,
   'request_id', ARGV[11], 'worker', worker, 'at', ARGV[9])
-redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen .. ' ' .. eid .. ' ' .. cur[2])
+redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen .. ' ' .. eid .. ' ' .. (cur[2] or ''))
 if ARGV[8] == '1' then
   redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
     'p_tok', 'p_conf', 'claimed_by', 'lease_by', 'lease_until')

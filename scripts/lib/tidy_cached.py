@@ -3,8 +3,9 @@
 
 clang-tidy costs 5-15 s of CPU per file here (RapidJSON, gtest, the STL), and scripts/lint runs
 it over every source in each CI run although most files did not change. A clean result is
-recorded under a key of everything that decides it: the file as preprocessed with its own flags
-(so every header it includes is in the key), the flags, .clang-tidy and clang-tidy's version.
+recorded under a key of everything that decides it: the bytes of the file and of every header it
+includes (as its own flags find them: `-M`), the flags, every .clang-tidy from its folder up and
+clang-tidy's version.
 Only clean results are kept; a file with findings is checked again every time. Nothing packaged
 does this (run-clang-tidy has no cache), hence these few lines.
 
@@ -20,7 +21,8 @@ import subprocess
 import sys
 
 
-def preprocess_command(entry):
+def deps_command(entry):
+    """The file's own compile command, made to list what it includes (-M) instead of compiling."""
     args = entry.get("arguments") or shlex.split(entry["command"])
     if os.path.basename(args[0]) == "ccache":
         args = args[1:]
@@ -35,16 +37,32 @@ def preprocess_command(entry):
         if a == "-c" or a.startswith("-M"):
             continue
         out.append(a)
-    return out + ["-E"]
+    return out + ["-M"]
 
 
 def key_of(entry, root, fixed):
-    cmd = preprocess_command(entry)
-    pre = subprocess.run(cmd, cwd=entry["directory"], capture_output=True, check=True).stdout
+    """Everything clang-tidy's verdict on the file depends on: the bytes of the file and of every
+    header it includes (comments and NOLINTs included), its flags, and each .clang-tidy from its
+    folder up to the checkout's root."""
+    cmd = deps_command(entry)
+    rule = subprocess.run(cmd, cwd=entry["directory"], capture_output=True, check=True).stdout
+    files = rule.decode().replace("\\\n", " ").split()[1:]  # "target: dep dep ..."
     h = hashlib.sha256(fixed)
-    # The checkout's own path appears in line markers and flags; a clone elsewhere is the same.
-    h.update(pre.replace(root.encode(), b"@ROOT@"))
     h.update(" ".join(cmd).replace(root, "@ROOT@").encode())
+    for f in files:
+        path = os.path.realpath(os.path.join(entry["directory"], f))
+        h.update(path.replace(root, "@ROOT@").encode() + b"\0")
+        with open(path, "rb") as data:
+            h.update(hashlib.sha256(data.read()).digest())
+    folder = os.path.dirname(os.path.realpath(entry["file"]))
+    while True:
+        config = os.path.join(folder, ".clang-tidy")
+        if os.path.exists(config):
+            with open(config, "rb") as data:
+                h.update(config.replace(root, "@ROOT@").encode() + data.read())
+        if folder == root or os.path.dirname(folder) == folder:
+            break
+        folder = os.path.dirname(folder)
     return h.hexdigest()
 
 
@@ -54,8 +72,7 @@ def main():
     root = os.path.realpath(root)
     os.makedirs(cache, exist_ok=True)
     version = subprocess.run(["clang-tidy", "--version"], capture_output=True, text=True).stdout
-    with open(os.path.join(root, ".clang-tidy"), "rb") as f:
-        fixed = f.read() + version.encode() + " ".join(extra).encode()
+    fixed = version.encode() + " ".join(extra).encode()
     with open(os.path.join(build, "compile_commands.json")) as f:
         entries = [e for e in json.load(f) if re.search(regex, e["file"])]
 

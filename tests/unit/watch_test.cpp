@@ -61,10 +61,15 @@ TEST(WatchParse, NotificationsNameTheirHistoryEntryAndOwner) {
   EXPECT_EQ(n->gen, 7);
   EXPECT_EQ(n->entry_id, "1712345678901-3");
   EXPECT_EQ(n->owner, "acme corp");  // the owner is the rest of the line
-  for (const std::string& bad : std::vector<std::string>{
-           kId + " 4 7 1-0", kId + " 4 7 1-0 ", kId + " 4 7 x-0 acme", kId + " 4 x 1-0 a"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{kId + " 4 7 1-0", kId + " 4 7 x-0 acme", kId + " 4 x 1-0 a"}) {
     EXPECT_FALSE(ParseNotification(bad)) << bad;
   }
+  // A record without an owner still wakes its watchers (the tenant streams look it up).
+  auto ownerless = ParseNotification(kId + " 4 7 1-0 ");
+  ASSERT_TRUE(ownerless);
+  EXPECT_EQ(ownerless->entry_id, "1-0");
+  EXPECT_TRUE(ownerless->owner.empty());
   // Scripts of an older release: no entry, no owner (and no id on the tenant frame).
   auto old = ParseNotification(kId + " 4 7");
   ASSERT_TRUE(old);
@@ -76,6 +81,7 @@ TEST(WatchParse, NotificationsNameTheirHistoryEntryAndOwner) {
                        0),
             0u);
   EXPECT_EQ(ResetFrame("why"), "event: reset\ndata: {\"reason\":\"why\"}\n\n");
+  EXPECT_EQ(ResetFrame("why", "155"), "id: 155\nevent: reset\ndata: {\"reason\":\"why\"}\n\n");
 }
 
 // --- the tenant stream's cursor ---
@@ -433,7 +439,11 @@ TEST_F(HubTest, ATenantResumeThatCannotBeExactIsAnExplicitReset) {
   hub_->OnMessage(kA + " 1 4 155-0 acme");  // during the reads: the relist will show it
   redis_.Answer(Tail("150-0", {Entry("150-0", "4", "w")}));  // 100-0..150-0 was trimmed
   ASSERT_EQ(stream->sent.size(), 2u);
-  EXPECT_EQ(stream->sent[1].rfind("event: reset\ndata: {\"reason\":\"changes after", 0), 0u);
+  // It carries the newest millisecond it saw (the held 155-0): a reconnect after the client's
+  // relist resumes there instead of resetting again for the same old id.
+  EXPECT_EQ(stream->sent[1].rfind("id: 155\nevent: reset\ndata: {\"reason\":\"changes after", 0),
+            0u)
+      << stream->sent[1];
   hub_->OnMessage(kA + " 1 4 160-0 acme");  // live again, with a fresh cursor
   EXPECT_EQ(stream->sent.back().rfind("id: 160." + kA + ":0\n", 0), 0u);
   // A failed read is a reset too.
@@ -442,6 +452,44 @@ TEST_F(HubTest, ATenantResumeThatCannotBeExactIsAnExplicitReset) {
   redis_.calls[0].cb(Error{Code::kTimeout, "lost"});
   redis_.calls.clear();
   EXPECT_EQ(other->sent.back().rfind("event: reset\n", 0), 0u);
+}
+
+TEST_F(HubTest, ATenantResumeOverAnEmptyIndexEndsAndGoesLive) {
+  auto stream = std::make_shared<FakeStream>();
+  hub_->AddTenantStream("acme", stream, *TenantCursor::Parse("100"));
+  ASSERT_EQ(redis_.calls.size(), 1u);
+  redis_.Answer(Array(std::vector<redis::Value>{}));  // the tenant has no instances (any more)
+  EXPECT_TRUE(redis_.calls.empty());
+  hub_->OnMessage(kA + " 1 4 160-0 acme");  // not held forever: sent at once
+  EXPECT_EQ(stream->sent.back().rfind("id: 160." + kA + ":0\n", 0), 0u) << stream->sent.back();
+}
+
+TEST_F(HubTest, ATenantResumeStopsReadingOnceItMustResetAnyway) {
+  uv_loop_t loop{};
+  uv_loop_init(&loop);
+  FakeRedis redis;
+  {
+    Hub hub(&loop, &redis, redis::Config{}, "p:",
+            HubLimits{.max_watchers = 3,
+                      .heartbeat_ms = 15000,
+                      .history_batch = 2,
+                      .replay_max = 2,
+                      .replay_reads = 1});
+    hub.OnSubscribed(true);
+    auto stream = std::make_shared<FakeStream>();
+    hub.AddTenantStream("acme", stream, *TenantCursor::Parse("100"));
+    redis.Answer(Array({Str(kA), Str(kB), Str("c"), Str("d")}));
+    ASSERT_EQ(redis.calls.size(), 1u);
+    EXPECT_EQ(redis.calls[0].argv.back(), "3");  // replay_max + 1
+    redis.Answer(Tail("", {Entry("101-0", "4", "w"), Entry("102-0", "1", "w")}));
+    ASSERT_EQ(redis.calls.size(), 1u);
+    EXPECT_EQ(redis.calls[0].argv.back(), "1");  // only what could still fit
+    redis.Answer(Tail("", {Entry("103-0", "4", "w")}));
+    EXPECT_TRUE(redis.calls.empty());  // three missed: past the cap, the rest is not read
+    EXPECT_EQ(stream->sent.back().rfind("id: 103\nevent: reset\n", 0), 0u) << stream->sent.back();
+  }
+  uv_run(&loop, UV_RUN_NOWAIT);
+  uv_loop_close(&loop);
 }
 
 TEST_F(HubTest, AReSubscribedTenantStreamCatchesUpFromItsCursor) {

@@ -96,7 +96,9 @@ std::optional<Notification> ParseNotification(std::string_view payload) {
   Notification n{std::string(payload.substr(0, s1)), static_cast<int>(*code), *gen, {}, {}};
   if (s3 == std::string_view::npos) return n;
   auto s4 = payload.find(' ', s3 + 1);
-  if (s4 == std::string_view::npos || s4 + 1 == payload.size()) return std::nullopt;
+  // An empty owner (a record without one) still wakes the instance's watchers; the tenant
+  // streams look the owner up instead.
+  if (s4 == std::string_view::npos) return std::nullopt;
   n.entry_id = std::string(payload.substr(s3 + 1, s4 - s3 - 1));
   if (!IsEntryId(n.entry_id)) return std::nullopt;
   n.owner = std::string(payload.substr(s4 + 1));
@@ -193,13 +195,15 @@ std::string TenantFrame(const Notification& n, std::string_view id) {
   return out;
 }
 
-std::string ResetFrame(std::string_view reason) {
+std::string ResetFrame(std::string_view reason, std::string_view id) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   w.StartObject();
   KV(w, "reason", reason);
   w.EndObject();
-  std::string out = "event: reset\ndata: ";
+  std::string out;
+  if (!id.empty()) out.append("id: ").append(id).append("\n");
+  out += "event: reset\ndata: ";
   out.append(sb.GetString(), sb.GetSize());
   out += "\n\n";
   return out;

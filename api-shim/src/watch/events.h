@@ -58,7 +58,8 @@ std::string SseFrame(std::string_view instance_id, const HistoryEntry& e);
 /// the data when known, and `id` (the stream's cursor, watch/cursor.h) unless empty.
 std::string TenantFrame(const Notification& n, std::string_view id);
 /// "event: reset": the stream cannot send exactly what was missed; the client lists again.
-std::string ResetFrame(std::string_view reason);
+/// With `id`, the point a reconnect resumes from once the client has listed.
+std::string ResetFrame(std::string_view reason, std::string_view id = {});
 /// A comment line that keeps proxies and clients from timing the stream out.
 inline constexpr std::string_view kSseHeartbeat = ": keep-alive\n\n";
 

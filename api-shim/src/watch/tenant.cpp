@@ -22,7 +22,10 @@ struct Hub::Replay {
   size_t next = 0;
   size_t outstanding = 0;
   std::vector<InstanceTail> tails;
-  std::string failed;  ///< why a read failed (then the resume is a reset)
+  size_t collected = 0;    ///< entries in `tails`: past replay_max no more reads, a reset
+  uint64_t newest_ms = 0;  ///< the newest entry's millisecond seen (the reset's id)
+  std::string failed;      ///< why a read failed (then the resume is a reset)
+  bool finished = false;   ///< FinishReplay ran (a read may answer inside EvalSha itself)
 };
 
 void Hub::AddTenantStream(const std::string& tenant, const std::shared_ptr<http::Stream>& stream,
@@ -111,6 +114,7 @@ void Hub::StartReplay(uint64_t token) {
                        if (!*alive || tenant_streams_.count(r->token) == 0) return;
                        if (!v || v->is_error()) {
                          r->failed = v ? v->str : v.error().message;
+                         r->finished = true;
                          return FinishReplay(r);
                        }
                        r->ids.reserve(v->elements.size());
@@ -121,11 +125,14 @@ void Hub::StartReplay(uint64_t token) {
 
 void Hub::ReadTails(const std::shared_ptr<Replay>& r) {
   if (tenant_streams_.count(r->token) == 0) return;  // the client left: reads end here
-  while (r->failed.empty() && r->outstanding < limits_.replay_reads && r->next < r->ids.size()) {
+  // Past replay_max entries the answer is a reset whatever the rest holds: no more reads, and
+  // each read asks only for what could still fit, so a resume holds at most about that many.
+  while (r->failed.empty() && r->collected <= limits_.replay_max &&
+         r->outstanding < limits_.replay_reads && r->next < r->ids.size()) {
     const std::string& id = r->ids[r->next++];
     ++r->outstanding;
     const redis::args::HistoryTail call{prefix_, id, r->from.StartFor(id).Text(),
-                                        limits_.replay_max + 1};
+                                        limits_.replay_max + 1 - r->collected};
     commands_->EvalSha(
         redis::scripts::HistoryTail(), call.Keys(), call.Argv(),
         [this, r, id, alive = alive_](const Result<redis::Value>& v) {
@@ -134,14 +141,20 @@ void Hub::ReadTails(const std::shared_ptr<Replay>& r) {
           if (!v || v->is_error() || v->elements.size() != 2) {
             if (r->failed.empty()) r->failed = !v ? v.error().message : v->str;
           } else if (auto entries = EntriesFromReply(v->elements[1]); !entries.empty()) {
+            r->collected += entries.size();
+            for (const auto& e : entries) {
+              if (auto eid = ParseEntryId(e.entry_id))
+                r->newest_ms = std::max(r->newest_ms, eid->ms);
+            }
             r->tails.push_back(
                 InstanceTail{id, std::move(entries), ParseEntryId(v->elements[0].str)});
           }
-          if (r->outstanding > 0) return ReadTails(r);
-          if (r->next < r->ids.size() && r->failed.empty()) return ReadTails(r);
-          if (tenant_streams_.count(r->token) != 0) FinishReplay(r);
+          ReadTails(r);
         });
   }
+  // Nothing in flight: every read has answered, or none was needed (a tenant with no
+  // instances), or the rest is not worth reading.
+  if (r->outstanding == 0 && !std::exchange(r->finished, true)) FinishReplay(r);
 }
 
 void Hub::FinishReplay(const std::shared_ptr<Replay>& r) {
@@ -162,12 +175,26 @@ void Hub::FinishReplay(const std::shared_ptr<Replay>& r) {
   const std::string tenant = it->second.tenant;
   if (plan.reset) {
     log::Info("tenant stream reset", {{"reason", plan.reason}});
+    // The reset carries an id: the newest millisecond the resume saw (read or held). The client
+    // lists again after it, so a reconnect from there loses nothing, and does not reset again
+    // for the same old id. With nothing seen it carries none, as before.
+    uint64_t newest = r->newest_ms;
+    for (const auto& n : it->second.held) {
+      if (auto e = ParseEntryId(n.entry_id)) newest = std::max(newest, e->ms);
+    }
+    std::string reset_id;
     it->second.cursor = TenantCursor{};
+    if (newest > 0) {
+      if (auto at = TenantCursor::Parse(std::to_string(newest))) {
+        it->second.cursor = *at;
+        reset_id = at->Text();
+      }
+    }
     it->second.replayed.clear();
     // What came live during the reads was written before the reset goes out, so the list the
     // client makes after it shows that already: sent after the list, it could only be stale.
     it->second.held.clear();
-    if (!stream->Send(ResetFrame(plan.reason))) return;
+    if (!stream->Send(ResetFrame(plan.reason, reset_id))) return;
   }
   for (const auto& [instance, e] : plan.events) {
     it = tenant_streams_.find(token);
