@@ -39,7 +39,7 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN cmake --preset release -DLAMBDA_TESTS=OFF && cmake --build --preset release -j"$(nproc)"
+RUN cmake --preset release && cmake --build --preset release -j"$(nproc)" --target api-shim worker lambdactl
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
