@@ -34,6 +34,17 @@ TEST(Lambdactl, ExitCodesAndTheServersErrorTextInEveryDialect) {
   EXPECT_EQ(ErrorText("  plain text\n"), "plain text");
 }
 
+TEST(Lambdactl, TenantNames) {
+  EXPECT_TRUE(ValidTenant("acme"));
+  EXPECT_TRUE(ValidTenant("team-1.dev_x"));
+  EXPECT_TRUE(ValidTenant(std::string(64, 'a')));
+  EXPECT_FALSE(ValidTenant(""));
+  EXPECT_FALSE(ValidTenant(std::string(65, 'a')));
+  EXPECT_FALSE(ValidTenant("a b"));
+  EXPECT_FALSE(ValidTenant("a:b"));
+  EXPECT_FALSE(ValidTenant("caf\xc3\xa9"));
+}
+
 TEST(Lambdactl, GoalsAndFailures) {
   auto create = *GoalOf("create");
   EXPECT_EQ(create.reached, InstanceStatus::kStarted);

@@ -6,21 +6,13 @@
 #include <cctype>
 #include <cstdio>
 
+#include "client_logic.h"
 #include "lambda/crypto/sealed.h"
 #include "lambda/redis/keys.h"
 #include "lambda/util/util.h"
 
 namespace lambda::ctl {
 namespace {
-
-bool ValidTenant(const std::string& t) {
-  if (t.empty() || t.size() > 64) return false;
-  for (char c : t) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
-      return false;
-  }
-  return true;
-}
 
 bool ValidName(const std::string& n) {
   if (n.size() > 64) return false;

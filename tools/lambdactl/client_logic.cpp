@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <cctype>
 #include <cstdio>
 
 #include "lambda/json/json.h"
@@ -178,6 +179,15 @@ std::string CreateBodyFromFlags(const std::map<std::string, std::string>& flags,
   if (auto k = get("public-key-name", ""); !k.empty()) json::KV(w, "public_key_name", k);
   w.EndObject();
   return {sb.GetString(), sb.GetSize()};
+}
+
+bool ValidTenant(std::string_view t) {
+  if (t.empty() || t.size() > 64) return false;
+  for (char c : t) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
+  }
+  return true;
 }
 
 }  // namespace lambda::ctl

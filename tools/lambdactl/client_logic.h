@@ -63,4 +63,7 @@ class SseParser {
 std::string CreateBodyFromFlags(const std::map<std::string, std::string>& flags,
                                 std::string* error);
 
+/// A tenant name the admin verbs take: 1..64 of [A-Za-z0-9._-].
+bool ValidTenant(std::string_view t);
+
 }  // namespace lambda::ctl

@@ -13,6 +13,7 @@
 
 #include "access_keys.h"
 #include "client.h"
+#include "client_logic.h"
 #include "lambda/amqp/config.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/async_client.h"
@@ -121,17 +122,8 @@ redis::Value Command(Redis* c, const std::vector<std::string>& argv) {
   return std::move(*r);
 }
 
-bool ValidTenant(const std::string& t) {
-  if (t.empty() || t.size() > 64) return false;
-  for (char c : t) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
-      return false;
-  }
-  return true;
-}
-
 int ApiKeyCreate(Redis* c, const std::string& prefix, const std::string& tenant) {
-  if (!ValidTenant(tenant)) {
+  if (!ctl::ValidTenant(tenant)) {
     std::fprintf(stderr, "lambdactl: --tenant must be 1..64 of [A-Za-z0-9._-]\n");
     return 2;
   }
@@ -192,7 +184,7 @@ int Seed(Redis* c, const std::string& prefix, const Args& args) {
   auto slaves = util::ParseInt(args.Flag("slaves", "1"));
   std::string tenant = args.Flag("tenant", "");
   if (!count || *count < 1 || *count > 10000000 || !status || !domain::IsSettled(*status) ||
-      !slaves || *slaves < 0 || *slaves > 64 || !ValidTenant(tenant)) {
+      !slaves || *slaves < 0 || *slaves > 64 || !ctl::ValidTenant(tenant)) {
     std::fprintf(stderr,
                  "lambdactl: seed needs --count 1..10000000 --status SETTLED_STATUS --tenant T "
                  "[--slaves 0..64]\n");
