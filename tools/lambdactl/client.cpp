@@ -200,19 +200,24 @@ std::string FailureMessage(const Settings& s, const std::string& id) {
   return {};
 }
 
-int WaitFor(const Settings& s, const std::string& id, const Goal& goal) {
+/// `from_start`: the instance is new, so its whole history is this wait's (a create): every step
+/// is shown even when the worker was faster than the stream's opening. Any other wait starts at
+/// the latest event, since older ones may name the goal from before the action.
+int WaitFor(const Settings& s, const std::string& id, const Goal& goal, bool from_start = false) {
   auto start = Clock::now();
-  int rc = Follow(s, id,
-                  [&](domain::InstanceStatus st, const rapidjson::Document&,
-                      const std::string& raw) -> std::optional<int> {
-                    double secs = std::chrono::duration<double>(Clock::now() - start).count();
-                    bool reached = st == goal.reached, failed = IsFailure(goal, st);
-                    if (s.json) std::printf("%s\n", raw.c_str());
-                    Progress(s, ProgressLine(goal, st, secs), reached || failed);
-                    if (reached) return kReached;
-                    if (failed) return kFailedStatus;
-                    return std::nullopt;
-                  });
+  int rc = Follow(
+      s, id,
+      [&](domain::InstanceStatus st, const rapidjson::Document&,
+          const std::string& raw) -> std::optional<int> {
+        double secs = std::chrono::duration<double>(Clock::now() - start).count();
+        bool reached = st == goal.reached, failed = IsFailure(goal, st);
+        if (s.json) std::printf("%s\n", raw.c_str());
+        Progress(s, ProgressLine(goal, st, secs), reached || failed);
+        if (reached) return kReached;
+        if (failed) return kFailedStatus;
+        return std::nullopt;
+      },
+      from_start ? "0-0" : "");
   if (rc == kTimedOut) {
     if (s.tty && !s.json) std::fprintf(stderr, "\n");
     std::fprintf(stderr, "lambdactl: timed out waiting for %s\n",
@@ -326,7 +331,7 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
     std::string id = d["data"][0]["id"].GetString();
     std::printf("%s\n", s.json ? a.body.c_str() : id.c_str());
     std::fflush(stdout);
-    return wait ? WaitFor(s, id, *GoalOf("create")) : kReached;
+    return wait ? WaitFor(s, id, *GoalOf("create"), /*from_start=*/true) : kReached;
   }
   if (pos.size() != 2 && verb != "list") return Usage((verb + " needs an instance ID").c_str());
   if (verb == "start" || verb == "stop" || verb == "destroy") {
