@@ -8,34 +8,13 @@
 #include <ctime>
 
 #include "auth/zc2.h"
+#include "fake_redis.h"
 #include "lambda/redis/keys.h"
 
 namespace lambda::shim {
 namespace {
 
-class FakeRedis : public redis::Client {
- public:
-  bool connected() const override { return true; }
-  void Command(const std::vector<std::string>& argv, redis::Callback cb) override {
-    calls.push_back({argv, std::move(cb)});
-  }
-  void EvalSha(const redis::Script&, const std::vector<std::string>&, std::vector<std::string>,
-               redis::Callback cb) override {
-    cb(Error{Code::kUnavailable, "not used"});
-  }
-  /// Answers the oldest call (moved out first: answering may queue another).
-  void Answer(Result<redis::Value> v) {
-    ASSERT_FALSE(calls.empty());
-    auto c = std::move(calls.front());
-    calls.erase(calls.begin());
-    c.cb(std::move(v));
-  }
-  struct Call {
-    std::vector<std::string> argv;
-    redis::Callback cb;
-  };
-  std::vector<Call> calls;
-};
+using FakeRedis = testing::RecordingRedis;
 
 redis::Value Str(const std::string& s) {
   redis::Value v;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "admission/redis_store.h"
+#include "fake_redis.h"
 #include "redis_values.h"
 
 namespace lambda::shim {
@@ -325,6 +326,55 @@ TEST(RedisAdmissionStore, ParsesEveryScriptReply) {
   EXPECT_EQ(s.total, 4U);
   EXPECT_EQ(s.undone, 2U);
   EXPECT_EQ(s.confirmed, 1U);
+}
+
+// With replicas to wait for, a settlement counts only once they hold it: an undo or confirm only
+// the master had is lost in a failover (the replica still holds the admission unconfirmed), so a
+// 503 could be followed by a worker running the command after all (seen in the cluster chaos
+// test). A short WAIT is an error, and the admission settles again.
+TEST(RedisAdmissionStore, ASettlementCountsOnlyOnceTheReplicasHoldIt) {
+  for (bool confirm : {false, true}) {
+    SCOPED_TRACE(confirm ? "confirm" : "undo");
+    testing::RecordingRedis redis;
+    RedisAdmissionStore store(&redis, "p:", 16, /*wait_replicas=*/1, /*wait_timeout_ms=*/500);
+    std::vector<Result<SettleReply>> answers;
+    auto settle = [&] {
+      store.Settle(confirm, "tok", {{kId, "4"}}, "why",
+                   [&](Result<SettleReply> r) { answers.push_back(std::move(r)); });
+    };
+    const auto outcome = Array({Str(confirm ? "confirmed" : "undone")});
+
+    settle();
+    ASSERT_EQ(redis.calls.size(), 1U);
+    EXPECT_EQ(redis.calls[0].argv[1], confirm ? "confirm" : "undo_admission");
+    redis.Answer(outcome);
+    ASSERT_EQ(redis.calls.size(), 1U) << "answered before the replicas held it";
+    EXPECT_EQ(redis.calls[0].argv, (std::vector<std::string>{"WAIT", "1", "500"}));
+    EXPECT_TRUE(answers.empty());
+    redis.Answer(Int(0));  // no replica took it in time
+    ASSERT_EQ(answers.size(), 1U);
+    EXPECT_FALSE(answers[0].ok());
+
+    settle();  // settled again: the replica has it now
+    redis.Answer(outcome);
+    redis.Answer(Int(1));
+    ASSERT_EQ(answers.size(), 2U);
+    ASSERT_TRUE(answers[1].ok());
+    EXPECT_EQ(confirm ? answers[1]->confirmed : answers[1]->undone, 1U);
+    EXPECT_TRUE(redis.calls.empty());
+  }
+}
+
+TEST(RedisAdmissionStore, WithoutReplicasASettlementIsAnsweredAtOnce) {
+  testing::RecordingRedis redis;
+  RedisAdmissionStore store(&redis, "p:", 16);
+  std::vector<Result<SettleReply>> answers;
+  store.Settle(false, "tok", {{kId, "4"}}, "why",
+               [&](Result<SettleReply> r) { answers.push_back(std::move(r)); });
+  redis.Answer(Array({Str("undone")}));
+  ASSERT_EQ(answers.size(), 1U);
+  EXPECT_EQ(answers[0]->undone, 1U);
+  EXPECT_TRUE(redis.calls.empty());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include "fake_redis.h"
 #include "lambda/redis/keys.h"
 #include "redis_values.h"
 #include "watch/cursor.h"
@@ -217,31 +218,7 @@ TEST(WatchShape, EntriesFramesAndHistory) {
 
 // --- the hub ---
 
-class FakeRedis : public redis::Client {
- public:
-  bool connected() const override { return true; }
-  void Command(const std::vector<std::string>& argv, redis::Callback cb) override {
-    calls.push_back({argv, std::move(cb)});
-  }
-  void EvalSha(const redis::Script& script, const std::vector<std::string>& keys,
-               std::vector<std::string> args, redis::Callback cb) override {
-    std::vector<std::string> argv{"EVALSHA", std::string(script.name)};
-    argv.insert(argv.end(), keys.begin(), keys.end());
-    argv.insert(argv.end(), args.begin(), args.end());
-    calls.push_back({argv, std::move(cb)});
-  }
-  /// Answers the oldest call (moved out first: answering may queue another).
-  void Answer(redis::Value v) {
-    auto c = std::move(calls.front());
-    calls.erase(calls.begin());
-    c.cb(std::move(v));
-  }
-  struct Call {
-    std::vector<std::string> argv;
-    redis::Callback cb;
-  };
-  std::vector<Call> calls;
-};
+using FakeRedis = testing::RecordingRedis;
 
 class FakeStream : public http::Stream {
  public:

@@ -299,7 +299,33 @@ void RedisAdmissionStore::Settle(bool confirm, const std::string& token,
               redis::Unindex(*redis_, prefix_, e.tenant, e.id, e.seq,
                              [cb = std::move(cb)]() mutable { cb(redis::Value{}); });
             },
-            [total, done](const std::vector<Result<redis::Value>>&) { done(total); });
+            [this, ids, total, done](const std::vector<Result<redis::Value>>&) {
+              Durable(ids, total, done);
+            });
+      });
+}
+
+void RedisAdmissionStore::Durable(const redis::args::IdGens& id_gens, SettleReply reply,
+                                  const std::function<void(Result<SettleReply>)>& done) {
+  // A confirm or undo that only the master holds is lost with it: the promoted replica still has
+  // the admission unconfirmed, so a 503 could be followed by a worker running the command the
+  // broker did take, or a 202 by the reconciler undoing it. Answer only once replicas hold it; a
+  // WAIT that falls short is an error, so the settlement is retried (confirm and undo are
+  // idempotent) or, past its budget, answered as unknown.
+  if (wait_replicas_ <= 0) return done(reply);
+  redis::All(
+      id_gens.size(),
+      [this, &id_gens](size_t i, redis::Callback cb) {
+        redis_->WaitReplicas(redis::keys::Instance(prefix_, id_gens[i].first), wait_replicas_,
+                             wait_timeout_ms_, std::move(cb));
+      },
+      [this, reply, done](const std::vector<Result<redis::Value>>& acks) {
+        for (const auto& a : acks) {
+          if (a && !a->is_error() && a->AsInt() >= wait_replicas_) continue;
+          return done(Error{Code::kTimeout,
+                            "settlement not on " + std::to_string(wait_replicas_) + " replica(s)"});
+        }
+        done(reply);
       });
 }
 

@@ -50,6 +50,10 @@ class RedisAdmissionStore final : public AdmissionStore {
                             std::vector<UndoneCreate>& out);
   /// Hands `reply` on once every admitted instance's node has it on wait_replicas_ replicas.
   void Replicated(Result<AdmitReply> reply, std::function<void(Result<AdmitReply>)> done);
+  /// Hands `reply` on once every settled instance's node has the settlement on wait_replicas_
+  /// replicas; an error otherwise, so the caller settles again.
+  void Durable(const redis::args::IdGens& id_gens, SettleReply reply,
+               const std::function<void(Result<SettleReply>)>& done);
 
   redis::Client* redis_;
   std::string prefix_;
