@@ -32,7 +32,7 @@ stop_all() {
     stop_rabbitmq_cluster "$TMP/rabbitmq-cluster" $LAMBDA_TEST_AMQP_PORTS
   fi
   if [ "$want_redis" = 1 ]; then stop_pidfile "$TMP/redis/redis.pid"; fi
-  if [ "$want_redis_cluster" = 1 ]; then stop_redis_cluster "$TMP/redis-cluster" 6; fi
+  if [ "$want_redis_cluster" = 1 ]; then stop_redis_cluster "$TMP/redis-cluster" "$LAMBDA_TEST_REDIS_NODES"; fi
   if [ "$want_libvirt" = 1 ]; then stop_libvirt "$TMP/libvirt"; fi
   rm -rf "$TMP"
 }
@@ -78,11 +78,14 @@ if [ "$want_redis" = 1 ]; then
   export LAMBDA_TEST_REDIS_URL="redis://127.0.0.1:$LAMBDA_TEST_REDIS_PORT"
 fi
 if [ "$want_redis_cluster" = 1 ]; then
-  # Three masters and three replicas: LAMBDA_TEST_REDIS_URL is redis+cluster:// with all six as
-  # seeds; node N is LAMBDA_TEST_REDIS_PORT_N in LAMBDA_TEST_REDIS_DIR_N (its pid file there).
-  export LAMBDA_TEST_REDIS_PORTS="" LAMBDA_TEST_REDIS_CLUSTER_DIR="$TMP/redis-cluster"
+  # Three masters with two replicas each (a failover leaves the promoted master a replica, so
+  # admissions that WAIT for one go on at once): LAMBDA_TEST_REDIS_URL is redis+cluster:// with
+  # all nine as seeds; node N is LAMBDA_TEST_REDIS_PORT_N in LAMBDA_TEST_REDIS_DIR_N (its pid
+  # file there), N up to LAMBDA_TEST_REDIS_NODES.
+  export LAMBDA_TEST_REDIS_NODES=9 LAMBDA_TEST_REDIS_PORTS=""
+  export LAMBDA_TEST_REDIS_CLUSTER_DIR="$TMP/redis-cluster"
   seeds=""
-  for i in 1 2 3 4 5 6; do
+  for i in $(seq 1 "$LAMBDA_TEST_REDIS_NODES"); do
     port=$(free_cluster_port)
     while [[ " $LAMBDA_TEST_REDIS_PORTS " == *" $port "* ]]; do port=$(free_cluster_port); done
     LAMBDA_TEST_REDIS_PORTS+="${LAMBDA_TEST_REDIS_PORTS:+ }$port"

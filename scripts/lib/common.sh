@@ -155,12 +155,15 @@ start_redis() {
   return 1
 }
 
-# start_redis_cluster DIR PORT...: a Redis Cluster of one node per PORT (DIR/nodeN), half of
-# them masters and half replicas (`redis-cli --cluster create --cluster-replicas 1`), AOF on as
+# start_redis_cluster DIR PORT...: a Redis Cluster of one node per PORT (DIR/nodeN): three
+# masters, the other nodes their replicas (six nodes: one each; nine: two each), AOF on as
 # start_redis. A master's death is noticed after --cluster-node-timeout (LAMBDA_REDIS_NODE_TIMEOUT_MS,
-# 2000 by default) and its replica promoted.
+# 2000 by default) and a replica promoted. With two replicas each, the other one follows the
+# promoted master at once, so writes that WAIT for a replica go on within ~0.1 s of the
+# promotion; with one, they wait until the dead node is back as a replica.
 start_redis_cluster() {
-  local dir="$1" i=0 port nodes=() conf; shift
+  local dir="$1" i=0 port nodes=() conf replicas; shift
+  replicas=$(($# / 3 - 1))
   for port in "$@"; do
     i=$((i + 1))
     start_redis_cluster_node "$dir/node$i" "$port" || return 1
@@ -172,7 +175,7 @@ start_redis_cluster() {
       sleep 0.1
     done
   done
-  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes \
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas "$replicas" --cluster-yes \
     >"$dir/create.log" 2>&1 || { echo "redis cluster create failed:" >&2; tail -5 "$dir/create.log" >&2; return 1; }
   # Formed once every node sees every slot covered and every replica has its master's data.
   for _ in $(seq 1 300); do

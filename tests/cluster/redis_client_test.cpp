@@ -51,7 +51,7 @@ std::vector<Node> Nodes() {
 }
 
 std::string NodeDirOfPort(int port) {
-  for (int i = 1; i <= 6; ++i) {
+  for (int i = 1; i <= testing::RedisClusterNodes(); ++i) {
     if (EnvOr(("LAMBDA_TEST_REDIS_PORT_" + std::to_string(i)).c_str()) == std::to_string(port)) {
       return EnvOr(("LAMBDA_TEST_REDIS_DIR_" + std::to_string(i)).c_str());
     }

@@ -50,10 +50,12 @@ int FreePort() {
   return port;
 }
 
+int RedisClusterNodes() { return std::atoi(EnvOr("LAMBDA_TEST_REDIS_NODES", "0").c_str()); }
+
 bool RedisClusterIsWhole(std::chrono::milliseconds timeout) {
   return WaitFor(
       [] {
-        for (int i = 1; i <= 6; ++i) {
+        for (int i = 1; i <= RedisClusterNodes(); ++i) {
           const std::string cli =
               "redis-cli -p " + EnvOr(("LAMBDA_TEST_REDIS_PORT_" + std::to_string(i)).c_str());
           if (RunCommand(cli + " cluster info").out.find("cluster_state:ok") == std::string::npos)

@@ -24,10 +24,12 @@ int FreePort();
 
 /// Polls `pred` every 20 ms until true or `timeout`; returns the last value.
 bool WaitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
-/// Whether, within `timeout`, every node of the test Redis Cluster (LAMBDA_TEST_REDIS_PORT_1..6)
+/// Whether, within `timeout`, every node of the test Redis Cluster (LAMBDA_TEST_REDIS_PORT_1..N)
 /// says the cluster is whole and every replica is in sync with its master (after a node was
 /// killed and brought back: a node just back refuses with CLUSTERDOWN until it caught up).
 bool RedisClusterIsWhole(std::chrono::milliseconds timeout);
+/// How many nodes the redis-cluster fixture started (LAMBDA_TEST_REDIS_PORT_1..N).
+int RedisClusterNodes();
 /// Runs `loop` (a turn at a time, never blocking over 5 ms) until `pred` holds or `timeout`.
 bool RunLoopUntil(uv_loop_t* loop, const std::function<bool()>& pred,
                   std::chrono::milliseconds timeout);
