@@ -13,68 +13,18 @@
 
 #include "lambda/log/log.h"
 #include "lambda/util/util.h"
+#include "wire.h"
 
 namespace lambda::amqp {
+using wire::Bytes;
+using wire::kConsumeChannel;
+using wire::kPublishChannel;
+using wire::RpcError;
+using wire::TableBuilder;
+using wire::Timeval;
+using wire::ToString;
+
 namespace {
-
-constexpr amqp_channel_t kPublishChannel = 1;
-constexpr amqp_channel_t kConsumeChannel = 2;
-
-amqp_bytes_t Bytes(std::string_view s) {
-  return amqp_bytes_t{s.size(), const_cast<char*>(s.data())};
-}
-std::string ToString(amqp_bytes_t b) { return {static_cast<const char*>(b.bytes), b.len}; }
-
-timeval Timeval(uint64_t ms) {
-  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
-
-std::string RpcError(const amqp_rpc_reply_t& r, const char* what) {
-  std::string msg = what;
-  switch (r.reply_type) {
-    case AMQP_RESPONSE_NORMAL:
-      return msg + ": ok";
-    case AMQP_RESPONSE_NONE:
-      return msg + ": missing RPC reply";
-    case AMQP_RESPONSE_LIBRARY_EXCEPTION:
-      return msg + ": " + amqp_error_string2(r.library_error);
-    case AMQP_RESPONSE_SERVER_EXCEPTION:
-      if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
-        auto* m = static_cast<amqp_connection_close_t*>(r.reply.decoded);
-        return msg + ": connection closed by broker: " + ToString(m->reply_text);
-      }
-      if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
-        auto* m = static_cast<amqp_channel_close_t*>(r.reply.decoded);
-        return msg + ": channel closed by broker: " + ToString(m->reply_text);
-      }
-      return msg + ": broker error";
-  }
-  return msg;
-}
-
-/// An AMQP field table whose keys and values it owns (the entries point into them).
-struct TableBuilder {
-  std::vector<amqp_table_entry_t> entries;
-  std::deque<std::string> storage;  // stable addresses
-  void Str(std::string_view k, std::string_view v) {
-    amqp_table_entry_t e{};
-    e.key = Bytes(storage.emplace_back(k));
-    e.value.kind = AMQP_FIELD_KIND_UTF8;
-    e.value.value.bytes = Bytes(storage.emplace_back(v));
-    entries.push_back(e);
-  }
-  void Int(std::string_view k, int64_t v) {
-    amqp_table_entry_t e{};
-    e.key = Bytes(storage.emplace_back(k));
-    e.value.kind = AMQP_FIELD_KIND_I64;
-    e.value.value.i64 = v;
-    entries.push_back(e);
-  }
-  amqp_table_t Table() {
-    return amqp_table_t{static_cast<int>(entries.size()),
-                        entries.empty() ? nullptr : entries.data()};
-  }
-};
 
 Event Confirmed(uint64_t seq, Status outcome) {
   Event e;
@@ -209,112 +159,6 @@ void Link::Run() noexcept {
   std::lock_guard<std::mutex> lock(done_mu_);
   done_ = true;
   done_cv_.notify_all();
-}
-
-Status Link::DeclareTopology() {
-  amqp_connection_state_t conn = conn_.get();
-  const auto& t = topology_;
-  auto check = [&](const char* what) -> Status {
-    amqp_rpc_reply_t r = amqp_get_rpc_reply(conn);
-    if (r.reply_type != AMQP_RESPONSE_NORMAL) return Error{Code::kUnavailable, RpcError(r, what)};
-    return OkStatus();
-  };
-  amqp_table_t none = amqp_empty_table;
-  auto ch = kPublishChannel;
-  for (const auto* ex : {&t.actions_exchange, &t.retry_exchange, &t.dead_exchange}) {
-    amqp_exchange_declare(conn, ch, Bytes(*ex), amqp_cstring_bytes("direct"), 0, 1, 0, 0, none);
-    if (auto st = check("exchange.declare"); !st) return st;
-  }
-  // Every queue has the actions queue's type: on a cluster, a classic queue lives on one node,
-  // and while that node is down no other node can even declare it, so the survivors could not
-  // set up. Quorum queues take message TTLs and dead-letter on expiry since RabbitMQ 3.10.
-  const bool quorum = config_.queue_type == "quorum";
-  // Dead letters: a durable queue kept for inspection and replay.
-  TableBuilder dead_args;
-  if (quorum) dead_args.Str("x-queue-type", "quorum");
-  amqp_queue_declare(conn, ch, Bytes(t.dead_queue), 0, 1, 0, 0, dead_args.Table());
-  if (auto st = check("queue.declare dead"); !st) return st;
-  amqp_queue_bind(conn, ch, Bytes(t.dead_queue), Bytes(t.dead_exchange),
-                  amqp_cstring_bytes(Topology::kDeadKey), none);
-  if (auto st = check("queue.bind dead"); !st) return st;
-  // Delayed retry (see Topology::kRetryTiersMs): expired messages go back to the actions queue.
-  for (uint64_t tier : Topology::kRetryTiersMs) {
-    TableBuilder args;
-    if (quorum) args.Str("x-queue-type", "quorum");
-    args.Str("x-dead-letter-exchange", t.actions_exchange);
-    args.Str("x-dead-letter-routing-key", Topology::kActionKey);
-    args.Int("x-message-ttl", static_cast<int64_t>(tier));
-    std::string queue = t.RetryQueue(tier);
-    amqp_queue_declare(conn, ch, Bytes(queue), 0, 1, 0, 0, args.Table());
-    if (auto st = check("queue.declare retry"); !st) return st;
-    amqp_queue_bind(conn, ch, Bytes(queue), Bytes(t.retry_exchange), Bytes(std::to_string(tier)),
-                    none);
-    if (auto st = check("queue.bind retry"); !st) return st;
-  }
-  TableBuilder args;
-  args.Str("x-queue-type", config_.queue_type);
-  args.Str("x-dead-letter-exchange", t.dead_exchange);
-  args.Str("x-dead-letter-routing-key", Topology::kDeadKey);
-  if (quorum) args.Int("x-delivery-limit", config_.delivery_limit);
-  amqp_queue_declare(conn, ch, Bytes(t.actions_queue), 0, 1, 0, 0, args.Table());
-  if (auto st = check("queue.declare actions"); !st) return st;
-  amqp_queue_bind(conn, ch, Bytes(t.actions_queue), Bytes(t.actions_exchange),
-                  amqp_cstring_bytes(Topology::kActionKey), none);
-  return check("queue.bind actions");
-}
-
-Status Link::Setup() {
-  const Endpoint& node = endpoint();
-  amqp_connection_state_t conn = conn_.Open();
-  amqp_socket_t* sock = amqp_tcp_socket_new(conn);
-  if (sock == nullptr) return Error{Code::kInternal, "amqp_tcp_socket_new failed"};
-  timeval tv = Timeval(config_.rpc_timeout_ms);
-  amqp_set_handshake_timeout(conn, &tv);
-  amqp_set_rpc_timeout(conn, &tv);
-  if (int rc = amqp_socket_open_noblock(sock, node.host.c_str(), node.port, &tv);
-      rc != AMQP_STATUS_OK) {
-    return Error{Code::kUnavailable, std::string("amqp connect: ") + amqp_error_string2(rc)};
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    socket_fd_ = amqp_get_sockfd(conn);
-  }
-  if (stop_) return Error{Code::kUnavailable, "stopping"};
-  amqp_rpc_reply_t r = amqp_login(conn, node.vhost.c_str(), 0, 131072, config_.heartbeat_s,
-                                  AMQP_SASL_METHOD_PLAIN, node.user.c_str(), node.password.c_str());
-  if (r.reply_type != AMQP_RESPONSE_NORMAL)
-    return Error{Code::kUnavailable, RpcError(r, "amqp login")};
-  amqp_channel_open(conn, kPublishChannel);
-  if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
-    return Error{Code::kUnavailable, RpcError(r, "channel.open")};
-  }
-  if (auto st = DeclareTopology(); !st) return st;
-  amqp_confirm_select(conn, kPublishChannel);
-  if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
-    return Error{Code::kUnavailable, RpcError(r, "confirm.select")};
-  }
-  if (consume_) {
-    amqp_channel_open(conn, kConsumeChannel);
-    if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
-      return Error{Code::kUnavailable, RpcError(r, "channel.open consume")};
-    }
-    amqp_basic_qos(conn, kConsumeChannel, 0, static_cast<uint16_t>(config_.prefetch), 0);
-    if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL) {
-      return Error{Code::kUnavailable, RpcError(r, "basic.qos")};
-    }
-    auto* ok = amqp_basic_consume(conn, kConsumeChannel, Bytes(topology_.actions_queue),
-                                  amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
-    if (r = amqp_get_rpc_reply(conn); r.reply_type != AMQP_RESPONSE_NORMAL || ok == nullptr) {
-      return Error{Code::kUnavailable, RpcError(r, "basic.consume")};
-    }
-    consumer_tag_ = ToString(ok->consumer_tag);
-  }
-  ++epoch_;
-  next_tag_ = 0;
-  up_ = true;
-  log::Info("amqp connected",
-            {{"addr", node.Addr()}, {"epoch", static_cast<unsigned long>(epoch_)}});
-  return OkStatus();
 }
 
 void Link::Drop(const std::string& why) {
