@@ -22,6 +22,9 @@ LAMBDA_PEER_PACKAGES=(python3-celery python3-flask gunicorn python3-redis python
 # The compose tier (tests/compose/compose_test.sh): a Docker engine, compose v1, and debootstrap
 # for the base image when no registry can give one.
 LAMBDA_COMPOSE_PACKAGES=(docker.io docker-compose debootstrap)
+# deploy/kubernetes under `podman kube play` (tests/kubernetes/kube_play_test.sh, run by the
+# compose tier); kubectl (for `kubectl kustomize`) is any the machine has, else Debian's.
+LAMBDA_KUBE_PACKAGES=(podman catatonit python3-yaml)
 # Real clients the tests run as users do: Java 17's default HttpClient (it offers h2c).
 LAMBDA_CLIENT_PACKAGES=(openjdk-17-jdk-headless)
 

@@ -3,7 +3,8 @@
 # image from Debian packages (the base image too, with debootstrap, when the engine has none),
 # brings the stack up with three workers, waits until every service is healthy, creates a key
 # with `docker-compose exec`, runs create -> STARTED -> stop -> STOPPED through the published
-# port while the worker holding the create is killed, then `down -v`, stops its engine and
+# port while the worker holding the create is killed, then `down -v`, runs the same image under
+# deploy/kubernetes with podman (tests/kubernetes/kube_play_test.sh), stops its engine and
 # checks that the host's interfaces, iptables rules and ip_forward are as they were.
 # The engine runs with --bridge=none --iptables=false --ip-forward=false, so it never touches
 # them (builds use the host's network; the stack's own bridge goes with `down`). Its data root
@@ -147,6 +148,9 @@ wait_status STOPPED && step "STOPPED"
 step "docker-compose down -v"
 compose down -v --remove-orphans >"$work/down.log" 2>&1 || fail "down failed"
 [ -z "$(docker ps -aq)" ] || fail "containers left after down"
+# The same image, under deploy/kubernetes (its own test, given the image this run built).
+step "deploy/kubernetes under podman kube play"
+"$LAMBDA_ROOT/tests/kubernetes/kube_play_test.sh" lambda:latest || fail "deploy/kubernetes under podman kube play"
 stop_engine
 host_state >"$work/host-after"
 if ! diff "$work/host-before" "$work/host-after" >"$work/host-diff"; then
