@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# scripts/up --cluster starts a 3-master + 3-replica Redis Cluster and a three-node RabbitMQ
+# scripts/up --cluster starts a Redis Cluster of 3 masters with 2 replicas each and a three-node RabbitMQ
 # cluster, runs the shim and a worker on them (a create reaches STARTED), and scripts/down stops
 # every node it started.   up_cluster_test.sh BUILD_DIR   (its preset is the build's own)
 set -uo pipefail
@@ -10,11 +10,11 @@ unset LAMBDA_REDIS_URL LAMBDA_AMQP_URL
 check "scripts/up --cluster succeeded (see $state/up.log)" test $? -eq 0 || cat "$state/up.log" >&2
 read -r -a rports <"$state/redis-cluster-ports"
 read -r -a aports <"$state/cluster-ports"
-check "six redis nodes" test "${#rports[@]}" = 6
+check "nine redis nodes" test "${#rports[@]}" = 9
 check "three rabbitmq nodes" test "${#aports[@]}" = 3
 masters=$(redis-cli -p "${rports[0]}" cluster nodes | grep -c master)
 replicas=$(redis-cli -p "${rports[0]}" cluster nodes | grep -c slave)
-check "three masters and three replicas ($masters, $replicas)" test "$masters" = 3 -a "$replicas" = 3
+check "three masters and six replicas ($masters, $replicas)" test "$masters" = 3 -a "$replicas" = 6
 check "env names the cluster" grep -q '^LAMBDA_REDIS_URL=redis+cluster://' "$state/env"
 key="$(sed -n 's/^LAMBDA_API_KEY=//p' "$state/env")"
 url="http://127.0.0.1:$LAMBDA_HTTP_PORT"
