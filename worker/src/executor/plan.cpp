@@ -78,7 +78,7 @@ const char* StepName(StepKind k) {
 std::string TenantFailure(const Step& step, std::string_view error_id) {
   std::string name = StepName(step.kind);
   for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!step.install_key.empty()) name += " " + step.install_key;
+  if (step.kind == StepKind::kInstall) name += " " + step.install_key;
   return "Step " + name + " failed (error id " + std::string(error_id) +
          "); the operator has the details under this id.";
 }
