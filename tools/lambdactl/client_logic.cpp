@@ -68,25 +68,18 @@ std::string ForTerminal(std::string_view text) {
   out.reserve(text.size());
   for (size_t i = 0; i < text.size();) {
     auto c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 1 : Utf8Length(text, i);  // 0: not UTF-8
     if (c == '\\') {
       out += "\\\\";
-      ++i;
-    } else if (c < 0x20 || c == 0x7F) {
+    } else if (c < 0x20 || c == 0x7F || n == 0) {
       out += Hex("\\x", c, 2);
-      ++i;
-    } else if (c < 0x80) {
-      out += static_cast<char>(c);
-      ++i;
-    } else if (size_t n = Utf8Length(text, i); n == 0) {
-      out += Hex("\\x", c, 2);
-      ++i;
+      n = 1;
     } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
       out += Hex("\\u", static_cast<unsigned char>(text[i + 1]), 4);  // C1: U+0080..U+009F
-      i += 2;
     } else {
       out.append(text.substr(i, n));
-      i += n;
     }
+    i += n;
   }
   return out;
 }
