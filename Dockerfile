@@ -14,8 +14,10 @@ EXPOSE 6379
 # Debian's redis listens on loopback in protected mode; in a container the network is the fence.
 # appendfsync always: an accepted action survives a Redis crash. Small stream nodes: see
 # docs/operations.md (an instance's streams are short; the default node is 4 KB each).
+# maxmemory with noeviction: a full Redis refuses writes (503, nothing changed), never drops keys.
 CMD ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no", "--dir", "/var/lib/redis", \
-     "--appendonly", "yes", "--appendfsync", "always", "--stream-node-max-bytes", "512"]
+     "--appendonly", "yes", "--appendfsync", "always", "--stream-node-max-bytes", "512", \
+     "--maxmemory", "1gb", "--maxmemory-policy", "noeviction"]
 
 FROM debian:bookworm-slim AS rabbitmq
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

@@ -165,8 +165,25 @@ void App::ReplyUnauthorized(Call& call) {
   ReplyDialectError(call, 401, legacy ? "Invalid token" : kUnauthorized, {});
 }
 
+std::string App::NoteError(const Call& call, std::string_view detail) {
+  std::string id = util::NewUuid();
+  log::Warn("error hidden from the tenant", {{"error_id", id},
+                                             {"request_id", call.request_id},
+                                             {"tenant", call.tenant},
+                                             {"path", call.req.path},
+                                             {"error", detail}});
+  return id;
+}
+
 void App::ReplyUnavailable(Call& call, std::string_view why) {
-  std::string text = std::string("Service temporarily unavailable: ") + std::string(why);
+  std::string id = NoteError(call, why);
+  std::string text = "Service temporarily unavailable; retry shortly (error id " + id + ").";
+  Reply(call, 503, routes::ErrorResponse(call.req.path, 503, text, call.request_id),
+        {{"Retry-After", "1"}, {"X-Error-Id", id}});
+}
+
+void App::ReplyBusy(Call& call, std::string_view reason) {
+  std::string text = std::string("Service temporarily unavailable: ") + std::string(reason);
   Reply(call, 503, routes::ErrorResponse(call.req.path, 503, text, call.request_id),
         {{"Retry-After", "1"}});
 }
@@ -180,7 +197,8 @@ void App::ReplyThrottled(Call& call, uint64_t wait_ms) {
 }
 
 void App::ReplyUnknown(Call& call, std::string_view why) {
-  std::string text = std::string("The outcome of this request is unknown (") + std::string(why) +
+  std::string id = NoteError(call, why);
+  std::string text = "The outcome of this request is unknown (error id " + id +
                      "); read the instance's status before retrying.";
   ReplyDialectError(call, 504, text, {});
 }
@@ -313,14 +331,24 @@ void App::DispatchOnce(const std::shared_ptr<Call>& call) {
         if (!begin) return ReplyUnavailable(*call, begin.error().message);
         switch (begin->kind) {
           case idempotency::Begin::Kind::kReplay: {
+            auto body = idempotency::AnswerBody(begin->previous, call->req.body);
+            if (!body) return ReplyUnavailable(*call, "unreadable idempotency record");
             ++counters_.idempotent_replays;
             http::Response r;
             r.status = begin->previous.status;
             r.content_type = begin->previous.content_type;
-            r.body = std::move(begin->previous.body);
+            r.body = std::move(*body);
             r.headers = {{"X-Request-Id", call->request_id}, {"Idempotent-Replayed", "true"}};
             return call->respond(std::move(r));
           }
+          case idempotency::Begin::Kind::kNotKept:
+            return ReplyDialectError(
+                *call, 409,
+                "The request with this Idempotency-Key was done (answered " +
+                    std::to_string(begin->previous.status) +
+                    ") and is not done again; its answer was too large to keep. Read the "
+                    "current state instead.",
+                "IDEMPOTENCY_ANSWER_NOT_KEPT");
           case idempotency::Begin::Kind::kInProgress:
             return ReplyDialectError(
                 *call, 409,
@@ -336,9 +364,11 @@ void App::DispatchOnce(const std::shared_ptr<Call>& call) {
         }
         // Keep the answer (or free the key) as it goes out.
         auto inner = std::move(call->respond);
-        call->respond = [this, tenant = call->tenant, key, fp,
+        std::weak_ptr<Call> weak = call;  // the call holds this callback
+        call->respond = [this, tenant = call->tenant, key, fp, weak,
                          inner = std::move(inner)](http::Response r) {
-          idempotency_->Finish(tenant, key, fp, r);
+          auto alive = weak.lock();
+          idempotency_->Finish(tenant, key, fp, alive ? alive->req.body : std::string_view(), r);
           inner(std::move(r));
         };
         Dispatch(call);

@@ -102,6 +102,8 @@ class App final : public Core {
   /// 401 in the shape of the call's dialect.
   void ReplyUnauthorized(Call& call);
   void ReplyUnavailable(Call& call, std::string_view why) override;
+  void ReplyBusy(Call& call, std::string_view reason) override;
+  std::string NoteError(const Call& call, std::string_view detail) override;
   /// 429 + Retry-After in the shape of the call's dialect (Zenlayer: REQUEST_LIMIT_EXCEEDED).
   void ReplyThrottled(Call& call, uint64_t wait_ms);
   void ReplyUnknown(Call& call, std::string_view why) override;

@@ -99,10 +99,17 @@ class Core {
 
   virtual void Reply(Call& call, int status, std::string body,
                      std::vector<std::pair<std::string, std::string>> headers = {}) = 0;
-  /// 503 + Retry-After in the shape of the call's dialect.
+  /// 503 + Retry-After in the shape of the call's dialect. `why` is operator-side text (a Redis
+  /// or Lua error): logged under a new error id, and the tenant reads only that id (SPEC §8).
   virtual void ReplyUnavailable(Call& call, std::string_view why) = 0;
+  /// 503 + Retry-After whose reason the tenant may read (e.g. too many watchers).
+  virtual void ReplyBusy(Call& call, std::string_view reason) = 0;
   /// 504: the action may or may not happen (Redis could not be told in time); never a 503.
+  /// `why` is operator-side text, as for ReplyUnavailable.
   virtual void ReplyUnknown(Call& call, std::string_view why) = 0;
+  /// Logs operator-side text about the call under a new error id, and returns the id (what the
+  /// tenant is shown instead of the text).
+  virtual std::string NoteError(const Call& call, std::string_view detail) = 0;
 };
 
 namespace dialects {

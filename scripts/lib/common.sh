@@ -143,12 +143,16 @@ wait_http() {
 # stream-node-max-bytes 512: an instance's history and ledger streams hold few entries, and
 # Redis's default 4 KB node makes each new one cost 4.7 KB (1.1 KB at 512), zeroed pages that
 # show up as page faults and clear_page in a profile of the admissions.
+# maxmemory with noeviction (LAMBDA_REDIS_MAXMEMORY, 1gb by default): a full Redis refuses
+# writes (the shim answers 503 and changes nothing) instead of growing until the host kills it,
+# and never drops a key it holds (an eviction policy would lose accepted actions).
 REDIS_STREAM_NODE_BYTES=512
 start_redis() {
   local dir="$1" port="$2" pidfile="${3:-$1/redis.pid}"
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
     --appendfsync "${LAMBDA_REDIS_FSYNC:-always}" --stream-node-max-bytes "$REDIS_STREAM_NODE_BYTES" \
+    --maxmemory "${LAMBDA_REDIS_MAXMEMORY:-1gb}" --maxmemory-policy noeviction \
     --daemonize yes --pidfile "$pidfile" --logfile "$dir/redis.log" --save "" >/dev/null
   for _ in $(seq 1 100); do
     redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
@@ -202,6 +206,7 @@ start_redis_cluster_node() {
   mkdir -p "$dir"
   redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes \
     --appendfsync "${LAMBDA_REDIS_FSYNC:-always}" --stream-node-max-bytes "$REDIS_STREAM_NODE_BYTES" \
+    --maxmemory "${LAMBDA_REDIS_MAXMEMORY:-1gb}" --maxmemory-policy noeviction \
     --cluster-enabled yes \
     --cluster-config-file "$dir/nodes.conf" \
     --cluster-node-timeout "${LAMBDA_REDIS_NODE_TIMEOUT_MS:-2000}" \

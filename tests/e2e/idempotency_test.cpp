@@ -55,7 +55,7 @@ TEST_F(Idempotency, ARepeatedCreateIsAnsweredOnceAndMakesOneInstance) {
   EXPECT_EQ(again.headers["idempotent-replayed"], "true");
   EXPECT_EQ(Live("acme"), before + 1);
   // Kept for 24 h in Redis, under the tenant.
-  auto keys = stack_->redis().Array({"KEYS", stack_->redis_prefix() + "idem:acme:*"});
+  auto keys = stack_->redis().Array({"KEYS", stack_->redis_prefix() + "idem:{acme}:*"});
   ASSERT_FALSE(keys.empty());
   long long ttl = stack_->redis().Int({"PTTL", keys[0]});
   EXPECT_GT(ttl, 23LL * 3600 * 1000);
@@ -131,8 +131,10 @@ TEST_F(Idempotency, ARepeatWhileTheFirstIsInFlightIs409) {
   const std::string path = "/api/lambda-instances/" + ids[0] + "/";
   // The first request's claim, as the shim writes it while that request is being answered.
   std::string fp = util::Sha256Hex("POST " + path + "?\n\naction=stop");
-  stack_->redis().Cmd({"SET", stack_->redis_prefix() + "idem:acme:" + util::Sha256Hex("in-flight"),
-                       R"({"state":"pending","fp":")" + fp + "\"}", "PX", "60000"});
+  stack_->redis().Cmd(
+      {"SET",
+       redis::keys::IdempotencyRecord(stack_->redis_prefix(), "acme", util::Sha256Hex("in-flight")),
+       R"({"state":"pending","fp":")" + fp + "\"}", "PX", "60000"});
   auto r = Http("POST", stack_->url() + path, {"X-API-Key: " + key_, "Idempotency-Key: in-flight"},
                 "action=stop");
   EXPECT_EQ(r.status, 409) << r.body;

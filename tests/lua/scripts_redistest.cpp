@@ -481,5 +481,51 @@ TEST_F(LuaScripts, HistoryTailReadsFromAnEntryAndSaysWhatTrimmingLeft) {
   EXPECT_EQ(tail("6-0"), (std::vector<std::string>{"", ""}));  // nothing after: nothing to judge
 }
 
+TEST_F(LuaScripts, IdempotencyKeepBoundsATenantsRecordsOldestFirst) {
+  auto keep = [&](const std::string& tenant, const std::string& hash, size_t len,
+                  int64_t max_records, int64_t max_bytes) {
+    return Eval(redis::scripts::IdempotencyKeep(),
+                redis::args::IdempotencyKeep{prefix_, tenant, hash, std::string(len, 'r'), 60000,
+                                             max_records, max_bytes, 100})
+        .at(0);
+  };
+  auto rec = [&](const std::string& tenant, const std::string& hash) {
+    return redis_->Int({"EXISTS", redis::keys::IdempotencyRecord(prefix_, tenant, hash)});
+  };
+  auto charged = [&](const std::string& tenant) {
+    return redis_->Cmd({"HGET", redis::keys::IdempotencyBytes(prefix_, tenant), "#"});
+  };
+  // At most 3 records: the fourth drops the first, only that tenant's.
+  EXPECT_EQ(keep("t1", "a", 10, 3, 1000000), "0");
+  EXPECT_EQ(keep("other", "a", 10, 3, 1000000), "0");
+  EXPECT_EQ(keep("t1", "b", 10, 3, 1000000), "0");
+  EXPECT_EQ(keep("t1", "c", 10, 3, 1000000), "0");
+  EXPECT_EQ(charged("t1"), "330");  // 3 x (10 bytes + 100 overhead)
+  EXPECT_EQ(keep("t1", "d", 10, 3, 1000000), "1");
+  EXPECT_EQ(rec("t1", "a"), 0);
+  EXPECT_EQ(rec("t1", "b") + rec("t1", "c") + rec("t1", "d"), 3);
+  EXPECT_EQ(rec("other", "a"), 1);
+  EXPECT_EQ(redis_->Int({"ZCARD", redis::keys::IdempotencyIndex(prefix_, "t1")}), 3);
+  EXPECT_EQ(charged("t1"), "330");
+  // At most 500 bytes: a 300-byte record drops the oldest until the sum fits (b, c).
+  EXPECT_EQ(keep("t1", "e", 200, 10, 500), "2");
+  EXPECT_EQ(rec("t1", "b") + rec("t1", "c"), 0);
+  EXPECT_EQ(rec("t1", "d") + rec("t1", "e"), 2);
+  EXPECT_EQ(charged("t1"), "410");
+  // Kept again under the same key: charged once, at its new size.
+  EXPECT_EQ(keep("t1", "e", 50, 10, 500), "0");
+  EXPECT_EQ(charged("t1"), "260");
+  // The newest is never dropped, even alone over the limit; the index expires with the records.
+  EXPECT_EQ(keep("t1", "f", 1000, 10, 500), "2");
+  EXPECT_EQ(rec("t1", "f"), 1);
+  EXPECT_GT(redis_->Int({"PTTL", redis::keys::IdempotencyIndex(prefix_, "t1")}), 0);
+  EXPECT_GT(redis_->Int({"PTTL", redis::keys::IdempotencyBytes(prefix_, "t1")}), 0);
+  // One slot per tenant (Redis Cluster): the record, the index and the sizes.
+  EXPECT_EQ(redis::keys::SlotOf(redis::keys::IdempotencyRecord(prefix_, "t1", "x")),
+            redis::keys::SlotOf(redis::keys::IdempotencyIndex(prefix_, "t1")));
+  EXPECT_EQ(redis::keys::SlotOf(redis::keys::IdempotencyBytes(prefix_, "t1")),
+            redis::keys::SlotOf(redis::keys::IdempotencyIndex(prefix_, "t1")));
+}
+
 }  // namespace
 }  // namespace lambda

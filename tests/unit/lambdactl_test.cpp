@@ -96,5 +96,25 @@ TEST(Lambdactl, ACreateBodyFromFlagsWithDefaults) {
   EXPECT_TRUE(schema.Validate(d).empty());
 }
 
+TEST(LambdactlTerminal, ControlCharactersAreEscapedOnOutput) {
+  EXPECT_EQ(ForTerminal("plain name-1 é ✓"), "plain name-1 é ✓");
+  // C0 (escape, bell, newline, tab), DEL, and a backslash so the escapes stay unambiguous.
+  EXPECT_EQ(ForTerminal("a\x1b[2Jb\x07\n\t\x7f\\"), "a\\x1b[2Jb\\x07\\x0a\\x09\\x7f\\\\");
+  // C1 as UTF-8 (U+009B is a CSI on many terminals) and C1 as raw bytes (not UTF-8).
+  EXPECT_EQ(ForTerminal("x\xc2\x9b"
+                        "31m\xc2\x85"),
+            "x\\u009b31m\\u0085");
+  EXPECT_EQ(ForTerminal("x\x9b"
+                        "31m\xff\xc2"),
+            "x\\x9b31m\\xff\\xc2");
+  EXPECT_EQ(ForTerminal(std::string("nul\0", 4)), "nul\\x00");
+  // U+00A0 and beyond are text, kept.
+  EXPECT_EQ(ForTerminal("\xc2\xa0\xf0\x9f\x98\x80"), "\xc2\xa0\xf0\x9f\x98\x80");
+  // JSON output stays the same JSON: C1 and DEL become \u escapes, the rest is untouched.
+  EXPECT_EQ(JsonForTerminal("{\"name\":\"a\xc2\x9b"
+                            "b\x7f\\u001b\"}"),
+            "{\"name\":\"a\\u009bb\\u007f\\u001b\"}");
+}
+
 }  // namespace
 }  // namespace lambda::ctl

@@ -57,5 +57,15 @@ TEST(Plan, PauseAndResumeTouchOnlyTheServices) {
   EXPECT_EQ(MakePlan(Action::kStop, InstanceStatus::kStopping).final_mode, "");
 }
 
+TEST(Plan, ATenantReadsTheFailedStepAndAnErrorIdOnly) {
+  Step install{StepKind::kInstall, "KAFKA", std::nullopt, InstanceStatus::kFailed};
+  EXPECT_EQ(
+      TenantFailure(install, "e-1"),
+      "Step INSTALL KAFKA failed (error id e-1); the operator has the details under this id.");
+  Step cluster{StepKind::kCreateCluster, "CLUSTER", std::nullopt, InstanceStatus::kFailed};
+  EXPECT_EQ(TenantFailure(cluster, "e-2").rfind("Step CREATE_CLUSTER failed (error id e-2)", 0),
+            0u);
+}
+
 }  // namespace
 }  // namespace lambda::worker

@@ -42,7 +42,11 @@ TEST(WatchParse, TimeoutIsWholeSecondsUpTo300) {
 
 TEST(WatchParse, EntryIdsAndNotifications) {
   EXPECT_TRUE(IsEntryId("1712345678901-0"));
-  for (const char* bad : {"", "-", "1-", "-1", "1-2-3", "a-1", "1712345678901"}) {
+  EXPECT_TRUE(IsEntryId("18446744073709551615-18446744073709551615"));
+  // Out of Redis's range (unsigned 64-bit parts): refused here, not a Redis error (503).
+  for (const char* bad :
+       {"", "-", "1-", "-1", "1-2-3", "a-1", "1712345678901", "+1-0", "1-+0",
+        "18446744073709551616-0", "1-18446744073709551616", "99999999999999999999999999999999-0"}) {
     EXPECT_FALSE(IsEntryId(bad)) << bad;
   }
   auto n = ParseNotification(kId + " 0 7");

@@ -100,8 +100,9 @@ int List(redis::SyncClient& c, const AccessKeyArgs& a) {
     auto row = Ask(c, {"HMGET", redis::keys::AccessKey(a.prefix, id.str), "created_at", "name"});
     if (!row) return 1;
     if (row->elements.size() != 2 || row->elements[0].is_nil()) continue;  // revoked meanwhile
-    std::printf("%-24s %-26s %s\n", id.str.c_str(), row->elements[0].str.c_str(),
-                row->elements[1].str.c_str());
+    std::printf("%-24s %-26s %s\n", ForTerminal(id.str).c_str(),
+                ForTerminal(row->elements[0].str).c_str(),
+                ForTerminal(row->elements[1].str).c_str());
   }
   return 0;
 }

@@ -96,7 +96,7 @@ int Fail(const Answer& a) {
     std::fprintf(stderr, "lambdactl: the server is unreachable: %s\n", a.transport_error.c_str());
     return kUnreachable;
   }
-  std::fprintf(stderr, "lambdactl: %ld: %s\n", a.status, ErrorText(a.body).c_str());
+  std::fprintf(stderr, "lambdactl: %ld: %s\n", a.status, ForTerminal(ErrorText(a.body)).c_str());
   return ExitForHttp(a.status);
 }
 
@@ -211,7 +211,7 @@ int WaitFor(const Settings& s, const std::string& id, const Goal& goal, bool fro
           const std::string& raw) -> std::optional<int> {
         double secs = std::chrono::duration<double>(Clock::now() - start).count();
         bool reached = st == goal.reached, failed = IsFailure(goal, st);
-        if (s.json) std::printf("%s\n", raw.c_str());
+        if (s.json) std::printf("%s\n", JsonForTerminal(raw).c_str());
         Progress(s, ProgressLine(goal, st, secs), reached || failed);
         if (reached) return kReached;
         if (failed) return kFailedStatus;
@@ -225,8 +225,8 @@ int WaitFor(const Settings& s, const std::string& id, const Goal& goal, bool fro
   }
   if (rc == kFailedStatus) {
     std::string why = FailureMessage(s, id);
-    std::fprintf(stderr, "lambdactl: instance %s failed%s%s\n", id.c_str(), why.empty() ? "" : ": ",
-                 why.c_str());
+    std::fprintf(stderr, "lambdactl: instance %s failed%s%s\n", ForTerminal(id).c_str(),
+                 why.empty() ? "" : ": ", ForTerminal(why).c_str());
   }
   return rc;
 }
@@ -245,7 +245,7 @@ int Show(const Settings& s, const std::string& path, bool one_item,
   auto a = Call(s, "GET", path);
   if (!a.transport_ok || a.status != 200) return Fail(a);
   if (s.json) {
-    std::printf("%s\n", a.body.c_str());
+    std::printf("%s\n", JsonForTerminal(a.body).c_str());
     return kReached;
   }
   rapidjson::Document d;
@@ -253,7 +253,7 @@ int Show(const Settings& s, const std::string& path, bool one_item,
                     d["data"].IsArray() && !(one_item && d["data"].Empty());
   if (!understood) {
     std::fprintf(stderr, "lambdactl: an answer this client does not understand: %s\n",
-                 a.body.substr(0, 300).c_str());
+                 ForTerminal(a.body.substr(0, 300)).c_str());
     return kUnreachable;
   }
   print(d["data"]);
@@ -329,7 +329,7 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
     rapidjson::Document d;
     if (!json::Parse(a.body, &d) || !d.IsObject() || !d.HasMember("data")) return Fail(a);
     std::string id = d["data"][0]["id"].GetString();
-    std::printf("%s\n", s.json ? a.body.c_str() : id.c_str());
+    std::printf("%s\n", s.json ? JsonForTerminal(a.body).c_str() : ForTerminal(id).c_str());
     std::fflush(stdout);
     return wait ? WaitFor(s, id, *GoalOf("create"), /*from_start=*/true) : kReached;
   }
@@ -340,7 +340,7 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
                                  : Call(s, "POST", "/api/lambda-instances/" + id + "/",
                                         R"({"action":")" + verb + "\"}", "application/json");
     if (!a.transport_ok || a.status != 202) return Fail(a);
-    if (s.json) std::printf("%s\n", a.body.c_str());
+    if (s.json) std::printf("%s\n", JsonForTerminal(a.body).c_str());
     return wait ? WaitFor(s, id, *GoalOf(verb)) : kReached;
   }
   if (verb == "status") {
@@ -348,8 +348,9 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
                 [](const rapidjson::Value& data) {
                   const auto& st = data[0]["status"];
                   bool failed = st.HasMember("failure_message");
-                  std::printf("%s%s%s\n", st["message"].GetString(), failed ? "\t" : "",
-                              failed ? st["failure_message"].GetString() : "");
+                  std::printf("%s%s%s\n", ForTerminal(st["message"].GetString()).c_str(),
+                              failed ? "\t" : "",
+                              failed ? ForTerminal(st["failure_message"].GetString()).c_str() : "");
                 });
   }
   if (verb == "list") {
@@ -361,22 +362,24 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
     }
     return Show(s, path, false, [](const rapidjson::Value& data) {
       for (const auto& row : data.GetArray()) {
-        std::printf("%s\t%s\t%s\n", row["id"].GetString(), row["name"].GetString(),
-                    row["status"]["message"].GetString());
+        std::printf("%s\t%s\t%s\n", ForTerminal(row["id"].GetString()).c_str(),
+                    ForTerminal(row["name"].GetString()).c_str(),
+                    ForTerminal(row["status"]["message"].GetString()).c_str());
       }
     });
   }
   if (verb == "events") {
-    return Show(s, "/api/lambda-instances/" + pos[1] + "/events/", false,
-                [](const rapidjson::Value& data) {
-                  for (const auto& e : data.GetArray()) {
-                    std::printf("%s\t%-18s\tgen %lld\t%s\t%s\n", e["at"].GetString(),
-                                e["status"]["message"].GetString(),
-                                static_cast<long long>(e["gen"].GetInt64()),
-                                e["worker"].IsString() ? e["worker"].GetString() : "api-shim",
-                                e["request_id"].GetString());
-                  }
-                });
+    return Show(
+        s, "/api/lambda-instances/" + pos[1] + "/events/", false, [](const rapidjson::Value& data) {
+          for (const auto& e : data.GetArray()) {
+            std::printf(
+                "%s\t%-18s\tgen %lld\t%s\t%s\n", ForTerminal(e["at"].GetString()).c_str(),
+                ForTerminal(e["status"]["message"].GetString()).c_str(),
+                static_cast<long long>(e["gen"].GetInt64()),
+                ForTerminal(e["worker"].IsString() ? e["worker"].GetString() : "api-shim").c_str(),
+                ForTerminal(e["request_id"].GetString()).c_str());
+          }
+        });
   }
   if (verb == "watch") {
     // Every change until the instance settles (at once if it is settled already).
@@ -384,9 +387,9 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
                     [&](domain::InstanceStatus st, const rapidjson::Document& d,
                         const std::string& raw) -> std::optional<int> {
                       if (s.json) {
-                        std::printf("%s\n", raw.c_str());
+                        std::printf("%s\n", JsonForTerminal(raw).c_str());
                       } else {
-                        std::printf("%s\t%s\n", d["at"].GetString(),
+                        std::printf("%s\t%s\n", ForTerminal(d["at"].GetString()).c_str(),
                                     std::string(domain::Info(st).name).c_str());
                       }
                       std::fflush(stdout);

@@ -32,6 +32,76 @@ std::map<std::string, std::string> ParseEnvFile(std::string_view text) {
   return out;
 }
 
+namespace {
+/// The length of the well-formed UTF-8 sequence at `i` (2..4 bytes), or 0.
+size_t Utf8Length(std::string_view t, size_t i) {
+  auto byte = [&t](size_t k) { return static_cast<unsigned char>(t[k]); };
+  auto cont = [&](size_t k) { return k < t.size() && (byte(k) & 0xC0) == 0x80; };
+  unsigned char c = byte(i);
+  if (c >= 0xC2 && c <= 0xDF) return cont(i + 1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (!cont(i + 1) || !cont(i + 2)) return 0;
+    if (c == 0xE0 && byte(i + 1) < 0xA0) return 0;  // overlong
+    if (c == 0xED && byte(i + 1) > 0x9F) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (!cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
+    if (c == 0xF0 && byte(i + 1) < 0x90) return 0;
+    if (c == 0xF4 && byte(i + 1) > 0x8F) return 0;
+    return 4;
+  }
+  return 0;
+}
+
+/// `prefix` and `value` as `digits` lowercase hex digits ("\\x" 1b, "\\u" 009b).
+std::string Hex(const char* prefix, unsigned value, int digits) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out = prefix;
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) out += kDigits[(value >> shift) & 0xF];
+  return out;
+}
+}  // namespace
+
+std::string ForTerminal(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    auto c = static_cast<unsigned char>(text[i]);
+    size_t n = c < 0x80 ? 1 : Utf8Length(text, i);  // 0: not UTF-8
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c < 0x20 || c == 0x7F || n == 0) {
+      out += Hex("\\x", c, 2);
+      n = 1;
+    } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      out += Hex("\\u", static_cast<unsigned char>(text[i + 1]), 4);  // C1: U+0080..U+009F
+    } else {
+      out.append(text.substr(i, n));
+    }
+    i += n;
+  }
+  return out;
+}
+
+std::string JsonForTerminal(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (size_t i = 0; i < json.size(); ++i) {
+    auto c = static_cast<unsigned char>(json[i]);
+    if (c == 0x7F) {
+      out += "\\u007f";
+    } else if (c == 0xC2 && i + 1 < json.size() &&
+               (static_cast<unsigned char>(json[i + 1]) & 0xE0) == 0x80) {
+      out += Hex("\\u", static_cast<unsigned char>(json[i + 1]), 4);
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 Exit ExitForHttp(long status) { return status >= 400 && status < 500 ? kRefused : kUnreachable; }
 
 std::string ErrorText(std::string_view body) {

@@ -63,6 +63,15 @@ class SseParser {
 std::string CreateBodyFromFlags(const std::map<std::string, std::string>& flags,
                                 std::string* error);
 
+/// `text` safe to print on a terminal (SPEC §8): C0 controls (tab and newline too), DEL and
+/// bytes that are not UTF-8 become `\xNN`, C1 controls (U+0080..U+009F, e.g. U+009B, a CSI
+/// that starts an escape sequence on many terminals) `\u00NN`, and a backslash `\\`, so what
+/// is shown is unambiguous. Everything else (UTF-8 text) is kept.
+std::string ForTerminal(std::string_view text);
+/// A JSON document safe to print on a terminal and still the same JSON: DEL and C1 controls (which
+/// JSON allows raw in strings) become `\u00NN` escapes.
+std::string JsonForTerminal(std::string_view json);
+
 /// A tenant name the admin verbs take: 1..64 of [A-Za-z0-9._-].
 bool ValidTenant(std::string_view t);
 

@@ -2,8 +2,12 @@
 
 #include <rapidjson/document.h>
 
+#include "idempotency/compact.h"
 #include "lambda/json/json.h"
 #include "lambda/log/log.h"
+#include "lambda/redis/keys.h"
+#include "lambda/redis/script_args.h"
+#include "lambda/redis/scripts.h"
 #include "lambda/util/util.h"
 
 namespace lambda::idempotency {
@@ -36,6 +40,20 @@ std::string Fingerprint(const http::Request& req) {
   return util::Sha256Hex(material);
 }
 
+namespace {
+const char* FormKey(Record::Form f) {
+  switch (f) {
+    case Record::Form::kCompact:
+      return "compact";
+    case Record::Form::kDigest:
+      return "digest";
+    case Record::Form::kBody:
+      break;
+  }
+  return "body";
+}
+}  // namespace
+
 std::string Encode(const Record& r) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
@@ -45,7 +63,7 @@ std::string Encode(const Record& r) {
   if (r.done) {
     json::KV(w, "status", r.status);
     json::KV(w, "type", r.content_type);
-    json::KV(w, "body", r.body);
+    json::KV(w, FormKey(r.form), r.body);
   }
   w.EndObject();
   return {sb.GetString(), sb.GetSize()};
@@ -68,7 +86,13 @@ std::optional<Record> Decode(std::string_view text) {
   if (r.done) {
     auto it = d.FindMember("status");
     auto type = str("type");
-    auto body = str("body");
+    std::optional<std::string> body;
+    for (auto form : {Record::Form::kBody, Record::Form::kCompact, Record::Form::kDigest}) {
+      if ((body = str(FormKey(form)))) {
+        r.form = form;
+        break;
+      }
+    }
     if (it == d.MemberEnd() || !it->value.IsInt() || !type || !body) return std::nullopt;
     r.status = it->value.GetInt();
     r.content_type = *type;
@@ -79,15 +103,46 @@ std::optional<Record> Decode(std::string_view text) {
 
 bool Keeps(int status) { return status < 500 && status != 429; }
 
+Record Kept(const std::string& fingerprint, std::string_view request_body,
+            const http::Response& answer) {
+  Record r{true, fingerprint, answer.status, answer.content_type, answer.body, Record::Form::kBody};
+  if (answer.body.size() > kCompactFrom) {
+    std::string compact = Compact(request_body, answer.body);
+    // Kept compacted only when shorter and exact (the check costs one expansion per keep).
+    if (compact.size() < answer.body.size() && Expand(request_body, compact) == answer.body) {
+      r.body = std::move(compact);
+      r.form = Record::Form::kCompact;
+    }
+  }
+  if (Encode(r).size() > kMaxRecordBytes) {
+    r.body = util::Sha256Hex(answer.body);
+    r.form = Record::Form::kDigest;
+  }
+  return r;
+}
+
+std::optional<std::string> AnswerBody(const Record& r, std::string_view request_body) {
+  switch (r.form) {
+    case Record::Form::kBody:
+      return r.body;
+    case Record::Form::kCompact:
+      return Expand(request_body, r.body);
+    case Record::Form::kDigest:
+      break;
+  }
+  return std::nullopt;
+}
+
 Begin Decide(const std::optional<Record>& held, std::string_view fingerprint) {
   if (!held) return Begin{Begin::Kind::kNew, {}};
   if (held->fingerprint != fingerprint) return Begin{Begin::Kind::kMismatch, {}};
   if (!held->done) return Begin{Begin::Kind::kInProgress, {}};
+  if (held->form == Record::Form::kDigest) return Begin{Begin::Kind::kNotKept, *held};
   return Begin{Begin::Kind::kReplay, *held};
 }
 
 std::string Store::KeyOf(const std::string& tenant, std::string_view key) const {
-  return prefix_ + "idem:" + tenant + ":" + util::Sha256Hex(key);
+  return redis::keys::IdempotencyRecord(prefix_, tenant, util::Sha256Hex(key));
 }
 
 void Store::Start(const std::string& tenant, std::string_view key, const std::string& fingerprint,
@@ -116,22 +171,24 @@ void Store::Start(const std::string& tenant, std::string_view key, const std::st
 }
 
 void Store::Finish(const std::string& tenant, std::string_view key, const std::string& fingerprint,
-                   const http::Response& answer) {
-  const std::string k = KeyOf(tenant, key);
-  auto logged = [k](const Result<redis::Value>& r) {
+                   std::string_view request_body, const http::Response& answer) {
+  auto logged = [tenant](const Result<redis::Value>& r) {
     if (!r || r->is_error()) {
       // The pending record expires on its own; a retry then acts again.
-      log::Warn("idempotency record not written", {{"error", r ? r->str : r.error().message}});
+      log::Warn("idempotency record not written",
+                {{"tenant", tenant}, {"error", r ? r->str : r.error().message}});
     }
   };
-  if (!Keeps(answer.status)) return redis_->Command({"DEL", k}, logged);
-  Record r;
-  r.done = true;
-  r.fingerprint = fingerprint;
-  r.status = answer.status;
-  r.content_type = answer.content_type;
-  r.body = answer.body;
-  redis_->Command({"SET", k, Encode(r), "PX", std::to_string(kKeepMs)}, logged);
+  if (!Keeps(answer.status)) return redis_->Command({"DEL", KeyOf(tenant, key)}, logged);
+  const redis::args::IdempotencyKeep keep{prefix_,
+                                          tenant,
+                                          util::Sha256Hex(key),
+                                          Encode(Kept(fingerprint, request_body, answer)),
+                                          kKeepMs,
+                                          limits_.max_records,
+                                          limits_.max_bytes,
+                                          limits_.overhead_bytes};
+  redis_->EvalSha(redis::scripts::IdempotencyKeep(), keep.Keys(), keep.Argv(), logged);
 }
 
 }  // namespace lambda::idempotency

@@ -2,6 +2,8 @@
 // would have had alone), or, with "atomic": true, all or none in one script.
 #include <rapidjson/stringbuffer.h>
 
+#include <functional>
+
 #include "core.h"
 #include "lambda/json/json.h"
 #include "routes/body.h"
@@ -50,7 +52,10 @@ std::string BatchBodyJson(const std::vector<std::string>& ids,
   return {sb.GetString(), sb.GetSize()};
 }
 
-ItemResult FromOutcome(domain::Action action, const AdmissionOutcome& a) {
+/// `error_id`: the id under which an item's operator-side error (Redis's or the broker's own
+/// words, SPEC §8) was logged; the tenant reads the id, not the text.
+ItemResult FromOutcome(domain::Action action, const AdmissionOutcome& a,
+                       const std::function<std::string(const std::string&)>& error_id) {
   switch (a.kind) {
     case AdmissionOutcome::Kind::kAccepted:
       return {202, {}};
@@ -59,9 +64,10 @@ ItemResult FromOutcome(domain::Action action, const AdmissionOutcome& a) {
     case AdmissionOutcome::Kind::kRefused:
       return {409, domain::Admit(action, a.status).message};
     case AdmissionOutcome::Kind::kUnavailable:
-      return {503, "Service temporarily unavailable: " + a.error};
+      return {503, "Service temporarily unavailable; retry shortly (error id " + error_id(a.error) +
+                       ")."};
     case AdmissionOutcome::Kind::kUnknown:
-      return {504, "The outcome of this action is unknown (" + a.error +
+      return {504, "The outcome of this action is unknown (error id " + error_id(a.error) +
                        "); read the instance's status before retrying."};
   }
   return {500, "internal error"};
@@ -71,25 +77,38 @@ void Each(Core& core, const std::shared_ptr<Call>& call, domain::Action action,
           std::vector<std::string> ids) {
   struct State {
     std::vector<std::string> ids;
-    std::vector<ItemResult> results;
+    std::vector<AdmissionOutcome> outcomes;
     size_t left = 0;
   };
   auto state = std::make_shared<State>();
   state->ids = std::move(ids);
-  state->results.resize(state->ids.size());
+  state->outcomes.resize(state->ids.size());
   state->left = state->ids.size();
   for (size_t i = 0; i < state->ids.size(); ++i) {
     core.Admit(call, state->ids[i], action, core.AllowedFrom(action), "running",
                [&core, call, state, action, i](const AdmissionOutcome& a) {
-                 state->results[i] = FromOutcome(action, a);
+                 state->outcomes[i] = a;
                  if (--state->left != 0) return;
                  bool all_unavailable = true;
-                 for (const auto& r : state->results) all_unavailable &= r.status == 503;
+                 for (const auto& o : state->outcomes) {
+                   all_unavailable &= o.kind == AdmissionOutcome::Kind::kUnavailable;
+                 }
                  // Nothing changed anywhere: the whole batch is a 503 to retry.
                  if (all_unavailable) {
-                   return core.ReplyUnavailable(*call, state->results.front().detail);
+                   return core.ReplyUnavailable(*call, state->outcomes.front().error);
                  }
-                 core.Reply(*call, 202, BatchBodyJson(state->ids, state->results));
+                 // One error id for the batch: its first operator-side error is logged once.
+                 std::string error_id;
+                 auto note = [&core, &call, &error_id](const std::string& error) {
+                   if (error_id.empty()) error_id = core.NoteError(*call, error);
+                   return error_id;
+                 };
+                 std::vector<ItemResult> results;
+                 results.reserve(state->outcomes.size());
+                 for (const auto& o : state->outcomes) {
+                   results.push_back(FromOutcome(action, o, note));
+                 }
+                 core.Reply(*call, 202, BatchBodyJson(state->ids, results));
                });
   }
 }
@@ -110,7 +129,9 @@ void Atomic(Core& core, const std::shared_ptr<Call>& call, domain::Action action
                        return core.ReplyUnknown(*call, a.error);
                      default: {
                        // None admitted: the answer names the instance that stopped the batch.
-                       auto item = FromOutcome(action, a);
+                       auto item = FromOutcome(action, a, [&core, &call](const std::string& e) {
+                         return core.NoteError(*call, e);
+                       });
                        return core.Reply(*call, item.status,
                                          routes::ErrorBody(item.status, a.id + ": " + item.detail));
                      }

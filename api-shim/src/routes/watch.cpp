@@ -35,7 +35,7 @@ class StatusWait : public std::enable_shared_from_this<StatusWait> {
         deadline_ms_(deadline_ms) {}
 
   void Begin() {
-    if (!Register()) return core_.ReplyUnavailable(*call_, core_.watchers().Refusal());
+    if (!Register()) return core_.ReplyBusy(*call_, core_.watchers().Refusal());
     if (call_->req.on_client_gone) {
       std::weak_ptr<StatusWait> weak = weak_from_this();
       call_->req.on_client_gone([weak] {
@@ -151,7 +151,7 @@ void Events(Core& core, const std::shared_ptr<Call>& call) {
         if (!*r) return Error(core, *call, 404, kNotFound);
         if (sse) {
           if (auto why = core.watchers().Refusal(); !why.empty()) {
-            return core.ReplyUnavailable(*call, why);
+            return core.ReplyBusy(*call, why);
           }
           http::Response res;
           res.status = 200;
@@ -205,7 +205,7 @@ void TenantEvents(Core& core, const std::shared_ptr<Call>& call) {
     if (!cursor) return Error(core, *call, 400, cursor.error().message);
     from = std::move(*cursor);
   }
-  if (auto why = core.watchers().Refusal(); !why.empty()) return core.ReplyUnavailable(*call, why);
+  if (auto why = core.watchers().Refusal(); !why.empty()) return core.ReplyBusy(*call, why);
   http::Response res;
   res.status = 200;
   res.content_type = "text/event-stream";

@@ -1,5 +1,8 @@
 #include "watch/events.h"
 
+#include <charconv>
+#include <cstdint>
+
 #include "lambda/json/json.h"
 #include "lambda/util/util.h"
 #include "routes/shape.h"
@@ -77,10 +80,13 @@ bool IsEntryId(std::string_view text) {
   auto dash = text.find('-');
   if (dash == std::string_view::npos || dash == 0 || dash + 1 == text.size() || text.size() > 41)
     return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i != dash && (text[i] < '0' || text[i] > '9')) return false;
-  }
-  return true;
+  // Both parts are what Redis takes: unsigned 64-bit numbers (a larger one is a Redis error).
+  auto part = [](std::string_view p) {
+    uint64_t v = 0;
+    auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
+    return ec == std::errc() && end == p.data() + p.size();
+  };
+  return part(text.substr(0, dash)) && part(text.substr(dash + 1));
 }
 
 std::optional<Notification> ParseNotification(std::string_view payload) {

@@ -87,6 +87,19 @@ std::string TenantIds(std::string_view prefix, std::string_view tenant) {
 std::string TenantLive(std::string_view prefix, std::string_view tenant) {
   return Tagged(prefix, "t:", tenant) + ":live";
 }
+std::string IdempotencyRecordPrefix(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "idem:", tenant) + ":";
+}
+std::string IdempotencyRecord(std::string_view prefix, std::string_view tenant,
+                              std::string_view key_hash) {
+  return IdempotencyRecordPrefix(prefix, tenant) + std::string(key_hash);
+}
+std::string IdempotencyIndex(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "idem-index:", tenant);
+}
+std::string IdempotencyBytes(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "idem-bytes:", tenant);
+}
 std::string SeqCounter(std::string_view prefix) { return std::string(prefix) + "seq"; }
 std::string AccessKey(std::string_view prefix, std::string_view id) {
   return std::string(prefix) + "ak:" + std::string(id);

@@ -145,4 +145,18 @@ std::vector<std::string> Page::Keys() const {
 }
 std::vector<std::string> HistoryTail::Keys() const { return {keys::History(prefix, id)}; }
 
+std::vector<std::string> IdempotencyKeep::Keys() const {
+  return {keys::IdempotencyRecord(prefix, tenant, key_hash), keys::IdempotencyIndex(prefix, tenant),
+          keys::IdempotencyBytes(prefix, tenant)};
+}
+std::vector<std::string> IdempotencyKeep::Argv() const {
+  return {record,
+          key_hash,
+          std::to_string(keep_ms),
+          std::to_string(max_records),
+          std::to_string(max_bytes),
+          std::to_string(overhead_bytes),
+          keys::IdempotencyRecordPrefix(prefix, tenant)};
+}
+
 }  // namespace lambda::redis::args

@@ -21,6 +21,7 @@ extern const std::string_view k_reconcile_one;
 extern const std::string_view k_confirm;
 extern const std::string_view k_dismiss_error;
 extern const std::string_view k_history_tail;
+extern const std::string_view k_idempotency_keep;
 }  // namespace lambda::lua
 
 namespace lambda::redis::scripts {
@@ -60,6 +61,7 @@ LAMBDA_SCRIPT(ReconcileOne, k_reconcile_one, "reconcile_one")
 LAMBDA_SCRIPT(Confirm, k_confirm, "confirm")
 LAMBDA_SCRIPT(DismissError, k_dismiss_error, "dismiss_error")
 LAMBDA_SCRIPT(HistoryTail, k_history_tail, "history_tail")
+LAMBDA_SCRIPT(IdempotencyKeep, k_idempotency_keep, "idempotency_keep")
 
 #undef LAMBDA_SCRIPT
 

@@ -130,11 +130,17 @@ void Job::RunCurrentStep() {
   RunStep(step, [self](const Status& st) {
     const Step& s = self->plan_.steps[self->step_];
     if (!st) {
+      // The provider's text (a hook's stderr, a cloud's error body) is for operators: the
+      // log and the ledger keep it under an id; the tenant reads the step and the id.
+      const std::string error_id = util::NewUuid();
       log::Warn("step failed", {{"request_id", self->cmd_.request_id},
                                 {"instance_id", self->cmd_.instance_id},
                                 {"step", StepName(s.kind)},
+                                {"error_id", error_id},
                                 {"error", st.error().message}});
-      return self->Write(s.on_failure, st.error().message, true,
+      self->op_.record(
+          {"step", StepName(s.kind), "failed", "error id " + error_id + ": " + st.error().message});
+      return self->Write(s.on_failure, TenantFailure(s, error_id), true,
                          [self] { self->Finish(JobOutcome::kCompleted); });
     }
     log::Debug("step done", {{"request_id", self->cmd_.request_id},

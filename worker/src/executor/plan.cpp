@@ -1,5 +1,7 @@
 #include "executor/plan.h"
 
+#include <cctype>
+
 namespace lambda::worker {
 
 using domain::Action;
@@ -71,6 +73,14 @@ const char* StepName(StepKind k) {
       return "destroy_cluster";
   }
   return "unknown";
+}
+
+std::string TenantFailure(const Step& step, std::string_view error_id) {
+  std::string name = StepName(step.kind);
+  for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (step.kind == StepKind::kInstall) name += " " + step.install_key;
+  return "Step " + name + " failed (error id " + std::string(error_id) +
+         "); the operator has the details under this id.";
 }
 
 }  // namespace lambda::worker

@@ -3,6 +3,7 @@
 /// A plan resumes from the status a redelivered command finds, so no step is applied twice.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lambda/domain/status.h"
@@ -38,5 +39,9 @@ struct Plan {
 /// paused or standby start) starts the VMs but not the services.
 Plan MakePlan(domain::Action action, domain::InstanceStatus current, bool services = true);
 const char* StepName(StepKind k);
+/// What the tenant reads when `step` failed (SPEC §8): the step and an error id, never the
+/// provider's own text (a hook's stderr, a cloud's error body), which goes to the worker's log
+/// and the instance's ledger under the same id.
+std::string TenantFailure(const Step& step, std::string_view error_id);
 
 }  // namespace lambda::worker

@@ -40,6 +40,18 @@ std::string TenantAccessKeys(std::string_view prefix, std::string_view tenant);
 /// it was accepted for (a STRING with a TTL covering the window), so it is not replayed on another.
 std::string SeenSignature(std::string_view prefix, std::string_view signature);
 
+/// An `Idempotency-Key` record of a tenant (`key_hash`: the key's SHA-256, hex): a STRING with a
+/// TTL. A tenant's records, their index and their sizes share a slot (tagged by tenant), so one
+/// script keeps a record and bounds them all.
+std::string IdempotencyRecord(std::string_view prefix, std::string_view tenant,
+                              std::string_view key_hash);
+/// What IdempotencyRecord puts before `key_hash` (the keep script builds evicted records' keys).
+std::string IdempotencyRecordPrefix(std::string_view prefix, std::string_view tenant);
+/// A tenant's kept records by when they were kept (ZSET key_hash -> ms): the oldest go first.
+std::string IdempotencyIndex(std::string_view prefix, std::string_view tenant);
+/// The bytes charged for each of a tenant's kept records, and their sum under "#" (HASH).
+std::string IdempotencyBytes(std::string_view prefix, std::string_view tenant);
+
 /// Whether `prefix` can prefix keys: a brace in it would make the prefix the hash tag of every
 /// key and put the whole store in one slot.
 bool IsValidPrefix(std::string_view prefix);

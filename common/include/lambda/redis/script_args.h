@@ -162,4 +162,16 @@ struct HistoryTail {
   std::vector<std::string> Argv() const;
 };
 
+/// idempotency_keep.lua
+struct IdempotencyKeep {
+  std::string prefix, tenant, key_hash;
+  std::string record;
+  uint64_t keep_ms = 0;
+  int64_t max_records = 0;
+  int64_t max_bytes = 0;
+  int64_t overhead_bytes = 0;  ///< charged per record beyond its length (Redis's own cost)
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
 }  // namespace lambda::redis::args

@@ -22,6 +22,8 @@ const Script& Confirm();
 const Script& DismissError();
 /// Read-only: one history's tail and whether entries were trimmed (tenant stream resumes).
 const Script& HistoryTail();
+/// Keeps an idempotency record and bounds its tenant's records (the oldest are dropped first).
+const Script& IdempotencyKeep();
 
 /// The scripts a `GroupingClient` may run several calls of in one EVALSHA (the hot, per-instance
 /// ones), and that one script: ARGV is name, key count, argc, args... per call and KEYS every
