@@ -55,7 +55,11 @@ class ConsumerTest : public ::testing::Test {
   void SetUp() override {
     redis_ = std::make_unique<redis::AsyncClient>(&loop_, redis::Config{});  // never started
     JobContext ctx{&loop_, redis_.get(), nullptr, nullptr, "p:", "w1", 1000, 100, 5, 10, 100};
-    consumer_ = std::make_unique<Consumer>(ctx, ConsumerConfig{3, 250});
+    ConsumerConfig config;
+    config.max_attempts = 3;
+    config.retry_delay_ms = 250;
+    config.hold_touch_ms = 0;
+    consumer_ = std::make_unique<Consumer>(ctx, config);
     consumer_->Attach(&publisher_, &acks_);
   }
   static amqp::Delivery Delivery(uint64_t epoch, uint64_t tag, std::string body) {
