@@ -20,8 +20,8 @@ struct HookConfig {
   std::string dir;  ///< empty = no hooks
   uint64_t timeout_ms = 600000;
   uint64_t kill_grace_ms = 2000;
-  uint64_t interrupt_grace_ms = 300;  ///< Interrupt: SIGTERM to SIGKILL (the slot frees in 1 s)
   size_t tail_bytes = 2048;
+  uint64_t interrupt_grace_ms = 300;  ///< Interrupt: SIGTERM to SIGKILL (the slot frees in 1 s)
 };
 
 struct HookResult {
