@@ -135,7 +135,7 @@ Result<Config> LoadConfig(config::Source& src) {
     src.AddError("--max-tenant-jobs: above --max-jobs");
   fair.max_held_per_tenant = static_cast<size_t>(src.Int(
       "max-tenant-held", static_cast<int64_t>(fair.max_running_per_tenant / 2 + 1), 1, 100000));
-  c.consumer.defer_max_ms = static_cast<uint64_t>(src.Int("defer-max-ms", 16000, 10, 1024000));
+  c.consumer.defer_max_ms = static_cast<uint64_t>(src.Int("defer-max-ms", 64000, 10, 1024000));
   c.reconciler.interval_ms =
       static_cast<uint64_t>(src.Int("reconcile-interval-ms", 2000, 50, 600000));
   c.reconciler.buckets_per_pass =

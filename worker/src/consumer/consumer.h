@@ -31,7 +31,7 @@ struct ConsumerConfig {
       600;  ///< retry-path attempts (leased instance, Redis down) before dead-lettering
   uint64_t retry_delay_ms = 1000;  ///< how long a command waits in the retry queue
   FairLimits fair;                 ///< slots, per tenant and in all; what is held per tenant
-  uint64_t defer_max_ms = 16000;   ///< a deferred command's back-off doubles up to this
+  uint64_t defer_max_ms = 64000;   ///< a deferred command's back-off doubles up to this
   /// How often the outbox entries of held commands are moved on (so the reconciler leaves what
   /// a worker holds alone): under the reconciler's republish deadline. 0 = never.
   uint64_t hold_touch_ms = 10000;
