@@ -27,7 +27,7 @@ void Consumer::StopIntake() {
   intake_ = false;
   if (touch_timer_) touch_timer_->Stop();
   // What waits for a slot goes back to the broker (its message requeued once settled).
-  fair_.DrainHeld([this](const std::string&, Held h) { Settle(h.s, true); });
+  fair_.DrainHeld([this](const std::string&, const Held& h) { Settle(h.s, true); });
 }
 
 void Consumer::OnInstanceEvent(std::string_view instance_id, int64_t gen) {
@@ -53,7 +53,7 @@ void Consumer::TouchHeld() {
   for (auto& [tenant, h] : all) {
     const redis::args::Peek peek{ctx_.prefix, h.c.instance_id, h.c.gen, now};
     ctx_.redis->EvalSha(redis::scripts::Peek(), peek.Keys(), peek.Argv(),
-                        [](Result<redis::Value>) {});
+                        [](const Result<redis::Value>&) {});
     fair_.Push(tenant, std::move(h));
   }
 }
@@ -134,7 +134,7 @@ void Consumer::Defer(const std::shared_ptr<Settlement>& s, domain::Command c) {
       util::NowMs() + static_cast<int64_t>(amqp::Topology::RetryRouteFor(delay).tier_ms);
   const redis::args::Peek touch{ctx_.prefix, c.instance_id, c.gen, due};
   ctx_.redis->EvalSha(redis::scripts::Peek(), touch.Keys(), touch.Argv(),
-                      [](Result<redis::Value>) {});
+                      [](const Result<redis::Value>&) {});
   Republish(s, c, delay);
 }
 

@@ -114,8 +114,9 @@ void Job::EndSuperseded() {
   auto self = shared_from_this();
   const redis::args::RenewLease renew{ctx_.prefix, cmd_.instance_id, ctx_.worker_id, ctx_.lease_ms,
                                       cmd_.gen};
-  ctx_.redis->EvalSha(redis::scripts::RenewLease(), renew.Keys(), renew.Argv(),
-                      [self](Result<redis::Value>) { self->Finish(JobOutcome::kSuperseded); });
+  ctx_.redis->EvalSha(
+      redis::scripts::RenewLease(), renew.Keys(), renew.Argv(),
+      [self](const Result<redis::Value>&) { self->Finish(JobOutcome::kSuperseded); });
 }
 
 void Job::NextStep() {
