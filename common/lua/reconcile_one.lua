@@ -1,6 +1,9 @@
 -- The reconciler's look at one instance its outbox bucket says is due (the reconciler walks the
 -- buckets; see keys.h). A pending command older than the republish deadline that no worker
--- holds a lease on is handed back for republishing (p_at moves on, so it backs off). One
+-- holds a lease on is handed back for republishing (p_at moves on). It backs off per command:
+-- the n-th republish is looked at again after 2^n deadlines (capped at 32), so a command that
+-- waits in a backlog is not copied every deadline. What a worker holds or has deferred is not
+-- due at all: the worker moves its bucket entry on (peek.lua) while it has it. One
 -- pending past the hard timeout is failed with a clear message; its gen moves on so any late
 -- worker is fenced off.
 -- An unconfirmed admission (p_conf 0: its shim never confirmed it and no worker claimed it) is
@@ -59,5 +62,6 @@ if f[11] then
 end
 local attempt = redis.call('HINCRBY', key, 'p_attempt', 1)
 redis.call('HSET', key, 'p_at', ARGV[3])
-redis.call('ZADD', bucket, now, id)
+local backoff = 2 ^ math.min(attempt - 1, 5) - 1
+redis.call('ZADD', bucket, now + math.floor(republish_after * backoff), id)
 return {'republish', f[1], tonumber(f[2]), f[3], attempt}

@@ -144,12 +144,25 @@ std::string_view SettingHelp(std::string_view name) {
       {"retry-delay-ms",
        "Delay before a command whose instance was busy (or Redis away) is tried again."},
       {"max-attempts", "Tries of one command before it is dead-lettered."},
+      {"max-jobs",
+       "Commands one worker carries out at once (its slots; default three quarters of "
+       "--prefetch)."},
+      {"max-tenant-jobs",
+       "Of those slots, the most one tenant holds, so another tenant's command always finds one "
+       "(fair dispatch; default half of --max-jobs)."},
+      {"max-tenant-held",
+       "Commands of one tenant a worker holds, delivered but waiting for a slot; more are "
+       "deferred through the retry queue so one tenant never fills the prefetch window."},
+      {"defer-max-ms",
+       "Longest back-off of a deferred command (it doubles from --retry-delay-ms)."},
       {"reconcile-interval-ms", "How often the reconciler runs (one worker at a time, by lease)."},
       {"reconcile-buckets-per-pass",
        "Outbox buckets (one per Redis Cluster slot, 16384 in all) the reconciler looks into per "
        "pass."},
       {"republish-after-ms",
-       "A confirmed command still pending this long is published again by the reconciler."},
+       "A confirmed command still pending this long, that no worker holds or has deferred, is "
+       "published again by the reconciler; each later republish waits twice as long (up to 32 "
+       "times this)."},
       {"unconfirmed-after-ms",
        "An admission neither confirmed by its shim nor claimed this long is undone."},
       {"create-timeout-ms", "A create not finished this long fails its instance."},

@@ -5,6 +5,7 @@
 
 #include "fake_cloud.h"
 #include "lambda/util/util.h"
+#include "lambda/uv/handle.h"
 #include "ledger_view.h"
 #include "providers/openstack/openstack_provider.h"
 #include "run_until.h"
@@ -130,6 +131,28 @@ TEST_F(OpenStack, CreateStopStartDestroy) {
   ASSERT_TRUE(Wait([&](auto d) { p.DestroyCluster(op_, spec, &servers, d); }));
   EXPECT_EQ(Outcome("destroy_vm", master), "absent");
   EXPECT_EQ(p.authentications(), 1);  // one token served every call
+}
+
+// A superseded command stops polling a server that is still building (SPEC §5: its slot frees
+// within a second), instead of waiting for ACTIVE or the operation timeout.
+TEST_F(OpenStack, ASupersededWaitForAServerStopsAtOnce) {
+  FakeCloud cloud({"--build-s", "30"});
+  ASSERT_TRUE(cloud.ready());
+  auto& p = Make(cloud);
+  InstanceSpec spec = Spec(0);
+  std::vector<ServerInfo> servers;
+  uv::Timer later(&loop_);
+  int64_t cancelled_at = 0;
+  later.Start(500, 0, [&] {
+    cancelled_at = util::NowMs();
+    op_.cancel->Cancel();
+  });
+  Status st = Wait([&](auto d) { p.CreateCluster(op_, spec, &servers, d); });
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, Code::kConflict) << st.error().message;
+  ASSERT_GT(cancelled_at, 0);
+  EXPECT_LT(util::NowMs() - cancelled_at, 1000);
+  EXPECT_EQ(Outcome("create_vm", VmName(spec.id, 0)), "created");  // a rerun finds it
 }
 
 TEST_F(OpenStack, ARerunFindsTheServersAndMakesNone) {

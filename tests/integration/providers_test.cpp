@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "lambda/util/util.h"
+#include "lambda/uv/handle.h"
 #include "ledger_view.h"
 #include "providers/hooks/hooked_provider.h"
 #include "providers/libvirt/libvirt_provider.h"
@@ -127,6 +128,64 @@ TEST_F(Hooks, TimeoutKillsTheWholeProcessGroup) {
   }
   EXPECT_TRUE(gone) << "grandchild " << pid << " outlived the timeout";
   EXPECT_EQ(HookFailure("flink", r, 300), "hook flink timed out after 300 ms");
+}
+
+// A superseded command's hook (SPEC §5): its whole process group is killed at once, and the
+// step reports within a second, not at the hook's timeout.
+TEST_F(Hooks, ASupersededStepKillsTheHooksProcessGroupAtOnce) {
+  std::string pidfile = dir_ + "/grandchild.pid";
+  Hook("init", "sleep 300 & echo $! > " + pidfile + "; wait");
+  SimProvider sim(&loop_, SimConfig{0, 0, 1, 0.0});
+  HookRunner runner(&loop_, HookConfig{dir_, 600000, 2000, 2048});
+  HookedProvider p(&sim, &runner);
+  Operation op = Op("r1");
+  InstanceSpec spec;
+  spec.id = "i1";
+  std::vector<ServerInfo> servers;
+  std::optional<Status> st;
+  p.Install(op, spec, servers, "INIT", [&](Status s) { st = std::move(s); });
+  std::optional<bool> started;
+  uv::Timer poll(&loop_);
+  poll.Start(10, 10, [&] {
+    if (std::ifstream(pidfile).peek() != EOF) started = true;
+  });
+  ASSERT_TRUE(RunUntil(&loop_, started, 10000));
+  poll.Stop();
+  int pid = 0;
+  std::ifstream(pidfile) >> pid;
+  ASSERT_GT(pid, 0);
+  auto t0 = util::NowMs();
+  op.cancel->Cancel();
+  ASSERT_TRUE(RunUntil(&loop_, st, 5000));
+  EXPECT_LT(util::NowMs() - t0, 1000);
+  ASSERT_FALSE(*st);
+  EXPECT_EQ(st->error().code, Code::kConflict);
+  EXPECT_EQ(Outcome("hook", "init"), "interrupted");
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  EXPECT_TRUE(!std::getline(stat, line) || line.find(") Z") != std::string::npos)
+      << "grandchild " << pid << " outlived the interruption";
+}
+
+TEST_F(Loop, ASupersededSimWaitEndsAtOnceAndOneCancelledBeforeNeverStarts) {
+  SimProvider sim(&loop_, SimConfig{60000, 60000, 1, 0.0});
+  InstanceSpec spec;
+  spec.id = "i3";
+  Operation op = Op("r1");
+  std::vector<ServerInfo> servers;
+  std::optional<Status> st;
+  sim.Install(op, spec, servers, "KAFKA", [&](Status s) { st = std::move(s); });
+  uv::Timer later(&loop_);
+  later.Start(50, 0, [&] { op.cancel->Cancel(); });
+  auto t0 = util::NowMs();
+  ASSERT_TRUE(RunUntil(&loop_, st, 5000));
+  EXPECT_LT(util::NowMs() - t0, 1000);
+  ASSERT_FALSE(*st);
+  EXPECT_EQ(st->error().code, Code::kConflict);
+  st.reset();
+  sim.StartVm(op, spec, &servers.emplace_back(), [&](Status s) { st = std::move(s); });
+  ASSERT_TRUE(st.has_value());  // already cancelled: answered in the call
+  EXPECT_FALSE(*st);
 }
 
 TEST_F(Hooks, NotExecutableIsAFailureThatSaysSo) {

@@ -362,6 +362,33 @@ TEST_F(LuaScripts, UndoOfCreateRemovesItsSlotAndNamesTheIndexEntriesLeft) {
   EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "");
 }
 
+TEST_F(LuaScripts, ReconcilerBacksOffPerCommandAndLeavesWhatAWorkerHolds) {
+  std::string id = Create();
+  ASSERT_EQ(Confirm("tok-c", id, "1"), "confirmed");
+  // The n-th republish is due again 2^n deadlines (1000 here) after it, capped at 32: the bucket
+  // score is what the reconciler's scan compares, one deadline before the due time.
+  std::vector<std::string> scores;
+  for (int64_t now : {5000, 7000, 11000, 19000, 35000, 67000, 99000}) {
+    ASSERT_EQ(Reconcile(id, now, 60000).at(0), "republish");
+    scores.push_back(redis_->Cmd({"ZSCORE", P(id), id}));
+  }
+  EXPECT_EQ(scores, (std::vector<std::string>{"6000", "10000", "18000", "34000", "66000", "98000",
+                                              "130000"}));
+  // A worker that holds the command (peek.lua) moves its entry on, never back.
+  auto peek = [&](const std::string& pid, int64_t gen, int64_t seen) {
+    return Eval(redis::scripts::Peek(), redis::args::Peek{prefix_, pid, gen, seen});
+  };
+  EXPECT_EQ(peek(id, 1, 200000), (std::vector<std::string>{"ok", "t1"}));
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "200000");
+  EXPECT_EQ(peek(id, 1, 150000), (std::vector<std::string>{"ok", "t1"}));
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "200000");
+  EXPECT_EQ(peek(id, 1, 0), (std::vector<std::string>{"ok", "t1"}));  // a look only
+  EXPECT_EQ(peek(id, 2, 300000), (std::vector<std::string>{"stale"}));
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(id), id}), "200000");
+  EXPECT_EQ(peek("no-such-id", 1, 300000), (std::vector<std::string>{"gone"}));
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P("no-such-id"), "no-such-id"}), "");
+}
+
 TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndHandsItBackAtItsDeadline) {
   std::string id = Create();  // admitted at t=1, unconfirmed (its shim answered 503, or died)
   std::string confirmed = Create();
@@ -369,7 +396,9 @@ TEST_F(LuaScripts, ReconcilerNeverRepublishesAnUnconfirmedAdmissionAndHandsItBac
   // Past the republish deadline, before the unconfirmed one's: only the confirmed is republished.
   EXPECT_EQ(Reconcile(confirmed, 5000, 20000),
             (std::vector<std::string>{"republish", "create", "1", "req-c", "2"}));
-  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(confirmed), confirmed}), "5000");  // backs off
+  // Backs off: its first republish is looked at again two deadlines on (5000 + 1000, plus the
+  // deadline the scan adds).
+  EXPECT_EQ(redis_->Cmd({"ZSCORE", P(confirmed), confirmed}), "6000");
   EXPECT_EQ(Reconcile(id, 5000, 20000), (std::vector<std::string>{"none"}));
   EXPECT_EQ(Field(id, "status"), "2");  // still PENDING, not republished
   // Moved to when it falls due, so it does not hold the bucket's scan window meanwhile.

@@ -4,8 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+
 #include "lambda/domain/command.h"
+#include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
+#include "redis_values.h"
 
 namespace lambda::worker {
 namespace {
@@ -55,7 +60,11 @@ class ConsumerTest : public ::testing::Test {
   void SetUp() override {
     redis_ = std::make_unique<redis::AsyncClient>(&loop_, redis::Config{});  // never started
     JobContext ctx{&loop_, redis_.get(), nullptr, nullptr, "p:", "w1", 1000, 100, 5, 10, 100};
-    consumer_ = std::make_unique<Consumer>(ctx, ConsumerConfig{3, 250});
+    ConsumerConfig config;
+    config.max_attempts = 3;
+    config.retry_delay_ms = 250;
+    config.hold_touch_ms = 0;
+    consumer_ = std::make_unique<Consumer>(ctx, config);
     consumer_->Attach(&publisher_, &acks_);
   }
   static amqp::Delivery Delivery(uint64_t epoch, uint64_t tag, std::string body) {
@@ -173,6 +182,96 @@ TEST_F(ConsumerTest, AfterStopIntakeDeliveriesGoBackAtOnce) {
   consumer_->OnDelivery(Delivery(5, 11, Command(1)));
   EXPECT_TRUE(publisher_.pubs.empty());
   EXPECT_EQ(acks_.rejected, (std::vector<std::pair<uint64_t, uint64_t>>{{5, 11}}));
+}
+
+/// A Redis whose peek.lua answers with each instance's owner at once and whose claims are held
+/// open (the slot stays taken, no job runs): what the fair dispatch decides, without I/O.
+class ScriptedRedis : public redis::Client {
+ public:
+  bool connected() const override { return true; }
+  void Command(const std::vector<std::string>&, redis::Callback cb) override {
+    cb(testing::Str("ok"));
+  }
+  void EvalSha(const redis::Script& script, const std::vector<std::string>&,
+               std::vector<std::string> args, redis::Callback cb) override {
+    std::string name(script.name);
+    if (name == "peek") {
+      peeks.emplace_back(args.at(1), std::stoll(args.at(3)));
+      return cb(testing::Array({testing::Str("ok"), testing::Str(owners.at(args.at(1)))}));
+    }
+    if (name == "claim") claims.push_back(args.at(1));
+    held_open.push_back(std::move(cb));
+  }
+  std::map<std::string, std::string> owners;           ///< instance id -> tenant
+  std::vector<std::pair<std::string, int64_t>> peeks;  ///< instance id, seen_ms
+  std::vector<std::string> claims;
+  std::vector<redis::Callback> held_open;
+};
+
+TEST(FairDispatch, ATenantPastItsShareWaitsOrIsDeferredWhileANewcomerStartsAtOnce) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  {
+    ScriptedRedis redis;
+    FakePublisher publisher;
+    FakeAcks acks;
+    const std::string b1 = "b1c8e7ab-57f9-48a6-af18-ef8a749b1e8c",
+                      b2 = "b2c8e7ab-57f9-48a6-af18-ef8a749b1e8c",
+                      b3 = "b3c8e7ab-57f9-48a6-af18-ef8a749b1e8c",
+                      a1 = "a1c8e7ab-57f9-48a6-af18-ef8a749b1e8c";
+    redis.owners = {{b1, "b"}, {b2, "b"}, {b3, "b"}, {a1, "a"}};
+    JobContext ctx{&loop, &redis, nullptr, nullptr, "p:", "w1", 1000, 100, 5, 10, 100};
+    ConsumerConfig config;
+    config.retry_delay_ms = 1000;
+    config.hold_touch_ms = 0;
+    config.fair = FairLimits{2, 1, 1, 10};  // 2 slots, 1 a tenant, 1 held a tenant
+    Consumer consumer(ctx, config);
+    consumer.Attach(&publisher, &acks);
+    auto command = [](const std::string& id) {
+      domain::Command c;
+      c.request_id = "req-" + id.substr(0, 2);
+      c.instance_id = id;
+      c.action = domain::Action::kCreate;
+      c.gen = 1;
+      c.issued_at = 1;
+      return domain::ToJson(c);
+    };
+    uint64_t tag = 0;
+    for (const auto& id : {b1, b2, b3, a1}) {
+      amqp::Delivery d;
+      d.epoch = 1;
+      d.tag = ++tag;
+      d.body = command(id);
+      consumer.OnDelivery(std::move(d));
+    }
+    // b1 took b's one slot, b2 waits for it, b3 is past b's share of what is held: deferred.
+    // a1, a newcomer, started at once in the other slot.
+    EXPECT_EQ(redis.claims, (std::vector<std::string>{b1, a1}));
+    EXPECT_EQ(consumer.in_flight(), 2U);
+    EXPECT_EQ(consumer.held(), 1U);
+    EXPECT_EQ(consumer.counters().deferred, 1U);
+    ASSERT_EQ(publisher.pubs.size(), 1U);
+    EXPECT_EQ(publisher.pubs[0].exchange, publisher.topology().retry_exchange);
+    auto deferred = domain::ParseCommand(publisher.pubs[0].body);
+    ASSERT_TRUE(deferred.ok());
+    EXPECT_EQ(deferred->instance_id, b3);
+    EXPECT_EQ(deferred->attempt, 2);  // its back-off doubles with each deferral
+    // Its outbox entry is moved to when the copy is back, so the reconciler leaves it alone.
+    ASSERT_EQ(redis.peeks.size(), 5U);  // one a delivery, and b3's touch
+    int64_t b3_due = 0;
+    for (const auto& [id, seen] : redis.peeks) {
+      if (id == b3) b3_due = std::max(b3_due, seen);
+    }
+    EXPECT_GE(b3_due - util::NowMs(), 1000);
+    EXPECT_TRUE(acks.acked.empty());
+    publisher.pubs[0].done(OkStatus());
+    EXPECT_EQ(acks.acked, (std::vector<std::pair<uint64_t, uint64_t>>{{1, 3}}));
+    // Shutting down, what waits for a slot goes back to the broker whole.
+    consumer.StopIntake();
+    EXPECT_EQ(acks.rejected, (std::vector<std::pair<uint64_t, uint64_t>>{{1, 2}}));
+    EXPECT_EQ(consumer.held(), 0U);
+  }
+  EXPECT_TRUE(uv::DrainAndClose(&loop));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -119,12 +120,29 @@ Result<Config> LoadConfig(config::Source& src) {
   c.redis_group_calls = static_cast<size_t>(src.Int("redis-group-calls", 128, 1, 10000));
   c.consumer.retry_delay_ms = static_cast<uint64_t>(src.Int("retry-delay-ms", 1000, 10, 1024000));
   c.consumer.max_attempts = static_cast<int>(src.Int("max-attempts", 600, 1, 1000));
+  // Fair dispatch (SPEC §5): slots, one tenant's share of them, what is held per tenant. Every
+  // held or running command keeps its message unacked, so they stay under the prefetch window
+  // with room to spare: deliveries keep flowing whatever one tenant sends.
+  auto& fair = c.consumer.fair;
+  const auto window = static_cast<size_t>(c.amqp.prefetch);
+  fair.max_held = window - std::max<size_t>(window / 8, 1);
+  fair.max_running = static_cast<size_t>(
+      src.Int("max-jobs", static_cast<int64_t>(std::max<size_t>(window * 3 / 4, 1)), 1, 100000));
+  fair.max_running_per_tenant = static_cast<size_t>(
+      src.Int("max-tenant-jobs", static_cast<int64_t>(std::max<size_t>(fair.max_running / 2, 1)), 1,
+              100000));
+  if (fair.max_running_per_tenant > fair.max_running)
+    src.AddError("--max-tenant-jobs: above --max-jobs");
+  fair.max_held_per_tenant = static_cast<size_t>(src.Int(
+      "max-tenant-held", static_cast<int64_t>(fair.max_running_per_tenant / 2 + 1), 1, 100000));
+  c.consumer.defer_max_ms = static_cast<uint64_t>(src.Int("defer-max-ms", 64000, 10, 1024000));
   c.reconciler.interval_ms =
       static_cast<uint64_t>(src.Int("reconcile-interval-ms", 2000, 50, 600000));
   c.reconciler.buckets_per_pass =
       static_cast<int>(src.Int("reconcile-buckets-per-pass", 4096, 1, 16384));
   c.reconciler.republish_after_ms =
       static_cast<uint64_t>(src.Int("republish-after-ms", 30000, 100, 86400000));
+  c.consumer.hold_touch_ms = std::max<uint64_t>(c.reconciler.republish_after_ms / 3, 10);
   c.reconciler.unconfirmed_after_ms =
       static_cast<uint64_t>(src.Int("unconfirmed-after-ms", 60000, 100, 86400000));
   c.reconciler.create_timeout_ms =

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <string_view>
 
 #include "config.h"
 #include "consumer/consumer.h"
@@ -52,16 +53,37 @@ class WorkerApp {
                   config.consumer),
         reconciler_(loop, redis_.get(), config.reconciler, config.redis_prefix, config.worker_id,
                     config.history_max),
+        events_(loop, config.redis),
         shutdown_timer_(loop) {
     worker::DeclareWorkerMetrics(metrics_,
                                  {&consumer_.counters(), &reconciler_.counters(),
                                   [this] { return static_cast<double>(consumer_.in_flight()); },
                                   [this] { return redis_->connected() ? 1.0 : 0.0; },
-                                  [this] { return amqp_ && amqp_->connected() ? 1.0 : 0.0; }});
+                                  [this] { return amqp_ && amqp_->connected() ? 1.0 : 0.0; },
+                                  [this] { return static_cast<double>(consumer_.held()); }});
   }
 
   Status Start() {
     redis_->Start();
+    // Every admission and status write is published "<id> <status> <gen> …": a job here for an
+    // older gen is superseded and interrupted at once, not at its next lease renewal.
+    events_.Subscribe(
+        config_.redis_prefix + "events",
+        [this](std::string_view m) {
+          auto sp1 = m.find(' ');
+          auto sp2 = sp1 == std::string_view::npos ? sp1 : m.find(' ', sp1 + 1);
+          if (sp2 == std::string_view::npos) return;
+          auto sp3 = m.find(' ', sp2 + 1);
+          auto gen_text = m.substr(sp2 + 1, sp3 == std::string_view::npos ? sp3 : sp3 - sp2 - 1);
+          int64_t gen = 0;
+          for (char ch : gen_text) {
+            if (ch < '0' || ch > '9') return;
+            gen = gen * 10 + (ch - '0');
+          }
+          consumer_.OnInstanceEvent(m.substr(0, sp1), gen);
+        },
+        [](bool) {});
+    events_.Start();
     if (sim_cloud_redis_) sim_cloud_redis_->Start();
     amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp,
                                                amqp::Connection::Options{true, nullptr});
@@ -100,6 +122,7 @@ class WorkerApp {
       http_->StopAccepting();
       amqp_->Stop();  // unacked deliveries are requeued by the broker
       redis_->Stop();
+      events_.Stop();
       if (sim_cloud_redis_) sim_cloud_redis_->Stop();
       done();
     });
@@ -133,6 +156,7 @@ class WorkerApp {
   worker::Ledger ledger_;
   worker::Consumer consumer_;
   worker::Reconciler reconciler_;
+  redis::AsyncClient events_;  ///< subscribed to the status channel (supersession)
   metrics::Exposition metrics_;
   // Declared after what they feed (and destroyed before it): deliveries and confirms stop
   // before the consumer and reconciler go.

@@ -70,6 +70,8 @@ std::vector<std::string> ReleaseForRetry::Argv() const {
   return {prefix, id, worker, S(gen), S(due_ms)};
 }
 
+std::vector<std::string> Peek::Argv() const { return {prefix, id, S(gen), S(seen_ms)}; }
+
 std::vector<std::string> ReconcileOne::Argv() const {
   return {prefix,
           id,
@@ -127,6 +129,10 @@ std::vector<std::string> RenewLease::Keys() const { return {keys::Instance(prefi
 std::vector<std::string> DismissError::Keys() const { return {keys::Instance(prefix, id)}; }
 
 std::vector<std::string> ReleaseForRetry::Keys() const {
+  return {keys::Instance(prefix, id), keys::PendingOf(prefix, id)};
+}
+
+std::vector<std::string> Peek::Keys() const {
   return {keys::Instance(prefix, id), keys::PendingOf(prefix, id)};
 }
 

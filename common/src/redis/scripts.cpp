@@ -15,6 +15,7 @@ extern const std::string_view k_write_status;
 extern const std::string_view k_page;
 extern const std::string_view k_renew_lease;
 extern const std::string_view k_release_for_retry;
+extern const std::string_view k_peek;
 extern const std::string_view k_index_create;
 extern const std::string_view k_reconciler_lease;
 extern const std::string_view k_reconcile_one;
@@ -55,6 +56,7 @@ LAMBDA_SCRIPT(WriteStatus, k_write_status, "write_status")
 LAMBDA_SCRIPT(Page, k_page, "page")
 LAMBDA_SCRIPT(RenewLease, k_renew_lease, "renew_lease")
 LAMBDA_SCRIPT(ReleaseForRetry, k_release_for_retry, "release_for_retry")
+LAMBDA_SCRIPT(Peek, k_peek, "peek")
 LAMBDA_SCRIPT(IndexCreate, k_index_create, "index_create")
 LAMBDA_SCRIPT(ReconcilerLease, k_reconciler_lease, "reconciler_lease")
 LAMBDA_SCRIPT(ReconcileOne, k_reconcile_one, "reconcile_one")
@@ -68,7 +70,7 @@ LAMBDA_SCRIPT(IdempotencyKeep, k_idempotency_keep, "idempotency_keep")
 const std::vector<const Script*>& Groupable() {
   static const std::vector<const Script*> all = {
       &Admit(),       &AdmitCreate(), &Confirm(),         &UndoAdmission(), &Claim(),
-      &WriteStatus(), &RenewLease(),  &ReleaseForRetry(), &ReconcileOne()};
+      &WriteStatus(), &RenewLease(),  &ReleaseForRetry(), &ReconcileOne(),  &Peek()};
   return all;
 }
 

@@ -88,18 +88,40 @@ void Job::Heartbeat() {
                           auto self = weak.lock();
                           if (!self || self->finished_ || !r || r->is_error() || r->AsInt() == 1)
                             return;
-                          // Superseded or the lease is gone: stop renewing; the step's status write
-                          // is fenced off and ends the job.
+                          // Superseded or the lease is gone: stop renewing and interrupt the step;
+                          // its status write would be fenced off anyway.
                           self->heartbeat_->Stop();
                           log::Info("lease lost mid-step", {{"request_id", self->cmd_.request_id},
                                                             {"instance_id", self->cmd_.instance_id},
                                                             {"gen", self->cmd_.gen}});
+                          self->Supersede();
                         });
   });
 }
 
+void Job::Supersede() {
+  if (finished_ || op_.cancel->cancelled()) return;
+  log::Info(
+      "job superseded mid-step; interrupting it",
+      {{"request_id", cmd_.request_id}, {"instance_id", cmd_.instance_id}, {"gen", cmd_.gen}});
+  heartbeat_->Stop();
+  op_.cancel->Cancel();
+}
+
+void Job::EndSuperseded() {
+  // renew_lease.lua gives a superseded holder's lease back, so the newer command (on any
+  // worker) is claimed at once rather than after the lease runs out.
+  auto self = shared_from_this();
+  const redis::args::RenewLease renew{ctx_.prefix, cmd_.instance_id, ctx_.worker_id, ctx_.lease_ms,
+                                      cmd_.gen};
+  ctx_.redis->EvalSha(
+      redis::scripts::RenewLease(), renew.Keys(), renew.Argv(),
+      [self](const Result<redis::Value>&) { self->Finish(JobOutcome::kSuperseded); });
+}
+
 void Job::NextStep() {
   auto self = shared_from_this();
+  if (op_.cancel->cancelled()) return EndSuperseded();
   if (step_ >= plan_.steps.size()) {
     return Write(plan_.final_status, "", true, [self] { self->Finish(JobOutcome::kCompleted); });
   }
@@ -129,6 +151,8 @@ void Job::RunCurrentStep() {
   const Step& step = plan_.steps[step_];
   RunStep(step, [self](const Status& st) {
     const Step& s = self->plan_.steps[self->step_];
+    // Interrupted (or finished anyway) after a newer gen came: nothing of this run is written.
+    if (self->op_.cancel->cancelled()) return self->EndSuperseded();
     if (!st) {
       // The provider's text (a hook's stderr, a cloud's error body) is for operators: the
       // log and the ledger keep it under an id; the tenant reads the step and the id.
@@ -216,6 +240,7 @@ void Job::RunVms(bool start, size_t index, Provider::Done done) {
 void Job::Attempt(const std::function<void(Provider::Done)>& op, Provider::Done done) {
   auto self = shared_from_this();
   op([self, done = std::move(done)](Status st) mutable {
+    if (self->op_.cancel->cancelled()) return done(std::move(st));  // RunCurrentStep ends it
     if (st || st.error().code != Code::kUnavailable) return done(std::move(st));
     // Progress written in this run moves the resume point: the count starts again there.
     int attempt = self->progressed_ ? 1 : self->cmd_.op_attempt;

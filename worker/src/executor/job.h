@@ -65,6 +65,11 @@ class Job : public std::enable_shared_from_this<Job> {
     timer_->Stop();
     heartbeat_->Stop();
   }
+  /// A newer gen of the instance was admitted (its event, or a lease renewal, told): the running
+  /// step is interrupted where its provider can (a sim wait, a hook's process group) and the job
+  /// ends superseded as soon as the step returns, without writing.
+  void Supersede();
+  int64_t gen() const { return cmd_.gen; }
 
  private:
   void NextStep();
@@ -78,6 +83,8 @@ class Job : public std::enable_shared_from_this<Job> {
   void Write(domain::InstanceStatus status, const std::string& failure, bool final,
              std::function<void()> next, int attempt = 1);
   void Finish(JobOutcome outcome, TransientRetry retry = {});
+  /// Interrupted by a newer gen: the lease goes back (if still ours), then Finish(kSuperseded).
+  void EndSuperseded();
   /// Renews the lease every third of it while the job runs: a real VM operation or a hook can
   /// take longer than the lease, and a lease that runs out mid-step hands the instance to
   /// another worker while this one still acts on it.

@@ -34,6 +34,13 @@ void DeclareWorkerMetrics(metrics::Exposition& e, const WorkerMetricSources& s) 
             count(&c->transient_retries));
   e.Counter("lambda_worker_commands_dead_lettered_total",
             "Commands dead-lettered (invalid, or out of attempts).", count(&c->dead_lettered));
+  e.Counter("lambda_worker_commands_deferred_total",
+            "Commands handed back through the retry queue because their tenant had its share "
+            "held in this worker already (fair dispatch).",
+            count(&c->deferred));
+  e.Counter("lambda_worker_jobs_interrupted_total",
+            "Running jobs told of a newer gen of their instance; their step was interrupted.",
+            count(&c->interrupted));
   const auto* r = s.reconciler;
   e.Counter("lambda_worker_reconciler_passes_total", "Reconciler passes this worker ran.",
             count(&r->passes));
@@ -44,6 +51,10 @@ void DeclareWorkerMetrics(metrics::Exposition& e, const WorkerMetricSources& s) 
   e.Counter("lambda_worker_reconciler_undone_total",
             "Admissions left unconfirmed by their shim, undone.", count(&r->undone));
   e.Gauge("lambda_worker_in_flight", "Commands this worker is carrying out.", {{{}, s.in_flight}});
+  if (s.held) {
+    e.Gauge("lambda_worker_held", "Commands delivered to this worker, waiting for a slot.",
+            {{{}, s.held}});
+  }
   e.Gauge("lambda_redis_up", "1 while the Redis connection is up.", {{{}, s.redis_up}});
   e.Gauge("lambda_amqp_up", "1 while the RabbitMQ connection is up.", {{{}, s.amqp_up}});
 

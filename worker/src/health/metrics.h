@@ -15,6 +15,7 @@ struct WorkerMetricSources {
   std::function<double()> in_flight;
   std::function<double()> redis_up;
   std::function<double()> amqp_up;
+  std::function<double()> held = nullptr;  ///< commands waiting for a slot; may be empty
 };
 
 /// Declares every family on `e` (each present from the first scrape, counters at 0).

@@ -8,6 +8,8 @@
 /// `Operation::record`, which the job appends to the instance's operations ledger.
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -67,12 +69,47 @@ struct LedgerEntry {
 /// Outcomes that changed a VM; the chaos suite counts these per request, operation and target.
 bool IsEffect(const std::string& outcome);
 
+/// A job's request that its provider operations stop now (its command was superseded; SPEC §5:
+/// the slot frees within a second). A provider that can interrupt what it waits on (a timer, a
+/// hook's process group) registers here for the time it waits and, once interrupted, calls its
+/// `done` with an error; the job knows the cause from `cancelled()`. Thread: loop only.
+class Cancellation {
+ public:
+  bool cancelled() const { return cancelled_; }
+  /// Runs `fn` on Cancel (at once when already cancelled: then returns 0). Forget the id once
+  /// the wait it guards is over.
+  uint64_t OnCancel(std::function<void()> fn) {
+    if (cancelled_) {
+      fn();
+      return 0;
+    }
+    uint64_t id = ++next_;
+    fns_.emplace(id, std::move(fn));
+    return id;
+  }
+  void Forget(uint64_t id) { fns_.erase(id); }
+  void Cancel() {
+    if (cancelled_) return;
+    cancelled_ = true;
+    auto fns = std::move(fns_);
+    fns_.clear();
+    for (auto& [id, fn] : fns) fn();
+  }
+
+ private:
+  bool cancelled_ = false;
+  uint64_t next_ = 0;
+  std::map<uint64_t, std::function<void()>> fns_;
+};
+
 /// The request an operation runs for, and where it reports.
 struct Operation {
   std::string request_id;
   int64_t gen = 0;
   std::string worker;
   std::function<void(LedgerEntry)> record;  ///< appends to the ledger (never null)
+  /// Set by the job when its command is superseded (never null).
+  std::shared_ptr<Cancellation> cancel = std::make_shared<Cancellation>();
 };
 
 /// Parses the stored instance_info JSON; errors name the field.

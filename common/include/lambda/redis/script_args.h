@@ -108,6 +108,15 @@ struct ReleaseForRetry {
   std::vector<std::string> Argv() const;
 };
 
+/// peek.lua
+struct Peek {
+  std::string prefix, id;
+  int64_t gen = 0;
+  int64_t seen_ms = 0;  ///< the outbox entry's due time moves on to this (0: left alone)
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
 /// reconcile_one.lua
 struct ReconcileOne {
   std::string prefix, id;

@@ -15,6 +15,8 @@ const Script& WriteStatus();
 const Script& Page();
 const Script& RenewLease();
 const Script& ReleaseForRetry();
+/// A worker's look at a delivered command before it holds it (fair dispatch): owner, current.
+const Script& Peek();
 const Script& IndexCreate();
 const Script& ReconcilerLease();
 const Script& ReconcileOne();

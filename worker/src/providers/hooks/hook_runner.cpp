@@ -72,6 +72,12 @@ class HookRunner::Process {
     uv_read_start(err_.stream(), &Alloc, &OnRead);
     timer_.Start(runner_->config_.timeout_ms, 0, [this] { Timeout(); });
   }
+  void Interrupt() {
+    if (!spawned_ || exited_ || result_.interrupted) return;
+    result_.interrupted = true;
+    kill(-pid_, SIGTERM);
+    timer_.Start(runner_->config_.interrupt_grace_ms, 0, [this] { kill(-pid_, SIGKILL); });
+  }
 
  private:
   static void Alloc(uv_handle_t*, size_t, uv_buf_t* buf) noexcept {
@@ -152,18 +158,29 @@ HookRunner::~HookRunner() = default;
 
 void HookRunner::Finished(uint64_t id) { running_.erase(id); }
 
-void HookRunner::Run(const std::string& name, const std::vector<std::string>& env, Done done) {
+uint64_t HookRunner::Run(const std::string& name, const std::vector<std::string>& env, Done done) {
   HookResult none;
-  if (config_.dir.empty()) return done(none);
+  if (config_.dir.empty()) {
+    done(none);
+    return 0;
+  }
   std::string path = config_.dir + "/" + name;
   struct stat st {};
   // A hook is a regular file; anything else under that name (absent, a directory) is no hook.
-  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return done(none);
+  if (stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    done(none);
+    return 0;
+  }
   uint64_t id = ++next_id_;
   auto proc = std::make_unique<Process>(this, id, std::move(done));
   Process* raw = proc.get();
   running_.emplace(id, std::move(proc));
   raw->Start(path, env);
+  return running_.count(id) != 0 ? id : 0;  // a failed spawn has reported already
+}
+
+void HookRunner::Interrupt(uint64_t id) {
+  if (auto it = running_.find(id); it != running_.end()) it->second->Interrupt();
 }
 
 }  // namespace lambda::worker

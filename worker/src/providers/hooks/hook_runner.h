@@ -21,6 +21,7 @@ struct HookConfig {
   uint64_t timeout_ms = 600000;
   uint64_t kill_grace_ms = 2000;
   size_t tail_bytes = 2048;
+  uint64_t interrupt_grace_ms = 300;  ///< Interrupt: SIGTERM to SIGKILL (the slot frees in 1 s)
 };
 
 struct HookResult {
@@ -28,11 +29,13 @@ struct HookResult {
   int64_t exit_status = 0;
   int term_signal = 0;
   bool timed_out = false;
-  std::string spawn_error;  ///< the hook exists but could not be started
+  bool interrupted = false;  ///< killed by Interrupt (its command was superseded)
+  std::string spawn_error;   ///< the hook exists but could not be started
   std::string stdout_tail;
   std::string stderr_tail;
   bool ok() const {
-    return spawn_error.empty() && !timed_out && exit_status == 0 && term_signal == 0;
+    return spawn_error.empty() && !timed_out && !interrupted && exit_status == 0 &&
+           term_signal == 0;
   }
 };
 
@@ -45,8 +48,12 @@ class HookRunner {
   HookRunner& operator=(const HookRunner&) = delete;
 
   const HookConfig& config() const { return config_; }
-  /// Runs `<dir>/<name>` with exactly `env` ("K=V") as its environment.
-  void Run(const std::string& name, const std::vector<std::string>& env, Done done);
+  /// Runs `<dir>/<name>` with exactly `env` ("K=V") as its environment. Returns the run's id
+  /// for Interrupt, or 0 when `done` has already run (no such hook, or it could not start).
+  uint64_t Run(const std::string& name, const std::vector<std::string>& env, Done done);
+  /// Kills a run's process group now (SIGTERM, then SIGKILL after `interrupt_grace_ms`); its
+  /// `done` then reports `interrupted` once the process is gone. An unknown id is ignored.
+  void Interrupt(uint64_t id);
 
  private:
   class Process;

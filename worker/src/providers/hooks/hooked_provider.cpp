@@ -80,16 +80,34 @@ void HookedProvider::RunHook(const Operation& op, const InstanceSpec& spec,
   if (hooks_->config().dir.empty()) return done(OkStatus());
   std::weak_ptr<bool> alive = alive_;
   uint64_t timeout = hooks_->config().timeout_ms;
-  hooks_->Run(name, HookEnvironment(op, spec, servers, step, environ),
-              [alive, &op, name, timeout, done = std::move(done)](const HookResult& r) {
-                if (alive.expired()) return;
-                if (!r.ran) return done(OkStatus());
-                std::string outcome = r.ok() ? "ran" : r.timed_out ? "timed_out" : "failed";
-                std::string detail = r.ok() ? "exit 0" : HookFailure(name, r, timeout);
-                op.record({"hook", name, outcome, detail});
-                if (r.ok()) return done(OkStatus());
-                done(Error{Code::kInternal, detail});
-              });
+  // A superseded command kills the hook's process group (SPEC §5): registered for the run only.
+  auto reg = std::make_shared<uint64_t>(0);
+  std::shared_ptr<Cancellation> cancel = op.cancel;
+  if (cancel->cancelled()) return done(Error{Code::kConflict, "hook " + name + ": interrupted"});
+  uint64_t id = hooks_->Run(
+      name, HookEnvironment(op, spec, servers, step, environ),
+      [alive, &op, name, timeout, reg, cancel, done = std::move(done)](const HookResult& r) {
+        if (*reg != 0) cancel->Forget(*reg);
+        *reg = 0;
+        if (alive.expired()) return;
+        if (!r.ran) return done(OkStatus());
+        std::string outcome = r.ok()          ? "ran"
+                              : r.interrupted ? "interrupted"
+                              : r.timed_out   ? "timed_out"
+                                              : "failed";
+        std::string detail = r.ok()          ? "exit 0"
+                             : r.interrupted ? "hook " + name + " interrupted: superseded"
+                                             : HookFailure(name, r, timeout);
+        op.record({"hook", name, outcome, detail});
+        if (r.ok()) return done(OkStatus());
+        done(Error{r.interrupted ? Code::kConflict : Code::kInternal, detail});
+      });
+  if (id != 0) {
+    HookRunner* hooks = hooks_;
+    *reg = cancel->OnCancel([alive, hooks, id] {
+      if (!alive.expired()) hooks->Interrupt(id);
+    });
+  }
 }
 
 void HookedProvider::Install(const Operation& op, const InstanceSpec& spec,

@@ -97,11 +97,15 @@ void OpenStackProvider::FindByName(const std::string& name, Found done) {
 }
 
 void OpenStackProvider::WaitFor(const std::string& id, const std::string& want, int64_t deadline_ms,
-                                uint64_t delay_ms, Viewed done) {
+                                uint64_t delay_ms, const std::shared_ptr<Cancellation>& cancel,
+                                Viewed done) {
+  if (cancel->cancelled()) {
+    return done(Error{Code::kConflict, "openstack: wait for " + id + " interrupted: superseded"});
+  }
   std::weak_ptr<bool> alive = alive_;
   Compute(
       "GET", "/servers/" + id, "",
-      [this, alive, id, want, deadline_ms, delay_ms,
+      [this, alive, id, want, deadline_ms, delay_ms, cancel,
        done = std::move(done)](Result<HttpReply> r) mutable {
         if (alive.expired()) return;
         if (!r) return done(r.error());
@@ -126,9 +130,9 @@ void OpenStackProvider::WaitFor(const std::string& id, const std::string& want, 
                                                     " (task " + v->task_state + "), not " + want});
         }
         uint64_t next = std::min(delay_ms * 2, config_.poll_max_ms);
-        After(delay_ms,
-              [this, alive, id, want, deadline_ms, next, done = std::move(done)]() mutable {
-                if (!alive.expired()) WaitFor(id, want, deadline_ms, next, std::move(done));
+        After(delay_ms, cancel,
+              [this, alive, id, want, deadline_ms, next, cancel, done = std::move(done)]() mutable {
+                if (!alive.expired()) WaitFor(id, want, deadline_ms, next, cancel, std::move(done));
               });
       });
 }

@@ -12,14 +12,29 @@ OpenStackProvider::OpenStackProvider(uv_loop_t* loop, OsConfig config)
 
 OpenStackProvider::~OpenStackProvider() { *alive_ = false; }
 
-void OpenStackProvider::After(uint64_t ms, std::function<void()> fn) {
+void OpenStackProvider::After(uint64_t ms, const std::shared_ptr<Cancellation>& cancel,
+                              std::function<void()> fn) {
   uint64_t id = ++next_timer_;
   auto timer = std::make_unique<uv::Timer>(loop_);
   uv::Timer* raw = timer.get();
   timers_.emplace(id, std::move(timer));
-  raw->Start(ms, 0, [this, id, fn = std::move(fn)] {
+  // A superseded command stops waiting at once: `fn` runs now and sees the cancellation.
+  auto shared = std::make_shared<std::function<void()>>(std::move(fn));
+  std::weak_ptr<bool> alive = alive_;
+  uint64_t reg = cancel->OnCancel([this, alive, id, shared] {
+    if (alive.expired() || !*shared) return;
+    timers_.erase(id);
+    auto f = std::move(*shared);
+    *shared = nullptr;
+    f();
+  });
+  if (reg == 0) return;
+  raw->Start(ms, 0, [this, id, reg, cancel, shared] {
+    cancel->Forget(reg);
     auto node = timers_.extract(id);  // the timer dies at the end of this callback
-    fn();
+    auto f = std::move(*shared);
+    *shared = nullptr;
+    if (f) f();
   });
 }
 
@@ -84,7 +99,7 @@ void OpenStackProvider::CreateOne(const Operation& op, const InstanceSpec& spec,
     if (!found) return done(found.error());
     if (*found) {
       op.record({"create_vm", name, "reused", (*found)->id});
-      return WaitFor((*found)->id, "ACTIVE", deadline, config_.poll_ms, std::move(done));
+      return WaitFor((*found)->id, "ACTIVE", deadline, config_.poll_ms, op.cancel, std::move(done));
     }
     Flavors([this, alive, &op, &spec, name, master, deadline,
              done = std::move(done)](Result<std::vector<Flavor>> flavors) mutable {
@@ -153,7 +168,7 @@ void OpenStackProvider::CreateOne(const Operation& op, const InstanceSpec& spec,
                   auto v = ParseServer(r->body);
                   if (!v) return done(v.error());
                   op.record({"create_vm", name, "created", v->id});
-                  WaitFor(v->id, "ACTIVE", deadline, config_.poll_ms, std::move(done));
+                  WaitFor(v->id, "ACTIVE", deadline, config_.poll_ms, op.cancel, std::move(done));
                 });
       });
     });
@@ -217,7 +232,7 @@ void OpenStackProvider::Power(const Operation& op, ServerInfo* server, bool star
       return finish(v, start ? "already_running" : "already_stopped");
     if (!v.task_state.empty()) {
       // A task of someone else's is under way (e.g. powering-on after a lost answer): wait it out.
-      return WaitFor(v.id, want, deadline, config_.poll_ms,
+      return WaitFor(v.id, want, deadline, config_.poll_ms, op.cancel,
                      [finish = std::move(finish), start](Result<View> r) mutable {
                        finish(std::move(r), start ? "started" : "stopped");
                      });
@@ -226,7 +241,7 @@ void OpenStackProvider::Power(const Operation& op, ServerInfo* server, bool star
                            ? (start ? R"({"start":{}})" : R"({"shutdown":{}})")
                            : (start ? R"({"os-start":null})" : R"({"os-stop":null})");
     Compute("POST", "/servers/" + v.id + "/action", body,
-            [this, alive, v, want, deadline, start,
+            [this, alive, v, want, deadline, start, cancel = op.cancel,
              finish = std::move(finish)](Result<HttpReply> r) mutable {
               if (alive.expired()) return;
               if (!r) return finish(r.error(), "");
@@ -237,7 +252,7 @@ void OpenStackProvider::Power(const Operation& op, ServerInfo* server, bool star
                               ": " + std::to_string(r->status) + " " + ErrorText(*r)},
                     "");
               }
-              WaitFor(v.id, want, deadline, config_.poll_ms,
+              WaitFor(v.id, want, deadline, config_.poll_ms, cancel,
                       [finish = std::move(finish), start](Result<View> w) mutable {
                         finish(std::move(w), start ? "started" : "stopped");
                       });
@@ -295,14 +310,15 @@ void OpenStackProvider::DestroyFrom(const Operation& op,
     op.record({"destroy_vm", name, outcome, r->id});
     DestroyFrom(op, planned, index + 1, servers, std::move(d));
   };
-  FindByName(name, [this, alive, deadline, next,
+  FindByName(name, [this, alive, deadline, next, cancel = op.cancel,
                     done = std::move(done)](Result<std::optional<View>> found) mutable {
     if (alive.expired()) return;
     if (!found) return next(std::move(done), found.error(), "");
     if (!*found) return next(std::move(done), View{}, "absent");
     std::string id = (*found)->id;
     Compute("DELETE", "/servers/" + id, "",
-            [this, alive, id, deadline, next, done = std::move(done)](Result<HttpReply> r) mutable {
+            [this, alive, id, deadline, next, cancel,
+             done = std::move(done)](Result<HttpReply> r) mutable {
               if (alive.expired()) return;
               if (!r) return next(std::move(done), r.error(), "");
               if (r->status != 204 && r->status != 202 && r->status != 404) {
@@ -312,7 +328,7 @@ void OpenStackProvider::DestroyFrom(const Operation& op,
                                                std::to_string(r->status) + " " + ErrorText(*r)},
                     "");
               }
-              WaitFor(id, "DELETED", deadline, config_.poll_ms,
+              WaitFor(id, "DELETED", deadline, config_.poll_ms, cancel,
                       [next, done = std::move(done)](Result<View> w) mutable {
                         next(std::move(done), std::move(w), "destroyed");
                       });

@@ -90,8 +90,9 @@ class OpenStackProvider : public Provider {
   void Authenticate();
   void FindByName(const std::string& name, Found done);
   /// Polls until the server's status is `want` with no task in progress (want DELETED: 404).
+  /// A cancelled `cancel` (the command was superseded) ends the wait at once with kConflict.
   void WaitFor(const std::string& id, const std::string& want, int64_t deadline_ms,
-               uint64_t delay_ms, Viewed done);
+               uint64_t delay_ms, const std::shared_ptr<Cancellation>& cancel, Viewed done);
   void Flavors(std::function<void(Result<std::vector<Flavor>>)> done);
   void ImageId(std::function<void(Result<std::string>)> done);
   void CreateOne(const Operation& op, const InstanceSpec& spec, const ServerInfo& planned,
@@ -102,7 +103,11 @@ class OpenStackProvider : public Provider {
   void DestroyFrom(const Operation& op, const std::shared_ptr<std::vector<ServerInfo>>& planned,
                    size_t index, std::vector<ServerInfo>* servers, Done done);
   void Power(const Operation& op, ServerInfo* server, bool start, Done done);
-  void After(uint64_t ms, std::function<void()> fn);
+  void After(uint64_t ms, std::function<void()> fn) {
+    After(ms, std::make_shared<Cancellation>(), std::move(fn));
+  }
+  /// Runs `fn` after `ms`, or at once when `cancel` is cancelled meanwhile.
+  void After(uint64_t ms, const std::shared_ptr<Cancellation>& cancel, std::function<void()> fn);
   static Result<View> ParseServer(const std::string& body);
   std::string ShutoffName() const { return config_.mode == "synnefo" ? "STOPPED" : "SHUTOFF"; }
 

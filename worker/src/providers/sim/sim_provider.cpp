@@ -30,17 +30,32 @@ uint64_t SimProvider::Latency(const SimOptions& sim, bool is_step) const {
   return is_step ? config_.step_ms : config_.vm_op_ms;
 }
 
-void SimProvider::After(uint64_t ms, Done done, std::function<void(Done)> fn) {
+void SimProvider::After(const Operation& op, uint64_t ms, Done done, std::function<void(Done)> fn) {
   bool transient = config_.transient_error_rate > 0 && std::uniform_real_distribution<double>(0, 1)(
                                                            rng_) < config_.transient_error_rate;
   uint64_t id = ++next_timer_;
   auto timer = std::make_unique<uv::Timer>(loop_);
   uv::Timer* raw = timer.get();
   timers_.emplace(id, std::move(timer));
-  raw->Start(ms, 0, [this, id, transient, done = std::move(done), fn = std::move(fn)]() mutable {
+  // The wait and its cancellation share `done`: whichever comes first takes it.
+  auto shared = std::make_shared<Done>(std::move(done));
+  std::weak_ptr<bool> alive = alive_;
+  std::shared_ptr<Cancellation> cancel = op.cancel;
+  uint64_t reg = cancel->OnCancel([this, alive, id, shared] {
+    if (alive.expired() || !*shared) return;
+    timers_.erase(id);  // stops the timer
+    auto d = std::move(*shared);
+    *shared = nullptr;
+    d(Error{Code::kConflict, "sim: interrupted: the command was superseded"});
+  });
+  if (reg == 0) return;  // already cancelled: answered
+  raw->Start(ms, 0, [this, id, reg, cancel, transient, shared, fn = std::move(fn)]() mutable {
+    cancel->Forget(reg);
     auto node = timers_.extract(id);  // the timer dies at the end of this callback
-    if (transient) return done(Error{Code::kUnavailable, "sim: transient cloud error"});
-    fn(std::move(done));
+    auto d = std::move(*shared);
+    *shared = nullptr;
+    if (transient) return d(Error{Code::kUnavailable, "sim: transient cloud error"});
+    fn(std::move(d));
   });
 }
 
@@ -79,7 +94,7 @@ void SimProvider::Swap(const std::string& vm, Exchange how, Previous then) {
 void SimProvider::CreateCluster(const Operation& op, const InstanceSpec& spec,
                                 std::vector<ServerInfo>* servers, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, false) * static_cast<uint64_t>(spec.slaves + 1), std::move(done),
+  After(op, Latency(sim, false) * static_cast<uint64_t>(spec.slaves + 1), std::move(done),
         [this, &op, spec, sim, servers](Done finish) {
           if (sim.fail_at == "CLUSTER") {
             return finish(
@@ -122,10 +137,10 @@ void SimProvider::CreateFrom(const Operation& op,
        });
 }
 
-void SimProvider::Install(const Operation&, const InstanceSpec& spec,
+void SimProvider::Install(const Operation& op, const InstanceSpec& spec,
                           const std::vector<ServerInfo>&, const std::string& step, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, true), std::move(done), [sim, step](const Done& finish) {
+  After(op, Latency(sim, true), std::move(done), [sim, step](const Done& finish) {
     if (sim.fail_at == step) {
       return finish(
           Error{Code::kInternal, "sim: " + step + " step failed (simulate.fail_at=" + step + ")"});
@@ -138,7 +153,7 @@ void SimProvider::Install(const Operation&, const InstanceSpec& spec,
 void SimProvider::StartVm(const Operation& op, const InstanceSpec& spec, ServerInfo* server,
                           Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, false), std::move(done), [this, &op, sim, server](Done finish) {
+  After(op, Latency(sim, false), std::move(done), [this, &op, sim, server](Done finish) {
     if (sim.fail_at == "START" && server->role == "master") {
       return finish(Error{Code::kInternal,
                           "sim: VM " + server->id + " failed to start (simulate.fail_at=START)"});
@@ -157,7 +172,7 @@ void SimProvider::StartVm(const Operation& op, const InstanceSpec& spec, ServerI
 void SimProvider::StopVm(const Operation& op, const InstanceSpec& spec, ServerInfo* server,
                          Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, false), std::move(done), [this, &op, server](Done finish) {
+  After(op, Latency(sim, false), std::move(done), [this, &op, server](Done finish) {
     Swap(server->name, Exchange::kSetShutoff,
          [&op, server, finish = std::move(finish)](Result<std::optional<std::string>> prev) {
            if (!prev) return finish(prev.error());
@@ -169,16 +184,16 @@ void SimProvider::StopVm(const Operation& op, const InstanceSpec& spec, ServerIn
   });
 }
 
-void SimProvider::StartServices(const Operation&, const InstanceSpec& spec,
+void SimProvider::StartServices(const Operation& op, const InstanceSpec& spec,
                                 const std::vector<ServerInfo>&, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, true), std::move(done), [](const Done& finish) { finish(OkStatus()); });
+  After(op, Latency(sim, true), std::move(done), [](const Done& finish) { finish(OkStatus()); });
 }
 
-void SimProvider::StopServices(const Operation&, const InstanceSpec& spec,
+void SimProvider::StopServices(const Operation& op, const InstanceSpec& spec,
                                const std::vector<ServerInfo>&, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, true), std::move(done), [sim](const Done& finish) {
+  After(op, Latency(sim, true), std::move(done), [sim](const Done& finish) {
     if (sim.fail_at == "STOP")
       return finish(Error{Code::kInternal, "sim: services failed to stop (simulate.fail_at=STOP)"});
     finish(OkStatus());
@@ -188,7 +203,7 @@ void SimProvider::StopServices(const Operation&, const InstanceSpec& spec,
 void SimProvider::DestroyCluster(const Operation& op, const InstanceSpec& spec,
                                  std::vector<ServerInfo>* servers, Done done) {
   SimOptions sim = SimOptionsFromInfo(spec.info_json);
-  After(Latency(sim, false), std::move(done), [this, &op, spec, sim, servers](Done finish) {
+  After(op, Latency(sim, false), std::move(done), [this, &op, spec, sim, servers](Done finish) {
     if (sim.fail_at == "DESTROY") {
       return finish(
           Error{Code::kInternal, "sim: cluster deletion failed (simulate.fail_at=DESTROY)"});

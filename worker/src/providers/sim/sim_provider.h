@@ -64,7 +64,8 @@ class SimProvider : public Provider {
   /// One atomic exchange on a VM's record; `then` gets its previous state (nullopt: absent).
   void Swap(const std::string& vm, Exchange how, Previous then);
   /// After `ms`, runs `fn` unless a transient error is drawn (then `done` gets kUnavailable).
-  void After(uint64_t ms, Done done, std::function<void(Done)> fn);
+  /// Cancelling `op` meanwhile stops the wait: `done` gets kConflict at once.
+  void After(const Operation& op, uint64_t ms, Done done, std::function<void(Done)> fn);
   uint64_t Latency(const SimOptions& sim, bool is_step) const;
   /// Creates the VMs from `index` on, one exchange each.
   void CreateFrom(const Operation& op, const std::shared_ptr<std::vector<ServerInfo>>& planned,
