@@ -13,21 +13,25 @@
 
 #include "admission/admission.h"
 #include "lambda/domain/status.h"
+#include "lambda/domain/tenant_limits.h"
 #include "lambda/http/server.h"
 #include "lambda/redis/async_client.h"
 #include "routes/shape.h"
 #include "routes/table.h"
+#include "tenants/refusal.h"
 #include "watch/hub.h"
 
 namespace lambda::shim {
 
 /// What a create request came to.
 struct Creation {
-  enum class Kind { kAccepted, kInvalid, kUnavailable, kUnknown };
+  /// kOverQuota: the tenant has its quota of live instances (429, nothing made).
+  enum class Kind { kAccepted, kInvalid, kUnavailable, kUnknown, kOverQuota };
   Kind kind = Kind::kUnavailable;
   std::string id;
   std::vector<std::string> problems;  ///< kInvalid: "field: problem"
   std::string error;
+  int64_t limit = 0;  ///< kOverQuota: the quota
 };
 
 /// Per-request context handed to route handlers.
@@ -36,6 +40,7 @@ struct Call {
   http::Responder respond;
   std::string request_id;
   std::string tenant;
+  domain::TenantLimits limits;  ///< the tenant's (set with `tenant`)
   routes::RouteMatch match;
 };
 
@@ -103,6 +108,10 @@ class Core {
   virtual void ReplyUnavailable(Call& call, std::string_view why) = 0;
   /// 504: the action may or may not happen (Redis could not be told in time); never a 503.
   virtual void ReplyUnknown(Call& call, std::string_view why) = 0;
+  /// 429 with Retry-After and RateLimit-Policy / RateLimit, in the shape of the call's dialect.
+  virtual void ReplyLimited(Call& call, const LimitRefusal& refusal) = 0;
+  /// 401 in the shape of the call's dialect (a key revoked while its request was held).
+  virtual void ReplyUnauthorized(Call& call) = 0;
 };
 
 namespace dialects {

@@ -38,6 +38,8 @@ void Legacy(Core& core, const std::shared_ptr<Call>& call) {
           return core.ReplyUnavailable(*call, c.error);
         case Creation::Kind::kUnknown:
           return core.ReplyUnknown(*call, c.error);
+        case Creation::Kind::kOverQuota:
+          return core.ReplyLimited(*call, QuotaRefusal(LimitRefusal::Kind::kInstances, c.limit));
         case Creation::Kind::kAccepted:
           return core.Reply(*call, 202, routes::LegacyCreated(c.id));
       }
@@ -69,6 +71,7 @@ void Legacy(Core& core, const std::shared_ptr<Call>& call) {
                      return core.Reply(
                          *call, 409,
                          routes::LegacyError(409, domain::Admit(action, a.status).message));
+                   case AdmissionOutcome::Kind::kOverQuota:  // creates only
                    case AdmissionOutcome::Kind::kUnavailable:
                      return core.ReplyUnavailable(*call, a.error);
                    case AdmissionOutcome::Kind::kUnknown:

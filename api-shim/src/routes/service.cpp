@@ -33,6 +33,8 @@ void CreateRoute(Core& core, const std::shared_ptr<Call>& call) {
         return core.ReplyUnavailable(*call, c.error);
       case Creation::Kind::kUnknown:
         return core.ReplyUnknown(*call, c.error);
+      case Creation::Kind::kOverQuota:
+        return core.ReplyLimited(*call, QuotaRefusal(LimitRefusal::Kind::kInstances, c.limit));
       case Creation::Kind::kAccepted:
         return core.Reply(*call, 202,
                           routes::CreateAccepted(c.id, core.BaseUrl(call->req) +
@@ -49,6 +51,7 @@ void Transition(Core& core, const std::shared_ptr<Call>& call, domain::Action ac
                    return Error(core, *call, 404, kNotFound);
                  case AdmissionOutcome::Kind::kRefused:
                    return Error(core, *call, 409, domain::Admit(action, a.status).message);
+                 case AdmissionOutcome::Kind::kOverQuota:  // creates only
                  case AdmissionOutcome::Kind::kUnavailable:
                    return core.ReplyUnavailable(*call, a.error);
                  case AdmissionOutcome::Kind::kUnknown:

@@ -87,6 +87,9 @@ std::string TenantIds(std::string_view prefix, std::string_view tenant) {
 std::string TenantLive(std::string_view prefix, std::string_view tenant) {
   return Tagged(prefix, "t:", tenant) + ":live";
 }
+std::string TenantLimits(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "t:", tenant) + ":limits";
+}
 std::string SeqCounter(std::string_view prefix) { return std::string(prefix) + "seq"; }
 std::string AccessKey(std::string_view prefix, std::string_view id) {
   return std::string(prefix) + "ak:" + std::string(id);

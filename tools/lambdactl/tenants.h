@@ -1,0 +1,28 @@
+#pragma once
+// lambdactl tenant set|show (SPEC §3): a tenant's quotas and limits, stored in its limits hash
+// (keys::TenantLimits), which the api-shim reads (index_create.lua at each create; the rest
+// cached for a second or two).
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "lambda/redis/sync_client.h"
+
+namespace lambda::ctl {
+
+struct TenantArgs {
+  std::vector<std::string> positional;  ///< "tenant", the verb, the tenant
+  std::string prefix;                   ///< Redis key prefix
+  std::vector<std::string> all;         ///< every argument (the limit flags are read from it)
+};
+
+/// Runs one tenant verb; returns the exit code (2: usage, 1: failed).
+int RunTenant(redis::SyncClient& redis, const TenantArgs& args);
+
+/// The limit flags among `all` as (hash field, value) pairs: --max-instances, --rate, --burst,
+/// --max-watchers (value "default": back to the shim's default). Pure; an error text when a flag
+/// has no value, is unknown, or a value is out of range.
+std::pair<std::vector<std::pair<std::string, std::string>>, std::string> LimitFlags(
+    const std::vector<std::string>& all);
+
+}  // namespace lambda::ctl
