@@ -19,10 +19,4 @@ struct TenantArgs {
 /// Runs one tenant verb; returns the exit code (2: usage, 1: failed).
 int RunTenant(redis::SyncClient& redis, const TenantArgs& args);
 
-/// The limit flags among `all` as (hash field, value) pairs: --max-instances, --rate, --burst,
-/// --max-watchers (value "default": back to the shim's default). Pure; an error text when a flag
-/// has no value, is unknown, or a value is out of range.
-std::pair<std::vector<std::pair<std::string, std::string>>, std::string> LimitFlags(
-    const std::vector<std::string>& all);
-
 }  // namespace lambda::ctl
