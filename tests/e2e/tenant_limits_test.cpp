@@ -213,5 +213,46 @@ TEST_F(TenantLimits, RevokingAKeyClosesItsStreamsAndHeldWaits) {
   EXPECT_FALSE(kept.Closed(milliseconds(1000)));  // another key's stream stays
 }
 
+/// calls= of `command` in INFO commandstats (the test's Redis, all of it).
+long long CommandCalls(testing::SyncRedis& redis, const std::string& command) {
+  const std::string info = redis.Cmd({"INFO", "commandstats"});
+  const std::string tag = "cmdstat_" + command + ":calls=";
+  auto at = info.find(tag);
+  return at == std::string::npos ? 0 : std::atoll(info.c_str() + at + tag.size());
+}
+
+TEST_F(TenantLimits, EveryStreamOfAnInstanceSharesOneReadPerChange) {
+  const std::string key = stack_->NewKey("fanout");
+  auto ids = stack_->Seed(1, "STOPPED", "fanout");
+  constexpr int kStreams = 200;
+  std::vector<std::unique_ptr<SseClient>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    streams.push_back(std::make_unique<SseClient>(
+        stack_->port(), "/api/lambda-instances/" + ids[0] + "/events/",
+        std::vector<std::string>{"X-API-Key: " + key, "Accept: text/event-stream"}));
+  }
+  for (auto& s : streams) {
+    ASSERT_EQ(s->ReadHead(seconds(10)), 200);
+    ASSERT_TRUE(s->Next(seconds(10)).has_value());  // the current status
+  }
+  const size_t entries_before = stack_->History(ids[0]).size();
+  const long long xrange_before = CommandCalls(stack_->redis(), "xrange");
+  auto r = Http("POST", Api(ids[0]), {"X-API-Key: " + key, "Content-Type: application/json"},
+                R"({"action":"start"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_TRUE(stack_->WaitStatus(ids[0], "STARTED", seconds(20)));
+  const size_t changes = stack_->History(ids[0]).size() - entries_before;
+  for (auto& s : streams) {
+    for (size_t i = 0; i < changes; ++i) ASSERT_TRUE(s->Next(seconds(10)).has_value());
+  }
+  const long long reads = CommandCalls(stack_->redis(), "xrange") - xrange_before;
+  std::cout << kStreams << " streams of one instance, " << changes << " status changes: " << reads
+            << " XRANGE reads (" << kStreams * static_cast<long long>(changes)
+            << " with one read per stream per change)\n";
+  EXPECT_GT(changes, 0u);
+  // One read per change, or two when a change lands while its read is out.
+  EXPECT_LE(reads, 2 * static_cast<long long>(changes));
+}
+
 }  // namespace
 }  // namespace lambda
