@@ -295,7 +295,12 @@ void App::CheckHead(const http::Request& head,
 void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> then) {
   auto checked = [this, call, then = std::move(then)](Result<std::optional<std::string>> tenant) {
     if (!tenant) return ReplyUnavailable(*call, tenant.error().message);
-    if (!*tenant) return ReplyUnauthorized(*call);
+    if (!*tenant) {
+      // A request whose key does not check is one without a key: limited per address (a key
+      // guesser is slowed down), then 401.
+      if (auto refused = gate_->AdmitAddress(call->req.peer)) return ReplyLimited(*call, *refused);
+      return ReplyUnauthorized(*call);
+    }
     call->tenant = **tenant;
     then();
   };

@@ -186,6 +186,18 @@ TEST_F(TenantLimits, RoutesWithoutAKeyAreLimitedPerAddress) {
   EXPECT_GE(refused, 4);
   EXPECT_EQ(last.headers["ratelimit-policy"], "\"address\";q=3;w=3");
   EXPECT_FALSE(last.headers["retry-after"].empty());
+  // A key that does not check counts as none: guessing keys is limited too.
+  std::this_thread::sleep_for(seconds(3));  // the bucket full again
+  int unauthorized = 0;
+  refused = 0;
+  for (int i = 0; i < 8; ++i) {
+    auto r = Http("GET", stack.url() + "/api/lambda-instances/",
+                  {"X-API-Key: guess" + std::to_string(i)});
+    unauthorized += r.status == 401;
+    refused += r.status == 429;
+  }
+  EXPECT_LE(unauthorized, 4);
+  EXPECT_GE(refused, 4);
 }
 
 TEST_F(TenantLimits, RevokingAKeyClosesItsStreamsAndHeldWaits) {
