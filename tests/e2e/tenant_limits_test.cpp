@@ -225,6 +225,28 @@ TEST_F(TenantLimits, RevokingAKeyClosesItsStreamsAndHeldWaits) {
   EXPECT_FALSE(kept.Closed(milliseconds(1000)));  // another key's stream stays
 }
 
+TEST_F(TenantLimits, WithTheDefaultKeyCacheARevokedKeysStreamClosesWithinFiveSeconds) {
+  Stack::Options o{0, {"--key-cache-ms", "2000"}, {}};
+  o.production_limits = true;
+  Stack stack(o);
+  const std::string key = stack.NewKey("revoke-cached");
+  auto ids = stack.Seed(1, "STOPPED", "revoke-cached");
+  SseClient stream(stack.port(), "/api/lambda-instances/" + ids[0] + "/events/",
+                   {"X-API-Key: " + key, "Accept: text/event-stream"});
+  ASSERT_EQ(stream.ReadHead(seconds(5)), 200) << stream.head();
+  ASSERT_TRUE(stream.Next(seconds(5)).has_value());
+  auto revoke =
+      testing::RunCommand(testing::EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + stack.redis_url() +
+                          "' --redis-prefix " + stack.redis_prefix() + " apikey revoke " + key);
+  ASSERT_EQ(revoke.rc, 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_TRUE(stream.Closed(seconds(6)));
+  const auto ms =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "--key-cache-ms 2000: the revoked key's stream closed after " << ms << " ms\n";
+  EXPECT_LE(ms, 5000);  // SPEC §3: within the key cache's lifetime, at most 5 s
+}
+
 /// calls= of `command` in INFO commandstats (the test's Redis, all of it).
 long long CommandCalls(testing::SyncRedis& redis, const std::string& command) {
   const std::string info = redis.Cmd({"INFO", "commandstats"});
