@@ -87,6 +87,12 @@ Status App::Start() {
       watch::HubLimits{.max_watchers = config_.max_watchers,
                        .heartbeat_ms = config_.sse_heartbeat_ms,
                        .replay_max = static_cast<size_t>(config_.history_max)});
+  hub_->OnChange([this](const watch::Notification& n) {
+    auto status = domain::FromCode(n.status_code);
+    if (status && !n.owner.empty()) {
+      inflight_.OnStatus(n.owner, n.instance_id, domain::IsSettled(*status));
+    }
+  });
   hub_->Start();
   gate_ = std::make_unique<TenantGate>(
       redis_.get(), config_.redis_prefix,
@@ -406,18 +412,24 @@ void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Cre
   json::Writer w(sb);
   doc.Accept(w);
   plan.info_json = std::string(json::View(sb));
-  Admission::Start(admission_ports_, std::move(plan), [done](const AdmissionOutcome& o) {
+  auto create_done = [done](const AdmissionOutcome& o) {
     switch (o.kind) {
       case AdmissionOutcome::Kind::kAccepted:
         return done(Creation{Creation::Kind::kAccepted, o.id, {}, {}});
       case AdmissionOutcome::Kind::kUnknown:
         return done(Creation{Creation::Kind::kUnknown, o.id, {}, o.error});
       case AdmissionOutcome::Kind::kOverQuota:
-        return done(Creation{Creation::Kind::kOverQuota, {}, {}, {}, o.limit});
+        return done(Creation{Creation::Kind::kOverQuota, {}, {}, {}, o.limit, o.limit_kind});
       default:
         return done(Creation{Creation::Kind::kUnavailable, {}, {}, o.error});
     }
-  });
+  };
+  if (!MayAdmit(*call, 1, create_done)) return;
+  Admission::Start(admission_ports_, std::move(plan),
+                   [this, tenant = call->tenant, create_done](const AdmissionOutcome& o) {
+                     Admitted(tenant, o, {o.id});
+                     create_done(o);
+                   });
 }
 
 void App::Admit(const std::shared_ptr<Call>& call, const std::string& id, domain::Action action,
@@ -433,7 +445,12 @@ void App::Admit(const std::shared_ptr<Call>& call, const std::string& id, domain
   plan.request_id = call->request_id;
   plan.allowed = allowed;
   plan.mode = mode;
-  Admission::Start(admission_ports_, std::move(plan), done);
+  if (!MayAdmit(*call, 1, done)) return;
+  Admission::Start(admission_ports_, std::move(plan),
+                   [this, tenant = call->tenant, id, done](const AdmissionOutcome& o) {
+                     Admitted(tenant, o, {id});
+                     done(o);
+                   });
 }
 
 void App::AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::string>& ids,
@@ -450,7 +467,27 @@ void App::AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::st
   plan.tenant = call->tenant;
   plan.request_id = call->request_id;
   plan.allowed = allowed;
-  Admission::Start(admission_ports_, std::move(plan), done);
+  if (!MayAdmit(*call, ids.size(), done)) return;
+  Admission::Start(admission_ports_, std::move(plan),
+                   [this, tenant = call->tenant, ids, done](const AdmissionOutcome& o) {
+                     Admitted(tenant, o, ids);
+                     done(o);
+                   });
+}
+
+bool App::MayAdmit(const Call& call, size_t n, const std::function<void(AdmissionOutcome)>& done) {
+  const auto max = static_cast<size_t>(std::max<int64_t>(0, call.limits.max_inflight));
+  if (inflight_.Count(call.tenant) + n <= max) return true;
+  AdmissionOutcome refused{AdmissionOutcome::Kind::kOverQuota, {}, {}, {}, call.limits.max_inflight,
+                           LimitRefusal::Kind::kInflight};
+  done(refused);
+  return false;
+}
+
+void App::Admitted(const std::string& tenant, const AdmissionOutcome& o,
+                   const std::vector<std::string>& ids) {
+  if (o.kind != AdmissionOutcome::Kind::kAccepted) return;
+  for (const auto& id : ids) inflight_.OnStatus(tenant, id, false);
 }
 
 void App::MaybeCrashBeforePublish(const std::string& instance_id) const {

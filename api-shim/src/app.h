@@ -30,6 +30,7 @@
 #include "routes/shape.h"
 #include "routes/table.h"
 #include "tenants/gate.h"
+#include "tenants/inflight.h"
 #include "tenants/revocation.h"
 
 namespace lambda::shim {
@@ -127,8 +128,15 @@ class App final : public Core {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<AccessKeyAuthenticator> access_keys_;  ///< ZC2-HMAC-SHA256 on /api/v2/vm
   std::unique_ptr<idempotency::Store> idempotency_;
-  std::unique_ptr<TenantGate> gate_;           ///< per-tenant limits, per-address buckets
-  std::unique_ptr<KeyRevocation> revocation_;  ///< ends the watches of revoked keys
+  std::unique_ptr<TenantGate> gate_;  ///< per-tenant limits, per-address buckets
+  std::unique_ptr<KeyRevocation> revocation_;
+  InFlight inflight_;  ///< per tenant, its instances in a transitional status
+  /// Whether `n` more actions of the call's tenant would pass its max_inflight; if not, answers
+  /// `done` with the refusal.
+  bool MayAdmit(const Call& call, size_t n, const std::function<void(AdmissionOutcome)>& done);
+  /// `ids` admitted for `tenant`: in flight from now (their messages confirm it).
+  void Admitted(const std::string& tenant, const AdmissionOutcome& o,
+                const std::vector<std::string>& ids);  ///< ends the watches of revoked keys
   struct Counters {
     uint64_t rate_limited = 0;                  ///< every 429 of the limits
     uint64_t limited[kLimitRefusalKinds] = {};  ///< by LimitRefusal::Kind

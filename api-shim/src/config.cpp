@@ -50,6 +50,7 @@ Result<Config> LoadConfig(config::Source& src) {
   c.tenant_defaults.rate = static_cast<double>(src.Int("rate-limit-per-s", 200, 0, 1000000));
   c.tenant_defaults.burst = static_cast<double>(src.Int("rate-limit-burst", 1000, 1, 1000000));
   c.tenant_defaults.max_instances = src.Int("tenant-max-instances", 1000, 0, 1000000000);
+  c.tenant_defaults.max_inflight = src.Int("tenant-max-inflight", 200, 0, 1000000000);
   c.tenant_defaults.max_watchers = src.Int("tenant-max-watchers", 1000, 0, 1000000);
   c.address_rate = static_cast<double>(src.Int("address-rate-limit-per-s", 100, 0, 1000000));
   c.address_burst = static_cast<double>(src.Int("address-rate-limit-burst", 200, 1, 1000000));

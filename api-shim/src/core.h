@@ -31,7 +31,8 @@ struct Creation {
   std::string id;
   std::vector<std::string> problems;  ///< kInvalid: "field: problem"
   std::string error;
-  int64_t limit = 0;  ///< kOverQuota: the quota
+  int64_t limit = 0;                                               ///< kOverQuota: the quota
+  LimitRefusal::Kind limit_kind = LimitRefusal::Kind::kInstances;  ///< kOverQuota: which
 };
 
 /// Per-request context handed to route handlers.

@@ -93,6 +93,10 @@ std::string_view SettingHelp(std::string_view name) {
       {"tenant-max-instances",
        "Default quota of live (not DESTROYED) instances per tenant; a create past it is a 429 "
        "that changes nothing (lambdactl tenant set --max-instances overrides it)."},
+      {"tenant-max-inflight",
+       "Default cap of actions in flight per tenant (its instances in a transitional status, "
+       "as the status channel tells every shim); an action past it is a 429 that changes "
+       "nothing (lambdactl tenant set --max-inflight overrides it)."},
       {"tenant-max-watchers",
        "Default cap of held waits (wait_for) and event streams one tenant may hold on a shim; "
        "past it a 429, while other tenants are still served (lambdactl tenant set "

@@ -170,6 +170,31 @@ TEST_F(TenantLimits, ACreatePastTheQuotaIsRefusedAndChangesNothing) {
   EXPECT_NE(show.out.find("live instances now 3"), std::string::npos) << show.out;
 }
 
+TEST_F(TenantLimits, AnActionPastTheTenantsActionsInFlightIsRefused) {
+  const std::string key = stack_->NewKey("inflight"), other = stack_->NewKey("inflight-b");
+  EXPECT_NE(Set("inflight", "--max-inflight 1").find("max_inflight 1 "), std::string::npos);
+  std::vector<std::string> h{"X-API-Key: " + key, "Content-Type: application/json"};
+  auto slow = Http("POST", Api(""), h, CreateBody("slow", R"("simulate":{"step_ms":1500})"));
+  ASSERT_EQ(slow.status, 202) << slow.body;
+  const std::string id = testing::Json(slow.body)["data"][0]["id"].GetString();
+  auto refused = Http("POST", Api(""), h, CreateBody("second"));
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_EQ(refused.headers["ratelimit-policy"], "\"inflight\";q=1");
+  EXPECT_NE(refused.body.find("actions in flight"), std::string::npos) << refused.body;
+  EXPECT_EQ(
+      stack_->redis().Int({"ZCARD", redis::keys::TenantIds(stack_->redis_prefix(), "inflight")}),
+      1);  // nothing made
+  // Another tenant is not held back by this one's actions.
+  EXPECT_EQ(Http("POST", Api(""), {"X-API-Key: " + other, "Content-Type: application/json"},
+                 CreateBody("other"))
+                .status,
+            202);
+  ASSERT_TRUE(stack_->WaitStatus(id, "STARTED", seconds(30)));
+  // Settled: its place is free again.
+  EXPECT_TRUE(stack_->WaitFor(
+      [&] { return Http("POST", Api(id), h, R"({"action":"stop"})").status == 202; }));
+}
+
 TEST_F(TenantLimits, RoutesWithoutAKeyAreLimitedPerAddress) {
   Stack::Options o{0, {"--address-rate-limit-per-s", "1", "--address-rate-limit-burst", "3"}, {}};
   o.production_limits = true;

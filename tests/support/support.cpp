@@ -431,9 +431,9 @@ namespace {
 /// defaults are sized for one tenant of a shared service, and a test loading one tenant (chaos,
 /// 1,000-id batches, scale-out) would measure them instead of what it is about.
 const std::vector<std::string> kHarnessLimitFlags{
-    "--rate-limit-per-s",         "1000000", "--rate-limit-burst",    "1000000",
-    "--tenant-max-instances",     "1000000", "--tenant-max-watchers", "1000000",
-    "--address-rate-limit-per-s", "0"};
+    "--rate-limit-per-s",     "1000000", "--rate-limit-burst",         "1000000",
+    "--tenant-max-instances", "1000000", "--tenant-max-watchers",      "1000000",
+    "--tenant-max-inflight",  "1000000", "--address-rate-limit-per-s", "0"};
 }  // namespace
 
 std::vector<std::string> Stack::ShimArgv() const {

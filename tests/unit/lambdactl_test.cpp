@@ -57,7 +57,8 @@ TEST(Lambdactl, TenantLimitFlags) {
   EXPECT_NE(LimitFlags({"--rate", "0"}).second, "");  // a rate of 0 would refuse everything
   EXPECT_NE(LimitFlags({"--max-instances", "-1"}).second, "");
   EXPECT_NE(LimitFlags({"--max-instances"}).second.find("needs a value"), std::string::npos);
-  EXPECT_NE(LimitFlags({"--max-inflight", "5"}).second.find("unknown flag"), std::string::npos);
+  EXPECT_NE(LimitFlags({"--max-active", "5"}).second.find("unknown flag"), std::string::npos);
+  EXPECT_EQ(LimitFlags({"--max-inflight", "5"}).first, (Pairs{{"max_inflight", "5"}}));
 }
 
 TEST(Lambdactl, GoalsAndFailures) {

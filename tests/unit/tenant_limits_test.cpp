@@ -6,6 +6,7 @@
 
 #include "tenants/buckets.h"
 #include "tenants/gate.h"
+#include "tenants/inflight.h"
 #include "tenants/refusal.h"
 
 namespace lambda::shim {
@@ -116,6 +117,24 @@ TEST(LimitHeaders, QuotaRefusalsNameTheirQuota) {
             std::string::npos);
 }
 
+TEST(InFlight, CountsEachTenantsUnsettledInstancesOnce) {
+  InFlight f(4);
+  f.OnStatus("a", "i1", false);
+  f.OnStatus("a", "i1", false);  // a second transitional status: still one
+  f.OnStatus("a", "i2", false);
+  f.OnStatus("b", "i3", false);
+  EXPECT_EQ(f.Count("a"), 2u);
+  EXPECT_EQ(f.Count("b"), 1u);
+  f.OnStatus("a", "i1", true);
+  f.OnStatus("c", "i9", true);  // settled and never seen: nothing
+  EXPECT_EQ(f.Count("a"), 1u);
+  EXPECT_EQ(f.Count("c"), 0u);
+  EXPECT_EQ(f.total(), 2u);
+  f.OnStatus("a", "i4", false);
+  f.OnStatus("a", "i5", false);  // past 4: starts again (counting low, never refusing wrongly)
+  EXPECT_LE(f.total(), 4u);
+}
+
 TEST(TenantLimits, StoredFieldsOverTheDefaultsAndBadOnesIgnored) {
   const domain::TenantLimits defaults;
   EXPECT_EQ(domain::LimitsFromFields({}, defaults), defaults);
@@ -130,7 +149,8 @@ TEST(TenantLimits, StoredFieldsOverTheDefaultsAndBadOnesIgnored) {
   EXPECT_TRUE(domain::CheckLimit("rate", "0"));  // a rate of 0 would refuse everything
   EXPECT_TRUE(domain::CheckLimit("burst", "-1"));
   EXPECT_TRUE(domain::CheckLimit("max_watchers", "1000000001"));
-  EXPECT_TRUE(domain::CheckLimit("max_inflight", "5"));  // not a limit this release enforces
+  EXPECT_FALSE(domain::CheckLimit("max_inflight", "5"));
+  EXPECT_TRUE(domain::CheckLimit("max_active", "5"));  // not a limit
 }
 
 }  // namespace

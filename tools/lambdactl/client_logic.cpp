@@ -198,6 +198,7 @@ struct Flag {
   std::string_view field;
 };
 constexpr Flag kFlags[] = {{"--max-instances", domain::kLimitMaxInstances},
+                           {"--max-inflight", domain::kLimitMaxInflight},
                            {"--rate", domain::kLimitRate},
                            {"--burst", domain::kLimitBurst},
                            {"--max-watchers", domain::kLimitMaxWatchers}};

@@ -41,6 +41,8 @@ int Show(redis::SyncClient& c, const std::string& prefix, const std::string& ten
   std::printf("max_instances %lld%s; live instances now %lld\n",
               static_cast<long long>(limits.max_instances), origin(domain::kLimitMaxInstances),
               static_cast<long long>(live->AsInt()));
+  std::printf("max_inflight %lld%s (instances in a transitional status)\n",
+              static_cast<long long>(limits.max_inflight), origin(domain::kLimitMaxInflight));
   std::printf("rate %s/s%s\n", Number(limits.rate).c_str(), origin(domain::kLimitRate));
   std::printf("burst %s%s\n", Number(limits.burst).c_str(), origin(domain::kLimitBurst));
   std::printf("max_watchers %lld%s (per shim)\n", static_cast<long long>(limits.max_watchers),

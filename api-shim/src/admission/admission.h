@@ -16,6 +16,7 @@
 #include "lambda/domain/status.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/result.h"
+#include "tenants/refusal.h"
 
 namespace lambda::shim {
 
@@ -76,6 +77,7 @@ struct AdmissionOutcome {
   std::string id;     ///< kNotFound / kRefused: which instance; kAccepted / kUnknown create: new id
   std::string error;  ///< kUnavailable / kUnknown: why
   int64_t limit = 0;  ///< kOverQuota: the quota
+  LimitRefusal::Kind limit_kind = LimitRefusal::Kind::kInstances;  ///< kOverQuota: which
 };
 
 class Admission;

@@ -25,6 +25,8 @@ std::string_view KindName(LimitRefusal::Kind kind) {
       return "instances";
     case LimitRefusal::Kind::kWatchers:
       return "watchers";
+    case LimitRefusal::Kind::kInflight:
+      return "inflight";
   }
   return "rate";
 }
@@ -74,6 +76,9 @@ std::string LimitText(const LimitRefusal& r) {
     case LimitRefusal::Kind::kWatchers:
       return "This tenant holds its limit of " + q +
              " waits and event streams on this server; close one, or retry later.";
+    case LimitRefusal::Kind::kInflight:
+      return "This tenant has its limit of " + q +
+             " actions in flight (instances in a transitional status); retry when one settles.";
   }
   return {};
 }

@@ -13,7 +13,7 @@
 namespace lambda::shim {
 
 struct LimitRefusal {
-  enum class Kind { kRate, kAddress, kInstances, kWatchers };
+  enum class Kind { kRate, kAddress, kInstances, kWatchers, kInflight };
   Kind kind = Kind::kRate;
   int64_t quota = 0;           ///< q: the burst, the max instances or the max watchers
   uint64_t window_s = 0;       ///< w: seconds a full bucket takes to refill (rate kinds; 0: none)
@@ -21,8 +21,8 @@ struct LimitRefusal {
   uint64_t retry_after_s = 1;  ///< Retry-After and the RateLimit `t`
 };
 
-inline constexpr int kLimitRefusalKinds = 4;
-/// "rate", "address", "instances", "watchers": the policy name and the metrics label.
+inline constexpr int kLimitRefusalKinds = 5;
+/// "rate", "address", "instances", "watchers", "inflight": the policy name and the metrics label.
 std::string_view KindName(LimitRefusal::Kind kind);
 
 /// A refused take of a rate bucket (`rate` a second, `burst`).

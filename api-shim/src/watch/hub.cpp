@@ -203,6 +203,7 @@ void Hub::WakeWaiter(uint64_t token, Wake why) {
 void Hub::OnMessage(std::string_view payload) {
   auto n = ParseNotification(payload);
   if (!n) return;
+  if (on_change_) on_change_(*n);
   if (!tenant_streams_.empty()) FanOutToTenant(*n);
   std::vector<uint64_t> readers;
   for (uint64_t t : TokensOf(n->instance_id)) {

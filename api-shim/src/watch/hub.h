@@ -107,6 +107,9 @@ class Hub {
   /// The status channel's name under `prefix`.
   static std::string Channel(std::string_view prefix) { return std::string(prefix) + "events"; }
 
+  /// `fn` hears every status change the channel brings (before the watchers do).
+  void OnChange(std::function<void(const Notification&)> fn) { on_change_ = std::move(fn); }
+
   // The subscriber's two events; public so that unit tests drive the hub without a server.
   void OnMessage(std::string_view payload);
   void OnSubscribed(bool subscribed);
@@ -183,6 +186,7 @@ class Hub {
   std::unordered_map<uint64_t, WatchOwner> held_;
   std::unordered_map<std::string, size_t> per_tenant_;
   std::unordered_map<std::string, size_t> per_key_;
+  std::function<void(const Notification&)> on_change_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

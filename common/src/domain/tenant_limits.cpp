@@ -18,8 +18,8 @@ std::optional<int64_t> ParseCount(std::string_view v) {
 }  // namespace
 
 std::optional<std::string> CheckLimit(std::string_view field, std::string_view value) {
-  const bool known = field == kLimitMaxInstances || field == kLimitRate || field == kLimitBurst ||
-                     field == kLimitMaxWatchers;
+  const bool known = field == kLimitMaxInstances || field == kLimitMaxInflight ||
+                     field == kLimitRate || field == kLimitBurst || field == kLimitMaxWatchers;
   if (!known) return "unknown limit " + std::string(field);
   auto n = ParseCount(value);
   if (!n) return std::string(field) + " must be an integer from 0 to 1000000000";
@@ -36,6 +36,7 @@ TenantLimits LimitsFromFields(const std::vector<std::pair<std::string, std::stri
     if (CheckLimit(field, value)) continue;
     const auto n = *ParseCount(value);
     if (field == kLimitMaxInstances) out.max_instances = n;
+    if (field == kLimitMaxInflight) out.max_inflight = n;
     if (field == kLimitRate) out.rate = static_cast<double>(n);
     if (field == kLimitBurst) out.burst = static_cast<double>(n);
     if (field == kLimitMaxWatchers) out.max_watchers = n;

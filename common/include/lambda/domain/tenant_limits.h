@@ -13,6 +13,7 @@ namespace lambda::domain {
 
 struct TenantLimits {
   int64_t max_instances = 1000;  ///< live (not DESTROYED) instances; a create past it → 429
+  int64_t max_inflight = 200;    ///< instances in a transitional status (actions in flight)
   double rate = 200;             ///< requests a second (token bucket refill), per tenant
   double burst = 1000;           ///< bucket size; a batch of N costs N
   int64_t max_watchers = 1000;   ///< held waits and event streams open at once, per shim
@@ -22,6 +23,7 @@ struct TenantLimits {
 
 /// The hash fields, in the order `tenant show` prints them.
 inline constexpr std::string_view kLimitMaxInstances = "max_instances";
+inline constexpr std::string_view kLimitMaxInflight = "max_inflight";
 inline constexpr std::string_view kLimitRate = "rate";
 inline constexpr std::string_view kLimitBurst = "burst";
 inline constexpr std::string_view kLimitMaxWatchers = "max_watchers";
