@@ -39,10 +39,7 @@ std::vector<std::pair<std::string, std::string>> Pairs(const redis::Value& v) {
 }  // namespace
 
 App::App(uv_loop_t* loop, Config config)
-    : loop_(loop),
-      config_(std::move(config)),
-      create_schema_(json::CreateRequestSchemaText()),
-      limiter_(config_.rate_limit_per_s, config_.rate_limit_burst) {
+    : loop_(loop), config_(std::move(config)), create_schema_(json::CreateRequestSchemaText()) {
   for (auto a : domain::kAllActions) {
     allowed_[static_cast<int>(a)] = domain::AllowedSet(domain::AllowedFrom(a));
   }
@@ -50,6 +47,7 @@ App::App(uv_loop_t* loop, Config config)
 }
 
 App::~App() {
+  revocation_.reset();
   server_.reset();
   hub_.reset();
   command_publisher_.reset();
@@ -89,7 +87,20 @@ Status App::Start() {
       watch::HubLimits{.max_watchers = config_.max_watchers,
                        .heartbeat_ms = config_.sse_heartbeat_ms,
                        .replay_max = static_cast<size_t>(config_.history_max)});
+  hub_->OnChange([this](const watch::Notification& n) {
+    auto status = domain::FromCode(n.status_code);
+    if (status && !n.owner.empty()) {
+      inflight_.OnStatus(n.owner, n.instance_id, domain::IsSettled(*status));
+    }
+  });
   hub_->Start();
+  gate_ = std::make_unique<TenantGate>(
+      redis_.get(), config_.redis_prefix,
+      TenantGate::Options{config_.tenant_defaults, config_.address_rate, config_.address_burst,
+                          std::max<uint64_t>(config_.key_cache_ms, 1000)});
+  revocation_ = std::make_unique<KeyRevocation>(loop_, *auth_, *hub_,
+                                                std::max<uint64_t>(config_.key_cache_ms, 500));
+  revocation_->Start();
   amqp_ = std::make_unique<amqp::Connection>(loop_, config_.amqp, amqp::Connection::Options{});
   publisher_ = std::make_unique<amqp::ConfirmingPublisher>(*amqp_);
   command_publisher_ =
@@ -124,6 +135,7 @@ void App::Shutdown(const std::function<void()>& done) {
   log::Info("api-shim shutting down",
             {{"in_flight", static_cast<unsigned long>(server_->in_flight())}});
   server_->StopAccepting();
+  revocation_->Stop();
   hub_->Stop();  // held status requests answer now; event streams end
   shutdown_timer_ = std::make_unique<uv::Timer>(loop_);
   uint64_t deadline = static_cast<uint64_t>(util::NowMs()) + config_.shutdown_grace_ms;
@@ -188,12 +200,11 @@ void App::ReplyBusy(Call& call, std::string_view reason) {
         {{"Retry-After", "1"}});
 }
 
-void App::ReplyThrottled(Call& call, uint64_t wait_ms) {
+void App::ReplyLimited(Call& call, const LimitRefusal& refusal) {
   ++counters_.rate_limited;
-  const std::string retry_after = std::to_string(std::max<uint64_t>(1, (wait_ms + 999) / 1000));
-  const std::string text = "Too many requests for this API key; retry after " + retry_after + " s.";
-  Reply(call, 429, routes::ErrorResponse(call.req.path, 429, text, call.request_id),
-        {{"Retry-After", retry_after}});
+  ++counters_.limited[static_cast<int>(refusal.kind)];
+  Reply(call, 429, routes::ErrorResponse(call.req.path, 429, LimitText(refusal), call.request_id),
+        LimitHeaders(refusal));
 }
 
 void App::ReplyUnknown(Call& call, std::string_view why) {
@@ -214,6 +225,12 @@ void App::Handle(http::Request req, http::Responder respond) {
     ObserveHttp(route, r.status, started);
     respond(std::move(r));
   };
+  if (routes::DialectOf(call->match.route) == routes::Dialect::kPublic ||
+      call->match.route == routes::Route::kNotFound ||
+      call->match.route == routes::Route::kMethodNotAllowed) {
+    // The routes without a key: limited per client address.
+    if (auto refused = gate_->AdmitAddress(call->req.peer)) return ReplyLimited(*call, *refused);
+  }
   switch (call->match.route) {
     case routes::Route::kNotFound:
       return ReplyDialectError(*call, 404, "Not found.", {});
@@ -254,14 +271,13 @@ void App::Handle(http::Request req, http::Responder respond) {
     }
     default:
       return Authenticate(call, [this, call] {
-        if (limiter_.enabled()) {
-          uint64_t now = static_cast<uint64_t>(util::NowMs());
-          std::string bucket = routes::ExtractApiKey(call->req);
-          if (bucket.empty()) bucket = AccessKeyAuthenticator::BucketOf(call->req);
-          if (uint64_t wait_ms = limiter_.Take(bucket, now); wait_ms > 0)
-            return ReplyThrottled(*call, wait_ms);
-        }
-        DispatchOnce(call);
+        gate_->Admit(
+            call->tenant, RequestCost(call->match.route, call->req.body),
+            [this, call](const domain::TenantLimits& limits, std::optional<LimitRefusal> refused) {
+              call->limits = limits;
+              if (refused) return ReplyLimited(*call, *refused);
+              DispatchOnce(call);
+            });
       });
   }
 }
@@ -303,7 +319,12 @@ void App::CheckHead(const http::Request& head,
 void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> then) {
   auto checked = [this, call, then = std::move(then)](Result<std::optional<std::string>> tenant) {
     if (!tenant) return ReplyUnavailable(*call, tenant.error().message);
-    if (!*tenant) return ReplyUnauthorized(*call);
+    if (!*tenant) {
+      // A request whose key does not check is one without a key: limited per address (a key
+      // guesser is slowed down), then 401.
+      if (auto refused = gate_->AdmitAddress(call->req.peer)) return ReplyLimited(*call, *refused);
+      return ReplyUnauthorized(*call);
+    }
     call->tenant = **tenant;
     then();
   };
@@ -416,20 +437,29 @@ void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Cre
   plan.tenant = call->tenant;
   plan.request_id = call->request_id;
   plan.name = std::string(doc["instance_name"].GetString(), doc["instance_name"].GetStringLength());
+  plan.max_instances = call->limits.max_instances;
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   doc.Accept(w);
   plan.info_json = std::string(json::View(sb));
-  Admission::Start(admission_ports_, std::move(plan), [done](const AdmissionOutcome& o) {
+  auto create_done = [done](const AdmissionOutcome& o) {
     switch (o.kind) {
       case AdmissionOutcome::Kind::kAccepted:
         return done(Creation{Creation::Kind::kAccepted, o.id, {}, {}});
       case AdmissionOutcome::Kind::kUnknown:
         return done(Creation{Creation::Kind::kUnknown, o.id, {}, o.error});
+      case AdmissionOutcome::Kind::kOverQuota:
+        return done(Creation{Creation::Kind::kOverQuota, {}, {}, {}, o.limit, o.limit_kind});
       default:
         return done(Creation{Creation::Kind::kUnavailable, {}, {}, o.error});
     }
-  });
+  };
+  if (!MayAdmit(*call, 1, create_done)) return;
+  Admission::Start(admission_ports_, std::move(plan),
+                   [this, tenant = call->tenant, create_done](const AdmissionOutcome& o) {
+                     Admitted(tenant, o, {o.id});
+                     create_done(o);
+                   });
 }
 
 void App::Admit(const std::shared_ptr<Call>& call, const std::string& id, domain::Action action,
@@ -445,7 +475,12 @@ void App::Admit(const std::shared_ptr<Call>& call, const std::string& id, domain
   plan.request_id = call->request_id;
   plan.allowed = allowed;
   plan.mode = mode;
-  Admission::Start(admission_ports_, std::move(plan), done);
+  if (!MayAdmit(*call, 1, done)) return;
+  Admission::Start(admission_ports_, std::move(plan),
+                   [this, tenant = call->tenant, id, done](const AdmissionOutcome& o) {
+                     Admitted(tenant, o, {id});
+                     done(o);
+                   });
 }
 
 void App::AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::string>& ids,
@@ -462,7 +497,27 @@ void App::AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::st
   plan.tenant = call->tenant;
   plan.request_id = call->request_id;
   plan.allowed = allowed;
-  Admission::Start(admission_ports_, std::move(plan), done);
+  if (!MayAdmit(*call, ids.size(), done)) return;
+  Admission::Start(admission_ports_, std::move(plan),
+                   [this, tenant = call->tenant, ids, done](const AdmissionOutcome& o) {
+                     Admitted(tenant, o, ids);
+                     done(o);
+                   });
+}
+
+bool App::MayAdmit(const Call& call, size_t n, const std::function<void(AdmissionOutcome)>& done) {
+  const auto max = static_cast<size_t>(std::max<int64_t>(0, call.limits.max_inflight));
+  if (inflight_.Count(call.tenant) + n <= max) return true;
+  AdmissionOutcome refused{AdmissionOutcome::Kind::kOverQuota, {}, {}, {}, call.limits.max_inflight,
+                           LimitRefusal::Kind::kInflight};
+  done(refused);
+  return false;
+}
+
+void App::Admitted(const std::string& tenant, const AdmissionOutcome& o,
+                   const std::vector<std::string>& ids) {
+  if (o.kind != AdmissionOutcome::Kind::kAccepted) return;
+  for (const auto& id : ids) inflight_.OnStatus(tenant, id, false);
 }
 
 void App::MaybeCrashBeforePublish(const std::string& instance_id) const {

@@ -26,10 +26,12 @@
 #include "lambda/redis/async_client.h"
 #include "lambda/redis/grouping_client.h"
 #include "lambda/uv/handle.h"
-#include "rate_limit.h"
 #include "routes/body.h"
 #include "routes/shape.h"
 #include "routes/table.h"
+#include "tenants/gate.h"
+#include "tenants/inflight.h"
+#include "tenants/revocation.h"
 
 namespace lambda::shim {
 
@@ -100,12 +102,13 @@ class App final : public Core {
              std::vector<std::pair<std::string, std::string>> headers = {}) override;
   void ReplyError(Call& call, int status, std::string_view detail);
   /// 401 in the shape of the call's dialect.
-  void ReplyUnauthorized(Call& call);
+  void ReplyUnauthorized(Call& call) override;
   void ReplyUnavailable(Call& call, std::string_view why) override;
   void ReplyBusy(Call& call, std::string_view reason) override;
   std::string NoteError(const Call& call, std::string_view detail) override;
-  /// 429 + Retry-After in the shape of the call's dialect (Zenlayer: REQUEST_LIMIT_EXCEEDED).
-  void ReplyThrottled(Call& call, uint64_t wait_ms);
+  /// 429 + Retry-After + RateLimit headers in the shape of the call's dialect (Zenlayer:
+  /// REQUEST_LIMIT_EXCEEDED), counted by kind.
+  void ReplyLimited(Call& call, const LimitRefusal& refusal) override;
   void ReplyUnknown(Call& call, std::string_view why) override;
   std::string BaseUrl(const http::Request& req) const override;
   /// Declares every metric family (app_metrics.cpp).
@@ -115,7 +118,6 @@ class App final : public Core {
   uv_loop_t* loop_;
   Config config_;
   json::Schema create_schema_;
-  RateLimiter limiter_;
   std::unique_ptr<redis::LiveClient> redis_;        ///< one server, or a Redis Cluster
   std::unique_ptr<redis::GroupingClient> grouped_;  ///< over redis_: the admission scripts' calls
   std::unique_ptr<amqp::Connection> amqp_;
@@ -128,8 +130,18 @@ class App final : public Core {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<AccessKeyAuthenticator> access_keys_;  ///< ZC2-HMAC-SHA256 on /api/v2/vm
   std::unique_ptr<idempotency::Store> idempotency_;
+  std::unique_ptr<TenantGate> gate_;  ///< per-tenant limits, per-address buckets
+  std::unique_ptr<KeyRevocation> revocation_;
+  InFlight inflight_;  ///< per tenant, its instances in a transitional status
+  /// Whether `n` more actions of the call's tenant would pass its max_inflight; if not, answers
+  /// `done` with the refusal.
+  bool MayAdmit(const Call& call, size_t n, const std::function<void(AdmissionOutcome)>& done);
+  /// `ids` admitted for `tenant`: in flight from now (their messages confirm it).
+  void Admitted(const std::string& tenant, const AdmissionOutcome& o,
+                const std::vector<std::string>& ids);  ///< ends the watches of revoked keys
   struct Counters {
-    uint64_t rate_limited = 0;
+    uint64_t rate_limited = 0;                  ///< every 429 of the limits
+    uint64_t limited[kLimitRefusalKinds] = {};  ///< by LimitRefusal::Kind
     uint64_t idempotent_replays = 0;
   };
   Counters counters_;

@@ -45,8 +45,22 @@ void App::DeclareMetrics() {
                    grouped(&redis::GroupingClient::groups_sent));
   metrics_.Counter("lambda_redis_script_calls_total", "Admission script calls sent to Redis.",
                    grouped(&redis::GroupingClient::calls_sent));
-  metrics_.Counter("lambda_rate_limited_total", "Requests refused by a key's rate limit (429).",
+  metrics_.Counter("lambda_rate_limited_total",
+                   "Requests refused by a tenant's or an address's limits (429).",
                    count(&counters_.rate_limited));
+  // Usage per tenant without a label per tenant: refusals by kind, and the most any one tenant
+  // holds (a tenant near its cap shows here whoever it is).
+  std::vector<Series> by_kind;
+  for (int k = 0; k < kLimitRefusalKinds; ++k) {
+    const auto kind = static_cast<LimitRefusal::Kind>(k);
+    by_kind.push_back({{{"kind", std::string(KindName(kind))}},
+                       [this, k] { return static_cast<double>(counters_.limited[k]); }});
+  }
+  metrics_.Counter("lambda_limit_refusals_total",
+                   "Requests refused (429) by kind: rate (a tenant's token bucket), address (the "
+                   "routes without a key), instances (the quota of live instances), watchers "
+                   "(a tenant's cap of held waits and streams).",
+                   std::move(by_kind));
   metrics_.Counter("lambda_idempotent_replays_total",
                    "Requests answered from an earlier answer with the same Idempotency-Key.",
                    count(&counters_.idempotent_replays));
@@ -75,6 +89,12 @@ void App::DeclareMetrics() {
                  gauge([this] { return hub_ ? static_cast<double>(hub_->waiters()) : 0.0; }));
   metrics_.Gauge("lambda_watch_streams", "Open event streams (Server-Sent Events).",
                  gauge([this] { return hub_ ? static_cast<double>(hub_->streams()) : 0.0; }));
+  metrics_.Gauge("lambda_watch_tenant_max",
+                 "Held waits and streams of the tenant that holds the most on this shim.",
+                 gauge([this] { return hub_ ? static_cast<double>(hub_->MostHeld()) : 0.0; }));
+  metrics_.Gauge(
+      "lambda_watch_tenants", "Tenants holding waits or streams on this shim.",
+      gauge([this] { return hub_ ? static_cast<double>(hub_->tenants_watching()) : 0.0; }));
   metrics_.Gauge(
       "lambda_watch_tenant_streams", "Open event streams of a whole tenant (the dashboard's).",
       gauge([this] { return hub_ ? static_cast<double>(hub_->tenant_streams()) : 0.0; }));

@@ -46,8 +46,14 @@ Result<Config> LoadConfig(config::Source& src) {
   c.sse_heartbeat_ms = static_cast<uint64_t>(src.Int("sse-heartbeat-ms", 15000, 100, 600000));
   c.shutdown_grace_ms = static_cast<uint64_t>(src.Int("shutdown-grace-ms", 10000, 0, 600000));
   c.log_level = src.OneOf("log-level", c.log_level, {"debug", "info", "warn", "error"});
-  c.rate_limit_per_s = static_cast<double>(src.Int("rate-limit-per-s", 0, 0, 1000000));
-  c.rate_limit_burst = static_cast<double>(src.Int("rate-limit-burst", 20, 1, 1000000));
+  // A tenant's limits where its limits hash has none (SPEC §3; lambdactl tenant set).
+  c.tenant_defaults.rate = static_cast<double>(src.Int("rate-limit-per-s", 200, 0, 1000000));
+  c.tenant_defaults.burst = static_cast<double>(src.Int("rate-limit-burst", 1000, 1, 1000000));
+  c.tenant_defaults.max_instances = src.Int("tenant-max-instances", 1000, 0, 1000000000);
+  c.tenant_defaults.max_inflight = src.Int("tenant-max-inflight", 200, 0, 1000000000);
+  c.tenant_defaults.max_watchers = src.Int("tenant-max-watchers", 1000, 0, 1000000);
+  c.address_rate = static_cast<double>(src.Int("address-rate-limit-per-s", 100, 0, 1000000));
+  c.address_burst = static_cast<double>(src.Int("address-rate-limit-burst", 200, 1, 1000000));
   c.provider = src.OneOf("provider", c.provider, {"sim", "libvirt", "openstack"});
   c.enable_test_faults = src.Bool("enable-test-faults", false);
   c.fault_crash_after_admit_permille =

@@ -5,6 +5,7 @@
 
 #include "lambda/amqp/config.h"
 #include "lambda/config/source.h"
+#include "lambda/domain/tenant_limits.h"
 #include "lambda/http/server.h"
 #include "lambda/redis/async_client.h"
 
@@ -40,9 +41,13 @@ struct Config {
   uint64_t sse_heartbeat_ms = 15000;   ///< comment line on every event stream this often
   uint64_t shutdown_grace_ms = 10000;  ///< SIGTERM: time to finish in-flight requests
   std::string log_level = "info";
-  /// Per-API-key token bucket: requests a second (0 = off) and burst. Over it: 429.
-  double rate_limit_per_s = 0;
-  double rate_limit_burst = 20;
+  /// A tenant's limits where its limits hash (lambdactl tenant set) has none: requests a second
+  /// (0 = off) and burst of its token bucket (a batch costs per item), live instances, held
+  /// waits and streams on this shim. Over any: 429.
+  domain::TenantLimits tenant_defaults;
+  /// The routes without a key, per client address: requests a second (0 = off) and burst.
+  double address_rate = 100;
+  double address_burst = 200;
   /// The workers' provider (LAMBDA_PROVIDER, as they read it): a create's `simulate` block is
   /// accepted only with the simulated one.
   std::string provider = "sim";

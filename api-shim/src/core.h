@@ -13,21 +13,26 @@
 
 #include "admission/admission.h"
 #include "lambda/domain/status.h"
+#include "lambda/domain/tenant_limits.h"
 #include "lambda/http/server.h"
 #include "lambda/redis/async_client.h"
 #include "routes/shape.h"
 #include "routes/table.h"
+#include "tenants/refusal.h"
 #include "watch/hub.h"
 
 namespace lambda::shim {
 
 /// What a create request came to.
 struct Creation {
-  enum class Kind { kAccepted, kInvalid, kUnavailable, kUnknown };
+  /// kOverQuota: the tenant has its quota of live instances (429, nothing made).
+  enum class Kind { kAccepted, kInvalid, kUnavailable, kUnknown, kOverQuota };
   Kind kind = Kind::kUnavailable;
   std::string id;
   std::vector<std::string> problems;  ///< kInvalid: "field: problem"
   std::string error;
+  int64_t limit = 0;                                               ///< kOverQuota: the quota
+  LimitRefusal::Kind limit_kind = LimitRefusal::Kind::kInstances;  ///< kOverQuota: which
 };
 
 /// Per-request context handed to route handlers.
@@ -36,6 +41,7 @@ struct Call {
   http::Responder respond;
   std::string request_id;
   std::string tenant;
+  domain::TenantLimits limits;  ///< the tenant's (set with `tenant`)
   routes::RouteMatch match;
 };
 
@@ -110,6 +116,10 @@ class Core {
   /// Logs operator-side text about the call under a new error id, and returns the id (what the
   /// tenant is shown instead of the text).
   virtual std::string NoteError(const Call& call, std::string_view detail) = 0;
+  /// 429 with Retry-After and RateLimit-Policy / RateLimit, in the shape of the call's dialect.
+  virtual void ReplyLimited(Call& call, const LimitRefusal& refusal) = 0;
+  /// 401 in the shape of the call's dialect (a key revoked while its request was held).
+  virtual void ReplyUnauthorized(Call& call) = 0;
 };
 
 namespace dialects {

@@ -85,8 +85,27 @@ std::string_view SettingHelp(std::string_view name) {
        "shrink for this long is cut off."},
       {"sse-heartbeat-ms", "A comment line is sent on every event stream this often."},
       {"rate-limit-per-s",
-       "Requests per second allowed per API key (token bucket; 0: no limit); beyond: 429."},
-      {"rate-limit-burst", "Requests an API key may make at once before its rate applies."},
+       "Default request rate of a tenant, shared by all its keys (token bucket refill per "
+       "second, per shim; 0: no limit); beyond: 429. lambdactl tenant set --rate overrides it."},
+      {"rate-limit-burst",
+       "Default request burst of a tenant (its token bucket's size; a batch of N costs N); "
+       "lambdactl tenant set --burst overrides it per tenant."},
+      {"tenant-max-instances",
+       "Default quota of live (not DESTROYED) instances per tenant; a create past it is a 429 "
+       "that changes nothing (lambdactl tenant set --max-instances overrides it)."},
+      {"tenant-max-inflight",
+       "Default cap of actions in flight per tenant (its instances in a transitional status, "
+       "as the status channel tells every shim); an action past it is a 429 that changes "
+       "nothing (lambdactl tenant set --max-inflight overrides it)."},
+      {"tenant-max-watchers",
+       "Default cap of held waits (wait_for) and event streams one tenant may hold on a shim; "
+       "past it a 429, while other tenants are still served (lambdactl tenant set "
+       "--max-watchers overrides it)."},
+      {"address-rate-limit-per-s",
+       "Requests per second allowed per client address on the routes without a key (health, "
+       "metrics, the dashboard's files, not-found; 0: no limit); beyond: 429."},
+      {"address-rate-limit-burst",
+       "Requests a client address may make at once on the routes without a key."},
       {"enable-test-faults", "Allows the test-only fault switches; never set it in production."},
       {"fault-crash-after-admit-permille",
        "Test only: the shim kills itself between admission and publish this often (per 1000)."},

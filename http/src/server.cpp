@@ -52,6 +52,17 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   void Begin() {
     uv_tcp_nodelay(tcp_.get(), 1);
+    sockaddr_storage addr{};
+    int len = sizeof addr;
+    if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      char text[INET6_ADDRSTRLEN] = {};
+      if (addr.ss_family == AF_INET6) {
+        uv_ip6_name(reinterpret_cast<sockaddr_in6*>(&addr), text, sizeof text);
+      } else {
+        uv_ip4_name(reinterpret_cast<sockaddr_in*>(&addr), text, sizeof text);
+      }
+      peer_ = text;
+    }
     uv_read_start(stream(), &OnAlloc, &OnRead);
     ArmTimer();
   }
@@ -271,6 +282,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     keep_alive_ = req.keep_alive;
     http10_ = req.http10;
     head_request_ = req.method == "HEAD";
+    req.peer = peer_;
     uint64_t serial = ++serial_;
     std::weak_ptr<Connection> weak = weak_from_this();
     Responder respond = [weak, serial](const Response& r) {
@@ -416,6 +428,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   uv::Timer stall_timer_;  ///< cuts off a client that leaves its answers unread
   RequestParser parser_;
   std::string inbuf_;
+  std::string peer_;  ///< the client's address, for Request::peer
   size_t inbuf_off_ = 0;
   char readbuf_[16 * 1024];
   uint64_t serial_ = 0;

@@ -148,6 +148,29 @@ TEST_F(LuaScripts, IndexCreateIndexesOnceAndPageReadsASlice) {
   EXPECT_EQ(page(true, 0, 1), (std::vector<std::string>{"4", ids[0], ids[2]}));
 }
 
+TEST_F(LuaScripts, IndexCreateRefusesPastTheTenantsQuotaAndWritesNothing) {
+  const std::string tenant = "quota";
+  auto index = [&](const std::string& id, int64_t seq, int64_t max) {
+    return Eval(redis::scripts::IndexCreate(),
+                redis::args::IndexCreate{prefix_, tenant, id, seq, max});
+  };
+  EXPECT_EQ(index(util::NewUuid(), 1, 2).at(0), "1");
+  EXPECT_EQ(index(util::NewUuid(), 2, 2).at(0), "1");
+  const std::string third = util::NewUuid();
+  EXPECT_EQ(index(third, 3, 2), (std::vector<std::string>{"quota", "2"}));
+  EXPECT_EQ(redis_->Int({"ZCARD", redis::keys::TenantIds(prefix_, tenant)}), 2);
+  EXPECT_EQ(redis_->Int({"ZCARD", redis::keys::TenantLive(prefix_, tenant)}), 2);
+  // The tenant's own quota, stored, wins over the shim's default; -1 (a seed) is not checked.
+  redis_->Cmd({"HSET", redis::keys::TenantLimits(prefix_, tenant), "max_instances", "3"});
+  EXPECT_EQ(index(third, 3, 2).at(0), "1");
+  EXPECT_EQ(index(util::NewUuid(), 4, 2), (std::vector<std::string>{"quota", "3"}));
+  EXPECT_EQ(index(util::NewUuid(), 5, -1).at(0), "1");
+  // A destroyed instance leaves the live index and gives its place back.
+  redis_->Cmd({"ZREM", redis::keys::TenantLive(prefix_, tenant), third});
+  redis_->Cmd({"HSET", redis::keys::TenantLimits(prefix_, tenant), "max_instances", "4"});
+  EXPECT_EQ(index(util::NewUuid(), 6, 2).at(0), "1");
+}
+
 TEST_F(LuaScripts, AdmitChecksTenantGuardAndBumpsGen) {
   std::string id = Create();
   EXPECT_EQ(Admit(id, domain::Action::kStart, "other").at(0), "notfound");

@@ -115,6 +115,10 @@ class Stack {
     int workers = 2;
     std::vector<std::string> shim_flags;
     std::vector<std::string> worker_flags;
+    /// false (most tests): the shim starts with every tenant's limits raised out of reach and
+    /// no per-address limit (HarnessLimitFlags), so that suites that load a tenant (chaos,
+    /// cluster, batches) measure what they are about; true: the shim's own defaults (SPEC §3).
+    bool production_limits = false;
   };
   explicit Stack(Options options);
   /// On another Redis than the test's (LAMBDA_TEST_REDIS_URL): e.g. one with a password.

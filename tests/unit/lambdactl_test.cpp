@@ -45,6 +45,22 @@ TEST(Lambdactl, TenantNames) {
   EXPECT_FALSE(ValidTenant("caf\xc3\xa9"));
 }
 
+TEST(Lambdactl, TenantLimitFlags) {
+  using Pairs = std::vector<std::pair<std::string, std::string>>;
+  auto [flags, error] =
+      LimitFlags({"tenant", "set", "acme", "--max-instances", "5", "--rate=7", "--redis-prefix",
+                  "p:", "--burst", "default", "--max-watchers", "0"});
+  EXPECT_EQ(error, "");
+  EXPECT_EQ(
+      flags,
+      (Pairs{{"max_instances", "5"}, {"rate", "7"}, {"burst", "default"}, {"max_watchers", "0"}}));
+  EXPECT_NE(LimitFlags({"--rate", "0"}).second, "");  // a rate of 0 would refuse everything
+  EXPECT_NE(LimitFlags({"--max-instances", "-1"}).second, "");
+  EXPECT_NE(LimitFlags({"--max-instances"}).second.find("needs a value"), std::string::npos);
+  EXPECT_NE(LimitFlags({"--max-active", "5"}).second.find("unknown flag"), std::string::npos);
+  EXPECT_EQ(LimitFlags({"--max-inflight", "5"}).first, (Pairs{{"max_inflight", "5"}}));
+}
+
 TEST(Lambdactl, GoalsAndFailures) {
   auto create = *GoalOf("create");
   EXPECT_EQ(create.reached, InstanceStatus::kStarted);

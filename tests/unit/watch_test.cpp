@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <algorithm>
+
 #include "fake_redis.h"
 #include "lambda/redis/keys.h"
 #include "redis_values.h"
@@ -289,6 +291,80 @@ TEST_F(HubTest, WatchersAreBoundedAndRefusedWithoutTheChannel) {
   EXPECT_NE(refused.error().message.find("too many watchers"), std::string::npos);
   hub_->OnSubscribed(false);
   EXPECT_NE(hub_->Refusal().find("not subscribed"), std::string::npos);
+}
+
+TEST_F(HubTest, ATenantAtItsCapIsRefusedWhileAnotherTenantsWatchesAreTaken) {
+  hub_ = std::make_unique<Hub>(&loop_, &redis_, redis::Config{},
+                               "p:", HubLimits{.max_watchers = 100, .heartbeat_ms = 15000});
+  hub_->OnSubscribed(true);
+  const WatchOwner a{"a", "key-a", 2}, b{"b", "key-b", 2};
+  ASSERT_TRUE(hub_->AddWaiter(
+      kId, {}, 60000, [](Wake) {}, a));
+  auto stream = std::make_shared<FakeStream>();
+  hub_->AddStream(kId, "5-0", stream, a);
+  EXPECT_TRUE(hub_->TenantFull(a));
+  auto refused = hub_->AddWaiter(
+      kId, {}, 60000, [](Wake) {}, a);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, Code::kConflict);  // the tenant's cap, not the hub's
+  auto late = std::make_shared<FakeStream>();
+  hub_->AddTenantStream("a", late, std::nullopt, a);
+  EXPECT_FALSE(late->open());
+  EXPECT_FALSE(hub_->TenantFull(b));
+  ASSERT_TRUE(hub_->AddWaiter(
+      kId, {}, 60000, [](Wake) {}, b));
+  EXPECT_EQ(hub_->HeldBy("a"), 2u);
+  EXPECT_EQ(hub_->HeldBy("b"), 1u);
+  EXPECT_EQ(hub_->MostHeld(), 2u);
+  EXPECT_EQ(hub_->tenants_watching(), 2u);
+  stream->End();  // a slot comes back
+  EXPECT_FALSE(hub_->TenantFull(a));
+  EXPECT_TRUE(hub_->AddWaiter(
+      kId, {}, 60000, [](Wake) {}, a));
+}
+
+TEST_F(HubTest, ARevokedKeysWaitsAndStreamsEndAndNoOtherKeys) {
+  std::vector<Wake> woke;
+  const WatchOwner revoked{"t", "old-key"}, kept{"t", "new-key"};
+  ASSERT_TRUE(hub_->AddWaiter(
+      kId, {InstanceStatus::kStopped}, 60000, [&](Wake w) { woke.push_back(w); }, revoked));
+  auto stream = std::make_shared<FakeStream>();
+  hub_->AddStream(kId, "5-0", stream, revoked);
+  auto other = std::make_shared<FakeStream>();
+  hub_->AddTenantStream("t", other, std::nullopt, kept);
+  auto keys = hub_->Keys();
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"new-key", "old-key"}));
+  hub_->EndKey("old-key");
+  EXPECT_EQ(woke, std::vector<Wake>{Wake::kRevoked});
+  EXPECT_FALSE(stream->open());
+  EXPECT_TRUE(other->open());
+  EXPECT_EQ(hub_->Keys(), std::vector<std::string>{"new-key"});
+}
+
+TEST_F(HubTest, EveryStreamOfAnInstanceSharesOneReadPerChange) {
+  hub_ = std::make_unique<Hub>(&loop_, &redis_, redis::Config{},
+                               "p:", HubLimits{.max_watchers = 1000, .heartbeat_ms = 15000});
+  hub_->OnSubscribed(true);
+  std::vector<std::shared_ptr<FakeStream>> streams;
+  for (int i = 0; i < 100; ++i) {
+    streams.push_back(std::make_shared<FakeStream>());
+    hub_->AddStream(kId, "5-0", streams.back());
+  }
+  // The first one's read is out; the other 99, added meanwhile, join it.
+  ASSERT_EQ(redis_.calls.size(), 1u);
+  redis_.Answer(Array({}));
+  ASSERT_TRUE(redis_.calls.empty());
+  hub_->OnMessage(kId + " 4 2");
+  ASSERT_EQ(redis_.calls.size(), 1u);  // one read for the 100 streams, not 100
+  EXPECT_EQ(redis_.calls[0].argv[2], "(5-0");
+  redis_.Answer(Array({Entry("6-0", "4", "w")}));
+  for (const auto& s : streams) ASSERT_EQ(s->sent.size(), 1u);
+  hub_->OnMessage(kId + " 1 3");
+  ASSERT_EQ(redis_.calls.size(), 1u);
+  EXPECT_EQ(redis_.calls[0].argv[2], "(6-0");
+  redis_.Answer(Array({Entry("7-0", "1", "w")}));
+  for (const auto& s : streams) EXPECT_EQ(s->sent.size(), 2u);
 }
 
 TEST_F(HubTest, AReSubscriptionWakesEveryWaiterToLookAgain) {

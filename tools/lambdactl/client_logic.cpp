@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "lambda/domain/tenant_limits.h"
 #include "lambda/json/json.h"
 #include "lambda/util/util.h"
 
@@ -258,6 +259,54 @@ bool ValidTenant(std::string_view t) {
       return false;
   }
   return true;
+}
+
+namespace {
+
+struct Flag {
+  const char* flag;
+  std::string_view field;
+};
+constexpr Flag kFlags[] = {{"--max-instances", domain::kLimitMaxInstances},
+                           {"--max-inflight", domain::kLimitMaxInflight},
+                           {"--rate", domain::kLimitRate},
+                           {"--burst", domain::kLimitBurst},
+                           {"--max-watchers", domain::kLimitMaxWatchers}};
+
+}  // namespace
+
+std::pair<std::vector<std::pair<std::string, std::string>>, std::string> LimitFlags(
+    const std::vector<std::string>& all) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const std::string& a = all[i];
+    if (a.rfind("--", 0) != 0 || a == "--redis-url" || a == "--redis-prefix") {
+      if (a == "--redis-url" || a == "--redis-prefix") ++i;
+      continue;
+    }
+    std::string name = a, value;
+    bool inline_value = false;
+    if (auto eq = a.find('='); eq != std::string::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      inline_value = true;
+      if (name == "--redis-url" || name == "--redis-prefix") continue;
+    }
+    const Flag* flag = nullptr;
+    for (const auto& f : kFlags) {
+      if (name == f.flag) flag = &f;
+    }
+    if (flag == nullptr) return {{}, "unknown flag " + name};
+    if (!inline_value) {
+      if (i + 1 >= all.size()) return {{}, name + " needs a value"};
+      value = all[++i];
+    }
+    if (value != "default") {
+      if (auto bad = domain::CheckLimit(flag->field, value)) return {{}, *bad};
+    }
+    out.emplace_back(std::string(flag->field), value);
+  }
+  return {out, {}};
 }
 
 }  // namespace lambda::ctl

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lambda/domain/status.h"
@@ -74,5 +75,11 @@ std::string JsonForTerminal(std::string_view json);
 
 /// A tenant name the admin verbs take: 1..64 of [A-Za-z0-9._-].
 bool ValidTenant(std::string_view t);
+
+/// The limit flags among `all` as (hash field, value) pairs: --max-instances, --rate, --burst,
+/// --max-watchers (value "default": back to the shim's default). Pure; an error text when a flag
+/// has no value, is unknown, or a value is out of range.
+std::pair<std::vector<std::pair<std::string, std::string>>, std::string> LimitFlags(
+    const std::vector<std::string>& all);
 
 }  // namespace lambda::ctl

@@ -22,6 +22,7 @@
 #include "lambda/redis/scripts.h"
 #include "lambda/redis/sync_client.h"
 #include "lambda/util/util.h"
+#include "tenants.h"
 
 namespace {
 
@@ -58,6 +59,14 @@ int Usage() {
       "                                --server-key-file (default LAMBDA_SERVER_KEY_FILE)\n"
       "  accesskey list --tenant T     the tenant's access key ids, created, name (no secrets)\n"
       "  accesskey revoke ID           revoke an access key\n"
+      "  tenant set T [--max-instances N] [--max-inflight N] [--rate R --burst B]\n"
+      "               [--max-watchers N]\n"
+      "                                a tenant's quotas and limits (a value 'default' goes\n"
+      "                                back to the api-shim's; built-in: 1000 live instances,\n"
+      "                                200 in a transitional status (actions in flight),\n"
+      "                                200 requests/s with a burst of 1000, a batch costing one\n"
+      "                                per item, 1000 held waits and streams per shim)\n"
+      "  tenant show T                 its limits and live instances\n"
       "  seed --count N --status S --tenant T [--slaves K]\n"
       "  outbox   (how many admissions are pending in the outbox, all buckets)\n"
       "  keys ID  (where an instance lives: its keys, its outbox bucket and their slot)\n"
@@ -508,6 +517,11 @@ int main(int argc, char** argv) {
     auto c = Connect(url);
     return ctl::RunAccessKey(*c, {pos, prefix, args.Flag("tenant", ""), args.Flag("name", ""),
                                   args.Flag("server-key-file", Env("LAMBDA_SERVER_KEY_FILE", ""))});
+  }
+  if (pos[0] == "tenant" && pos.size() == 3 && (pos[1] == "set" || pos[1] == "show")) {
+    auto c = Connect(url);
+    const int rc = ctl::RunTenant(*c, {pos, prefix, args.all});
+    return rc == 2 ? Usage() : rc;
   }
   if (pos[0] == "dlq" && pos.size() == 2 &&
       (pos[1] == "list" || pos[1] == "replay" || pos[1] == "purge")) {

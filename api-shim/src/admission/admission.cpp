@@ -75,6 +75,9 @@ void Admission::OnAdmitted(Result<AdmitReply> r) {
     case AdmitReply::Kind::kCollision:
       step_ = Step::kDone;
       return Answer({AdmissionOutcome::Kind::kUnavailable, {}, {}, "instance id collision; retry"});
+    case AdmitReply::Kind::kOverQuota:
+      step_ = Step::kDone;
+      return Answer({AdmissionOutcome::Kind::kOverQuota, {}, {}, {}, r->limit});
     case AdmitReply::Kind::kAdmitted:
       break;
   }

@@ -16,6 +16,7 @@
 #include "lambda/domain/status.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/result.h"
+#include "tenants/refusal.h"
 
 namespace lambda::shim {
 
@@ -29,16 +30,20 @@ struct AdmitPlan {
   std::string allowed;  ///< kOne, kMany: ",1,9," (from the domain table or a dialect's rule)
   std::string mode;     ///< kOne: Feldera's desired mode ('' = leave as is)
   std::string name, info_json;  ///< kCreate
+  /// kCreate: the tenant's quota of live instances when its limits hash has none (-1: none).
+  int64_t max_instances = -1;
 };
 
 /// The admission script's answer.
 struct AdmitReply {
-  enum class Kind { kAdmitted, kNotFound, kRefused, kCollision };
+  /// kOverQuota: a create refused at the tenant's max live instances (nothing written).
+  enum class Kind { kAdmitted, kNotFound, kRefused, kCollision, kOverQuota };
   Kind kind = Kind::kAdmitted;
   std::string id;  ///< kNotFound / kRefused: which instance
   domain::InstanceStatus status =
       domain::InstanceStatus::kPending;                   ///< kRefused: its current status
   std::vector<std::pair<std::string, int64_t>> admitted;  ///< kAdmitted: (id, gen) each
+  int64_t limit = 0;                                      ///< kOverQuota: the quota it met
 };
 
 /// The confirm or undo script's answer, counted over the ids it was given.
@@ -63,13 +68,16 @@ class AdmissionStore {
 /// What an admission came to, as the dialects answer it.
 struct AdmissionOutcome {
   /// kUnavailable: nothing changed (503); kUnknown: Redis could not be told the outcome in time,
-  /// so the action may or may not happen (504, never a 503).
-  enum class Kind { kAccepted, kNotFound, kRefused, kUnavailable, kUnknown };
+  /// so the action may or may not happen (504, never a 503); kOverQuota: a create at the
+  /// tenant's quota of live instances, nothing changed (429).
+  enum class Kind { kAccepted, kNotFound, kRefused, kUnavailable, kUnknown, kOverQuota };
   Kind kind = Kind::kUnavailable;
   domain::InstanceStatus status =
       domain::InstanceStatus::kPending;  ///< kRefused: the current status
   std::string id;     ///< kNotFound / kRefused: which instance; kAccepted / kUnknown create: new id
   std::string error;  ///< kUnavailable / kUnknown: why
+  int64_t limit = 0;  ///< kOverQuota: the quota
+  LimitRefusal::Kind limit_kind = LimitRefusal::Kind::kInstances;  ///< kOverQuota: which
 };
 
 class Admission;

@@ -67,6 +67,12 @@ Result<AdmitReply> ParseOne(const std::string& id, const Result<redis::Value>& r
   return RedisAdmissionStore::ParseAdmit(AdmitPlan::Kind::kOne, {id}, *r);
 }
 
+/// index_create.lua's {'quota', max}: the tenant's quota of live instances, met.
+std::optional<int64_t> OverQuota(const redis::Value& v) {
+  if (v.elements.size() != 2 || v.elements[0].str != "quota") return std::nullopt;
+  return v.elements[1].AsInt();
+}
+
 }  // namespace
 
 void RedisAdmissionStore::Admit(const AdmitPlan& plan, const std::string& token,
@@ -206,7 +212,7 @@ void RedisAdmissionStore::AdmitCreate(const AdmitPlan& plan, const std::string& 
         if (r->is_error()) return done(Error{Code::kUnavailable, r->str});
         const int64_t seq = r->AsInt();
         const std::string& id = plan.ids.front();
-        const redis::args::IndexCreate index{prefix_, plan.tenant, id, seq};
+        const redis::args::IndexCreate index{prefix_, plan.tenant, id, seq, plan.max_instances};
         redis::All(
             2,
             [this, &index, &id, seq](size_t i, redis::Callback cb) {
@@ -222,6 +228,14 @@ void RedisAdmissionStore::AdmitCreate(const AdmitPlan& plan, const std::string& 
               for (const auto& step : indexed) {
                 if (!step) return done(Error{Code::kUnavailable, step.error().message});
                 if (step->is_error()) return done(Error{Code::kUnavailable, step->str});
+              }
+              if (auto quota = OverQuota(*indexed[0])) {
+                // Nothing was indexed; the seq's map entry goes (no instance will hold it).
+                return redis_->Command(
+                    {"HDEL", redis::keys::SeqMap(prefix_), std::to_string(seq)},
+                    [done, quota](const Result<redis::Value>&) {
+                      done(AdmitReply{AdmitReply::Kind::kOverQuota, {}, {}, {}, *quota});
+                    });
               }
               const bool ours = indexed[0]->AsInt() == 1;
               const int64_t now = util::NowMs();

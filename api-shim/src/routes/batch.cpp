@@ -63,6 +63,8 @@ ItemResult FromOutcome(domain::Action action, const AdmissionOutcome& a,
       return {404, std::string(kNotFound)};
     case AdmissionOutcome::Kind::kRefused:
       return {409, domain::Admit(action, a.status).message};
+    case AdmissionOutcome::Kind::kOverQuota:
+      return {429, LimitText(QuotaRefusal(a.limit_kind, a.limit))};
     case AdmissionOutcome::Kind::kUnavailable:
       return {503, "Service temporarily unavailable; retry shortly (error id " + error_id(a.error) +
                        ")."};
@@ -123,6 +125,8 @@ void Atomic(Core& core, const std::shared_ptr<Call>& call, domain::Action action
                        return core.Reply(
                            *call, 202,
                            BatchBodyJson(*shared_ids, std::vector<ItemResult>(shared_ids->size())));
+                     case AdmissionOutcome::Kind::kOverQuota:
+                       return core.ReplyLimited(*call, QuotaRefusal(a.limit_kind, a.limit));
                      case AdmissionOutcome::Kind::kUnavailable:
                        return core.ReplyUnavailable(*call, a.error);
                      case AdmissionOutcome::Kind::kUnknown:

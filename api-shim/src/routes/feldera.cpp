@@ -62,6 +62,8 @@ std::function<void(const AdmissionOutcome&)> Answer(Core& core, const std::share
     switch (a.kind) {
       case AdmissionOutcome::Kind::kNotFound:
         return ReplyUnknownPipeline(core, *call);
+      case AdmissionOutcome::Kind::kOverQuota:
+        return core.ReplyLimited(*call, QuotaRefusal(a.limit_kind, a.limit));
       case AdmissionOutcome::Kind::kUnavailable:
         return core.ReplyUnavailable(*call, a.error);
       case AdmissionOutcome::Kind::kUnknown:

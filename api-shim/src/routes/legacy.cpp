@@ -38,6 +38,8 @@ void Legacy(Core& core, const std::shared_ptr<Call>& call) {
           return core.ReplyUnavailable(*call, c.error);
         case Creation::Kind::kUnknown:
           return core.ReplyUnknown(*call, c.error);
+        case Creation::Kind::kOverQuota:
+          return core.ReplyLimited(*call, QuotaRefusal(c.limit_kind, c.limit));
         case Creation::Kind::kAccepted:
           return core.Reply(*call, 202, routes::LegacyCreated(c.id));
       }
@@ -69,6 +71,8 @@ void Legacy(Core& core, const std::shared_ptr<Call>& call) {
                      return core.Reply(
                          *call, 409,
                          routes::LegacyError(409, domain::Admit(action, a.status).message));
+                   case AdmissionOutcome::Kind::kOverQuota:
+                     return core.ReplyLimited(*call, QuotaRefusal(a.limit_kind, a.limit));
                    case AdmissionOutcome::Kind::kUnavailable:
                      return core.ReplyUnavailable(*call, a.error);
                    case AdmissionOutcome::Kind::kUnknown:

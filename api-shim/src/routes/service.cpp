@@ -33,6 +33,8 @@ void CreateRoute(Core& core, const std::shared_ptr<Call>& call) {
         return core.ReplyUnavailable(*call, c.error);
       case Creation::Kind::kUnknown:
         return core.ReplyUnknown(*call, c.error);
+      case Creation::Kind::kOverQuota:
+        return core.ReplyLimited(*call, QuotaRefusal(c.limit_kind, c.limit));
       case Creation::Kind::kAccepted:
         return core.Reply(*call, 202,
                           routes::CreateAccepted(c.id, core.BaseUrl(call->req) +
@@ -49,6 +51,8 @@ void Transition(Core& core, const std::shared_ptr<Call>& call, domain::Action ac
                    return Error(core, *call, 404, kNotFound);
                  case AdmissionOutcome::Kind::kRefused:
                    return Error(core, *call, 409, domain::Admit(action, a.status).message);
+                 case AdmissionOutcome::Kind::kOverQuota:
+                   return core.ReplyLimited(*call, QuotaRefusal(a.limit_kind, a.limit));
                  case AdmissionOutcome::Kind::kUnavailable:
                    return core.ReplyUnavailable(*call, a.error);
                  case AdmissionOutcome::Kind::kUnknown:

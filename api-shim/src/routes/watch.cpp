@@ -4,6 +4,7 @@
 
 #include "core.h"
 #include "lambda/util/util.h"
+#include "routes/body.h"
 #include "routes/shape.h"
 #include "watch/cursor.h"
 #include "watch/events.h"
@@ -16,6 +17,21 @@ constexpr uint64_t kDefaultWaitSeconds = 30;
 
 void Error(Core& core, Call& call, int status, std::string_view detail) {
   core.Reply(call, status, routes::ErrorBody(status, detail));
+}
+
+/// The tenant and key a watch of `call` is held for.
+watch::WatchOwner OwnerOf(const Call& call) {
+  return {call.tenant, routes::ExtractApiKey(call.req),
+          static_cast<size_t>(std::max<int64_t>(0, call.limits.max_watchers))};
+}
+
+/// A watch refused by the tenant's cap (429) or by the hub itself (503).
+void ReplyRefused(Core& core, Call& call) {
+  if (core.watchers().TenantFull(OwnerOf(call))) {
+    return core.ReplyLimited(call,
+                             QuotaRefusal(LimitRefusal::Kind::kWatchers, call.limits.max_watchers));
+  }
+  core.ReplyBusy(call, core.watchers().Refusal());
 }
 
 bool Wanted(const std::vector<domain::InstanceStatus>& wanted, domain::InstanceStatus s) {
@@ -35,7 +51,7 @@ class StatusWait : public std::enable_shared_from_this<StatusWait> {
         deadline_ms_(deadline_ms) {}
 
   void Begin() {
-    if (!Register()) return core_.ReplyBusy(*call_, core_.watchers().Refusal());
+    if (!Register()) return ReplyRefused(core_, *call_);
     if (call_->req.on_client_gone) {
       std::weak_ptr<StatusWait> weak = weak_from_this();
       call_->req.on_client_gone([weak] {
@@ -53,10 +69,18 @@ class StatusWait : public std::enable_shared_from_this<StatusWait> {
 
   bool Register() {
     auto self = shared_from_this();
-    auto t = core_.watchers().AddWaiter(call_->match.id, wanted_, Left(), [self](watch::Wake why) {
-      self->registered_ = false;  // every wake ends the waiter
-      if (!self->answered_) self->Read(why != watch::Wake::kRecheck);
-    });
+    auto t = core_.watchers().AddWaiter(
+        call_->match.id, wanted_, Left(),
+        [self](watch::Wake why) {
+          self->registered_ = false;  // every wake ends the waiter
+          if (self->answered_) return;
+          if (why == watch::Wake::kRevoked) {
+            self->answered_ = true;
+            return self->core_.ReplyUnauthorized(*self->call_);
+          }
+          self->Read(why != watch::Wake::kRecheck);
+        },
+        OwnerOf(*call_));
     if (!t) return false;
     token_ = *t;
     registered_ = true;
@@ -150,16 +174,17 @@ void Events(Core& core, const std::shared_ptr<Call>& call) {
         if (!r) return core.ReplyUnavailable(*call, r.error().message);
         if (!*r) return Error(core, *call, 404, kNotFound);
         if (sse) {
-          if (auto why = core.watchers().Refusal(); !why.empty()) {
-            return core.ReplyBusy(*call, why);
+          if (!core.watchers().Refusal().empty() || core.watchers().TenantFull(OwnerOf(*call))) {
+            return ReplyRefused(core, *call);
           }
           http::Response res;
           res.status = 200;
           res.content_type = "text/event-stream";
           res.headers.emplace_back("X-Request-Id", call->request_id);
           const std::string id = call->match.id;
-          res.on_stream = [&core, id, after](std::shared_ptr<http::Stream> stream) {
-            core.watchers().AddStream(id, after, std::move(stream));
+          res.on_stream = [&core, id, after,
+                           owner = OwnerOf(*call)](std::shared_ptr<http::Stream> stream) {
+            core.watchers().AddStream(id, after, std::move(stream), owner);
           };
           return call->respond(std::move(res));
         }
@@ -205,14 +230,16 @@ void TenantEvents(Core& core, const std::shared_ptr<Call>& call) {
     if (!cursor) return Error(core, *call, 400, cursor.error().message);
     from = std::move(*cursor);
   }
-  if (auto why = core.watchers().Refusal(); !why.empty()) return core.ReplyBusy(*call, why);
+  if (!core.watchers().Refusal().empty() || core.watchers().TenantFull(OwnerOf(*call))) {
+    return ReplyRefused(core, *call);
+  }
   http::Response res;
   res.status = 200;
   res.content_type = "text/event-stream";
   res.headers.emplace_back("X-Request-Id", call->request_id);
-  res.on_stream = [&core, tenant = call->tenant,
-                   from = std::move(from)](const std::shared_ptr<http::Stream>& stream) {
-    core.watchers().AddTenantStream(tenant, stream, from);
+  res.on_stream = [&core, tenant = call->tenant, from = std::move(from),
+                   owner = OwnerOf(*call)](const std::shared_ptr<http::Stream>& stream) {
+    core.watchers().AddTenantStream(tenant, stream, from, owner);
   };
   call->respond(std::move(res));
 }

@@ -70,6 +70,8 @@ void Zenlayer(Core& core, const std::shared_ptr<Call>& call) {
                                                       : "OPERATION_DENIED_INSTANCE_NOT_RUNNING",
                                                 msg));
       }
+      case AdmissionOutcome::Kind::kOverQuota:
+        return core.ReplyLimited(*call, QuotaRefusal(a.limit_kind, a.limit));
       case AdmissionOutcome::Kind::kUnavailable:
         return core.ReplyUnavailable(*call, a.error);
       case AdmissionOutcome::Kind::kUnknown:

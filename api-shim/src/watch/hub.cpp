@@ -61,10 +61,75 @@ std::string Hub::Refusal() const {
   return {};
 }
 
+bool Hub::TenantFull(const WatchOwner& owner) const {
+  return !owner.tenant.empty() && HeldBy(owner.tenant) >= owner.max;
+}
+
+size_t Hub::HeldBy(const std::string& tenant) const {
+  auto it = per_tenant_.find(tenant);
+  return it == per_tenant_.end() ? 0 : it->second;
+}
+
+size_t Hub::MostHeld() const {
+  size_t most = 0;
+  for (const auto& [tenant, n] : per_tenant_) most = std::max(most, n);
+  return most;
+}
+
+void Hub::Hold(uint64_t token, WatchOwner owner) {
+  if (!owner.tenant.empty()) ++per_tenant_[owner.tenant];
+  if (!owner.key.empty()) ++per_key_[owner.key];
+  held_[token] = std::move(owner);
+}
+
+void Hub::Release(uint64_t token) {
+  auto it = held_.find(token);
+  if (it == held_.end()) return;
+  auto drop = [](std::unordered_map<std::string, size_t>& counts, const std::string& name) {
+    auto c = counts.find(name);
+    if (c != counts.end() && --c->second == 0) counts.erase(c);
+  };
+  if (!it->second.tenant.empty()) drop(per_tenant_, it->second.tenant);
+  if (!it->second.key.empty()) drop(per_key_, it->second.key);
+  held_.erase(it);
+}
+
+std::vector<std::string> Hub::Keys() const {
+  std::vector<std::string> out;
+  out.reserve(per_key_.size());
+  for (const auto& [key, n] : per_key_) out.push_back(key);
+  return out;
+}
+
+void Hub::EndKey(const std::string& key) {
+  std::vector<uint64_t> tokens;
+  for (const auto& [token, owner] : held_) {
+    if (owner.key == key) tokens.push_back(token);
+  }
+  for (uint64_t t : tokens) {
+    if (waiters_.count(t) != 0) {
+      WakeWaiter(t, Wake::kRevoked);
+    } else if (auto s = streams_.find(t); s != streams_.end()) {
+      auto stream = s->second.stream;
+      stream->End();
+    } else if (auto ts = tenant_streams_.find(t); ts != tenant_streams_.end()) {
+      auto stream = ts->second.stream;
+      stream->End();
+    }
+  }
+  if (!tokens.empty()) {
+    log::Info("watches of a revoked key ended",
+              {{"count", static_cast<unsigned long>(tokens.size())}});
+  }
+}
+
 Result<uint64_t> Hub::AddWaiter(const std::string& id, std::vector<domain::InstanceStatus> wanted,
-                                uint64_t timeout_ms, std::function<void(Wake)> wake) {
+                                uint64_t timeout_ms, std::function<void(Wake)> wake,
+                                WatchOwner owner) {
   if (auto why = Refusal(); !why.empty()) return Error{Code::kUnavailable, why};
+  if (TenantFull(owner)) return Error{Code::kConflict, "the tenant's watches are at its cap"};
   uint64_t token = next_token_++;
+  Hold(token, std::move(owner));
   Waiter& w = waiters_[token];
   w.id = id;
   w.wanted = std::move(wanted);
@@ -77,14 +142,17 @@ Result<uint64_t> Hub::AddWaiter(const std::string& id, std::vector<domain::Insta
 
 void Hub::Cancel(uint64_t token) { Forget(token); }
 
-void Hub::AddStream(const std::string& id, std::string after,
-                    std::shared_ptr<http::Stream> stream) {
-  if (auto why = Refusal(); !why.empty()) {
+void Hub::AddStream(const std::string& id, std::string after, std::shared_ptr<http::Stream> stream,
+                    WatchOwner owner) {
+  std::string why = Refusal();
+  if (why.empty() && TenantFull(owner)) why = "the tenant's watches are at its cap";
+  if (!why.empty()) {
     log::Warn("watch stream refused", {{"instance_id", id}, {"reason", why}});
     stream->End();
     return;
   }
   uint64_t token = next_token_++;
+  Hold(token, std::move(owner));
   Streamer& s = streams_[token];
   s.id = id;
   s.last = std::move(after);
@@ -93,10 +161,11 @@ void Hub::AddStream(const std::string& id, std::string after,
   s.stream->OnEnd([this, token, alive = alive_] {
     if (*alive) Forget(token);
   });
-  if (streams_.count(token) != 0) CatchUp(token);
+  if (streams_.count(token) != 0) CatchUp({token});
 }
 
 void Hub::Forget(uint64_t token) {
+  Release(token);
   std::string id;
   if (auto it = waiters_.find(token); it != waiters_.end()) {
     id = it->second.id;
@@ -134,7 +203,9 @@ void Hub::WakeWaiter(uint64_t token, Wake why) {
 void Hub::OnMessage(std::string_view payload) {
   auto n = ParseNotification(payload);
   if (!n) return;
+  if (on_change_) on_change_(*n);
   if (!tenant_streams_.empty()) FanOutToTenant(*n);
+  std::vector<uint64_t> readers;
   for (uint64_t t : TokensOf(n->instance_id)) {
     if (auto w = waiters_.find(t); w != waiters_.end()) {
       const auto& wanted = w->second.wanted;
@@ -143,9 +214,10 @@ void Hub::OnMessage(std::string_view payload) {
         WakeWaiter(t, Wake::kReached);
       }
     } else if (streams_.count(t) != 0) {
-      CatchUp(t);
+      readers.push_back(t);
     }
   }
+  if (!readers.empty()) CatchUp(readers);
 }
 
 void Hub::OnSubscribed(bool subscribed) {
@@ -158,47 +230,90 @@ void Hub::OnSubscribed(bool subscribed) {
   for (uint64_t t : tokens) WakeWaiter(t, Wake::kRecheck);
   tokens.clear();
   for (const auto& [token, s] : streams_) tokens.push_back(token);
-  for (uint64_t t : tokens) CatchUp(t);
+  CatchUp(tokens);
   CatchUpTenants();
 }
 
-void Hub::CatchUp(uint64_t token) {
-  auto it = streams_.find(token);
-  if (it == streams_.end()) return;
-  Streamer& s = it->second;
-  if (s.reading) {
-    s.dirty = true;
+void Hub::CatchUp(const std::vector<uint64_t>& tokens) {
+  std::map<std::pair<std::string, std::string>, std::vector<uint64_t>> groups;
+  for (uint64_t t : tokens) {
+    auto it = streams_.find(t);
+    if (it == streams_.end()) continue;
+    Streamer& s = it->second;
+    if (s.reading) {
+      s.dirty = true;
+      continue;
+    }
+    groups[{s.id, s.last}].push_back(t);
+  }
+  for (auto& [where, group] : groups) ReadFor(where, std::move(group));
+}
+
+void Hub::ReadFor(const std::pair<std::string, std::string>& where, std::vector<uint64_t> group) {
+  for (uint64_t t : group) {
+    Streamer& s = streams_.at(t);
+    s.reading = true;
+    s.dirty = false;
+  }
+  if (auto out = reads_.find(where); out != reads_.end()) {
+    // The same read is out already: its answer is exactly what these need too.
+    out->second->insert(out->second->end(), group.begin(), group.end());
     return;
   }
-  s.reading = true;
-  s.dirty = false;
-  const std::string key = redis::keys::History(prefix_, s.id);
+  auto readers = std::make_shared<std::vector<uint64_t>>(std::move(group));
+  reads_[where] = readers;
+  const Streamer& first = streams_.at(readers->front());
+  const std::string id = first.id;
+  const std::string key = redis::keys::History(prefix_, id);
   std::vector<std::string> argv =
-      s.last.empty()
+      first.last.empty()
           ? std::vector<std::string>{"XREVRANGE", key, "+", "-", "COUNT", "1"}
-          : std::vector<std::string>{"XRANGE", key,     "(" + s.last,
+          : std::vector<std::string>{"XRANGE", key,     "(" + first.last,
                                      "+",      "COUNT", std::to_string(limits_.history_batch)};
-  commands_->Command(argv, [this, token, alive = alive_](const Result<redis::Value>& r) {
-    if (!*alive) return;
-    auto found = streams_.find(token);
-    if (found == streams_.end()) return;
-    Streamer& st = found->second;
-    st.reading = false;
-    if (!r || r->is_error()) {
-      // Redis went away: the re-subscription that follows its return reads again.
-      log::Warn("watch stream read failed",
-                {{"instance_id", st.id}, {"error", r ? r->str : r.error().message}});
-      return;
-    }
-    auto entries = EntriesFromReply(*r);
-    bool full = static_cast<int>(entries.size()) >= limits_.history_batch;
-    for (const auto& e : entries) {
-      st.last = e.entry_id;
-      auto stream = st.stream;  // a Send that ends the stream forgets `st`
-      if (!stream->Send(SseFrame(st.id, e))) return;
-    }
-    if (full || st.dirty) CatchUp(token);
-  });
+  commands_->Command(
+      argv, [this, id, where, readers, alive = alive_](const Result<redis::Value>& r) {
+        if (!*alive) return;
+        if (auto out = reads_.find(where); out != reads_.end() && out->second == readers) {
+          reads_.erase(out);
+        }
+        std::vector<uint64_t> live;
+        for (uint64_t t : *readers) {
+          auto found = streams_.find(t);
+          if (found == streams_.end()) continue;
+          found->second.reading = false;
+          live.push_back(t);
+        }
+        if (!r || r->is_error()) {
+          // Redis went away: the re-subscription that follows its return reads again.
+          log::Warn("watch stream read failed",
+                    {{"instance_id", id}, {"error", r ? r->str : r.error().message}});
+          return;
+        }
+        auto entries = EntriesFromReply(*r);
+        const bool full = static_cast<int>(entries.size()) >= limits_.history_batch;
+        std::vector<std::string> frames;
+        frames.reserve(entries.size());
+        for (const auto& e : entries) frames.push_back(SseFrame(id, e));
+        std::vector<uint64_t> again;
+        for (uint64_t t : live) {
+          auto found = streams_.find(t);
+          if (found == streams_.end()) continue;
+          auto stream = found->second.stream;  // a Send that ends the stream forgets it
+          bool open = true;
+          for (const auto& f : frames) {
+            if (!stream->Send(f)) {
+              open = false;
+              break;
+            }
+          }
+          if (!open) continue;
+          found = streams_.find(t);
+          if (found == streams_.end()) continue;
+          if (!entries.empty()) found->second.last = entries.back().entry_id;
+          if (full || found->second.dirty) again.push_back(t);
+        }
+        if (!again.empty()) CatchUp(again);
+      });
 }
 
 }  // namespace lambda::watch

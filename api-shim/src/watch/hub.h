@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -37,8 +38,17 @@ struct HubLimits {
 };
 
 /// Why a waiter is woken. Every wake ends the waiter; the caller reads the status and answers
-/// (or, after kRecheck, waits again if the status is not there yet).
-enum class Wake { kReached, kTimeout, kRecheck, kShutdown };
+/// (or, after kRecheck, waits again if the status is not there yet); kRevoked: the key it was
+/// opened with was revoked (the caller answers 401).
+enum class Wake { kReached, kTimeout, kRecheck, kShutdown, kRevoked };
+
+/// Who holds a watch (SPEC §3): its tenant, counted against that tenant's cap, and the API key
+/// it was opened with (empty: none to revoke), whose revocation ends it (EndKey).
+struct WatchOwner {
+  std::string tenant;
+  std::string key;
+  size_t max = SIZE_MAX;  ///< the tenant's cap of waits and streams on this shim
+};
 
 class Hub {
  public:
@@ -60,26 +70,45 @@ class Hub {
   size_t streams() const { return streams_.size(); }
   /// Why a new watch would be refused now, or empty when it would be taken.
   std::string Refusal() const;
+  /// Whether `owner`'s tenant holds its cap of watches on this hub (a new one is a 429, and
+  /// other tenants' watches are still taken).
+  bool TenantFull(const WatchOwner& owner) const;
+  /// The watches `tenant` holds; the most any tenant holds; how many tenants hold any.
+  size_t HeldBy(const std::string& tenant) const;
+  size_t MostHeld() const;
+  size_t tenants_watching() const { return per_tenant_.size(); }
 
   /// Wakes `wake` once: when `id` is written with a status in `wanted`, at the timeout, after a
-  /// re-subscription, or at shutdown. Returns a token for Cancel, or the refusal.
+  /// re-subscription, at shutdown, or when `owner.key` is revoked. Returns a token for Cancel,
+  /// or the refusal (kUnavailable: the hub's; kConflict: the tenant's cap, TenantFull).
   Result<uint64_t> AddWaiter(const std::string& id, std::vector<domain::InstanceStatus> wanted,
-                             uint64_t timeout_ms, std::function<void(Wake)> wake);
+                             uint64_t timeout_ms, std::function<void(Wake)> wake,
+                             WatchOwner owner = {});
   void Cancel(uint64_t token);
 
   /// Streams `id`'s history to `stream` as SSE: the entries after `after` (an entry id), or,
   /// when empty, the latest entry; then every new one, with heartbeats, until the stream ends.
-  void AddStream(const std::string& id, std::string after, std::shared_ptr<http::Stream> stream);
+  /// Every stream of an instance that has sent the same entries shares one read per change.
+  void AddStream(const std::string& id, std::string after, std::shared_ptr<http::Stream> stream,
+                 WatchOwner owner = {});
 
   /// Streams every status change of `tenant`'s instances to `stream`, each with an id (a
   /// watch::TenantCursor), with heartbeats, until the stream ends. With `from` (a reconnect's
   /// Last-Event-ID) it first sends every change after it, or `event: reset` when it cannot.
   void AddTenantStream(const std::string& tenant, const std::shared_ptr<http::Stream>& stream,
-                       std::optional<TenantCursor> from = std::nullopt);
+                       std::optional<TenantCursor> from = std::nullopt, WatchOwner owner = {});
   size_t tenant_streams() const { return tenant_streams_.size(); }
+
+  /// The API keys some watch was opened with.
+  std::vector<std::string> Keys() const;
+  /// Ends every watch opened with `key` (revoked): waiters wake with kRevoked, streams end.
+  void EndKey(const std::string& key);
 
   /// The status channel's name under `prefix`.
   static std::string Channel(std::string_view prefix) { return std::string(prefix) + "events"; }
+
+  /// `fn` hears every status change the channel brings (before the watchers do).
+  void OnChange(std::function<void(const Notification&)> fn) { on_change_ = std::move(fn); }
 
   // The subscriber's two events; public so that unit tests drive the hub without a server.
   void OnMessage(std::string_view payload);
@@ -125,8 +154,14 @@ class Hub {
   /// its client to list again).
   void CatchUpTenants();
   void WakeWaiter(uint64_t token, Wake why);
-  void CatchUp(uint64_t token);
+  /// Reads what `tokens` (streams) have not sent yet: one read per (instance, last entry sent)
+  /// among them; a stream reading already is marked to read again when its read answers.
+  void CatchUp(const std::vector<uint64_t>& tokens);
+  void ReadFor(const std::pair<std::string, std::string>& where, std::vector<uint64_t> group);
   void Forget(uint64_t token);
+  /// Counts a new watch against its tenant (and key); Release gives it back.
+  void Hold(uint64_t token, WatchOwner owner);
+  void Release(uint64_t token);
   std::vector<uint64_t> TokensOf(const std::string& id) const;
 
   uv_loop_t* loop_;
@@ -144,6 +179,14 @@ class Hub {
   std::map<uint64_t, TenantStreamer> tenant_streams_;
   /// Instance → owner (an owner never changes); bounded, emptied when full.
   std::unordered_map<std::string, std::string> owners_;
+  /// The stream reads in flight by (instance, entry read after): a stream wanting the same read
+  /// joins it.
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<std::vector<uint64_t>>> reads_;
+  /// Every watch's tenant and key; per tenant and per key, how many.
+  std::unordered_map<uint64_t, WatchOwner> held_;
+  std::unordered_map<std::string, size_t> per_tenant_;
+  std::unordered_map<std::string, size_t> per_key_;
+  std::function<void(const Notification&)> on_change_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -29,18 +29,23 @@ struct Hub::Replay {
 };
 
 void Hub::AddTenantStream(const std::string& tenant, const std::shared_ptr<http::Stream>& stream,
-                          std::optional<TenantCursor> from) {
-  if (auto why = Refusal(); !why.empty()) {
+                          std::optional<TenantCursor> from, WatchOwner owner) {
+  std::string why = Refusal();
+  if (why.empty() && TenantFull(owner)) why = "the tenant's watches are at its cap";
+  if (!why.empty()) {
     log::Warn("tenant stream refused", {{"reason", why}});
     stream->End();
     return;
   }
   uint64_t token = next_token_++;
+  Hold(token, std::move(owner));
   TenantStreamer& s = tenant_streams_[token];
   s.tenant = tenant;
   s.stream = stream;
   stream->OnEnd([this, token, alive = alive_] {
-    if (*alive) tenant_streams_.erase(token);
+    if (!*alive) return;
+    tenant_streams_.erase(token);
+    Release(token);
   });
   // Live from here (held while a resume reads): a client lists after this line and misses
   // nothing.

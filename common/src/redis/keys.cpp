@@ -100,6 +100,9 @@ std::string IdempotencyIndex(std::string_view prefix, std::string_view tenant) {
 std::string IdempotencyBytes(std::string_view prefix, std::string_view tenant) {
   return Tagged(prefix, "idem-bytes:", tenant);
 }
+std::string TenantLimits(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "t:", tenant) + ":limits";
+}
 std::string SeqCounter(std::string_view prefix) { return std::string(prefix) + "seq"; }
 std::string AccessKey(std::string_view prefix, std::string_view id) {
   return std::string(prefix) + "ak:" + std::string(id);

@@ -87,7 +87,7 @@ std::vector<std::string> ReconcileOne::Argv() const {
 
 std::vector<std::string> ReconcilerLease::Argv() const { return {worker, U(lease_ms)}; }
 
-std::vector<std::string> IndexCreate::Argv() const { return {S(seq), id}; }
+std::vector<std::string> IndexCreate::Argv() const { return {S(seq), id, S(max_instances)}; }
 
 std::vector<std::string> Page::Argv() const { return {S(start), S(stop)}; }
 std::vector<std::string> HistoryTail::Argv() const { return {start, std::to_string(count)}; }
@@ -143,7 +143,8 @@ std::vector<std::string> ReconcileOne::Keys() const {
 std::vector<std::string> ReconcilerLease::Keys() const { return {keys::ReconcilerLease(prefix)}; }
 
 std::vector<std::string> IndexCreate::Keys() const {
-  return {keys::TenantIds(prefix, tenant), keys::TenantLive(prefix, tenant)};
+  return {keys::TenantIds(prefix, tenant), keys::TenantLive(prefix, tenant),
+          keys::TenantLimits(prefix, tenant)};
 }
 
 std::vector<std::string> Page::Keys() const {

@@ -29,6 +29,9 @@ std::string PendingBucket(std::string_view prefix, int slot);
 std::string TenantIds(std::string_view prefix, std::string_view tenant);
 /// A tenant's not-destroyed instance ids by seq (quota and the Zenlayer Describe pages).
 std::string TenantLive(std::string_view prefix, std::string_view tenant);
+/// A tenant's quotas and limits (HASH, domain/tenant_limits.h fields), in the tenant's slot so
+/// that index_create.lua reads max_instances in the step that counts the live instances.
+std::string TenantLimits(std::string_view prefix, std::string_view tenant);
 std::string SeqCounter(std::string_view prefix);  ///< INCR: the next instance seq
 std::string SeqMap(std::string_view prefix);      ///< HASH seq -> id (the legacy routes)
 std::string ReconcilerLease(std::string_view prefix);

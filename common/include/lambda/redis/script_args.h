@@ -142,6 +142,8 @@ struct ReconcilerLease {
 struct IndexCreate {
   std::string prefix, tenant, id;
   int64_t seq = 0;
+  /// The shim's default, when the tenant's limits hash has none; -1: not checked (a seed).
+  int64_t max_instances = -1;
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };

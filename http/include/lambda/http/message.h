@@ -19,6 +19,9 @@ struct Request {
   bool keep_alive = true;
   /// HTTP/1.0: keep-alive only when asked for, and then the answer must say so.
   bool http10 = false;
+  /// Set by the server: the client's address ("127.0.0.1", "::1"), what the routes without a
+  /// key are limited by (SPEC §3).
+  std::string peer;
   /// Set by the server: `cb` runs once if the client leaves before this request is answered (at
   /// once if it has left already), so that a held request (a long poll) gives its slot back.
   std::function<void(std::function<void()>)> on_client_gone;
