@@ -35,7 +35,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev \
       libhttp-parser-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev \
-      libvirt-dev libyaml-cpp-dev prometheus-cpp-dev libjemalloc-dev \
+      libvirt-dev libyaml-cpp-dev prometheus-cpp-dev libjemalloc-dev libsystemd-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -44,7 +44,7 @@ RUN cmake --preset release && cmake --build --preset release -j"$(nproc)" --targ
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libuv1 libhiredis0.14 librabbitmq4 libhttp-parser2.9 libssl3 libcurl4 curl ca-certificates \
-      libvirt0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libjemalloc2 \
+      libvirt0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libjemalloc2 libsystemd0 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/release/api-shim/api-shim /usr/local/bin/api-shim
 COPY --from=build /src/build/release/worker/worker /usr/local/bin/worker

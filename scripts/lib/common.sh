@@ -7,7 +7,7 @@ LAMBDA_DEBIAN_PACKAGES=(
   build-essential cmake pkg-config ccache
   libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev libhttp-parser-dev libjemalloc-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev libvirt-dev libyaml-cpp-dev
-  prometheus-cpp-dev prometheus chromium python3-websocket
+  prometheus-cpp-dev libsystemd-dev prometheus chromium python3-websocket
   redis-server rabbitmq-server redis-tools nodejs npm
   wrk docker-compose curl procps python3
   clang-format clang-tidy clang-14 libfuzzer-14-dev
