@@ -22,6 +22,23 @@ LAMBDA_PEER_PACKAGES=(python3-celery python3-flask gunicorn python3-redis python
 # The compose tier (tests/compose/compose_test.sh): a Docker engine, compose v1, and debootstrap
 # for the base image when no registry can give one.
 LAMBDA_COMPOSE_PACKAGES=(docker.io docker-compose debootstrap)
+# scripts/package and its test (tests/package/): Debian's packaging tools, and a Debian 12 root
+# booted with systemd-nspawn to install the package into.
+LAMBDA_PACKAGE_PACKAGES=(debhelper dpkg-dev lintian debootstrap systemd-container)
+# package_version: the Debian version of this checkout: the newest v* tag as `git describe`
+# gives it (1.2.0, or 1.2.0+3.gabc1234 after it), or before any tag the project version, the
+# commit count and hash (0.1.0~git212.gabc1234, sorting before 0.1.0 itself).
+package_version() {
+  local d
+  if d="$(git -C "$LAMBDA_ROOT" describe --tags --match 'v[0-9]*' 2>/dev/null)"; then
+    d="${d#v}"
+    echo "$d" | sed 's/-\([0-9]*\)-g\([0-9a-f]*\)$/+\1.g\2/'
+  else
+    printf '%s~git%s.g%s\n' \
+      "$(sed -n 's/^project(lambda .*VERSION \([0-9.]*\)).*/\1/p' "$LAMBDA_ROOT/CMakeLists.txt")" \
+      "$(git -C "$LAMBDA_ROOT" rev-list --count HEAD)" "$(git -C "$LAMBDA_ROOT" rev-parse --short HEAD)"
+  fi
+}
 # Real clients the tests run as users do: Java 17's default HttpClient (it offers h2c).
 LAMBDA_CLIENT_PACKAGES=(openjdk-17-jdk-headless)
 
