@@ -49,6 +49,18 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
 COPY --from=build /src/build/release/api-shim/api-shim /usr/local/bin/api-shim
 COPY --from=build /src/build/release/worker/worker /usr/local/bin/worker
 COPY --from=build /src/build/release/tools/lambdactl/lambdactl /usr/local/bin/lambdactl
-USER nobody
+# OCI image labels; scripts/package's version when built with --build-arg LAMBDA_VERSION=...
+ARG LAMBDA_VERSION=dev
+ARG LAMBDA_REVISION=unknown
+LABEL org.opencontainers.image.title="lambda" \
+      org.opencontainers.image.description="Lambda control plane: api-shim, worker and lambdactl" \
+      org.opencontainers.image.version="$LAMBDA_VERSION" \
+      org.opencontainers.image.revision="$LAMBDA_REVISION" \
+      org.opencontainers.image.base.name="debian:bookworm-slim"
+# nobody, numerically, so that an orchestrator's runAsNonRoot can check it.
+USER 65534:65534
 EXPOSE 8080
+# The shim's /healthz by default; a worker sets HEALTH_PORT to its --worker-http-port.
+HEALTHCHECK --interval=5s --timeout=3s --retries=5 \
+  CMD curl -fsS "http://127.0.0.1:${HEALTH_PORT:-8080}/healthz" || exit 1
 CMD ["api-shim", "--host", "0.0.0.0"]
