@@ -37,7 +37,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev \
       libhttp-parser-dev libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev \
-      libvirt-dev libyaml-cpp-dev prometheus-cpp-dev libjemalloc-dev \
+      libvirt-dev libyaml-cpp-dev prometheus-cpp-dev libjemalloc-dev libsystemd-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -46,11 +46,23 @@ RUN cmake --preset release && cmake --build --preset release -j"$(nproc)" --targ
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libuv1 libhiredis0.14 librabbitmq4 libhttp-parser2.9 libssl3 libcurl4 curl ca-certificates \
-      libvirt0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libjemalloc2 \
+      libvirt0 libyaml-cpp0.7 libprometheus-cpp-core1.0 libjemalloc2 libsystemd0 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/release/api-shim/api-shim /usr/local/bin/api-shim
 COPY --from=build /src/build/release/worker/worker /usr/local/bin/worker
 COPY --from=build /src/build/release/tools/lambdactl/lambdactl /usr/local/bin/lambdactl
-USER nobody
+# OCI image labels; scripts/package's version when built with --build-arg LAMBDA_VERSION=...
+ARG LAMBDA_VERSION=dev
+ARG LAMBDA_REVISION=unknown
+LABEL org.opencontainers.image.title="lambda" \
+      org.opencontainers.image.description="Lambda control plane: api-shim, worker and lambdactl" \
+      org.opencontainers.image.version="$LAMBDA_VERSION" \
+      org.opencontainers.image.revision="$LAMBDA_REVISION" \
+      org.opencontainers.image.base.name="debian:bookworm-slim"
+# nobody, numerically, so that an orchestrator's runAsNonRoot can check it.
+USER 65534:65534
 EXPOSE 8080
+# The shim's /healthz by default; a worker sets HEALTH_PORT to its --worker-http-port.
+HEALTHCHECK --interval=5s --timeout=3s --retries=5 \
+  CMD curl -fsS "http://127.0.0.1:${HEALTH_PORT:-8080}/healthz" || exit 1
 CMD ["api-shim", "--host", "0.0.0.0"]

@@ -47,6 +47,8 @@ class App final : public Core {
   /// closes Redis and RabbitMQ; `done` runs when nothing is left.
   void Shutdown(const std::function<void()>& done);
   int port() const { return server_->port(); }
+  /// What /readyz says: listening (after Start) with Redis and RabbitMQ connected.
+  bool Ready() const { return redis_ && amqp_ && redis_->connected() && amqp_->connected(); }
 
  private:
   void Handle(http::Request req, http::Responder respond);

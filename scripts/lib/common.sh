@@ -7,7 +7,7 @@ LAMBDA_DEBIAN_PACKAGES=(
   build-essential cmake pkg-config ccache
   libuv1-dev rapidjson-dev libhiredis-dev librabbitmq-dev libhttp-parser-dev libjemalloc-dev
   libgtest-dev libgmock-dev libcurl4-openssl-dev libssl-dev libvirt-dev libyaml-cpp-dev
-  prometheus-cpp-dev prometheus chromium python3-websocket
+  prometheus-cpp-dev libsystemd-dev prometheus chromium python3-websocket
   redis-server rabbitmq-server redis-tools nodejs npm
   wrk docker-compose curl procps python3
   clang-format clang-tidy clang-14 libfuzzer-14-dev
@@ -22,9 +22,29 @@ LAMBDA_PEER_PACKAGES=(python3-celery python3-flask gunicorn python3-redis python
 # The compose tier (tests/compose/compose_test.sh): a Docker engine, compose v1, and debootstrap
 # for the base image when no registry can give one.
 LAMBDA_COMPOSE_PACKAGES=(docker.io docker-compose debootstrap)
+<<<<<<< HEAD
 # deploy/kubernetes under `podman kube play` (tests/kubernetes/kube_play_test.sh, run by the
 # compose tier); kubectl (for `kubectl kustomize`) is any the machine has, else Debian's.
 LAMBDA_KUBE_PACKAGES=(podman catatonit python3-yaml)
+=======
+# scripts/package and its test (tests/package/): Debian's packaging tools, and a Debian 12 root
+# booted with systemd-nspawn to install the package into.
+LAMBDA_PACKAGE_PACKAGES=(debhelper dpkg-dev lintian debootstrap systemd-container)
+# package_version: the Debian version of this checkout: the newest v* tag as `git describe`
+# gives it (1.2.0, or 1.2.0+3.gabc1234 after it), or before any tag the project version, the
+# commit count and hash (0.1.0~git212.gabc1234, sorting before 0.1.0 itself).
+package_version() {
+  local d
+  if d="$(git -C "$LAMBDA_ROOT" describe --tags --match 'v[0-9]*' 2>/dev/null)"; then
+    d="${d#v}"
+    echo "$d" | sed 's/-\([0-9]*\)-g\([0-9a-f]*\)$/+\1.g\2/'
+  else
+    printf '%s~git%s.g%s\n' \
+      "$(sed -n 's/^project(lambda .*VERSION \([0-9.]*\)).*/\1/p' "$LAMBDA_ROOT/CMakeLists.txt")" \
+      "$(git -C "$LAMBDA_ROOT" rev-list --count HEAD)" "$(git -C "$LAMBDA_ROOT" rev-parse --short HEAD)"
+  fi
+}
+>>>>>>> ship
 # Real clients the tests run as users do: Java 17's default HttpClient (it offers h2c).
 LAMBDA_CLIENT_PACKAGES=(openjdk-17-jdk-headless)
 
@@ -59,35 +79,62 @@ ensure_deps() {
   if [ "${cleanup_policy:-0}" = 1 ]; then $sudo rm -f /usr/sbin/policy-rc.d; fi
 }
 
-# Prints a free TCP port on 127.0.0.1.
+# Ports for servers are picked outside the range the kernel hands out for outgoing connections
+# (/proc/sys/net/ipv4/ip_local_port_range): a port from inside it may be taken by any client's
+# connection by the time the server it was saved for starts again.
+# free_port [SPAN]: prints a free TCP port P on 127.0.0.1 (P..P+SPAN all outside that range).
 free_port() {
-  python3 - <<'PY' 2>/dev/null || free_port_bash
-import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()
+  python3 - "${1:-0}" <<'PY' 2>/dev/null || free_port_bash
+import random, socket, sys
+span = int(sys.argv[1])
+try:
+    lo, hi = map(int, open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+except OSError:
+    lo, hi = 32768, 60999
+ranges = [(r0, r1 - span) for r0, r1 in ((10000, lo - 1), (hi + 1, 65535)) if r1 - span >= r0]
+def free(p):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers bind
+    try:
+        s.bind(("127.0.0.1", p)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+weights = [r1 - r0 + 1 for r0, r1 in ranges]
+for _ in range(1000):
+    r0, r1 = random.choices(ranges, weights)[0]
+    p = random.randint(r0, r1)
+    if free(p) and (span == 0 or free(p + span)):
+        print(p); break
+else:
+    sys.exit(1)
 PY
 }
 # free_cluster_port: a free port P whose cluster bus port P+10000 is free too (Redis Cluster
-# listens on both; an ephemeral port above 55535 has no bus port at all).
-free_cluster_port() {
-  python3 - <<'PY' 2>/dev/null
-import random, socket
-for _ in range(500):
-    p = random.randint(20000, 45000)
-    try:
-        for q in (p, p + 10000):
-            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
-    except OSError:
-        continue
-    print(p); break
-PY
-}
+# listens on both).
+free_cluster_port() { free_port 10000; }
 free_port_bash() {
-  local p
+  local p lo=32768
+  read -r lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || true
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM % 20000) + 20000 ))
+    p=$(( (RANDOM % (lo - 10000)) + 10000 ))
     if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo "$p"; return 0; fi
   done
   return 1
+}
+# port_free PORT: nothing listens on, or holds, 127.0.0.1:PORT (a saved port is checked before
+# it is used again: an outgoing connection may have it now).
+port_free() {
+  python3 - "$1" <<'PY' 2>/dev/null
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+try:
+    s.bind(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+PY
 }
 
 # Builds with a CMake preset (dev, release, asan).
@@ -249,6 +296,8 @@ rabbit_env() {
   export RABBITMQ_CONFIG_FILE="$dir/rabbitmq"
   export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
   export ERL_EPMD_ADDRESS=127.0.0.1
+  # Every file the VM (or rabbitmqctl's) writes stays in DIR, never in the caller's directory.
+  export ERL_CRASH_DUMP="$dir/erl_crash.dump"
   export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
 
@@ -256,7 +305,11 @@ rabbit_env() {
 start_rabbitmq() {
   local dir="$1" port="$2"
   mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
+  dir="$(cd "$dir" && pwd)"
+  # A saved distribution port that something else holds now is replaced (the node name stays).
+  if [ -s "$dir/distport" ] && ! port_free "$(cat "$dir/distport")"; then free_port >"$dir/distport"; fi
   (
+    cd "$dir" || exit 1
     rabbit_env "$dir" "$port"
     [ -f "$HOME/.erlang.cookie" ] || { head -c 20 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$HOME/.erlang.cookie"; chmod 400 "$HOME/.erlang.cookie"; }
     # A classic queue (--queue-type classic) is declared as version 2, the store RabbitMQ 3.10+

@@ -104,6 +104,9 @@ class WorkerApp {
     return OkStatus();
   }
 
+  /// What /readyz says, once Start has run: Redis connected and the broker's consume channel open.
+  bool Ready() const { return amqp_ && redis_->connected() && amqp_->connected(); }
+
   void Shutdown(const std::function<void()>& done) {
     log::Info("worker shutting down",
               {{"worker", config_.worker_id},
