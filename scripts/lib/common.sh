@@ -22,11 +22,9 @@ LAMBDA_PEER_PACKAGES=(python3-celery python3-flask gunicorn python3-redis python
 # The compose tier (tests/compose/compose_test.sh): a Docker engine, compose v1, and debootstrap
 # for the base image when no registry can give one.
 LAMBDA_COMPOSE_PACKAGES=(docker.io docker-compose debootstrap)
-<<<<<<< HEAD
 # deploy/kubernetes under `podman kube play` (tests/kubernetes/kube_play_test.sh, run by the
 # compose tier); kubectl (for `kubectl kustomize`) is any the machine has, else Debian's.
 LAMBDA_KUBE_PACKAGES=(podman catatonit python3-yaml)
-=======
 # scripts/package and its test (tests/package/): Debian's packaging tools, and a Debian 12 root
 # booted with systemd-nspawn to install the package into.
 LAMBDA_PACKAGE_PACKAGES=(debhelper dpkg-dev lintian debootstrap systemd-container)
@@ -44,7 +42,6 @@ package_version() {
       "$(git -C "$LAMBDA_ROOT" rev-list --count HEAD)" "$(git -C "$LAMBDA_ROOT" rev-parse --short HEAD)"
   fi
 }
->>>>>>> ship
 # Real clients the tests run as users do: Java 17's default HttpClient (it offers h2c).
 LAMBDA_CLIENT_PACKAGES=(openjdk-17-jdk-headless)
 
