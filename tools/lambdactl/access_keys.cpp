@@ -10,6 +10,7 @@
 #include "lambda/crypto/sealed.h"
 #include "lambda/redis/keys.h"
 #include "lambda/util/util.h"
+#include "redis_ask.h"
 
 namespace lambda::ctl {
 namespace {
@@ -22,17 +23,6 @@ bool ValidName(const std::string& n) {
       return false;
   }
   return true;
-}
-
-/// The answer, or nullopt after printing why (an error answer or a lost connection).
-std::optional<redis::Value> Ask(redis::SyncClient& c, const std::vector<std::string>& argv) {
-  auto r = c.Command(argv);
-  if (!r || r->is_error()) {
-    std::fprintf(stderr, "lambdactl: redis error: %s\n",
-                 r ? r->str.c_str() : r.error().message.c_str());
-    return std::nullopt;
-  }
-  return std::move(*r);
 }
 
 int Create(redis::SyncClient& c, const AccessKeyArgs& a) {

@@ -5,19 +5,10 @@
 #include "client_logic.h"
 #include "lambda/domain/tenant_limits.h"
 #include "lambda/redis/keys.h"
+#include "redis_ask.h"
 
 namespace lambda::ctl {
 namespace {
-
-std::optional<redis::Value> Ask(redis::SyncClient& c, const std::vector<std::string>& argv) {
-  auto r = c.Command(argv);
-  if (!r || r->is_error()) {
-    std::fprintf(stderr, "lambdactl: redis error: %s\n",
-                 r ? r->str.c_str() : r.error().message.c_str());
-    return std::nullopt;
-  }
-  return std::move(*r);
-}
 
 std::string Number(double v) { return std::to_string(static_cast<int64_t>(v)); }
 
