@@ -74,10 +74,10 @@ class Hostile : public ::testing::Test {
   /// This suite limits every tenant to 5 requests a second; a test about input rather than the
   /// limit raises its own tenant's rate with lambdactl (the bucket is the tenant's, whatever key).
   static void RaiseRate(const std::string& tenant) {
-    auto r = testing::RunCommand(testing::EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" +
-                                 stack_->redis_url() + "' --redis-prefix " +
-                                 stack_->redis_prefix() + " tenant set " + tenant +
-                                 " --rate 1000000 --burst 1000000");
+    auto r =
+        testing::RunCommand(testing::EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" +
+                            stack_->redis_url() + "' --redis-prefix " + stack_->redis_prefix() +
+                            " tenant set " + tenant + " --rate 1000000 --burst 1000000");
     ASSERT_EQ(r.rc, 0) << r.out;
   }
   static Stack* stack_;
