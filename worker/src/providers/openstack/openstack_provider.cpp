@@ -21,11 +21,14 @@ void OpenStackProvider::After(uint64_t ms, const std::shared_ptr<Cancellation>& 
   // A superseded command stops waiting at once: `fn` runs now and sees the cancellation.
   auto shared = std::make_shared<std::function<void()>>(std::move(fn));
   std::weak_ptr<bool> alive = alive_;
-  uint64_t reg = cancel->OnCancel([this, alive, id, shared] {
-    if (alive.expired() || !*shared) return;
+  // Weak, as in SimProvider::After: only the timer owns `fn` (which may own the job).
+  std::weak_ptr<std::function<void()>> weak = shared;
+  uint64_t reg = cancel->OnCancel([this, alive, id, weak] {
+    auto held = weak.lock();
+    if (alive.expired() || !held || !*held) return;
     timers_.erase(id);
-    auto f = std::move(*shared);
-    *shared = nullptr;
+    auto f = std::move(*held);
+    *held = nullptr;
     f();
   });
   if (reg == 0) return;

@@ -41,11 +41,15 @@ void SimProvider::After(const Operation& op, uint64_t ms, Done done, std::functi
   auto shared = std::make_shared<Done>(std::move(done));
   std::weak_ptr<bool> alive = alive_;
   std::shared_ptr<Cancellation> cancel = op.cancel;
-  uint64_t reg = cancel->OnCancel([this, alive, id, shared] {
-    if (alive.expired() || !*shared) return;
+  // Weak: the job owns `cancel`, and `done` owns the job; only the timer holds `done` strongly,
+  // so a timer dropped at shutdown frees the job instead of closing a cycle.
+  std::weak_ptr<Done> weak = shared;
+  uint64_t reg = cancel->OnCancel([this, alive, id, weak] {
+    auto held = weak.lock();
+    if (alive.expired() || !held || !*held) return;
     timers_.erase(id);  // stops the timer
-    auto d = std::move(*shared);
-    *shared = nullptr;
+    auto d = std::move(*held);
+    *held = nullptr;
     d(Error{Code::kConflict, "sim: interrupted: the command was superseded"});
   });
   if (reg == 0) return;  // already cancelled: answered
