@@ -220,11 +220,16 @@ start_redis_cluster() {
     start_redis_cluster_node "$dir/node$i" "$port" || return 1
     nodes+=("127.0.0.1:$port")
   done
+  i=0
   for port in "$@"; do
+    i=$((i + 1))
     for _ in $(seq 1 100); do
-      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && break
+      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && continue 2
       sleep 0.1
     done
+    echo "redis cluster node $i (port $port) did not start:" >&2
+    tail -3 "$dir/node$i/redis.log" >&2 2>/dev/null
+    return 1
   done
   redis-cli --cluster create "${nodes[@]}" --cluster-replicas "$replicas" --cluster-yes \
     >"$dir/create.log" 2>&1 || { echo "redis cluster create failed:" >&2; tail -5 "$dir/create.log" >&2; return 1; }

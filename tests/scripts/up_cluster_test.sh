@@ -6,9 +6,22 @@ set -uo pipefail
 source "$(dirname "$0")/up_lib.sh"
 unset LAMBDA_REDIS_URL LAMBDA_AMQP_URL
 
+# A port taken between its pick and its node's start: a listener holds the first of the nine
+# ports saved for the cluster, and up forms the cluster on fresh ones.
+taken=$(free_cluster_port)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(600)' "$taken" &
+holder=$!
+ports="$taken"
+for _ in 1 2 3 4 5 6 7 8; do ports+=" $(free_cluster_port)"; done
+echo "$ports" >"$state/redis-cluster-ports"
 "$LAMBDA_ROOT/scripts/up" --cluster >"$state/up.log" 2>&1
 check "scripts/up --cluster succeeded (see $state/up.log)" test $? -eq 0 || cat "$state/up.log" >&2
+kill "$holder" 2>/dev/null
+check "a taken port was noticed and the cluster formed on fresh ports" \
+  grep -q "node 1 (port $taken) did not start" "$state/up.log"
 read -r -a rports <"$state/redis-cluster-ports"
+check "the taken port is not the cluster's" test "${rports[0]}" != "$taken"
 read -r -a aports <"$state/cluster-ports"
 check "nine redis nodes" test "${#rports[@]}" = 9
 check "three rabbitmq nodes" test "${#aports[@]}" = 3

@@ -4,7 +4,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/common.sh"
 fails=0 passes=0
 check() {  # description, then the command that must succeed
   local what="$1"; shift
-  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $what" >&2; fails=$((fails + 1)); fi
+  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $what" >&2; fails=$((fails + 1)); return 1; fi
 }
 summary() {
   echo "$passes passed, $fails failed"
