@@ -199,7 +199,7 @@ start_redis() {
     --maxmemory "${LAMBDA_REDIS_MAXMEMORY:-1gb}" --maxmemory-policy noeviction \
     --daemonize yes --pidfile "$pidfile" --logfile "$dir/redis.log" --save "" >/dev/null
   for _ in $(seq 1 100); do
-    redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
+    timeout 1 redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && return 0
     sleep 0.1
   done
   echo "redis did not start on port $port; see $dir/redis.log" >&2
@@ -224,7 +224,9 @@ start_redis_cluster() {
   for port in "$@"; do
     i=$((i + 1))
     for _ in $(seq 1 100); do
-      redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && continue 2
+      # timeout: whatever took the port may accept and never answer
+      timeout 1 redis-cli -p "$port" ping 2>/dev/null | grep -q PONG && continue 2
+      grep -q "Could not create server TCP listening socket" "$dir/node$i/redis.log" 2>/dev/null && break
       sleep 0.1
     done
     echo "redis cluster node $i (port $port) did not start:" >&2
