@@ -4,10 +4,14 @@
 // interrupted so the worker's slot frees within a second; a settled instance is a 409 with
 // nothing changed. Figures: cancel to slot free, cancel to DESTROYED, resources left.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,6 +118,58 @@ TEST(Cancel, ASlowCreateEndsDestroyedWithEveryVmReleasedAndTheSlotFree) {
   EXPECT_EQ(
       stack.redis().Cmd({"ZSCORE", redis::keys::TenantLive(stack.redis_prefix(), "tenant-c"), id}),
       "");  // out of the tenant's live instances (its quota)
+}
+
+TEST(Cancel, ACreateInAHookEndsItsProcessGroupAndIsDestroyed) {
+  std::string dir = testing::EnvOr("TMPDIR", "/tmp") + "/cancel-hooks-" + std::to_string(getpid());
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  {
+    std::ofstream init(dir + "/init");
+    // A hook that starts a child of its own and waits on it: both must go.
+    init << "#!/bin/sh\necho $$ > " << dir << "/$LAMBDA_INSTANCE_ID.pid\nsleep 600 &\n"
+         << "echo $! > " << dir << "/$LAMBDA_INSTANCE_ID.child\nwait\n";
+  }
+  ASSERT_EQ(chmod((dir + "/init").c_str(), 0755), 0);
+  int port = testing::FreePort();
+  Stack stack(
+      Stack::Options{1, {}, {"--worker-http-port", std::to_string(port), "--hooks-dir", dir}});
+  std::string key = stack.NewKey("tenant-c");
+  std::string id = Create(stack, key, "hooked");
+  auto pid_of = [&](const std::string& suffix) {
+    std::ifstream in(dir + "/" + id + suffix);
+    int pid = 0;
+    in >> pid;
+    return pid;
+  };
+  ASSERT_TRUE(stack.WaitFor([&] { return pid_of(".child") > 0; }));
+  int hook = pid_of(".pid"), child = pid_of(".child");
+  const std::string superseded =
+      "lambda_worker_command_duration_seconds_count{action=\"create\",outcome=\"superseded\"}";
+  auto asked = Clock::now();
+  ASSERT_EQ(Action(stack, key, id, "cancel").status, 202);
+  bool freed =
+      testing::WaitFor([&] { return Metric(port, superseded) == 1; }, std::chrono::seconds(10));
+  long freed_ms = Ms(Clock::now() - asked);
+  auto dead = [](int pid) {  // dead, or a zombie its new parent has not reaped yet
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    return !std::getline(stat, line) || line.find(") Z") != std::string::npos;
+  };
+  bool gone = testing::WaitFor([&] { return dead(hook) && dead(child); }, std::chrono::seconds(10));
+  long gone_ms = Ms(Clock::now() - asked);
+  bool destroyed = stack.WaitStatus(id, "DESTROYED", std::chrono::seconds(10));
+  std::printf("cancel in a hook: slot free %ld ms, process group gone %ld ms, sim VMs left %zu\n",
+              freed_ms, gone_ms, SimVms(stack, id));
+  EXPECT_TRUE(freed);
+  EXPECT_LE(freed_ms, 1000);
+  EXPECT_TRUE(gone) << "the hook (or its child) still runs " << gone_ms << " ms after the cancel";
+  EXPECT_TRUE(destroyed) << stack.StatusOf(id);
+  EXPECT_EQ(SimVms(stack, id), 0U);
+  if (!gone) {
+    kill(-hook, SIGKILL);
+    kill(child, SIGKILL);
+  }
+  testing::RunCommand("rm -rf " + dir);
 }
 
 TEST(Cancel, AStopGoesBackToStartedAndAStartToStopped) {
