@@ -11,7 +11,7 @@
 -- answered as {'ok', owner} then.
 local p, id, gen, worker = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local key = KEYS[1]
-local cur = redis.call('HMGET', key, 'gen', 'owner', 'lease_by')
+local cur = redis.call('HMGET', key, 'gen', 'owner', 'lease_by', 'p_action')
 if not cur[1] then return 'gone' end
 if cur[1] ~= gen then
   -- Superseded (our gen is older): give the lease up so the newer command runs at once.
@@ -40,8 +40,13 @@ if ARGV[8] ~= '1' then
   fields[#fields + 1] = t[1] * 1000 + math.floor(t[2] / 1000) + tonumber(ARGV[12])
 end
 redis.call('HSET', key, unpack(fields))
-local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[14], '*', 'status', ARGV[5], 'gen', gen,
-  'request_id', ARGV[11], 'worker', worker, 'at', ARGV[9])
+local entry = {'status', ARGV[5], 'gen', gen, 'request_id', ARGV[11], 'worker', worker, 'at', ARGV[9]}
+-- The end of a cancel's rollback says why the instance is back where it was (SPEC §4.5).
+if ARGV[8] == '1' and cur[4] == 'cancel' then
+  entry[#entry + 1] = 'reason'
+  entry[#entry + 1] = 'cancelled'
+end
+local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[14], '*', unpack(entry))
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen .. ' ' .. eid .. ' ' .. (cur[2] or ''))
 if ARGV[8] == '1' then
   redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',

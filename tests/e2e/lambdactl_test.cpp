@@ -111,6 +111,23 @@ TEST_F(Lambdactl, StopStartDestroyWaitAndARefusalPrintsTheServersText) {
   EXPECT_EQ(stack_->StatusOf(id), "DESTROYED");
 }
 
+TEST_F(Lambdactl, CancelWaitFollowsTheRollbackAndASettledOneIsRefused) {
+  std::string spec = stack_->logs_dir() + "/cancel-spec.json";
+  std::ofstream(spec) << testing::CreateBody("undo", R"("simulate":{"step_ms":500})");
+  auto created = Ctl("create -f " + spec);
+  ASSERT_EQ(created.rc, 0) << created.err;
+  std::string id = Trimmed(created.out);
+  auto cancel = Ctl("cancel " + id + " --wait --timeout 30");
+  EXPECT_EQ(cancel.rc, 0) << cancel.err;
+  EXPECT_EQ(stack_->StatusOf(id), "DESTROYED");
+  auto again = Ctl("cancel " + id);
+  EXPECT_EQ(again.rc, 4);
+  EXPECT_NE(again.err.find("Can't cancel a lambda instance while lambda instance status is "
+                           "DESTROYED."),
+            std::string::npos)
+      << again.err;
+}
+
 TEST_F(Lambdactl, AFailedBuildExits1WithItsMessageAndASlowOneTimesOutWith3) {
   std::string spec = stack_->logs_dir() + "/spec.json";
   std::ofstream(spec) << testing::CreateBody("doomed", R"("simulate":{"fail_at":"HADOOP"})");

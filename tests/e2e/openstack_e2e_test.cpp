@@ -86,5 +86,31 @@ TEST(OpenStackE2e, AWorkerKilledMidCreateMakesNoDuplicateServer) {
   EXPECT_EQ(cloud.State()["creates"].GetInt(), 2);
 }
 
+TEST(OpenStackE2e, ACancelledCreateLeavesNoServerBehind) {
+  // SPEC §4.5: a create cancelled while the cloud builds its servers ends DESTROYED, and the
+  // cloud holds none of its servers (their floating IPs are theirs in this fake) afterwards.
+  FakeCloud cloud({"--build-s", "3"});
+  ASSERT_TRUE(cloud.ready());
+  Stack stack(Options(cloud));
+  std::string key = stack.NewKey("os-cancel");
+  std::string id = Create(stack, key);
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(testing::WaitFor([&] { return cloud.State()["creates"].GetInt() >= 1; },
+                               std::chrono::seconds(30)));
+  auto asked = std::chrono::steady_clock::now();
+  auto r = Http("POST", stack.url() + "/api/lambda-instances/" + id + "/",
+                {"Authorization: Token " + key, "Content-Type: application/json"},
+                R"({"action":"cancel"})");
+  ASSERT_EQ(r.status, 202) << r.body;
+  ASSERT_TRUE(stack.WaitStatus(id, "DESTROYED", std::chrono::seconds(30))) << stack.StatusOf(id);
+  long long ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - asked)
+                     .count();
+  int left = cloud.Count("lambda-" + id + "-master") + cloud.Count("lambda-" + id + "-slave-1");
+  std::printf("[ figures ] fake cloud: cancelled create DESTROYED in %lld ms, servers left %d\n",
+              ms, left);
+  EXPECT_EQ(left, 0);
+}
+
 }  // namespace
 }  // namespace lambda

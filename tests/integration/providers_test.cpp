@@ -6,10 +6,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "lambda/util/util.h"
 #include "lambda/uv/handle.h"
@@ -251,7 +254,9 @@ TEST_F(Loop, SimIsIdempotentLikeACloud) {
 
 class Libvirt : public Loop {
  protected:
-  std::unique_ptr<libvirt::LibvirtProvider> Make(const std::string& uri = "test:///default") {
+  std::unique_ptr<libvirt::LibvirtProvider> Make(
+      const std::string& uri = "test:///default",
+      const std::function<void(libvirt::LibvirtConfig&)>& tweak = {}) {
     libvirt::LibvirtConfig c;
     c.uri = uri;
     c.guest.domain_type = "test";
@@ -259,6 +264,7 @@ class Libvirt : public Loop {
     c.guest.initrd = "/nonexistent/initrd.gz";
     c.stop_timeout_ms = 2000;
     c.shutdown_retry_ms = 200;
+    if (tweak) tweak(c);
     return std::make_unique<libvirt::LibvirtProvider>(&loop_, c);
   }
   Status Wait(const std::function<void(Provider::Done)>& op) {
@@ -425,6 +431,108 @@ TEST_F(Libvirt, ABadDefinitionFailsTheStepWithLibvirtsWords) {
   EXPECT_NE(st.error().message.find("libvirt: defining lambda-" + spec.id + "-master"),
             std::string::npos)
       << st.error().message;
+}
+
+// Interruption (SPEC §5, issue 33): test:///default shuts a domain down at once, so these put a
+// guest that ignores ACPI in place of the blocking call, and a wait really happens.
+
+/// A guest that ignores ACPI: every shutdown is sent and it keeps running; each call takes
+/// `call_ms` on the pool.
+std::function<void(libvirt::LibvirtConfig&)> IgnoresAcpi(std::shared_ptr<std::atomic<int>> calls,
+                                                         int call_ms) {
+  return [calls, call_ms](libvirt::LibvirtConfig& c) {
+    c.stop_timeout_ms = 120000;
+    c.shutdown_retry_ms = 60000;
+    c.stop_call = [calls, call_ms](libvirt::Session&, const std::string&, bool) {
+      ++*calls;
+      if (call_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(call_ms));
+      libvirt::VmState s;
+      s.outcome = "shutdown_sent";
+      s.active = true;
+      return Result<libvirt::VmState>(s);
+    };
+  };
+}
+
+TEST_F(Libvirt, ACancelledStopEndsItsAcpiWaitAtOnce) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto p = Make("test:///default", IgnoresAcpi(calls, 0));
+  InstanceSpec spec;
+  spec.id = util::RandomToken(6);
+  ServerInfo vm;
+  vm.name = VmName(spec.id, 0);
+  Operation op = Op("r-stop");
+  std::optional<Status> st;
+  p->StopVm(op, spec, &vm, [&](Status s) { st = std::move(s); });
+  // The first shutdown is sent; the provider now waits shutdown_retry_ms (a minute) for the next.
+  for (int i = 0; i < 500 && calls->load() < 1; ++i) {
+    uv_run(&loop_, UV_RUN_NOWAIT);
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(calls->load(), 1);
+  uv::Timer later(&loop_);
+  later.Start(100, 0, [&] { op.cancel->Cancel(); });
+  auto t0 = util::NowMs();
+  ASSERT_TRUE(RunUntil(&loop_, st, 5000));
+  long ms = static_cast<long>(util::NowMs() - t0);
+  std::printf("libvirt: a cancelled ACPI wait ended %ld ms after the cancel\n", ms - 100);
+  EXPECT_LT(ms, 1000);
+  ASSERT_FALSE(*st);
+  EXPECT_EQ(st->error().code, Code::kConflict);
+  EXPECT_EQ(Outcome("stop_vm", vm.name), "interrupted");
+  EXPECT_EQ(calls->load(), 1);
+  // Cancelled before it starts: answered in the call, nothing sent.
+  st.reset();
+  p->StopVm(op, spec, &vm, [&](Status s) { st = std::move(s); });
+  ASSERT_TRUE(st.has_value());
+  EXPECT_FALSE(*st);
+  EXPECT_EQ(calls->load(), 1);
+}
+
+TEST_F(Libvirt, ACancelledStopWaitsOutTheCallUnderWayButNotTheNextWait) {
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto p = Make("test:///default", IgnoresAcpi(calls, 400));
+  InstanceSpec spec;
+  spec.id = util::RandomToken(6);
+  ServerInfo vm;
+  vm.name = VmName(spec.id, 0);
+  Operation op = Op("r-stop");
+  std::optional<Status> st;
+  auto t0 = util::NowMs();
+  p->StopVm(op, spec, &vm, [&](Status s) { st = std::move(s); });
+  uv::Timer later(&loop_);
+  later.Start(50, 0, [&] { op.cancel->Cancel(); });
+  ASSERT_TRUE(RunUntil(&loop_, st, 5000));
+  long ms = static_cast<long>(util::NowMs() - t0);
+  EXPECT_GE(ms, 390);   // the blocking call could not be interrupted
+  EXPECT_LT(ms, 1400);  // but the minute's wait after it never began
+  ASSERT_FALSE(*st);
+  EXPECT_EQ(st->error().code, Code::kConflict);
+  EXPECT_EQ(calls->load(), 1);
+}
+
+TEST_F(Libvirt, ACancelledCreateMakesNoFurtherVmAndItsRollbackLeavesNone) {
+  auto p = Make();
+  InstanceSpec spec;
+  spec.id = util::RandomToken(6);
+  spec.slaves = 3;
+  Operation op = Op("r-create");
+  std::vector<ServerInfo> servers;
+  std::optional<Status> st;
+  p->CreateCluster(op, spec, &servers, [&](Status s) { st = std::move(s); });
+  op.cancel->Cancel();  // while the master's define and start run on the pool
+  ASSERT_TRUE(RunUntil(&loop_, st, 5000));
+  ASSERT_FALSE(*st);
+  EXPECT_EQ(st->error().code, Code::kConflict);
+  int left = 0;
+  for (int i = 0; i <= 3; ++i) left += Exists(*p, VmName(spec.id, i));
+  EXPECT_EQ(left, 1) << "the create went on after its cancel";
+  Operation rollback = Op("r-cancel");
+  ASSERT_TRUE(Wait([&](auto d) { p->DestroyCluster(rollback, spec, &servers, d); }));
+  left = 0;
+  for (int i = 0; i <= 3; ++i) left += Exists(*p, VmName(spec.id, i));
+  std::printf("libvirt: domains left after a cancelled create's rollback: %d\n", left);
+  EXPECT_EQ(left, 0);
 }
 
 }  // namespace

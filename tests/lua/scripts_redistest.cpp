@@ -59,6 +59,22 @@ class LuaScripts : public ::testing::Test {
                                    domain::CodeOf(domain::TransitionalStatus(a)), Allowed(a), "req",
                                    std::stoll(now), "now", 100, "", token});
   }
+  /// admit_cancel.lua, with the moves of the domain table (domain::CancelTo).
+  std::vector<std::string> Cancel(const std::string& id, const std::string& tenant = "t1") {
+    std::string moves = ",";
+    for (int c = 0; c < domain::kStatusCount; ++c) {
+      if (auto to = domain::CancelTo(static_cast<domain::InstanceStatus>(c))) {
+        moves += std::to_string(c) + ":" + std::to_string(domain::CodeOf(*to)) + ",";
+      }
+    }
+    return Eval(
+        redis::scripts::AdmitCancel(),
+        redis::args::AdmitCancel{prefix_, id, tenant, moves, "req-x", 7, "now", 100, "tok-x"});
+  }
+  /// The last history entry, flattened (its id, then field and value, one a line).
+  std::string LastEntry(const std::string& id) {
+    return redis_->Cmd({"XREVRANGE", H(id), "+", "-", "COUNT", "1"});
+  }
   /// undo_admission.lua for one (id, gen) under `token`: undone, confirmed or absent.
   std::string Undo(const std::string& token, const std::string& id, const std::string& gen) {
     return Eval(redis::scripts::UndoAdmission(),
@@ -201,6 +217,52 @@ TEST_F(LuaScripts, EveryStatusAgreesWithTheDomainTable) {
           << domain::ActionName(a) << " from " << domain::Info(s).name;
     }
   }
+}
+
+TEST_F(LuaScripts, ACancelGoesWhereTheDomainTableSaysAndOnlyFromATransition) {
+  std::string id = Create();
+  for (int c = 0; c < domain::kStatusCount; ++c) {
+    auto s = static_cast<domain::InstanceStatus>(c);
+    SetStatus(id, s);
+    redis_->Cmd({"HDEL", I(id), "p_action"});
+    std::string gen = Field(id, "gen");
+    auto r = Cancel(id);
+    auto to = domain::CancelTo(s);
+    ASSERT_EQ(r.at(0), to ? "ok" : "refused") << domain::Info(s).name;
+    if (!to) {
+      EXPECT_EQ(r.at(1), std::to_string(c));
+      EXPECT_EQ(Field(id, "gen"), gen) << "a refused cancel changed the instance";
+      continue;
+    }
+    EXPECT_EQ(r.at(1), std::to_string(std::stoll(gen) + 1));
+    EXPECT_EQ(Field(id, "status"), std::to_string(domain::CodeOf(*to)));
+    EXPECT_EQ(Field(id, "p_action"), "cancel");
+    EXPECT_EQ(Field(id, "p_prev"), std::to_string(c));
+  }
+}
+
+TEST_F(LuaScripts, ACancelSupersedesTheRunningCommandAndItsRollbackEndsWithTheReason) {
+  std::string id = Create();
+  ASSERT_EQ(Claim(id, "1", "w1").at(0), "ok");
+  EXPECT_EQ(Cancel(id, "other").at(0), "notfound");
+  auto ok = Cancel(id);
+  ASSERT_EQ(ok.at(0), "ok");
+  EXPECT_EQ(ok.at(1), "2");
+  EXPECT_EQ(ok.at(2), "2");  // it was PENDING
+  EXPECT_EQ(Field(id, "status"),
+            std::to_string(domain::CodeOf(domain::InstanceStatus::kDestroying)));
+  EXPECT_NE(LastEntry(id).find("reason\ncancelled"), std::string::npos) << LastEntry(id);
+  // The create's worker is fenced off; a cancel of the cancel is refused.
+  EXPECT_EQ(Write(id, "1", "w1", domain::InstanceStatus::kClusterCreated, false), "stale");
+  EXPECT_EQ(Cancel(id).at(0), "refused");
+  ASSERT_EQ(Claim(id, "2", "w2").at(0), "ok");
+  EXPECT_EQ(Write(id, "2", "w2", domain::InstanceStatus::kDestroyed, true).substr(0, 2), "ok");
+  EXPECT_NE(LastEntry(id).find("reason\ncancelled"), std::string::npos) << LastEntry(id);
+  // Other final writes carry no reason.
+  std::string other = Create();
+  ASSERT_EQ(Claim(other, "1", "w1").at(0), "ok");
+  ASSERT_EQ(Write(other, "1", "w1", domain::InstanceStatus::kStarted, true), "ok");
+  EXPECT_EQ(LastEntry(other).find("reason"), std::string::npos) << LastEntry(other);
 }
 
 TEST_F(LuaScripts, ClaimFencesStaleGenAndDoubleClaim) {

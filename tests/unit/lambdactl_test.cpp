@@ -71,6 +71,12 @@ TEST(Lambdactl, GoalsAndFailures) {
   EXPECT_FALSE(IsFailure(stop, InstanceStatus::kHadoopFailed));
   EXPECT_EQ(GoalOf("destroy")->reached, InstanceStatus::kDestroyed);
   EXPECT_FALSE(GoalOf("status"));
+  // A cancel ends where its rollback goes, read from the status it wrote.
+  EXPECT_EQ(GoalOfCancel(InstanceStatus::kDestroying)->reached, InstanceStatus::kDestroyed);
+  EXPECT_EQ(GoalOfCancel(InstanceStatus::kStopping)->reached, InstanceStatus::kStopped);
+  EXPECT_EQ(GoalOfCancel(InstanceStatus::kStarting)->reached, InstanceStatus::kStarted);
+  EXPECT_EQ(GoalOfCancel(InstanceStatus::kStarted)->reached, InstanceStatus::kStarted);
+  EXPECT_FALSE(GoalOfCancel(InstanceStatus::kPending));
 }
 
 TEST(Lambdactl, TheProgressLine) {

@@ -67,5 +67,40 @@ TEST(Plan, ATenantReadsTheFailedStepAndAnErrorIdOnly) {
             0u);
 }
 
+TEST(Plan, ACancelRollsBackByTheStatusItsAdmissionWrote) {
+  // A create in progress: DESTROYING, every VM the spec names released.
+  auto undo_create = MakePlan(Action::kCancel, InstanceStatus::kDestroying);
+  ASSERT_EQ(undo_create.steps.size(), 1u);
+  EXPECT_EQ(undo_create.steps[0].kind, StepKind::kDestroyCluster);
+  EXPECT_EQ(undo_create.final_status, InstanceStatus::kDestroyed);
+  // A start: STOPPING, services then VMs, back to STOPPED.
+  auto undo_start = MakePlan(Action::kCancel, InstanceStatus::kStopping);
+  ASSERT_EQ(undo_start.steps.size(), 2u);
+  EXPECT_EQ(undo_start.steps[0].kind, StepKind::kStopServices);
+  EXPECT_EQ(undo_start.steps[1].kind, StepKind::kStopVms);
+  EXPECT_EQ(undo_start.final_status, InstanceStatus::kStopped);
+  // A stop: STARTING, VMs then services, back to STARTED.
+  auto undo_stop = MakePlan(Action::kCancel, InstanceStatus::kStarting);
+  ASSERT_EQ(undo_stop.steps.size(), 2u);
+  EXPECT_EQ(undo_stop.steps[0].kind, StepKind::kStartVms);
+  EXPECT_EQ(undo_stop.steps[1].kind, StepKind::kStartServices);
+  EXPECT_EQ(undo_stop.final_status, InstanceStatus::kStarted);
+  // A rollback step that fails ends FAILED, as the action it runs would.
+  EXPECT_EQ(undo_start.steps[0].on_failure, InstanceStatus::kFailed);
+  // Anywhere else it has nothing to do.
+  EXPECT_TRUE(MakePlan(Action::kCancel, InstanceStatus::kStarted).steps.empty());
+}
+
+TEST(Plan, EveryCancellableStatusHasARollback) {
+  for (int c = 0; c < domain::kStatusCount; ++c) {
+    auto s = static_cast<InstanceStatus>(c);
+    auto to = domain::CancelTo(s);
+    if (!to) continue;
+    auto p = MakePlan(Action::kCancel, *to);
+    EXPECT_FALSE(p.steps.empty()) << domain::Info(s).name;
+    EXPECT_TRUE(domain::IsSettled(p.final_status)) << domain::Info(s).name;
+  }
+}
+
 }  // namespace
 }  // namespace lambda::worker

@@ -17,7 +17,7 @@ struct Case {
 
 std::vector<Case> AllCases() {
   std::vector<Case> out;
-  for (auto a : {Action::kStart, Action::kStop, Action::kDestroy}) {
+  for (auto a : {Action::kStart, Action::kStop, Action::kDestroy, Action::kCancel}) {
     for (int c = 0; c < kStatusCount; ++c) out.push_back({a, static_cast<InstanceStatus>(c)});
   }
   return out;
@@ -70,6 +70,28 @@ TEST_P(AdmitTable, MatchesSpec) {
                   "Can't destroy a lambda instance while lambda instance status is " + name + ".");
       }
       break;
+    case Action::kCancel: {
+      // SPEC §4.5: a create in progress rolls back to DESTROYED, a start to STOPPED, a stop to
+      // STARTED; a settled instance (and a destroy, which cannot be undone) is a 409.
+      bool creating = status == InstanceStatus::kPending;
+      for (const auto& step : CreateSteps()) creating = creating || step.done == status;
+      if (creating) {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted) << name;
+        EXPECT_EQ(d.next, InstanceStatus::kDestroying) << name;
+      } else if (status == InstanceStatus::kStarting) {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted);
+        EXPECT_EQ(d.next, InstanceStatus::kStopping);
+      } else if (status == InstanceStatus::kStopping) {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kAdmitted);
+        EXPECT_EQ(d.next, InstanceStatus::kStarting);
+      } else {
+        EXPECT_EQ(d.outcome, AdmitOutcome::kConflict) << name;
+        EXPECT_EQ(d.message,
+                  "Can't cancel a lambda instance while lambda instance status is " + name + ".");
+      }
+      EXPECT_EQ(CancelTo(status).has_value(), d.outcome == AdmitOutcome::kAdmitted) << name;
+      break;
+    }
     default:
       FAIL();
   }

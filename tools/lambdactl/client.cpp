@@ -286,7 +286,7 @@ bool LoadSettings(const std::map<std::string, std::string>& flags, Settings* s) 
 
 bool IsClientVerb(const std::string& verb) {
   for (const char* v :
-       {"create", "start", "stop", "destroy", "status", "list", "watch", "events"}) {
+       {"create", "start", "stop", "destroy", "cancel", "status", "list", "watch", "events"}) {
     if (verb == v) return true;
   }
   return false;
@@ -342,6 +342,28 @@ int RunClient(const std::vector<std::string>& pos, const std::map<std::string, s
     if (!a.transport_ok || a.status != 202) return Fail(a);
     if (s.json) std::printf("%s\n", JsonForTerminal(a.body).c_str());
     return wait ? WaitFor(s, id, *GoalOf(verb)) : kReached;
+  }
+  if (verb == "cancel") {
+    const std::string& id = pos[1];
+    Answer a = Call(s, "POST", "/api/lambda-instances/" + id + "/", R"({"action":"cancel"})",
+                    "application/json");
+    if (!a.transport_ok || a.status != 202) return Fail(a);
+    if (s.json) std::printf("%s\n", JsonForTerminal(a.body).c_str());
+    if (!wait) return kReached;
+    // Where the rollback ends depends on where the instance was: its status now says.
+    Answer st = Call(s, "GET", "/api/lambda-instances/" + id + "/status/");
+    rapidjson::Document d;
+    if (!st.transport_ok || st.status != 200 || !json::Parse(st.body, &d) || !d.IsObject() ||
+        !d.HasMember("data") || !d["data"].IsArray() || d["data"].Empty() ||
+        !d["data"][0].IsObject() || !d["data"][0].HasMember("status") ||
+        !d["data"][0]["status"].IsObject() || !d["data"][0]["status"].HasMember("message") ||
+        !d["data"][0]["status"]["message"].IsString()) {
+      return Fail(st);
+    }
+    auto now = domain::FromName(d["data"][0]["status"]["message"].GetString());
+    auto goal = now ? GoalOfCancel(*now) : std::nullopt;
+    if (!goal) return Fail(st);
+    return WaitFor(s, id, *goal);
   }
   if (verb == "status") {
     return Show(s, "/api/lambda-instances/" + pos[1] + "/status/", true,

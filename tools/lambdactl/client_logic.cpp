@@ -141,6 +141,23 @@ std::optional<Goal> GoalOf(std::string_view verb) {
   return std::nullopt;
 }
 
+std::optional<Goal> GoalOfCancel(domain::InstanceStatus s) {
+  using domain::InstanceStatus;
+  switch (s) {
+    case InstanceStatus::kDestroying:
+    case InstanceStatus::kDestroyed:
+      return Goal{InstanceStatus::kDestroyed, false};
+    case InstanceStatus::kStopping:
+    case InstanceStatus::kStopped:
+      return Goal{InstanceStatus::kStopped, false};
+    case InstanceStatus::kStarting:
+    case InstanceStatus::kStarted:
+      return Goal{InstanceStatus::kStarted, false};
+    default:
+      return std::nullopt;
+  }
+}
+
 bool IsFailure(const Goal& g, domain::InstanceStatus s) {
   return s == domain::InstanceStatus::kFailed || (g.create && domain::IsBuildFailure(s));
 }

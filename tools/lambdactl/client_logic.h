@@ -37,6 +37,9 @@ struct Goal {
   bool create = false;  ///< the build steps count as progress, *_FAILED as failure
 };
 std::optional<Goal> GoalOf(std::string_view verb);
+/// Where a cancel ends, from the status its admission wrote (or the rollback reached already):
+/// DESTROYING → DESTROYED, STOPPING → STOPPED, STARTING → STARTED; nullopt otherwise.
+std::optional<Goal> GoalOfCancel(domain::InstanceStatus s);
 /// Failed for this goal: FAILED, or one of the build's *_FAILED during a create.
 bool IsFailure(const Goal& g, domain::InstanceStatus s);
 

@@ -67,6 +67,20 @@ Result<AdmitReply> ParseOne(const std::string& id, const Result<redis::Value>& r
   return RedisAdmissionStore::ParseAdmit(AdmitPlan::Kind::kOne, {id}, *r);
 }
 
+/// admit_cancel.lua's ",from:to," pairs, from the domain table (domain::CancelTo).
+const std::string& CancelMoves() {
+  static const std::string moves = [] {
+    std::string m = ",";
+    for (int code = 0; code < domain::kStatusCount; ++code) {
+      auto from = domain::FromCode(code);
+      auto to = from ? domain::CancelTo(*from) : std::nullopt;
+      if (to) m += std::to_string(code) + ":" + std::to_string(domain::CodeOf(*to)) + ",";
+    }
+    return m;
+  }();
+  return moves;
+}
+
 /// index_create.lua's {'quota', max}: the tenant's quota of live instances, met.
 std::optional<int64_t> OverQuota(const redis::Value& v) {
   if (v.elements.size() != 2 || v.elements[0].str != "quota") return std::nullopt;
@@ -121,6 +135,13 @@ void RedisAdmissionStore::Replicated(Result<AdmitReply> reply,
 void RedisAdmissionStore::AdmitOne(const AdmitPlan& plan, const std::string& id,
                                    const std::string& token, redis::Callback done) {
   const int64_t now = util::NowMs();
+  if (plan.action == domain::Action::kCancel) {
+    // Where a cancel goes depends on where the instance is: admit_cancel.lua decides.
+    const redis::args::AdmitCancel c{
+        prefix_,      id,   plan.tenant, CancelMoves(), plan.request_id, now, util::Rfc3339(now),
+        history_max_, token};
+    return redis_->EvalSha(redis::scripts::AdmitCancel(), c.Keys(), c.Argv(), std::move(done));
+  }
   const redis::args::Admit a{prefix_,
                              id,
                              plan.tenant,

@@ -141,10 +141,11 @@ Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids) {
   for (const auto& m : doc.GetObject()) {
     std::string_view name(m.name.GetString(), m.name.GetStringLength());
     if (name == "action") {
-      if (!m.value.IsString()) return bad("action: must be one of start, stop, destroy");
+      if (!m.value.IsString()) return bad("action: must be one of start, stop, destroy, cancel");
       out.action.assign(m.value.GetString(), m.value.GetStringLength());
-      if (out.action != "start" && out.action != "stop" && out.action != "destroy")
-        return bad("action: must be one of start, stop, destroy");
+      if (out.action != "start" && out.action != "stop" && out.action != "destroy" &&
+          out.action != "cancel")
+        return bad("action: must be one of start, stop, destroy, cancel");
       has_action = true;
     } else if (name == "ids") {
       if (!m.value.IsArray()) return bad("ids: must be an array of instance ids");
@@ -165,7 +166,7 @@ Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids) {
                  "' (allowed: action, ids, atomic)");
     }
   }
-  if (!has_action) return bad("action: required (start, stop or destroy)");
+  if (!has_action) return bad("action: required (start, stop, destroy or cancel)");
   if (!has_ids || out.ids.empty()) return bad("ids: at least one instance id is required");
   if (out.ids.size() > max_ids)
     return bad("ids: at most " + std::to_string(max_ids) + " instance ids per batch");

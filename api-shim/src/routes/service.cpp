@@ -176,6 +176,7 @@ void Service(Core& core, const std::shared_ptr<Call>& call) {
       const auto& action = *decoded;
       if (action == "start") return Transition(core, call, domain::Action::kStart);
       if (action == "stop") return Transition(core, call, domain::Action::kStop);
+      if (action == "cancel") return Transition(core, call, domain::Action::kCancel);
       return Error(core, *call, 400, kBadAction);
     }
     default:

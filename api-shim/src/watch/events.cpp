@@ -31,6 +31,7 @@ void WriteEntry(json::Writer& w, std::string_view instance_id, const HistoryEntr
   KV(w, "at", util::Rfc3339(e.at_ms));
   KV(w, "at_ms", e.at_ms);
   if (!e.note.empty()) KV(w, "note", e.note);
+  if (!e.reason.empty()) KV(w, "reason", e.reason);
   w.EndObject();
 }
 
@@ -137,6 +138,8 @@ std::vector<HistoryEntry> EntriesFromReply(const redis::Value& reply) {
         e.worker = v.str;
       } else if (k == "note") {
         e.note = v.str;
+      } else if (k == "reason") {
+        e.reason = v.str;
       } else if (k == "at") {
         e.at_ms = v.AsInt();
       }

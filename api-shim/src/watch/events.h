@@ -43,7 +43,8 @@ struct HistoryEntry {
   std::string request_id;
   std::string worker;  ///< empty for the shim's own writes (admissions)
   int64_t at_ms = 0;
-  std::string note;  ///< why, for the writes no worker made (an undone admission, the reconciler)
+  std::string note;    ///< why, for the writes no worker made (an undone admission, the reconciler)
+  std::string reason;  ///< "cancelled": an entry of a cancel (SPEC §4.5)
 };
 /// From an XRANGE/XREVRANGE reply; entries it cannot read are skipped.
 std::vector<HistoryEntry> EntriesFromReply(const redis::Value& reply);

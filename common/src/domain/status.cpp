@@ -84,6 +84,8 @@ bool AllowedFromStatus(Action a, InstanceStatus s) {
     case Action::kPause:
     case Action::kResume:
       return s == InstanceStatus::kStarted;
+    case Action::kCancel:
+      return CancelTo(s).has_value();
     case Action::kCreate:
       return false;
   }
@@ -91,6 +93,24 @@ bool AllowedFromStatus(Action a, InstanceStatus s) {
 }
 
 }  // namespace
+
+std::optional<InstanceStatus> CancelTo(InstanceStatus current) {
+  switch (current) {
+    case InstanceStatus::kPending:
+      return InstanceStatus::kDestroying;
+    case InstanceStatus::kStarting:
+      return InstanceStatus::kStopping;
+    case InstanceStatus::kStopping:
+      return InstanceStatus::kStarting;
+    default:
+      break;
+  }
+  // A build step done (CLUSTER_CREATED … FLINK_INSTALLED): the create is still on its way.
+  for (const auto& step : kCreateSteps) {
+    if (step.done == current) return InstanceStatus::kDestroying;
+  }
+  return std::nullopt;
+}
 
 const StatusInfo& Info(InstanceStatus s) { return kTable[static_cast<size_t>(s)]; }
 
@@ -132,6 +152,8 @@ std::string_view ActionName(Action a) {
       return "pause";
     case Action::kResume:
       return "resume";
+    case Action::kCancel:
+      return "cancel";
   }
   return "create";
 }
@@ -143,10 +165,17 @@ std::optional<Action> ParseAction(std::string_view name) {
   if (name == "destroy") return Action::kDestroy;
   if (name == "pause") return Action::kPause;
   if (name == "resume") return Action::kResume;
+  if (name == "cancel") return Action::kCancel;
   return std::nullopt;
 }
 
 AdmitDecision Admit(Action action, InstanceStatus current) {
+  if (action == Action::kCancel) {
+    if (auto to = CancelTo(current)) return {AdmitOutcome::kAdmitted, *to, {}};
+    return {AdmitOutcome::kConflict, current,
+            "Can't cancel a lambda instance while lambda instance status is " +
+                std::string(Info(current).name) + "."};
+  }
   const ActionRule* rule = RuleFor(action);
   if (rule == nullptr) return {AdmitOutcome::kConflict, current, "Unsupported action."};
   if (AllowedFromStatus(action, current)) return {AdmitOutcome::kAdmitted, rule->transitional, {}};
@@ -173,6 +202,8 @@ InstanceStatus TransitionalStatus(Action action) {
   if (action == Action::kCreate) return InstanceStatus::kPending;
   // A pause or resume stays STARTED (the VMs run throughout); the pending command says which.
   if (action == Action::kPause || action == Action::kResume) return InstanceStatus::kStarted;
+  // Where a cancel goes depends on where the instance is (CancelTo); admit_cancel.lua knows.
+  if (action == Action::kCancel) return InstanceStatus::kDestroying;
   return RuleFor(action)->transitional;
 }
 

@@ -23,6 +23,10 @@ std::vector<std::string> Admit::Argv() const {
           mode,    token};
 }
 
+std::vector<std::string> AdmitCancel::Argv() const {
+  return {prefix, id, tenant, moves, request_id, S(now_ms), now_rfc3339, S(history_max), token};
+}
+
 std::vector<std::string> AdmitCreate::Argv() const {
   return {prefix,    id,          tenant,         name,  info_json, request_id,
           S(now_ms), now_rfc3339, S(history_max), token, S(seq)};
@@ -95,6 +99,10 @@ std::vector<std::string> HistoryTail::Argv() const { return {start, std::to_stri
 // KEYS: the order documented at the top of each script.
 
 std::vector<std::string> Admit::Keys() const {
+  return {keys::Instance(prefix, id), keys::History(prefix, id), keys::PendingOf(prefix, id)};
+}
+
+std::vector<std::string> AdmitCancel::Keys() const {
   return {keys::Instance(prefix, id), keys::History(prefix, id), keys::PendingOf(prefix, id)};
 }
 

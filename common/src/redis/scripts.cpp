@@ -9,6 +9,7 @@
 namespace lambda::lua {
 extern const std::string_view k_admit_create;
 extern const std::string_view k_admit;
+extern const std::string_view k_admit_cancel;
 extern const std::string_view k_undo_admission;
 extern const std::string_view k_claim;
 extern const std::string_view k_write_status;
@@ -50,6 +51,7 @@ Script WithStatusConstants(std::string_view name, std::string_view body) {
 
 LAMBDA_SCRIPT(AdmitCreate, k_admit_create, "admit_create")
 LAMBDA_SCRIPT(Admit, k_admit, "admit")
+LAMBDA_SCRIPT(AdmitCancel, k_admit_cancel, "admit_cancel")
 LAMBDA_SCRIPT(UndoAdmission, k_undo_admission, "undo_admission")
 LAMBDA_SCRIPT(Claim, k_claim, "claim")
 LAMBDA_SCRIPT(WriteStatus, k_write_status, "write_status")

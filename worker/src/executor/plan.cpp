@@ -10,6 +10,20 @@ using domain::InstanceStatus;
 Plan MakePlan(Action action, InstanceStatus current, bool services) {
   Plan p;
   switch (action) {
+    // A cancel's admission wrote the transitional status its rollback runs under (SPEC §4.5,
+    // domain::CancelTo): a create in progress is destroyed, a start stopped, a stop started.
+    case Action::kCancel:
+      switch (current) {
+        case InstanceStatus::kDestroying:
+          return MakePlan(Action::kDestroy, current, services);
+        case InstanceStatus::kStopping:
+          return MakePlan(Action::kStop, current, services);
+        case InstanceStatus::kStarting:
+          return MakePlan(Action::kStart, current, services);
+        default:
+          p.final_status = current;
+          return p;  // not a rollback in progress (a stale copy): nothing to do
+      }
     case Action::kCreate: {
       p.final_status = InstanceStatus::kStarted;
       // Resume after the last build step whose status was written.

@@ -56,12 +56,13 @@ bool IsSettled(InstanceStatus s);
 bool IsBuildFailure(InstanceStatus s);  ///< one of the *_FAILED statuses of create
 
 /// kPause / kResume are the Feldera dialect's (SPEC §4.3): within STARTED, services stopped or
-/// started again with the VMs kept; they have no row in the §2 table.
-enum class Action { kCreate, kStart, kStop, kDestroy, kPause, kResume };
-inline constexpr int kActionCount = 6;
-inline constexpr Action kAllActions[kActionCount] = {Action::kCreate, Action::kStart,
-                                                     Action::kStop,   Action::kDestroy,
-                                                     Action::kPause,  Action::kResume};
+/// started again with the VMs kept; they have no row in the §2 table. kCancel (SPEC §4.5) rolls
+/// a transitional instance back to where it was (CancelTo).
+enum class Action { kCreate, kStart, kStop, kDestroy, kPause, kResume, kCancel };
+inline constexpr int kActionCount = 7;
+inline constexpr Action kAllActions[kActionCount] = {
+    Action::kCreate, Action::kStart,  Action::kStop,  Action::kDestroy,
+    Action::kPause,  Action::kResume, Action::kCancel};
 std::string_view ActionName(Action a);
 std::optional<Action> ParseAction(std::string_view name);
 
@@ -76,8 +77,15 @@ struct AdmitDecision {
 AdmitDecision Admit(Action action, InstanceStatus current);
 /// The statuses from which `action` is admitted; Lua gets these as arguments.
 std::vector<InstanceStatus> AllowedFrom(Action action);
-/// The transitional status an admitted action writes at once.
+/// The transitional status an admitted action writes at once (a cancel's depends on where the
+/// instance is: CancelTo).
 InstanceStatus TransitionalStatus(Action action);
+/// A cancel of an instance in `current` (SPEC §4.5): the transitional status its rollback runs
+/// under, which also names the rollback — a create in progress (PENDING or a build step done)
+/// is destroyed (DESTROYING → DESTROYED), a start stopped again (STOPPING → STOPPED), a stop
+/// started again (STARTING → STARTED). nullopt: nothing to cancel (settled, or DESTROYING and
+/// SCALING_*, which cannot be undone).
+std::optional<InstanceStatus> CancelTo(InstanceStatus current);
 
 /// One step of the create lifecycle: the status written on success and on failure.
 struct BuildStep {

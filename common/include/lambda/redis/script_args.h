@@ -29,6 +29,19 @@ struct Admit {
   std::vector<std::string> Argv() const;
 };
 
+/// admit_cancel.lua
+struct AdmitCancel {
+  std::string prefix, id, tenant;
+  std::string moves;  ///< ",2:5,3:4,4:3,…": from which status a cancel goes where (CancelTo)
+  std::string request_id;
+  int64_t now_ms = 0;
+  std::string now_rfc3339;
+  int history_max = 0;
+  std::string token;
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
 /// admit_create.lua
 struct AdmitCreate {
   std::string prefix, id, tenant, name, info_json, request_id;

@@ -9,6 +9,7 @@ namespace lambda::redis::scripts {
 
 const Script& AdmitCreate();
 const Script& Admit();
+const Script& AdmitCancel();  ///< admit_cancel.lua
 const Script& UndoAdmission();
 const Script& Claim();
 const Script& WriteStatus();

@@ -14,9 +14,12 @@ struct LibvirtProvider::Stop {
   int64_t started_ms = util::NowMs();
   int shutdowns = 0;
   bool in_call = false;  ///< a pool call is under way
+  uint64_t reg = 0;      ///< its registration with op.cancel
 };
 
 namespace {
+
+const Error kInterrupted{Code::kConflict, "libvirt: interrupted: the command was superseded"};
 
 /// One blocking call on libuv's pool; the request owns itself until its after-callback.
 struct PoolCall {
@@ -89,6 +92,8 @@ void LibvirtProvider::CreateFrom(const Operation& op, const InstanceSpec& spec,
     *servers = std::move(*planned);
     return done(OkStatus());
   }
+  // Cancelled: the VMs made so far are the rollback's to remove (it goes by their names).
+  if (op.cancel->cancelled()) return done(kInterrupted);
   const ServerInfo& planned_vm = (*planned)[index];
   VmFacts vm;
   vm.name = planned_vm.name;
@@ -155,9 +160,26 @@ void LibvirtProvider::StartVm(const Operation& op, const InstanceSpec&, ServerIn
 
 void LibvirtProvider::StopVm(const Operation& op, const InstanceSpec&, ServerInfo* server,
                              Done done) {
+  if (op.cancel->cancelled()) return done(kInterrupted);
   uint64_t id = ++next_stop_;
-  stops_.emplace(id, std::make_unique<Stop>(loop_, op, server, std::move(done)));
+  auto& stop =
+      *stops_.emplace(id, std::make_unique<Stop>(loop_, op, server, std::move(done))).first->second;
+  // By id only: the stop (which holds `done`, which holds the job, which holds the
+  // cancellation) is found in stops_, so the registration owns nothing of it.
+  std::weak_ptr<bool> alive = alive_;
+  stop.reg = op.cancel->OnCancel([this, alive, id] {
+    if (!alive.expired()) InterruptStop(id);
+  });
   ShutdownTick(id);
+}
+
+void LibvirtProvider::InterruptStop(uint64_t id) {
+  auto it = stops_.find(id);
+  if (it == stops_.end()) return;
+  it->second->reg = 0;  // Cancel ran it: nothing left to forget
+  // A call under way cannot be interrupted: its answer ends the stop (ShutdownTick's callback).
+  if (it->second->in_call) return;
+  FinishStop(id, kInterrupted, "interrupted", "the command was superseded");
 }
 
 void LibvirtProvider::ShutdownTick(uint64_t id) {
@@ -167,25 +189,33 @@ void LibvirtProvider::ShutdownTick(uint64_t id) {
   bool force = waited >= static_cast<int64_t>(config_.stop_timeout_ms);
   std::string name = it->second->server->name;
   it->second->in_call = true;
-  OffLoop([name, force](Session& s) { return force ? s.PowerOff(name) : s.Shutdown(name); },
-          [this, id, force, waited](Result<VmState> r) {
-            auto found = stops_.find(id);
-            if (found == stops_.end()) return;  // the STOPPED event came first
-            Stop& stop = *found->second;
-            stop.in_call = false;
-            if (!r) return FinishStop(id, r.error(), "failed", r.error().message);
-            if (force) {
-              return FinishStop(id, OkStatus(), "stopped",
-                                "powered off after " + std::to_string(waited) + " ms");
-            }
-            if (r->outcome == "shutdown_sent") ++stop.shutdowns;
-            if (!r->active) {
-              bool never_ran = stop.shutdowns == 0;
-              return FinishStop(id, OkStatus(), never_ran ? "already_stopped" : "stopped",
-                                never_ran ? "" : "acpi shutdown");
-            }
-            stop.timer.Start(config_.shutdown_retry_ms, 0, [this, id] { ShutdownTick(id); });
-          });
+  auto call = config_.stop_call;
+  OffLoop(
+      [name, force, call](Session& s) {
+        if (call) return call(s, name, force);
+        return force ? s.PowerOff(name) : s.Shutdown(name);
+      },
+      [this, id, force, waited](Result<VmState> r) {
+        auto found = stops_.find(id);
+        if (found == stops_.end()) return;  // the STOPPED event came first
+        Stop& stop = *found->second;
+        stop.in_call = false;
+        if (!r) return FinishStop(id, r.error(), "failed", r.error().message);
+        if (stop.op.cancel->cancelled()) {
+          return FinishStop(id, kInterrupted, "interrupted", "the command was superseded");
+        }
+        if (force) {
+          return FinishStop(id, OkStatus(), "stopped",
+                            "powered off after " + std::to_string(waited) + " ms");
+        }
+        if (r->outcome == "shutdown_sent") ++stop.shutdowns;
+        if (!r->active) {
+          bool never_ran = stop.shutdowns == 0;
+          return FinishStop(id, OkStatus(), never_ran ? "already_stopped" : "stopped",
+                            never_ran ? "" : "acpi shutdown");
+        }
+        stop.timer.Start(config_.shutdown_retry_ms, 0, [this, id] { ShutdownTick(id); });
+      });
 }
 
 void LibvirtProvider::FinishStop(uint64_t id, Status st, const std::string& outcome,
@@ -193,6 +223,8 @@ void LibvirtProvider::FinishStop(uint64_t id, Status st, const std::string& outc
   auto node = stops_.extract(id);
   if (node.empty()) return;
   Stop& stop = *node.mapped();
+  if (stop.reg != 0) stop.op.cancel->Forget(stop.reg);
+  stop.reg = 0;
   stop.timer.Stop();
   stop.op.record({"stop_vm", stop.server->name, outcome, detail});
   if (st) stop.server->status = "SHUTOFF";
@@ -225,6 +257,7 @@ void LibvirtProvider::DestroyFrom(const Operation& op,
     for (auto& s : *servers) s.status = "DELETED";
     return done(OkStatus());
   }
+  if (op.cancel->cancelled()) return done(kInterrupted);
   std::string name = (*planned)[index].name;
   GuestConfig guest = config_.guest;
   OffLoop([name, guest](Session& s) { return s.Remove(name, guest); },

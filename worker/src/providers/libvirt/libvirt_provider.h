@@ -5,10 +5,15 @@
 /// `EventSink` and a uv_async. Stop is an ACPI shutdown, repeated every `shutdown_retry_ms`
 /// (a shutdown sent before the guest's acpid runs is lost), and a power-off at
 /// `stop_timeout_ms`; it ends on the domain's STOPPED event.
+/// Interruptible (SPEC §5): a cancelled operation (`Operation::cancel`: superseded or cancelled)
+/// answers kConflict at once while it waits between shutdowns, and as soon as the blocking call
+/// under way returns otherwise (a call on the pool cannot be interrupted); it starts no further
+/// call (a create's next VM, a destroy's next VM, the next shutdown).
 /// Thread: loop only. Calls in flight when the provider is destroyed finish on the pool, and
 /// their callbacks are dropped.
 #include <uv.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -24,6 +29,9 @@ struct LibvirtConfig {
   GuestConfig guest;
   uint64_t stop_timeout_ms = 30000;
   uint64_t shutdown_retry_ms = 2000;
+  /// The blocking call of one stop tick (ACPI shutdown, or power-off when `force`); empty: the
+  /// session's Shutdown / PowerOff. Tests put a guest that ignores ACPI here.
+  std::function<Result<VmState>(Session&, const std::string& name, bool force)> stop_call;
 };
 
 class LibvirtProvider : public Provider {
@@ -62,6 +70,8 @@ class LibvirtProvider : public Provider {
   void DestroyFrom(const Operation& op, const std::shared_ptr<std::vector<ServerInfo>>& planned,
                    size_t index, std::vector<ServerInfo>* servers, Done done);
   void ShutdownTick(uint64_t id);
+  /// The stop's command was cancelled: answered now while it waits, else when its call returns.
+  void InterruptStop(uint64_t id);
   void FinishStop(uint64_t id, Status st, const std::string& outcome, const std::string& detail);
   void OnEvents();
 
