@@ -31,6 +31,15 @@ void WriteEntry(json::Writer& w, std::string_view instance_id, const HistoryEntr
   KV(w, "at", util::Rfc3339(e.at_ms));
   KV(w, "at_ms", e.at_ms);
   if (!e.note.empty()) KV(w, "note", e.note);
+  if (!e.key_id.empty()) {
+    Key(w, "actor");
+    w.StartObject();
+    KV(w, "key_id", e.key_id);
+    KV(w, "key_name", e.key_name);
+    w.EndObject();
+    KV(w, "client", e.client);
+    KV(w, "dialect", e.dialect);
+  }
   w.EndObject();
 }
 
@@ -139,6 +148,14 @@ std::vector<HistoryEntry> EntriesFromReply(const redis::Value& reply) {
         e.note = v.str;
       } else if (k == "at") {
         e.at_ms = v.AsInt();
+      } else if (k == "key_id") {
+        e.key_id = v.str;
+      } else if (k == "key_name") {
+        e.key_name = v.str;
+      } else if (k == "client") {
+        e.client = v.str;
+      } else if (k == "dialect") {
+        e.dialect = v.str;
       }
     }
     if (has_status) out.push_back(std::move(e));

@@ -44,6 +44,8 @@ struct HistoryEntry {
   std::string worker;  ///< empty for the shim's own writes (admissions)
   int64_t at_ms = 0;
   std::string note;  ///< why, for the writes no worker made (an undone admission, the reconciler)
+  /// Who admitted it (SPEC §4.5 Audit): set on the entries admissions write since audit exists.
+  std::string key_id, key_name, client, dialect;
 };
 /// From an XRANGE/XREVRANGE reply; entries it cannot read are skipped.
 std::vector<HistoryEntry> EntriesFromReply(const redis::Value& reply);
