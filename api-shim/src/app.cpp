@@ -4,6 +4,8 @@
 #include <csignal>
 #include <random>
 
+#include "audit/trail.h"
+#include "auth/scope.h"
 #include "auth/zc2.h"
 #include "lambda/crypto/sealed.h"
 #include "lambda/domain/command.h"
@@ -317,22 +319,30 @@ void App::CheckHead(const http::Request& head,
 }
 
 void App::Authenticate(const std::shared_ptr<Call>& call, std::function<void()> then) {
-  auto checked = [this, call, then = std::move(then)](Result<std::optional<std::string>> tenant) {
-    if (!tenant) return ReplyUnavailable(*call, tenant.error().message);
-    if (!*tenant) {
+  auto checked = [this, call, then = std::move(then)](Result<std::optional<KeyIdentity>> who) {
+    if (!who) return ReplyUnavailable(*call, who.error().message);
+    if (!*who) {
       // A request whose key does not check is one without a key: limited per address (a key
       // guesser is slowed down), then 401.
       if (auto refused = gate_->AdmitAddress(call->req.peer)) return ReplyLimited(*call, *refused);
       return ReplyUnauthorized(*call);
     }
-    call->tenant = **tenant;
+    const KeyIdentity& key = **who;
+    call->tenant = key.tenant;
+    call->audit = {key.key_id, key.name, call->req.peer,
+                   std::string(audit::DialectName(routes::DialectOf(call->match.route)))};
+    // Outside its scope: refused before anything is read or changed.
+    const auto need = ScopeNeeded(call->match.route, call->req);
+    if (!domain::Permits(key.scope, need)) {
+      return ReplyDialectError(*call, 403, ScopeRefusalText(key.scope, need), {});
+    }
     then();
   };
   std::string key = routes::ExtractApiKey(call->req);
   if (key.empty() && SignedOnZenlayer(call->req, call->match.route)) {
-    return access_keys_->Check(call->req, checked);
+    return access_keys_->Identify(call->req, checked);
   }
-  auth_->Check(key, checked);
+  auth_->Identify(key, checked);
 }
 
 void App::ReplyDialectError(Call& call, int status, std::string_view text, std::string_view code) {
@@ -436,6 +446,7 @@ void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Cre
   plan.ids = {util::NewUuid()};
   plan.tenant = call->tenant;
   plan.request_id = call->request_id;
+  plan.audit = call->audit;
   plan.name = std::string(doc["instance_name"].GetString(), doc["instance_name"].GetStringLength());
   plan.max_instances = call->limits.max_instances;
   rapidjson::StringBuffer sb;
@@ -456,8 +467,9 @@ void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Cre
   };
   if (!MayAdmit(*call, 1, create_done)) return;
   Admission::Start(admission_ports_, std::move(plan),
-                   [this, tenant = call->tenant, create_done](const AdmissionOutcome& o) {
-                     Admitted(tenant, o, {o.id});
+                   [this, call, create_done](const AdmissionOutcome& o) {
+                     Admitted(call->tenant, o, {o.id});
+                     Audited(*call, domain::Action::kCreate, o, {o.id});
                      create_done(o);
                    });
 }
@@ -475,10 +487,12 @@ void App::Admit(const std::shared_ptr<Call>& call, const std::string& id, domain
   plan.request_id = call->request_id;
   plan.allowed = allowed;
   plan.mode = mode;
+  plan.audit = call->audit;
   if (!MayAdmit(*call, 1, done)) return;
   Admission::Start(admission_ports_, std::move(plan),
-                   [this, tenant = call->tenant, id, done](const AdmissionOutcome& o) {
-                     Admitted(tenant, o, {id});
+                   [this, call, action, id, done](const AdmissionOutcome& o) {
+                     Admitted(call->tenant, o, {id});
+                     Audited(*call, action, o, {id});
                      done(o);
                    });
 }
@@ -497,10 +511,12 @@ void App::AdmitMany(const std::shared_ptr<Call>& call, const std::vector<std::st
   plan.tenant = call->tenant;
   plan.request_id = call->request_id;
   plan.allowed = allowed;
+  plan.audit = call->audit;
   if (!MayAdmit(*call, ids.size(), done)) return;
   Admission::Start(admission_ports_, std::move(plan),
-                   [this, tenant = call->tenant, ids, done](const AdmissionOutcome& o) {
-                     Admitted(tenant, o, ids);
+                   [this, call, action, ids, done](const AdmissionOutcome& o) {
+                     Admitted(call->tenant, o, ids);
+                     Audited(*call, action, o, ids);
                      done(o);
                    });
 }
@@ -518,6 +534,26 @@ void App::Admitted(const std::string& tenant, const AdmissionOutcome& o,
                    const std::vector<std::string>& ids) {
   if (o.kind != AdmissionOutcome::Kind::kAccepted) return;
   for (const auto& id : ids) inflight_.OnStatus(tenant, id, false);
+}
+
+void App::Audited(const Call& call, domain::Action action, const AdmissionOutcome& o,
+                  const std::vector<std::string>& ids) {
+  if (o.kind != AdmissionOutcome::Kind::kAccepted) return;
+  // After the admission (its history entry holds the same fields atomically): not awaited, and a
+  // shim that dies in between leaves the action out of the trail, never a refused one in it.
+  const int64_t now = util::NowMs();
+  for (const auto& id : ids) {
+    redis_->Command(audit::RecordCommand(config_.redis_prefix, call.tenant, call.audit,
+                                         domain::ActionName(action), id, call.request_id, now),
+                    [](const Result<redis::Value>&) {});
+  }
+}
+
+void App::ReadAudit(const std::string& tenant, const std::string& start, int64_t count,
+                    redis::Callback done) {
+  redis_->Command({"XRANGE", redis::keys::TenantAudit(config_.redis_prefix, tenant), start, "+",
+                   "COUNT", std::to_string(count)},
+                  std::move(done));
 }
 
 void App::MaybeCrashBeforePublish(const std::string& instance_id) const {

@@ -88,6 +88,8 @@ class App final : public Core {
                 std::function<void(Result<std::vector<redis::Value>>)> done) override;
   void CountLive(const std::string& tenant,
                  const std::function<void(Result<int64_t>)>& done) override;
+  void ReadAudit(const std::string& tenant, const std::string& start, int64_t count,
+                 redis::Callback done) override;
   void ReadHistory(const std::string& id, bool reverse, std::vector<std::string> range,
                    redis::Callback done) override;
   void RunScript(const redis::Script& script, std::vector<std::string> keys,
@@ -141,6 +143,9 @@ class App final : public Core {
   /// `ids` admitted for `tenant`: in flight from now (their messages confirm it).
   void Admitted(const std::string& tenant, const AdmissionOutcome& o,
                 const std::vector<std::string>& ids);  ///< ends the watches of revoked keys
+  /// An accepted admission of `ids`: appended to the tenant's audit trail (audit/trail.h).
+  void Audited(const Call& call, domain::Action action, const AdmissionOutcome& o,
+               const std::vector<std::string>& ids);
   struct Counters {
     uint64_t rate_limited = 0;                  ///< every 429 of the limits
     uint64_t limited[kLimitRefusalKinds] = {};  ///< by LimitRefusal::Kind

@@ -42,6 +42,7 @@ struct Call {
   std::string request_id;
   std::string tenant;
   domain::TenantLimits limits;  ///< the tenant's (set with `tenant`)
+  redis::args::Audit audit;     ///< who calls (key id and name), from where, in which dialect
   routes::RouteMatch match;
 };
 
@@ -95,6 +96,9 @@ class Core {
   /// Runs one of common/lua/'s scripts (its KEYS and ARGV from script_args.h) on the live client.
   virtual void RunScript(const redis::Script& script, std::vector<std::string> keys,
                          std::vector<std::string> argv, redis::Callback done) = 0;
+  /// XRANGE of the tenant's audit trail (§4.5) from `start`, at most `count` entries.
+  virtual void ReadAudit(const std::string& tenant, const std::string& start, int64_t count,
+                         redis::Callback done) = 0;
   /// The shim's watchers (§4.4): long polls and event streams.
   virtual watch::Hub& watchers() = 0;
   virtual const std::string& redis_prefix() const = 0;
@@ -135,6 +139,8 @@ void Events(Core& core, const std::shared_ptr<Call>& call);
 void TenantEvents(Core& core, const std::shared_ptr<Call>& call);
 /// §4.4 (routes/batch.cpp): `POST /api/lambda-instances/actions/`.
 void Batch(Core& core, const std::shared_ptr<Call>& call);
+/// §4.5 (routes/audit.cpp): `GET /api/audit/`.
+void AuditTrail(Core& core, const std::shared_ptr<Call>& call);
 }  // namespace dialects
 
 }  // namespace lambda::shim

@@ -6,7 +6,8 @@
 -- republished, and the shim or the reconciler undoes it by its token (undo_admission.lua).
 -- KEYS: instance, history, outbox bucket (keys.h: one slot)
 -- ARGV: prefix, id, tenant, action, transitional_code, allowed (",1,9,"), request_id, now_ms,
---       now_rfc3339, history_max, mode ('' = leave as is; running|paused|standby), token
+--       now_rfc3339, history_max, mode ('' = leave as is; running|paused|standby), token,
+--       then who admitted it (SPEC §4.5 Audit, optional): key_id, key_name, client, dialect
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
 local key = KEYS[1]
 local cur = redis.call('HMGET', key, 'owner', 'status', 'gen')
@@ -26,7 +27,13 @@ if ARGV[11] and ARGV[11] ~= '' then
 end
 redis.call('HSET', key, unpack(fields))
 redis.call('ZADD', KEYS[3], ARGV[8], id)
-local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', 'status', ARGV[5], 'gen', gen,
-  'request_id', ARGV[7], 'worker', '', 'at', ARGV[8])
+local entry = {'status', ARGV[5], 'gen', gen, 'request_id', ARGV[7], 'worker', '', 'at', ARGV[8]}
+if ARGV[13] and ARGV[13] ~= '' then
+  entry[#entry + 1] = 'key_id'; entry[#entry + 1] = ARGV[13]
+  entry[#entry + 1] = 'key_name'; entry[#entry + 1] = ARGV[14]
+  entry[#entry + 1] = 'client'; entry[#entry + 1] = ARGV[15]
+  entry[#entry + 1] = 'dialect'; entry[#entry + 1] = ARGV[16]
+end
+local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[10], '*', unpack(entry))
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. ARGV[5] .. ' ' .. gen .. ' ' .. eid .. ' ' .. tenant)
 return {'ok', tonumber(gen), tonumber(status)}

@@ -496,7 +496,7 @@ void Stack::StartWorker(const std::vector<std::string>& extra_flags) {
 
 std::string Stack::NewKey(const std::string& tenant) {
   std::string cmd = EnvOr("LAMBDA_CTL_BIN") + " --redis-url '" + redis_url_ + "' --redis-prefix " +
-                    redis_prefix_ + " apikey create --tenant " + tenant;
+                    redis_prefix_ + " apikey create --scope admin --tenant " + tenant;
   std::string key = RunCommand(cmd).out;
   while (!key.empty() && (key.back() == '\n')) key.pop_back();
   if (key.empty()) throw std::runtime_error("lambdactl apikey create failed");

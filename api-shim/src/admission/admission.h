@@ -32,6 +32,7 @@ struct AdmitPlan {
   std::string name, info_json;  ///< kCreate
   /// kCreate: the tenant's quota of live instances when its limits hash has none (-1: none).
   int64_t max_instances = -1;
+  redis::args::Audit audit;  ///< who admits it, written into the history entry
 };
 
 /// The admission script's answer.

@@ -153,7 +153,8 @@ void RedisAdmissionStore::AdmitOne(const AdmitPlan& plan, const std::string& id,
                              util::Rfc3339(now),
                              history_max_,
                              plan.mode,
-                             token};
+                             token,
+                             plan.audit};
   redis_->EvalSha(redis::scripts::Admit(), a.Keys(), a.Argv(), std::move(done));
 }
 
@@ -270,7 +271,8 @@ void RedisAdmissionStore::AdmitCreate(const AdmitPlan& plan, const std::string& 
                                                util::Rfc3339(now),
                                                history_max_,
                                                token,
-                                               seq};
+                                               seq,
+                                               plan.audit};
               redis_->EvalSha(
                   redis::scripts::AdmitCreate(), a.Keys(), a.Argv(),
                   [this, plan, seq, ours, done](Result<redis::Value> made) {

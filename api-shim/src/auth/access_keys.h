@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "auth/authenticator.h"
 #include "lambda/crypto/sealed.h"
 #include "lambda/http/message.h"
 #include "lambda/redis/async_client.h"
@@ -35,6 +36,10 @@ class AccessKeyAuthenticator {
   /// call.
   void Check(const http::Request& req,
              const std::function<void(Result<std::optional<std::string>>)>& done);
+  /// Check's answer as an identity: the tenant, the access key's id (no name: the audit names an
+  /// access key by its id), full scope (an access key pair may do whatever its tenant may;
+  /// scopes are for API keys), no expiry.
+  void Identify(const http::Request& req, const Authenticator::IdentityDone& done);
 
   /// The rate limiter's bucket for a signed request: its access key id, marked; "" when the
   /// request is not signed (or its Authorization header is malformed).
@@ -53,7 +58,7 @@ class AccessKeyAuthenticator {
     std::string secret;
     uint64_t expires_ms;
   };
-  using Done = std::function<void(Result<std::optional<std::string>>)>;
+  using Done = Authenticator::IdentityDone;
   /// The secret is known: verify, then record the signature.
   void Verify(const Pending& p, const Entry& key, const Done& done);
 

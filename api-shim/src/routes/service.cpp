@@ -168,6 +168,8 @@ void Service(Core& core, const std::shared_ptr<Call>& call) {
       return TenantEvents(core, call);
     case Route::kBatch:
       return Batch(core, call);
+    case Route::kAudit:
+      return AuditTrail(core, call);
     case Route::kDestroy:
       return Transition(core, call, domain::Action::kDestroy);
     case Route::kAction: {

@@ -11,7 +11,7 @@ namespace {
 using Entry = RouteEntry;  // "{id}" matches any one segment
 
 // Order matters: literal segments before "{id}" at the same depth.
-constexpr std::array<Entry, 38> kTable{{
+constexpr std::array<Entry, 39> kTable{{
     {"GET", "/healthz", Route::kHealthz},
     {"GET", "/readyz", Route::kReadyz},
     {"GET", "/metrics", Route::kMetrics},
@@ -24,6 +24,7 @@ constexpr std::array<Entry, 38> kTable{{
     {"GET", "/api/lambda-instances/count", Route::kCount},
     {"POST", "/api/lambda-instances/actions", Route::kBatch},
     {"GET", "/api/lambda-instances/events", Route::kTenantEvents},
+    {"GET", "/api/audit", Route::kAudit},
     {"GET", "/api/lambda-instances/{id}", Route::kDetails},
     {"POST", "/api/lambda-instances/{id}", Route::kAction},
     {"DELETE", "/api/lambda-instances/{id}", Route::kDestroy},
@@ -151,6 +152,8 @@ std::string_view RouteName(Route r) {
       return "tenant_events";
     case Route::kBatch:
       return "batch";
+    case Route::kAudit:
+      return "audit";
     case Route::kUi:
       return "ui";
     case Route::kLegacyAuthenticate:

@@ -32,6 +32,15 @@ void WriteEntry(json::Writer& w, std::string_view instance_id, const HistoryEntr
   KV(w, "at_ms", e.at_ms);
   if (!e.note.empty()) KV(w, "note", e.note);
   if (!e.reason.empty()) KV(w, "reason", e.reason);
+  if (!e.key_id.empty()) {
+    Key(w, "actor");
+    w.StartObject();
+    KV(w, "key_id", e.key_id);
+    KV(w, "key_name", e.key_name);
+    w.EndObject();
+    KV(w, "client", e.client);
+    KV(w, "dialect", e.dialect);
+  }
   w.EndObject();
 }
 
@@ -142,6 +151,14 @@ std::vector<HistoryEntry> EntriesFromReply(const redis::Value& reply) {
         e.reason = v.str;
       } else if (k == "at") {
         e.at_ms = v.AsInt();
+      } else if (k == "key_id") {
+        e.key_id = v.str;
+      } else if (k == "key_name") {
+        e.key_name = v.str;
+      } else if (k == "client") {
+        e.client = v.str;
+      } else if (k == "dialect") {
+        e.dialect = v.str;
       }
     }
     if (has_status) out.push_back(std::move(e));

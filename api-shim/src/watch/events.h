@@ -45,6 +45,8 @@ struct HistoryEntry {
   int64_t at_ms = 0;
   std::string note;    ///< why, for the writes no worker made (an undone admission, the reconciler)
   std::string reason;  ///< "cancelled": an entry of a cancel (SPEC §4.5)
+  /// Who admitted it (SPEC §4.5 Audit): set on the entries admissions write since audit exists.
+  std::string key_id, key_name, client, dialect;
 };
 /// From an XRANGE/XREVRANGE reply; entries it cannot read are skipped.
 std::vector<HistoryEntry> EntriesFromReply(const redis::Value& reply);

@@ -110,6 +110,15 @@ std::string AccessKey(std::string_view prefix, std::string_view id) {
 std::string TenantAccessKeys(std::string_view prefix, std::string_view tenant) {
   return Tagged(prefix, "t:", tenant) + ":aks";
 }
+std::string ApiKey(std::string_view prefix, std::string_view hash) {
+  return std::string(prefix) + "k:" + std::string(hash);
+}
+std::string TenantApiKeys(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "t:", tenant) + ":keys";
+}
+std::string TenantAudit(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "t:", tenant) + ":audit";
+}
 std::string SeenSignature(std::string_view prefix, std::string_view signature) {
   return std::string(prefix) + "zc2sig:" + std::string(signature);
 }

@@ -18,9 +18,10 @@ void Append(std::vector<std::string>* argv, const IdGens& id_gens) {
 }  // namespace
 
 std::vector<std::string> Admit::Argv() const {
-  return {prefix,  id,         tenant,    action,      S(transitional_code),
-          allowed, request_id, S(now_ms), now_rfc3339, S(history_max),
-          mode,    token};
+  return {prefix,       id,         tenant,       action,         S(transitional_code),
+          allowed,      request_id, S(now_ms),    now_rfc3339,    S(history_max),
+          mode,         token,      audit.key_id, audit.key_name, audit.client,
+          audit.dialect};
 }
 
 std::vector<std::string> AdmitCancel::Argv() const {
@@ -28,9 +29,13 @@ std::vector<std::string> AdmitCancel::Argv() const {
 }
 
 std::vector<std::string> AdmitCreate::Argv() const {
-  return {prefix,    id,          tenant,         name,  info_json, request_id,
-          S(now_ms), now_rfc3339, S(history_max), token, S(seq)};
+  return {prefix,     id,           tenant,         name,           info_json,
+          request_id, S(now_ms),    now_rfc3339,    S(history_max), token,
+          S(seq),     audit.key_id, audit.key_name, audit.client,   audit.dialect};
 }
+
+std::vector<std::string> TouchKey::Keys() const { return {keys::ApiKey(prefix, hash)}; }
+std::vector<std::string> TouchKey::Argv() const { return {at_rfc3339}; }
 
 std::vector<std::string> Confirm::Argv() const {
   std::vector<std::string> argv{prefix, token};

@@ -24,6 +24,7 @@ extern const std::string_view k_confirm;
 extern const std::string_view k_dismiss_error;
 extern const std::string_view k_history_tail;
 extern const std::string_view k_idempotency_keep;
+extern const std::string_view k_touch_key;
 }  // namespace lambda::lua
 
 namespace lambda::redis::scripts {
@@ -66,6 +67,7 @@ LAMBDA_SCRIPT(Confirm, k_confirm, "confirm")
 LAMBDA_SCRIPT(DismissError, k_dismiss_error, "dismiss_error")
 LAMBDA_SCRIPT(HistoryTail, k_history_tail, "history_tail")
 LAMBDA_SCRIPT(IdempotencyKeep, k_idempotency_keep, "idempotency_keep")
+LAMBDA_SCRIPT(TouchKey, k_touch_key, "touch_key")
 
 #undef LAMBDA_SCRIPT
 

@@ -39,6 +39,13 @@ std::string ReconcilerLease(std::string_view prefix);
 std::string AccessKey(std::string_view prefix, std::string_view id);
 /// A tenant's access key ids (SET), for `lambdactl accesskey list`.
 std::string TenantAccessKeys(std::string_view prefix, std::string_view tenant);
+/// An API key (SPEC §3), by the SHA-256 (hex) of the key: HASH tenant, hash, created_at, and
+/// for keys made since scopes exist name, scope, expires_at (ms; absent: never), last_used.
+std::string ApiKey(std::string_view prefix, std::string_view hash);
+/// A tenant's API key hashes (SET), for `lambdactl apikey list`; keys made before it are not in it.
+std::string TenantApiKeys(std::string_view prefix, std::string_view tenant);
+/// A tenant's audit trail (SPEC §4.5): a STREAM of its admitted actions, capped (`XADD MAXLEN ~`).
+std::string TenantAudit(std::string_view prefix, std::string_view tenant);
 /// A ZC2-HMAC-SHA256 signature accepted within its timestamp window: the digest of the request
 /// it was accepted for (a STRING with a TTL covering the window), so it is not replayed on another.
 std::string SeenSignature(std::string_view prefix, std::string_view signature);

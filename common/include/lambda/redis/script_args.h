@@ -14,6 +14,12 @@ namespace lambda::redis::args {
 /// current under the token (a lost reply: the gen was never learnt).
 using IdGens = std::vector<std::pair<std::string, std::string>>;
 
+/// Who admitted an action (SPEC §4.5 Audit), written into the history entry the admission adds
+/// (fields key_id, key_name, client, dialect) when `key_id` is not empty.
+struct Audit {
+  std::string key_id, key_name, client, dialect;
+};
+
 /// admit.lua
 struct Admit {
   std::string prefix, id, tenant, action;
@@ -25,6 +31,7 @@ struct Admit {
   int history_max = 0;
   std::string mode;  ///< '' = leave as is
   std::string token;
+  Audit audit = {};
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
@@ -50,6 +57,7 @@ struct AdmitCreate {
   int history_max = 0;
   std::string token;
   int64_t seq = 0;  ///< taken from the counter and indexed under the tenant first
+  Audit audit = {};
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
@@ -182,6 +190,13 @@ struct Page {
 struct HistoryTail {
   std::string prefix, id, start;
   size_t count = 0;
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
+/// touch_key.lua: an API key's last_used, if the key still exists (never recreates a revoked one).
+struct TouchKey {
+  std::string prefix, hash, at_rfc3339;
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };

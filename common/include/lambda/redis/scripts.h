@@ -27,6 +27,8 @@ const Script& DismissError();
 const Script& HistoryTail();
 /// Keeps an idempotency record and bounds its tenant's records (the oldest are dropped first).
 const Script& IdempotencyKeep();
+/// An API key's last_used, written only while the key exists.
+const Script& TouchKey();
 
 /// The scripts a `GroupingClient` may run several calls of in one EVALSHA (the hot, per-instance
 /// ones), and that one script: ARGV is name, key count, argc, args... per call and KEYS every
