@@ -6,11 +6,13 @@
 -- runs under (DESTROYING for a create, STOPPING for a start, STARTING for a stop), and the
 -- worker's plan for a cancel follows from it. The pending command's action is 'cancel': the
 -- final write of its rollback carries "reason":"cancelled" in the history, as this entry does.
+-- The superseded command is kept (c_action, c_req, c_since): an undone cancel (its 503 means
+-- nothing changed) makes it pending again, since its job was interrupted already.
 -- KEYS: instance, history, outbox bucket (keys.h: one slot)
 -- ARGV: prefix, id, tenant, moves, request_id, now_ms, now_rfc3339, history_max, token
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
 local key = KEYS[1]
-local cur = redis.call('HMGET', key, 'owner', 'status', 'gen', 'p_action')
+local cur = redis.call('HMGET', key, 'owner', 'status', 'gen', 'p_action', 'p_req', 'p_since')
 if not cur[1] or cur[1] ~= tenant then return {'notfound'} end
 local status = cur[2]
 -- A rollback in progress is not cancelled again (that would undo the cancel).
@@ -22,7 +24,9 @@ if not to then return {'refused', tonumber(status)} end
 local gen = tostring((tonumber(cur[3]) or 0) + 1)
 redis.call('HSET', key, 'status', to, 'failure_message', '', 'updated_at', ARGV[7], 'gen', gen,
   'p_action', 'cancel', 'p_gen', gen, 'p_req', ARGV[5], 'p_at', ARGV[6], 'p_since', ARGV[6],
-  'p_prev', status, 'p_attempt', '1', 'p_tok', ARGV[9], 'p_conf', '0')
+  'p_prev', status, 'p_attempt', '1', 'p_tok', ARGV[9], 'p_conf', '0',
+  -- The command it supersedes, pending again if this admission is undone (undo_admission.lua).
+  'c_action', cur[4] or '', 'c_req', cur[5] or '', 'c_since', cur[6] or '')
 redis.call('ZADD', KEYS[3], ARGV[6], id)
 local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'status', to, 'gen', gen,
   'request_id', ARGV[5], 'worker', '', 'at', ARGV[6], 'reason', 'cancelled')

@@ -31,9 +31,19 @@ for i = 7, #ARGV, 2 do
   else
     local next_gen = redis.call('HINCRBY', key, 'gen', 1)
     redis.call('HSET', key, 'status', cur[3], 'updated_at', ARGV[4], 'p_undone', token)
-    redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
-      'p_tok', 'p_conf')
-    redis.call('ZREM', pkey, id)
+    local was = redis.call('HMGET', key, 'p_action', 'c_action', 'c_req', 'c_since')
+    if was[1] == 'cancel' and was[2] and was[2] ~= '' then
+      -- An undone cancel (admit_cancel.lua): the command it superseded was interrupted already,
+      -- so it is pending again, confirmed, under the new gen; the reconciler republishes it.
+      redis.call('HSET', key, 'p_action', was[2], 'p_gen', next_gen, 'p_req', was[3], 'p_at', ARGV[3],
+        'p_since', was[4] ~= '' and was[4] or ARGV[3], 'p_prev', cur[3], 'p_attempt', '1', 'p_conf', '1')
+      redis.call('HDEL', key, 'p_tok', 'claimed_by')
+      redis.call('ZADD', pkey, ARGV[3], id)
+    else
+      redis.call('HDEL', key, 'p_action', 'p_gen', 'p_req', 'p_at', 'p_since', 'p_prev', 'p_attempt',
+        'p_tok', 'p_conf')
+      redis.call('ZREM', pkey, id)
+    end
     local eid = redis.call('XADD', hkey, 'MAXLEN', '~', ARGV[5], '*', 'status', cur[3], 'gen', next_gen,
       'request_id', '', 'worker', '', 'at', ARGV[3], 'note', ARGV[6])
     redis.call('PUBLISH', p .. 'events', id .. ' ' .. cur[3] .. ' ' .. next_gen .. ' ' .. eid .. ' ' .. (cur[4] or ''))

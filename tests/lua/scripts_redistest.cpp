@@ -265,6 +265,38 @@ TEST_F(LuaScripts, ACancelSupersedesTheRunningCommandAndItsRollbackEndsWithTheRe
   EXPECT_EQ(LastEntry(other).find("reason"), std::string::npos) << LastEntry(other);
 }
 
+TEST_F(LuaScripts, AnUndoneCancelMakesTheCommandItInterruptedPendingAgain) {
+  // The broker did not confirm the cancel: the shim answers 503 and undoes it by its token. The
+  // create's job was interrupted by the cancel's new gen already, so the create is pending again
+  // (confirmed, in the outbox) and the reconciler republishes it; nothing is lost.
+  std::string id = Create();
+  ASSERT_EQ(Claim(id, "1", "w1").at(0), "ok");
+  ASSERT_EQ(Write(id, "1", "w1", domain::InstanceStatus::kClusterCreated, false), "ok");
+  ASSERT_EQ(Cancel(id).at(1), "2");
+  redis_->Cmd({"HDEL", I(id), "lease_by", "lease_until"});  // the interrupted job gave it back
+  EXPECT_EQ(Undo("tok-x", id, "2"), "undone");
+  EXPECT_EQ(Field(id, "status"),
+            std::to_string(domain::CodeOf(domain::InstanceStatus::kClusterCreated)));
+  EXPECT_EQ(Field(id, "gen"), "3");
+  EXPECT_EQ(Field(id, "p_action"), "create");
+  EXPECT_EQ(Field(id, "p_gen"), "3");
+  EXPECT_EQ(Field(id, "p_req"), "req-c");
+  EXPECT_EQ(Field(id, "p_conf"), "1");
+  EXPECT_EQ(Field(id, "p_tok"), "");
+  EXPECT_NE(redis_->Cmd({"ZSCORE", P(id), id}), "");
+  // The republished create resumes after its last step.
+  auto claim = Claim(id, "3", "w2");
+  ASSERT_EQ(claim.at(0), "ok");
+  EXPECT_EQ(claim.at(5), "create");
+  // Any other undone admission leaves nothing pending, as before.
+  std::string other = Create();
+  SetStatus(other, domain::InstanceStatus::kStarted);
+  redis_->Cmd({"HDEL", I(other), "p_action"});
+  ASSERT_EQ(Admit(other, domain::Action::kStop, "t1", "tok-s").at(0), "ok");
+  EXPECT_EQ(Undo("tok-s", other, "2"), "undone");
+  EXPECT_EQ(Field(other, "p_action"), "");
+}
+
 TEST_F(LuaScripts, ClaimFencesStaleGenAndDoubleClaim) {
   std::string id = Create();
   EXPECT_EQ(Claim(id, "2", "w1").at(0), "stale");
