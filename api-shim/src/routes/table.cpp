@@ -11,7 +11,7 @@ namespace {
 using Entry = RouteEntry;  // "{id}" matches any one segment
 
 // Order matters: literal segments before "{id}" at the same depth.
-constexpr std::array<Entry, 38> kTable{{
+constexpr std::array<Entry, 39> kTable{{
     {"GET", "/healthz", Route::kHealthz},
     {"GET", "/readyz", Route::kReadyz},
     {"GET", "/metrics", Route::kMetrics},
@@ -30,6 +30,7 @@ constexpr std::array<Entry, 38> kTable{{
     {"GET", "/api/lambda-instances/{id}/status", Route::kStatus},
     {"GET", "/api/lambda-instance/{id}/status", Route::kStatus},
     {"GET", "/api/lambda-instances/{id}/events", Route::kEvents},
+    {"PUT", "/api/lambda-instances/{id}/tags", Route::kTags},
     {"GET", "/ui", Route::kUi},
     {"GET", "/ui/{id}", Route::kUi},
     {"GET", "/backend/authenticate", Route::kLegacyAuthenticate},
@@ -151,6 +152,8 @@ std::string_view RouteName(Route r) {
       return "tenant_events";
     case Route::kBatch:
       return "batch";
+    case Route::kTags:
+      return "tags";
     case Route::kUi:
       return "ui";
     case Route::kLegacyAuthenticate:

@@ -26,6 +26,7 @@ enum class Route {
   kEvents,        ///< §4.4 history, JSON or Server-Sent Events
   kTenantEvents,  ///< §4.4 every change of the tenant's instances (Server-Sent Events)
   kBatch,         ///< §4.4 one action on many instances
+  kTags,          ///< §4.5 PUT an instance's tags
   kUi,            ///< the dashboard's static files
   // §4.2 legacy /backend
   kLegacyAuthenticate,

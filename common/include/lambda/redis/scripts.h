@@ -26,6 +26,10 @@ const Script& DismissError();
 const Script& HistoryTail();
 /// Keeps an idempotency record and bounds its tenant's records (the oldest are dropped first).
 const Script& IdempotencyKeep();
+/// Replaces an instance's tags and their index entries (SPEC §4.5).
+const Script& TagsReplace();
+/// Read-only: a page of the ids in every given tenant index, smallest index walked first.
+const Script& Select();
 
 /// The scripts a `GroupingClient` may run several calls of in one EVALSHA (the hot, per-instance
 /// ones), and that one script: ARGV is name, key count, argc, args... per call and KEYS every
