@@ -151,6 +151,12 @@ TEST_F(Tags, BadTagsAre400sAndChangeNothing) {
   EXPECT_EQ(Http("PUT", Api(id + "/tags/"), Headers(), R"({"labels":{}})").status, 400);
   EXPECT_EQ(Ids("tag=team:" + team), (std::vector<std::string>{id}));
 
+  // A destroyed instance keeps its tags (it is still listed): status tells it apart.
+  ASSERT_EQ(Http("DELETE", Api(id + "/"), Headers()).status, 202);
+  ASSERT_TRUE(stack_->WaitStatus(id, "DESTROYED", std::chrono::seconds(20)));
+  EXPECT_EQ(Ids("tag=team:" + team + "&status=DESTROYED"), (std::vector<std::string>{id}));
+  EXPECT_EQ(Ids("tag=team:" + team + "&status=STARTED,PENDING"), std::vector<std::string>{});
+
   // Bad filters.
   EXPECT_EQ(Http("GET", Api("?tag=team"), Headers()).status, 400);
   EXPECT_EQ(Http("GET", Api("?status=RUNNING"), Headers()).status, 400);
