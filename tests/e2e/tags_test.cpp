@@ -152,6 +152,7 @@ TEST_F(Tags, BadTagsAre400sAndChangeNothing) {
   EXPECT_EQ(Ids("tag=team:" + team), (std::vector<std::string>{id}));
 
   // A destroyed instance keeps its tags (it is still listed): status tells it apart.
+  ASSERT_TRUE(stack_->WaitStatus(id, "STARTED", std::chrono::seconds(20)));
   ASSERT_EQ(Http("DELETE", Api(id + "/"), Headers()).status, 202);
   ASSERT_TRUE(stack_->WaitStatus(id, "DESTROYED", std::chrono::seconds(20)));
   EXPECT_EQ(Ids("tag=team:" + team + "&status=DESTROYED"), (std::vector<std::string>{id}));
