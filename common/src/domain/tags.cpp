@@ -67,14 +67,16 @@ Result<Tags> ParseTags(const rapidjson::Value& v, std::string_view field) {
   for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
     const std::string key(AsView(it->name));
     // The key is named in the message only once it is known to be printable and short.
+    std::string named = f;
     if (auto p = TagKeyProblem(key)) {
-      bool printable = key.size() <= kMaxTagKey && !TagValueProblem(key);
-      return Invalid(f + (printable ? "." + key : std::string()) + ": " + *p);
+      if (key.size() <= kMaxTagKey && !TagValueProblem(key)) named.append(".").append(key);
+      return Invalid(named.append(": ").append(*p));
     }
-    if (!it->value.IsString()) return Invalid(f + "." + key + ": a tag value must be a string");
-    if (auto p = TagValueProblem(AsView(it->value))) return Invalid(f + "." + key + ": " + *p);
+    named.append(".").append(key).append(": ");
+    if (!it->value.IsString()) return Invalid(named.append("a tag value must be a string"));
+    if (auto p = TagValueProblem(AsView(it->value))) return Invalid(named.append(*p));
     if (!out.emplace(key, std::string(AsView(it->value))).second) {
-      return Invalid(f + "." + key + ": a tag key may appear once");
+      return Invalid(named.append("a tag key may appear once"));
     }
   }
   return out;
