@@ -10,6 +10,7 @@
 #include "lambda/crypto/sealed.h"
 #include "lambda/domain/command.h"
 #include "lambda/domain/dialect_rules.h"
+#include "lambda/domain/tags.h"
 #include "lambda/json/json.h"
 #include "lambda/log/log.h"
 #include "lambda/redis/fan_out.h"
@@ -435,6 +436,12 @@ void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Cre
       control.push_back(std::string(field) + ": must not contain control characters");
   }
   if (!control.empty()) return done(Creation{Creation::Kind::kInvalid, {}, std::move(control), {}});
+  domain::Tags tags;
+  if (auto it = doc.FindMember("tags"); it != doc.MemberEnd()) {
+    auto parsed = domain::ParseTags(it->value);
+    if (!parsed) return done(Creation{Creation::Kind::kInvalid, {}, {parsed.error().message}, {}});
+    tags = std::move(*parsed);
+  }
   // Failure injection is the simulated cloud's: a real provider must never be asked to fake one.
   if (config_.provider != "sim" && doc.HasMember("simulate")) {
     return done(Creation{
@@ -449,6 +456,8 @@ void App::Create(const std::shared_ptr<Call>& call, const std::function<void(Cre
   plan.audit = call->audit;
   plan.name = std::string(doc["instance_name"].GetString(), doc["instance_name"].GetStringLength());
   plan.max_instances = call->limits.max_instances;
+  plan.tags = std::move(tags);
+  doc.RemoveMember("tags");  // kept beside the instance (SPEC §4.5), not in its spec
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
   doc.Accept(w);

@@ -96,6 +96,7 @@ class App final : public Core {
                  std::vector<std::string> argv, redis::Callback done) override;
   watch::Hub& watchers() override { return *hub_; }
   const std::string& redis_prefix() const override { return config_.redis_prefix; }
+  redis::Client& store() override { return *redis_; }
   const std::string& AllowedFrom(domain::Action a) const override {
     return allowed_[static_cast<int>(a)];
   }

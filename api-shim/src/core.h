@@ -102,6 +102,8 @@ class Core {
   /// The shim's watchers (§4.4): long polls and event streams.
   virtual watch::Hub& watchers() = 0;
   virtual const std::string& redis_prefix() const = 0;
+  /// The live Redis client, for routes over the tenant's tag indexes (redis/tag_store.h).
+  virtual redis::Client& store() = 0;
   /// The public base URL for links in answers (configured, or from the Host header).
   virtual std::string BaseUrl(const http::Request& req) const = 0;
   /// ",1,9,": the statuses `action` is admitted from, from the domain table.

@@ -66,7 +66,15 @@ function renderRow(inst) {
       '<td><div class="bar"><div></div></div></td><td class="actions"></td>';
     $('#instances tbody').appendChild(tr);
   }
-  tr.querySelector('.name').textContent = inst.name;
+  const name = tr.querySelector('.name');
+  name.textContent = inst.name;
+  const tags = Object.entries(inst.tags || {}).map(([k, v]) => `${k}:${v}`).join(' ');
+  if (tags) {
+    const small = document.createElement('small');
+    small.className = 'tags';
+    small.textContent = tags;
+    name.append(' ', small);
+  }
   tr.querySelector('.id').textContent = inst.id.slice(0, 8);
   tr.querySelector('.id').title = inst.id;
   const st = tr.querySelector('.status');
@@ -109,6 +117,7 @@ async function refreshOnce() {
     seen.add(row.id);
     const inst = instances.get(row.id) || { id: row.id };
     inst.name = row.name;
+    inst.tags = row.tags || {};
     inst.status = statusOf(row.id, row.status.message, startedAt);
     inst.failure = row.status.failure_message || '';
     instances.set(row.id, inst);

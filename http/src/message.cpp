@@ -27,6 +27,21 @@ bool Request::QueryParam(std::string_view name, std::string* value) const {
   return false;
 }
 
+std::vector<std::string> Request::QueryParams(std::string_view name) const {
+  std::vector<std::string> out;
+  std::string_view q = query;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    auto eq = pair.find('=');
+    if (util::UrlDecode(pair.substr(0, eq)) == name) {
+      out.push_back(eq == std::string_view::npos ? "" : util::UrlDecode(pair.substr(eq + 1)));
+    }
+  }
+  return out;
+}
+
 std::string_view ReasonPhrase(int status) {
   switch (status) {
     case 200:

@@ -99,6 +99,17 @@ TEST_F(OpenApiConformance, EveryServiceRouteAnswersAsDocumented) {
   Check("GET", one + "/events", "/api/lambda-instances/" + id + "/events/", 200);
   Check("GET", one + "/events", "/api/lambda-instances/" + id + "/events/?since=x", 400);
   Check("GET", "/api/lambda-instances/events", "/api/lambda-instances/events/", 406);
+  // SPEC §4.5: tags replaced, shown in the list and details, and the list's filters.
+  const std::vector<std::string> json_type{"Content-Type: application/json"};
+  Check("PUT", one + "/tags", "/api/lambda-instances/" + id + "/tags/", 200,
+        R"({"tags":{"team":"conform"}})", json_type);
+  Check("PUT", one + "/tags", "/api/lambda-instances/" + id + "/tags/", 400,
+        R"({"tags":{"Team":"x"}})", json_type);
+  Check("PUT", one + "/tags", "/api/lambda-instances/" + std::string(kMissing) + "/tags/", 404,
+        R"({"tags":{}})", json_type);
+  Check("GET", col, "/api/lambda-instances/?tag=team:conform&status=STARTED,STOPPED&limit=1", 200);
+  Check("GET", col, "/api/lambda-instances/?status=NOPE", 400);
+  Check("GET", one, "/api/lambda-instances/" + id + "/", 200);
   Check("POST", one, "/api/lambda-instances/" + id + "/", 400, "action=reboot");
   Check("POST", one, "/api/lambda-instances/" + id + "/", 409, "action=start");
   Check("POST", one, "/api/lambda-instances/" + id + "/", 202, "action=stop");

@@ -92,5 +92,29 @@ TEST(RequestId, OnlySafeClientIds) {
   EXPECT_FALSE(ClientRequestId(r).has_value());
 }
 
+TEST(DecodeTags, TheWholeNewSet) {
+  auto t = DecodeTagsBody(R"({"tags":{"team":"x","env":"dev"}})");
+  ASSERT_TRUE(t) << t.error().message;
+  EXPECT_EQ(t->size(), 2u);
+  auto none = DecodeTagsBody(R"({"tags":{}})");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(DecodeTags, RefusesNamingTheProblem) {
+  auto msg = [](std::string_view body) {
+    auto t = DecodeTagsBody(body);
+    EXPECT_FALSE(t) << body;
+    return t ? std::string() : t.error().message;
+  };
+  EXPECT_EQ(msg("{}"), "tags: required (an object, {} for none)");
+  EXPECT_EQ(msg("[]"), "the body must be a JSON object");
+  EXPECT_EQ(msg(R"({"tags":{},"x":1})"), "unknown field 'x' (allowed: tags)");
+  EXPECT_EQ(msg(R"({"tags":{"Team":"x"}})"),
+            "tags.Team: a tag key may only hold a-z, 0-9, '_', '.' and '-'");
+  EXPECT_EQ(msg(R"({"tags":{"team":7}})"), "tags.team: a tag value must be a string");
+  EXPECT_FALSE(DecodeTagsBody("{"));
+}
+
 }  // namespace
 }  // namespace lambda::routes

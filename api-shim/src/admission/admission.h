@@ -29,7 +29,8 @@ struct AdmitPlan {
   std::string tenant, request_id;
   std::string allowed;  ///< kOne, kMany: ",1,9," (from the domain table or a dialect's rule)
   std::string mode;     ///< kOne: Feldera's desired mode ('' = leave as is)
-  std::string name, info_json;  ///< kCreate
+  std::string name, info_json;              ///< kCreate
+  std::map<std::string, std::string> tags;  ///< kCreate: indexed with it (SPEC §4.5)
   /// kCreate: the tenant's quota of live instances when its limits hash has none (-1: none).
   int64_t max_instances = -1;
   redis::args::Audit audit;  ///< who admits it, written into the history entry

@@ -234,7 +234,8 @@ void RedisAdmissionStore::AdmitCreate(const AdmitPlan& plan, const std::string& 
         if (r->is_error()) return done(Error{Code::kUnavailable, r->str});
         const int64_t seq = r->AsInt();
         const std::string& id = plan.ids.front();
-        const redis::args::IndexCreate index{prefix_, plan.tenant, id, seq, plan.max_instances};
+        const redis::args::IndexCreate index{prefix_, plan.tenant,        id,
+                                             seq,     plan.max_instances, plan.tags};
         redis::All(
             2,
             [this, &index, &id, seq](size_t i, redis::Callback cb) {

@@ -131,6 +131,23 @@ Result<ZenlayerBody> DecodeZenlayerBody(std::string_view text, size_t max_ids) {
   return out;
 }
 
+Result<domain::Tags> DecodeTagsBody(std::string_view text) {
+  auto bad = [](std::string message) { return Error{Code::kInvalidArgument, std::move(message)}; };
+  json::Document doc;
+  if (auto st = json::Parse(text, &doc); !st) return bad(st.error().message);
+  if (!doc.IsObject()) return bad("the body must be a JSON object");
+  const rapidjson::Value* tags = nullptr;
+  for (const auto& m : doc.GetObject()) {
+    std::string_view name(m.name.GetString(), m.name.GetStringLength());
+    if (name != "tags") {
+      return bad("unknown field '" + util::ToValidUtf8(name.substr(0, 64)) + "' (allowed: tags)");
+    }
+    tags = &m.value;
+  }
+  if (!tags) return bad("tags: required (an object, {} for none)");
+  return domain::ParseTags(*tags);
+}
+
 Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids) {
   auto bad = [](std::string message) { return Error{Code::kInvalidArgument, std::move(message)}; };
   json::Document doc;

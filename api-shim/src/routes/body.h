@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lambda/domain/tags.h"
 #include "lambda/http/message.h"
 #include "lambda/result.h"
 
@@ -37,6 +38,10 @@ struct BatchBody {
 };
 /// An error's message names the problem (for a 400).
 Result<BatchBody> DecodeBatchBody(std::string_view text, size_t max_ids);
+
+/// A tags body (SPEC §4.5): `{"tags":{…}}`, the instance's whole new tag set. An error's message
+/// names the problem and the tag (for a 400).
+Result<domain::Tags> DecodeTagsBody(std::string_view text);
 
 /// True when UTF-8 text holds a control character: C0 (U+0000-U+001F), DEL (U+007F) or C1
 /// (U+0080-U+009F, such as U+009B, a terminal's CSI). Names with them break libvirt and a

@@ -1,8 +1,11 @@
 // SPEC §4.1: the service API routes, mapped onto the core like every other dialect.
+#include <cctype>
+
 #include "core.h"
 #include "lambda/domain/status.h"
 #include "lambda/redis/script_args.h"
 #include "lambda/redis/scripts.h"
+#include "lambda/redis/tag_store.h"
 #include "lambda/util/util.h"
 #include "routes/body.h"
 #include "routes/shape.h"
@@ -65,6 +68,98 @@ void Transition(Core& core, const std::shared_ptr<Call>& call, domain::Action ac
              });
 }
 
+/// A filtered list selects at most this many instances (a bound on one answer's work).
+constexpr size_t kMaxSelected = 1000000;
+
+std::string Encode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+/// `rows` with each one's tags (one read in the tenant's slot), then answered.
+void ReplyRows(Core& core, const std::shared_ptr<Call>& call, std::vector<routes::ListRow> rows,
+               std::optional<routes::Pagination> page) {
+  std::vector<std::string> ids;
+  ids.reserve(rows.size());
+  for (const auto& r : rows) ids.push_back(r.id);
+  redis::ReadTags(core.store(), core.redis_prefix(), call->tenant, ids,
+                  [&core, call, rows = std::move(rows),
+                   page = std::move(page)](Result<std::vector<domain::Tags>> tags) mutable {
+                    if (!tags) return core.ReplyUnavailable(*call, tags.error().message);
+                    for (size_t i = 0; i < rows.size() && i < tags->size(); ++i) {
+                      rows[i].tags = std::move((*tags)[i]);
+                    }
+                    core.Reply(*call, 200, routes::ListBody(rows, page));
+                  });
+}
+
+std::optional<routes::Pagination> Paginate(Core& core, const Call& call, bool has_limit,
+                                           int64_t limit, int64_t offset, int64_t total,
+                                           const std::string& filters) {
+  if (!has_limit) return std::nullopt;
+  routes::Pagination page;
+  page.count = total;
+  std::string base = core.BaseUrl(call.req) + "/api/lambda-instances/?" + filters +
+                     "limit=" + std::to_string(limit);
+  if (limit > 0 && offset + limit < total)
+    page.next = base + "&offset=" + std::to_string(offset + limit);
+  if (offset > 0) {
+    page.previous = base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
+  }
+  return page;
+}
+
+routes::ListRow Row(const std::string& id, const std::vector<redis::Value>& f) {
+  auto status =
+      domain::FromCode(static_cast<int>(f[1].AsInt(2))).value_or(domain::InstanceStatus::kPending);
+  return {id, f[0].str, status, f[2].str, f[3].AsInt(), std::nullopt};
+}
+
+/// SPEC §4.5: `?tag=k:v` (repeated) and `?status=S1,S2`, from the tenant's tag indexes
+/// (redis/tag_store.h): every match is selected, counted, and the page read.
+void FilteredList(Core& core, const std::shared_ptr<Call>& call, const domain::Selector& sel,
+                  bool has_limit, int64_t limit, int64_t offset, std::string filters) {
+  redis::SelectAll(core.store(), core.redis_prefix(), call->tenant, sel, kMaxSelected,
+                   [&core, call, has_limit, limit, offset,
+                    filters = std::move(filters)](Result<std::vector<std::string>> ids) {
+                     if (!ids) {
+                       if (ids.error().code == Code::kInvalidArgument) {
+                         return Error(core, *call, 400, ids.error().message);
+                       }
+                       return core.ReplyUnavailable(*call, ids.error().message);
+                     }
+                     const auto total = static_cast<int64_t>(ids->size());
+                     std::vector<std::string> slice;
+                     const int64_t from = has_limit ? std::min(offset, total) : 0;
+                     const int64_t to = has_limit ? std::min(total, offset + limit) : total;
+                     for (int64_t i = from; i < to; ++i)
+                       slice.push_back((*ids)[static_cast<size_t>(i)]);
+                     auto page = Paginate(core, *call, has_limit, limit, offset, total, filters);
+                     core.ReadEach(slice, {"name", "status", "failure_message", "seq"},
+                                   [&core, call, slice, page](Result<std::vector<redis::Value>> r) {
+                                     if (!r) return core.ReplyUnavailable(*call, r.error().message);
+                                     std::vector<routes::ListRow> rows;
+                                     for (size_t i = 0; i < r->size(); ++i) {
+                                       const auto& f = (*r)[i].elements;
+                                       if (f.size() < 4 || f[0].is_nil())
+                                         continue;  // gone (an undone create)
+                                       rows.push_back(Row(slice[i], f));
+                                     }
+                                     ReplyRows(core, call, std::move(rows), page);
+                                   });
+                   });
+}
+
 void List(Core& core, const std::shared_ptr<Call>& call) {
   std::string limit_text, offset_text;
   bool has_limit = call->req.QueryParam("limit", &limit_text);
@@ -80,6 +175,17 @@ void List(Core& core, const std::shared_ptr<Call>& call) {
       if (o && *o > 0) offset = *o;
     }
   }
+  auto tag_params = call->req.QueryParams("tag");
+  std::optional<std::string> status_param;
+  if (std::string s; call->req.QueryParam("status", &s)) status_param = s;
+  if (!tag_params.empty() || status_param) {
+    auto sel = domain::SelectorFromQuery(tag_params, status_param);
+    if (!sel) return Error(core, *call, 400, sel.error().message);
+    std::string filters;
+    for (const auto& t : tag_params) filters += "tag=" + Encode(t) + "&";
+    if (status_param) filters += "status=" + Encode(*status_param) + "&";
+    return FilteredList(core, call, *sel, has_limit, limit, offset, std::move(filters));
+  }
   int64_t start = has_limit ? offset : 0;
   int64_t stop = has_limit ? offset + limit - 1 : -1;
   if (has_limit && limit == 0) stop = start - 1;  // an empty page still reports the count
@@ -91,24 +197,10 @@ void List(Core& core, const std::shared_ptr<Call>& call) {
                   for (size_t i = 0; i < r->ids.size(); ++i) {
                     const auto& f = r->fields[i].elements;
                     if (f.size() < 4) continue;
-                    auto status = domain::FromCode(static_cast<int>(f[1].AsInt(2)))
-                                      .value_or(domain::InstanceStatus::kPending);
-                    rows.push_back({r->ids[i], f[0].str, status, f[2].str, f[3].AsInt()});
+                    rows.push_back(Row(r->ids[i], f));
                   }
-                  std::optional<routes::Pagination> page;
-                  if (has_limit) {
-                    page.emplace();
-                    page->count = total;
-                    std::string base = core.BaseUrl(call->req) +
-                                       "/api/lambda-instances/?limit=" + std::to_string(limit);
-                    if (limit > 0 && offset + limit < total)
-                      page->next = base + "&offset=" + std::to_string(offset + limit);
-                    if (offset > 0) {
-                      page->previous =
-                          base + "&offset=" + std::to_string(std::max<int64_t>(0, offset - limit));
-                    }
-                  }
-                  core.Reply(*call, 200, routes::ListBody(rows, page));
+                  ReplyRows(core, call, std::move(rows),
+                            Paginate(core, *call, has_limit, limit, offset, total, ""));
                 });
 }
 
@@ -137,9 +229,39 @@ void Details(Core& core, const std::shared_ptr<Call>& call, bool status_only) {
       [&core, call, filter](Result<std::optional<routes::InstanceRecord>> r) {
         if (!r) return core.ReplyUnavailable(*call, r.error().message);
         if (!*r) return Error(core, *call, 404, kNotFound);
-        core.Reply(*call, 200, routes::DetailsBody(**r, filter));
+        if (filter != routes::DetailsFilter::kAll) {
+          return core.Reply(*call, 200, routes::DetailsBody(**r, filter));
+        }
+        redis::ReadTags(
+            core.store(), core.redis_prefix(), call->tenant, {call->match.id},
+            [&core, call, rec = std::move(**r)](Result<std::vector<domain::Tags>> tags) mutable {
+              if (!tags) return core.ReplyUnavailable(*call, tags.error().message);
+              rec.tags = tags->empty() ? domain::Tags{} : std::move(tags->front());
+              core.Reply(*call, 200, routes::DetailsBody(rec, routes::DetailsFilter::kAll));
+            });
       },
       filter == routes::DetailsFilter::kStatus);
+}
+
+/// SPEC §4.5: `PUT …/{id}/tags/` replaces the tags; another tenant's instance reads as missing.
+void ReplaceTagsRoute(Core& core, const std::shared_ptr<Call>& call) {
+  auto tags = routes::DecodeTagsBody(call->req.body);
+  if (!tags) {
+    return core.Reply(*call, 400, routes::ValidationErrorBody(400, {tags.error().message}));
+  }
+  core.Read(
+      call, call->match.id,
+      [&core, call, tags = std::move(*tags)](Result<std::optional<routes::InstanceRecord>> r) {
+        if (!r) return core.ReplyUnavailable(*call, r.error().message);
+        if (!*r) return Error(core, *call, 404, kNotFound);
+        redis::ReplaceTags(core.store(), core.redis_prefix(), call->tenant, call->match.id, tags,
+                           [&core, call, tags](Result<bool> done) {
+                             if (!done) return core.ReplyUnavailable(*call, done.error().message);
+                             if (!*done) return Error(core, *call, 404, kNotFound);
+                             core.Reply(*call, 200, routes::TagsBody(call->match.id, tags));
+                           });
+      },
+      true);
 }
 
 }  // namespace
@@ -170,6 +292,8 @@ void Service(Core& core, const std::shared_ptr<Call>& call) {
       return Batch(core, call);
     case Route::kAudit:
       return AuditTrail(core, call);
+    case Route::kTags:
+      return ReplaceTagsRoute(core, call);
     case Route::kDestroy:
       return Transition(core, call, domain::Action::kDestroy);
     case Route::kAction: {

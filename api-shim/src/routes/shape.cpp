@@ -144,6 +144,14 @@ std::string CountBody(int64_t n) {
          std::to_string(n) + "}]}";
 }
 
+static void TagsMember(json::Writer& w, const std::optional<domain::Tags>& tags) {
+  if (!tags) return;
+  Key(w, "tags");
+  w.StartObject();
+  for (const auto& [k, v] : *tags) KV(w, k, v);
+  w.EndObject();
+}
+
 std::string ListBody(const std::vector<ListRow>& rows, const std::optional<Pagination>& page) {
   rapidjson::StringBuffer sb;
   json::Writer w(sb);
@@ -157,6 +165,7 @@ std::string ListBody(const std::vector<ListRow>& rows, const std::optional<Pagin
     KV(w, "name", r.name);
     Key(w, "status");
     StatusObject(w, r.status, r.failure_message);
+    TagsMember(w, r.tags);
     w.EndObject();
   }
   w.EndArray();
@@ -224,7 +233,24 @@ std::string DetailsBody(const InstanceRecord& r, DetailsFilter filter) {
     EmbedJson(w, r.servers_json, "[]");
     KV(w, "created_at", r.created_at);
     KV(w, "updated_at", r.updated_at);
+    TagsMember(w, r.tags);
   }
+  w.EndObject();
+  w.EndArray();
+  w.EndObject();
+  return Done(sb);
+}
+
+std::string TagsBody(std::string_view id, const domain::Tags& tags) {
+  rapidjson::StringBuffer sb;
+  json::Writer w(sb);
+  w.StartObject();
+  Header(w, 200, "short_description", "Lambda instance tags");
+  Key(w, "data");
+  w.StartArray();
+  w.StartObject();
+  KV(w, "id", id);
+  TagsMember(w, tags);
   w.EndObject();
   w.EndArray();
   w.EndObject();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "lambda/domain/status.h"
+#include "lambda/domain/tags.h"
 #include "lambda/json/json.h"
 
 namespace lambda::routes {
@@ -26,6 +27,7 @@ struct InstanceRecord {
   std::string updated_at;
   std::string mode = "running";  ///< start mode recorded by the Feldera dialect
   std::string pending_action;    ///< p_action: the admitted command not yet finished, or ""
+  std::optional<domain::Tags> tags = {};  ///< shown in the full details when read (SPEC §4.5)
 };
 
 /// From HGETALL's flat field/value list; nullopt when empty (no such instance).
@@ -38,6 +40,7 @@ struct ListRow {
   domain::InstanceStatus status;
   std::string failure_message;
   int64_t seq = 0;
+  std::optional<domain::Tags> tags = {};  ///< shown when read (the service API's list)
 };
 
 struct Pagination {
@@ -66,5 +69,8 @@ void EmbedJson(json::Writer& w, std::string_view text, std::string_view fallback
 
 /// instance_info with master_node_id merged in once provisioned.
 std::string InstanceInfo(const InstanceRecord& r);
+
+/// 200 to a tags replace (SPEC §4.5): `{"status":{…},"data":[{"id","tags"}]}`.
+std::string TagsBody(std::string_view id, const domain::Tags& tags);
 
 }  // namespace lambda::routes

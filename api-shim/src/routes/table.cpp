@@ -31,6 +31,7 @@ constexpr std::array<Entry, 39> kTable{{
     {"GET", "/api/lambda-instances/{id}/status", Route::kStatus},
     {"GET", "/api/lambda-instance/{id}/status", Route::kStatus},
     {"GET", "/api/lambda-instances/{id}/events", Route::kEvents},
+    {"PUT", "/api/lambda-instances/{id}/tags", Route::kTags},
     {"GET", "/ui", Route::kUi},
     {"GET", "/ui/{id}", Route::kUi},
     {"GET", "/backend/authenticate", Route::kLegacyAuthenticate},
@@ -154,6 +155,8 @@ std::string_view RouteName(Route r) {
       return "batch";
     case Route::kAudit:
       return "audit";
+    case Route::kTags:
+      return "tags";
     case Route::kUi:
       return "ui";
     case Route::kLegacyAuthenticate:

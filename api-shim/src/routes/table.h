@@ -27,6 +27,7 @@ enum class Route {
   kTenantEvents,  ///< §4.4 every change of the tenant's instances (Server-Sent Events)
   kBatch,         ///< §4.4 one action on many instances
   kAudit,         ///< §4.5 the tenant's admitted actions
+  kTags,          ///< §4.5 PUT an instance's tags
   kUi,            ///< the dashboard's static files
   // §4.2 legacy /backend
   kLegacyAuthenticate,

@@ -87,6 +87,15 @@ std::string TenantIds(std::string_view prefix, std::string_view tenant) {
 std::string TenantLive(std::string_view prefix, std::string_view tenant) {
   return Tagged(prefix, "t:", tenant) + ":live";
 }
+std::string TenantTags(std::string_view prefix, std::string_view tenant) {
+  return Tagged(prefix, "t:", tenant) + ":tags";
+}
+std::string TenantTagIndex(std::string_view prefix, std::string_view tenant, std::string_view key,
+                           std::string_view value) {
+  std::string k = Tagged(prefix, "t:", tenant);
+  k.append(":tag:").append(key).append("=").append(value);
+  return k;
+}
 std::string IdempotencyRecordPrefix(std::string_view prefix, std::string_view tenant) {
   return Tagged(prefix, "idem:", tenant) + ":";
 }

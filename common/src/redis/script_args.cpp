@@ -1,5 +1,6 @@
 #include "lambda/redis/script_args.h"
 
+#include "lambda/domain/tags.h"
 #include "lambda/redis/keys.h"
 
 namespace lambda::redis::args {
@@ -96,7 +97,10 @@ std::vector<std::string> ReconcileOne::Argv() const {
 
 std::vector<std::string> ReconcilerLease::Argv() const { return {worker, U(lease_ms)}; }
 
-std::vector<std::string> IndexCreate::Argv() const { return {S(seq), id, S(max_instances)}; }
+std::vector<std::string> IndexCreate::Argv() const {
+  if (tags.empty()) return {S(seq), id, S(max_instances)};
+  return {S(seq), id, S(max_instances), domain::TagsJson(tags)};
+}
 
 std::vector<std::string> Page::Argv() const { return {S(start), S(stop)}; }
 std::vector<std::string> HistoryTail::Argv() const { return {start, std::to_string(count)}; }
@@ -156,9 +160,41 @@ std::vector<std::string> ReconcileOne::Keys() const {
 std::vector<std::string> ReconcilerLease::Keys() const { return {keys::ReconcilerLease(prefix)}; }
 
 std::vector<std::string> IndexCreate::Keys() const {
-  return {keys::TenantIds(prefix, tenant), keys::TenantLive(prefix, tenant),
-          keys::TenantLimits(prefix, tenant)};
+  std::vector<std::string> k{keys::TenantIds(prefix, tenant), keys::TenantLive(prefix, tenant),
+                             keys::TenantLimits(prefix, tenant)};
+  if (tags.empty()) return k;
+  k.push_back(keys::TenantTags(prefix, tenant));
+  for (const auto& [key, value] : tags)
+    k.push_back(keys::TenantTagIndex(prefix, tenant, key, value));
+  return k;
 }
+
+std::vector<std::string> TagsReplace::Keys() const {
+  std::vector<std::string> k{keys::TenantIds(prefix, tenant), keys::TenantTags(prefix, tenant)};
+  for (const auto& [key, value] : old_tags) {
+    k.push_back(keys::TenantTagIndex(prefix, tenant, key, value));
+  }
+  for (const auto& [key, value] : new_tags) {
+    k.push_back(keys::TenantTagIndex(prefix, tenant, key, value));
+  }
+  return k;
+}
+std::vector<std::string> TagsReplace::Argv() const {
+  return {id, domain::TagsJson(old_tags), domain::TagsJson(new_tags), U(old_tags.size())};
+}
+
+std::vector<std::string> Select::Keys() const {
+  std::vector<std::string> k;
+  if (live_only) {
+    k.push_back(keys::TenantLive(prefix, tenant));
+  } else if (tags.empty()) {
+    k.push_back(keys::TenantIds(prefix, tenant));
+  }
+  for (const auto& [key, value] : tags)
+    k.push_back(keys::TenantTagIndex(prefix, tenant, key, value));
+  return k;
+}
+std::vector<std::string> Select::Argv() const { return {S(after), U(count), U(budget)}; }
 
 std::vector<std::string> Page::Keys() const {
   return {live ? keys::TenantLive(prefix, tenant) : keys::TenantIds(prefix, tenant)};

@@ -25,6 +25,8 @@ extern const std::string_view k_dismiss_error;
 extern const std::string_view k_history_tail;
 extern const std::string_view k_idempotency_keep;
 extern const std::string_view k_touch_key;
+extern const std::string_view k_tags_replace;
+extern const std::string_view k_select;
 }  // namespace lambda::lua
 
 namespace lambda::redis::scripts {
@@ -68,6 +70,8 @@ LAMBDA_SCRIPT(DismissError, k_dismiss_error, "dismiss_error")
 LAMBDA_SCRIPT(HistoryTail, k_history_tail, "history_tail")
 LAMBDA_SCRIPT(IdempotencyKeep, k_idempotency_keep, "idempotency_keep")
 LAMBDA_SCRIPT(TouchKey, k_touch_key, "touch_key")
+LAMBDA_SCRIPT(TagsReplace, k_tags_replace, "tags_replace")
+LAMBDA_SCRIPT(Select, k_select, "select")
 
 #undef LAMBDA_SCRIPT
 

@@ -29,6 +29,14 @@ std::string PendingBucket(std::string_view prefix, int slot);
 std::string TenantIds(std::string_view prefix, std::string_view tenant);
 /// A tenant's not-destroyed instance ids by seq (quota and the Zenlayer Describe pages).
 std::string TenantLive(std::string_view prefix, std::string_view tenant);
+/// A tenant's instance tags (HASH id -> the tags' stored JSON, domain::TagsJson), in the tenant's
+/// slot so one script replaces an instance's tags and their index entries at once.
+std::string TenantTags(std::string_view prefix, std::string_view tenant);
+/// A tenant's instances tagged `key`=`value` (ZSET id -> seq: creation order), in the tenant's
+/// slot: a selector intersects these (SPEC §4.5). The key never holds a colon, so `key=value`
+/// after it is unambiguous.
+std::string TenantTagIndex(std::string_view prefix, std::string_view tenant, std::string_view key,
+                           std::string_view value);
 /// A tenant's quotas and limits (HASH, domain/tenant_limits.h fields), in the tenant's slot so
 /// that index_create.lua reads max_instances in the step that counts the live instances.
 std::string TenantLimits(std::string_view prefix, std::string_view tenant);

@@ -4,6 +4,7 @@
 /// The order here is the order documented at the top of each script; scripts_redistest calls every
 /// script through these same structs.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -165,6 +166,7 @@ struct IndexCreate {
   int64_t seq = 0;
   /// The shim's default, when the tenant's limits hash has none; -1: not checked (a seed).
   int64_t max_instances = -1;
+  std::map<std::string, std::string> tags = {};  ///< stored and indexed with the create (§4.5)
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
@@ -197,6 +199,27 @@ struct HistoryTail {
 /// touch_key.lua: an API key's last_used, if the key still exists (never recreates a revoked one).
 struct TouchKey {
   std::string prefix, hash, at_rfc3339;
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
+/// tags_replace.lua: an instance's tags, replaced if they still are `old_tags` (SPEC §4.5).
+struct TagsReplace {
+  std::string prefix, tenant, id;
+  std::map<std::string, std::string> old_tags, new_tags;
+  std::vector<std::string> Keys() const;
+  std::vector<std::string> Argv() const;
+};
+
+/// select.lua: a page of the tenant's ids carrying every one of `tags`, after seq `after`.
+struct Select {
+  std::string prefix, tenant;
+  std::map<std::string, std::string> tags;
+  /// Bound by the tenant's live ids (no DESTROYED one is wanted); otherwise, with no tags, by
+  /// all its ids.
+  bool live_only = false;
+  int64_t after = 0;
+  size_t count = 0, budget = 0;
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };

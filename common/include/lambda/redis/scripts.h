@@ -29,6 +29,10 @@ const Script& HistoryTail();
 const Script& IdempotencyKeep();
 /// An API key's last_used, written only while the key exists.
 const Script& TouchKey();
+/// Replaces an instance's tags and their index entries (SPEC §4.5).
+const Script& TagsReplace();
+/// Read-only: a page of the ids in every given tenant index, smallest index walked first.
+const Script& Select();
 
 /// The scripts a `GroupingClient` may run several calls of in one EVALSHA (the hot, per-instance
 /// ones), and that one script: ARGV is name, key count, argc, args... per call and KEYS every

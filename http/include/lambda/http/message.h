@@ -30,6 +30,8 @@ struct Request {
   const std::string* Header(std::string_view lower_name) const;
   /// Value of a query parameter (decoded), or nullptr when absent.
   bool QueryParam(std::string_view name, std::string* value) const;
+  /// Every value of a repeated query parameter (decoded), in order.
+  std::vector<std::string> QueryParams(std::string_view name) const;
 };
 
 class Stream;  ///< server.h
