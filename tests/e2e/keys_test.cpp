@@ -122,6 +122,17 @@ TEST_F(Keys, AnOperateKeyActsAndIsTheDefault) {
   const std::string named = NewKey(tenant, "--scope operate --name ci");
   auto stop = Http("POST", Url("/api/lambda-instances/" + id + "/"), With(named), "action=stop");
   EXPECT_EQ(stop.status, 202) << stop.body;
+  // Both are operate keys: the default one too.
+  auto listed = RunCommand(Ctl("apikey list --tenant " + tenant));
+  ASSERT_EQ(listed.rc, 0) << listed.out;
+  for (const auto& k : {key, named}) {
+    const std::string id16 = util::Sha256Hex(k).substr(0, 16);
+    auto at = listed.out.find(id16);
+    ASSERT_NE(at, std::string::npos) << listed.out;
+    EXPECT_NE(listed.out.substr(at, listed.out.find('\n', at) - at).find(" operate "),
+              std::string::npos)
+        << listed.out;
+  }
 }
 
 TEST_F(Keys, AnExpiredKeyIs401AndItsHeldWaitEnds) {

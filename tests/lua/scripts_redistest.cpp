@@ -675,3 +675,53 @@ TEST_F(LuaScripts, IdempotencyKeepBoundsATenantsRecordsOldestFirst) {
 
 }  // namespace
 }  // namespace lambda
+
+namespace lambda {
+namespace {
+
+TEST_F(LuaScripts, AdmissionsWriteWhoAdmittedIntoTheHistoryEntryOnlyWhenGiven) {
+  const redis::args::Audit who{"0123456789abcdef", "ci", "127.0.0.1", "zenlayer"};
+  std::string id = util::NewUuid();
+  auto made = Eval(redis::scripts::AdmitCreate(),
+                   redis::args::AdmitCreate{prefix_, id, "t1", "n", "{}", "req-a", 1, "now", 100,
+                                            "tok-a", ++seq_, who});
+  ASSERT_EQ(made.at(0), "ok");
+  auto created = redis_->Array({"XRANGE", H(id), "-", "+"});
+  ASSERT_EQ(created.size(), 1U);
+  EXPECT_NE(created[0].find("key_id\n0123456789abcdef\nkey_name\nci\nclient\n127.0.0.1\n"
+                            "dialect\nzenlayer"),
+            std::string::npos)
+      << created[0];
+  SetStatus(id, domain::InstanceStatus::kStopped);
+  auto ok = Eval(
+      redis::scripts::Admit(),
+      redis::args::Admit{prefix_, id, "t1", "start",
+                         domain::CodeOf(domain::TransitionalStatus(domain::Action::kStart)),
+                         Allowed(domain::Action::kStart), "req-s", 3, "now", 100, "", "tok", who});
+  ASSERT_EQ(ok.at(0), "ok");
+  auto started = redis_->Array({"XREVRANGE", H(id), "+", "-", "COUNT", "1"});
+  ASSERT_EQ(started.size(), 1U);
+  EXPECT_NE(started[0].find("request_id\nreq-s"), std::string::npos) << started[0];
+  EXPECT_NE(started[0].find("key_name\nci\nclient\n127.0.0.1\ndialect\nzenlayer"),
+            std::string::npos)
+      << started[0];
+  // Without an actor (older callers, the CLI's seeds): the entry is exactly as before.
+  std::string plain = Create();
+  auto entry = redis_->Array({"XRANGE", H(plain), "-", "+"});
+  ASSERT_EQ(entry.size(), 1U);
+  EXPECT_EQ(entry[0].find("key_id"), std::string::npos) << entry[0];
+}
+
+TEST_F(LuaScripts, TouchKeyWritesLastUsedOnlyWhileTheKeyExists) {
+  const std::string key = redis::keys::ApiKey(prefix_, "h1");
+  EXPECT_EQ(Eval(redis::scripts::TouchKey(), redis::args::TouchKey{prefix_, "h1", "T1"}).at(0),
+            "0");
+  EXPECT_EQ(redis_->Int({"EXISTS", key}), 0);  // a revoked key is not brought back
+  redis_->Cmd({"HSET", key, "tenant", "t1"});
+  EXPECT_EQ(Eval(redis::scripts::TouchKey(), redis::args::TouchKey{prefix_, "h1", "T2"}).at(0),
+            "1");
+  EXPECT_EQ(redis_->Cmd({"HGET", key, "last_used"}), "T2");
+}
+
+}  // namespace
+}  // namespace lambda
