@@ -9,7 +9,8 @@
 -- The superseded command is kept (c_action, c_req, c_since): an undone cancel (its 503 means
 -- nothing changed) makes it pending again, since its job was interrupted already.
 -- KEYS: instance, history, outbox bucket (keys.h: one slot)
--- ARGV: prefix, id, tenant, moves, request_id, now_ms, now_rfc3339, history_max, token
+-- ARGV: prefix, id, tenant, moves, request_id, now_ms, now_rfc3339, history_max, token,
+--       then who admitted it (SPEC §4.5 Audit, optional): key_id, key_name, client, dialect
 local p, id, tenant = ARGV[1], ARGV[2], ARGV[3]
 local key = KEYS[1]
 local cur = redis.call('HMGET', key, 'owner', 'status', 'gen', 'p_action', 'p_req', 'p_since')
@@ -28,7 +29,14 @@ redis.call('HSET', key, 'status', to, 'failure_message', '', 'updated_at', ARGV[
   -- The command it supersedes, pending again if this admission is undone (undo_admission.lua).
   'c_action', cur[4] or '', 'c_req', cur[5] or '', 'c_since', cur[6] or '')
 redis.call('ZADD', KEYS[3], ARGV[6], id)
-local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'status', to, 'gen', gen,
-  'request_id', ARGV[5], 'worker', '', 'at', ARGV[6], 'reason', 'cancelled')
+local entry = {'status', to, 'gen', gen, 'request_id', ARGV[5], 'worker', '', 'at', ARGV[6],
+  'reason', 'cancelled'}
+if ARGV[10] and ARGV[10] ~= '' then
+  entry[#entry + 1] = 'key_id'; entry[#entry + 1] = ARGV[10]
+  entry[#entry + 1] = 'key_name'; entry[#entry + 1] = ARGV[11]
+  entry[#entry + 1] = 'client'; entry[#entry + 1] = ARGV[12]
+  entry[#entry + 1] = 'dialect'; entry[#entry + 1] = ARGV[13]
+end
+local eid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', unpack(entry))
 redis.call('PUBLISH', p .. 'events', id .. ' ' .. to .. ' ' .. gen .. ' ' .. eid .. ' ' .. tenant)
 return {'ok', tonumber(gen), tonumber(status)}

@@ -705,6 +705,21 @@ TEST_F(LuaScripts, AdmissionsWriteWhoAdmittedIntoTheHistoryEntryOnlyWhenGiven) {
   EXPECT_NE(started[0].find("key_name\nci\nclient\n127.0.0.1\ndialect\nzenlayer"),
             std::string::npos)
       << started[0];
+  // A cancel's entry names who cancelled, beside its reason.
+  std::string moves = ",";
+  for (int c = 0; c < domain::kStatusCount; ++c) {
+    if (auto to = domain::CancelTo(static_cast<domain::InstanceStatus>(c)))
+      moves += std::to_string(c) + ":" + std::to_string(domain::CodeOf(*to)) + ",";
+  }
+  auto cancelled = Eval(
+      redis::scripts::AdmitCancel(),
+      redis::args::AdmitCancel{prefix_, id, "t1", moves, "req-c", 5, "now", 100, "tok-c", who});
+  ASSERT_EQ(cancelled.at(0), "ok");
+  auto cancel_entry = LastEntry(id);
+  EXPECT_NE(cancel_entry.find("reason\ncancelled\nkey_id\n0123456789abcdef\nkey_name\nci\n"
+                              "client\n127.0.0.1\ndialect\nzenlayer"),
+            std::string::npos)
+      << cancel_entry;
   // Without an actor (older callers, the CLI's seeds): the entry is exactly as before.
   std::string plain = Create();
   auto entry = redis_->Array({"XRANGE", H(plain), "-", "+"});

@@ -137,9 +137,9 @@ void RedisAdmissionStore::AdmitOne(const AdmitPlan& plan, const std::string& id,
   const int64_t now = util::NowMs();
   if (plan.action == domain::Action::kCancel) {
     // Where a cancel goes depends on where the instance is: admit_cancel.lua decides.
-    const redis::args::AdmitCancel c{
-        prefix_,      id,   plan.tenant, CancelMoves(), plan.request_id, now, util::Rfc3339(now),
-        history_max_, token};
+    const redis::args::AdmitCancel c{prefix_,         id,        plan.tenant,        CancelMoves(),
+                                     plan.request_id, now,       util::Rfc3339(now), history_max_,
+                                     token,           plan.audit};
     return redis_->EvalSha(redis::scripts::AdmitCancel(), c.Keys(), c.Argv(), std::move(done));
   }
   const redis::args::Admit a{prefix_,

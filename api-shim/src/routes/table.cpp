@@ -11,7 +11,7 @@ namespace {
 using Entry = RouteEntry;  // "{id}" matches any one segment
 
 // Order matters: literal segments before "{id}" at the same depth.
-constexpr std::array<Entry, 39> kTable{{
+constexpr std::array<Entry, 40> kTable{{
     {"GET", "/healthz", Route::kHealthz},
     {"GET", "/readyz", Route::kReadyz},
     {"GET", "/metrics", Route::kMetrics},

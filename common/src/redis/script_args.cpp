@@ -26,7 +26,9 @@ std::vector<std::string> Admit::Argv() const {
 }
 
 std::vector<std::string> AdmitCancel::Argv() const {
-  return {prefix, id, tenant, moves, request_id, S(now_ms), now_rfc3339, S(history_max), token};
+  return {prefix,         id,           tenant,         moves, request_id,
+          S(now_ms),      now_rfc3339,  S(history_max), token, audit.key_id,
+          audit.key_name, audit.client, audit.dialect};
 }
 
 std::vector<std::string> AdmitCreate::Argv() const {

@@ -46,6 +46,7 @@ struct AdmitCancel {
   std::string now_rfc3339;
   int history_max = 0;
   std::string token;
+  Audit audit = {};
   std::vector<std::string> Keys() const;
   std::vector<std::string> Argv() const;
 };
