@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "access_keys.h"
+#include "api_keys.h"
 #include "client.h"
 #include "client_logic.h"
 #include "lambda/amqp/config.h"
@@ -137,112 +138,6 @@ redis::Value Command(Redis* c, const std::vector<std::string>& argv) {
     std::exit(1);
   }
   return std::move(*r);
-}
-
-/// `--name`: at most 64 of [A-Za-z0-9._- ] (what `apikey list` prints).
-bool ValidKeyName(const std::string& n) {
-  if (n.size() > 64) return false;
-  for (char ch : n) {
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.' ||
-          ch == ' '))
-      return false;
-  }
-  return true;
-}
-
-int ApiKeyCreate(Redis* c, const std::string& prefix, const Args& args) {
-  for (const char* flag : {"--tenant", "--scope", "--expires", "--name"}) {
-    if (!args.all.empty() && args.all.back() == flag) {
-      std::fprintf(stderr, "lambdactl: %s needs a value\n", flag);
-      return 2;
-    }
-  }
-  const std::string tenant = args.Flag("tenant", "");
-  const std::string name = args.Flag("name", "");
-  if (!ctl::ValidTenant(tenant)) {
-    std::fprintf(stderr, "lambdactl: --tenant must be 1..64 of [A-Za-z0-9._-]\n");
-    return 2;
-  }
-  auto scope = domain::ParseScope(args.Flag("scope", "operate"));
-  if (!scope) {
-    std::fprintf(stderr, "lambdactl: --scope must be read, operate or admin\n");
-    return 2;
-  }
-  if (!ValidKeyName(name)) {
-    std::fprintf(stderr, "lambdactl: --name must be at most 64 of [A-Za-z0-9._- ]\n");
-    return 2;
-  }
-  const std::string expires = args.Flag("expires", "");
-  int64_t expires_at = 0;
-  const int64_t now = util::NowMs();
-  if (!expires.empty()) {
-    auto ms = domain::ParseDurationMs(expires);
-    if (!ms) {
-      std::fprintf(stderr, "lambdactl: --expires: %s\n", ms.error().message.c_str());
-      return 2;
-    }
-    expires_at = now + *ms;
-  }
-  // 256 bits from the CSPRNG, URL-safe; only its SHA-256 is stored.
-  std::string key = util::RandomToken(32);
-  std::string hash = util::Sha256Hex(key);
-  std::vector<std::string> hset{"HSET",       redis::keys::ApiKey(prefix, hash),
-                                "tenant",     tenant,
-                                "hash",       hash,
-                                "created_at", util::Rfc3339(now),
-                                "name",       name,
-                                "scope",      std::string(domain::ScopeName(*scope))};
-  if (expires_at != 0) {
-    hset.insert(hset.end(), {"expires_at", std::to_string(expires_at)});
-  }
-  Command(c, hset);
-  Command(c, {"SADD", redis::keys::TenantApiKeys(prefix, tenant), hash});
-  Command(c, {"SADD", prefix + "tenants", tenant});
-  std::printf("%s\n", key.c_str());
-  return 0;
-}
-
-/// The tenant's keys (those made since keys are indexed): id, name, scope, created, expires,
-/// last used. Never the key itself (only its hash is stored).
-int ApiKeyList(Redis* c, const std::string& prefix, const std::string& tenant) {
-  if (!ctl::ValidTenant(tenant)) {
-    std::fprintf(stderr, "lambdactl: --tenant must be 1..64 of [A-Za-z0-9._-]\n");
-    return 2;
-  }
-  auto hashes = Command(c, {"SMEMBERS", redis::keys::TenantApiKeys(prefix, tenant)});
-  std::printf("%-16s %-20s %-8s %-24s %-24s %s\n", "ID", "NAME", "SCOPE", "CREATED", "EXPIRES",
-              "LAST USED");
-  const int64_t now = util::NowMs();
-  for (const auto& h : hashes.elements) {
-    auto row = Command(c, {"HMGET", redis::keys::ApiKey(prefix, h.str), "created_at", "name",
-                           "scope", "expires_at", "last_used"});
-    if (row.elements.size() != 5 || row.elements[0].is_nil()) continue;  // revoked meanwhile
-    const auto& e = row.elements;
-    std::string expires = "never";
-    if (!e[3].is_nil()) {
-      const int64_t at = util::ParseInt(e[3].str).value_or(0);
-      expires = util::Rfc3339(at) + (at <= now ? " (expired)" : "");
-    }
-    std::printf("%-16s %-20s %-8s %-24s %-24s %s\n", h.str.substr(0, 16).c_str(),
-                ctl::ForTerminal(e[1].is_nil() || e[1].str.empty() ? "-" : e[1].str).c_str(),
-                std::string(domain::ScopeName(domain::StoredScope(e[2].str))).c_str(),
-                ctl::ForTerminal(e[0].str).c_str(), expires.c_str(),
-                e[4].is_nil() ? "never" : ctl::ForTerminal(e[4].str).c_str());
-  }
-  return 0;
-}
-
-int ApiKeyRevoke(Redis* c, const std::string& prefix, const std::string& key) {
-  const std::string hash = util::Sha256Hex(key);
-  auto tenant = Command(c, {"HGET", redis::keys::ApiKey(prefix, hash), "tenant"});
-  auto r = Command(c, {"DEL", redis::keys::ApiKey(prefix, hash)});
-  if (r.integer == 0) {
-    std::fprintf(stderr, "lambdactl: no such key\n");
-    return 1;
-  }
-  if (!tenant.is_nil()) Command(c, {"SREM", redis::keys::TenantApiKeys(prefix, tenant.str), hash});
-  std::fprintf(stderr, "revoked (running shims stop trusting it within their key cache TTL)\n");
-  return 0;
 }
 
 std::string SeedServers(const std::string& id, int slaves, bool running) {
@@ -595,13 +490,22 @@ int main(int argc, char** argv) {
   std::string prefix = args.Flag("redis-prefix", Env("LAMBDA_REDIS_PREFIX", "lambda:"));
   const auto& pos = args.positional;
   if (pos.empty()) return Usage();
-  if (pos[0] == "apikey" && pos.size() >= 2) {
+  if (pos[0] == "apikey" && ((pos.size() == 2 && (pos[1] == "create" || pos[1] == "list")) ||
+                             (pos.size() == 3 && pos[1] == "revoke"))) {
     auto c = Connect(url);
-    if (pos[1] == "create") return ApiKeyCreate(c.get(), prefix, args);
-    if (pos[1] == "list") return ApiKeyList(c.get(), prefix, args.Flag("tenant", ""));
-    if (pos[1] == "revoke" && pos.size() == 3) return ApiKeyRevoke(c.get(), prefix, pos[2]);
-    return Usage();
+    ctl::ApiKeyArgs a{pos,
+                      prefix,
+                      args.Flag("tenant", ""),
+                      args.Flag("name", ""),
+                      args.Flag("scope", "operate"),
+                      args.Flag("expires", ""),
+                      {}};
+    for (const char* flag : {"--tenant", "--scope", "--expires", "--name"}) {
+      if (!args.all.empty() && args.all.back() == flag) a.flag_without_value = flag;
+    }
+    return ctl::RunApiKey(*c, a);
   }
+
   if (pos[0] == "accesskey" && ((pos.size() == 2 && (pos[1] == "create" || pos[1] == "list")) ||
                                 (pos.size() == 3 && pos[1] == "revoke"))) {
     auto c = Connect(url);

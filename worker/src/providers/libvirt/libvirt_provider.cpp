@@ -15,6 +15,8 @@ struct LibvirtProvider::Stop {
   int shutdowns = 0;
   bool in_call = false;  ///< a pool call is under way
   uint64_t reg = 0;      ///< its registration with op.cancel
+  /// Events pushed before the stop began: a late STOPPED of an earlier stop is not this one's.
+  uint64_t events_before = 0;
 };
 
 namespace {
@@ -164,6 +166,7 @@ void LibvirtProvider::StopVm(const Operation& op, const InstanceSpec&, ServerInf
   uint64_t id = ++next_stop_;
   auto& stop =
       *stops_.emplace(id, std::make_unique<Stop>(loop_, op, server, std::move(done))).first->second;
+  stop.events_before = sink_->Pushed();
   // By id only: the stop (which holds `done`, which holds the job, which holds the
   // cancellation) is found in stops_, so the registration owns nothing of it.
   std::weak_ptr<bool> alive = alive_;
@@ -237,7 +240,9 @@ void LibvirtProvider::OnEvents() {
     if (e.type != VIR_DOMAIN_EVENT_STOPPED) continue;
     std::vector<uint64_t> ids;
     for (const auto& [id, stop] : stops_) {
-      if (stop->server->name == e.domain && (stop->shutdowns > 0 || stop->in_call))
+      // Only a stop that has sent a shutdown waits for the guest: before that, its call's own
+      // answer says whether the VM runs, and a STOPPED may be an earlier stop's, late.
+      if (stop->server->name == e.domain && e.seq > stop->events_before && stop->shutdowns > 0)
         ids.push_back(id);
     }
     for (uint64_t id : ids) FinishStop(id, OkStatus(), "stopped", "acpi shutdown");

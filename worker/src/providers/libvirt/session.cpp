@@ -178,8 +178,14 @@ void EnsureEventThread() { static EventThread thread; }
 
 void EventSink::Push(Event e) {
   std::lock_guard lock(mu_);
+  e.seq = ++pushed_;
   events_.push_back(std::move(e));
   if (wake_) wake_();
+}
+
+uint64_t EventSink::Pushed() {
+  std::lock_guard lock(mu_);
+  return pushed_;
 }
 
 std::deque<EventSink::Event> EventSink::Drain() {

@@ -26,14 +26,18 @@ class EventSink {
  public:
   struct Event {
     std::string domain;
-    int type;  ///< virDomainEventType
+    int type;          ///< virDomainEventType
+    uint64_t seq = 0;  ///< its place among every event pushed (1, 2, …; set by Push)
   };
   void Push(Event e);
   std::deque<Event> Drain();
   void SetWake(std::function<void()> wake);
+  /// How many events were pushed so far: an event with a higher seq came after this call.
+  uint64_t Pushed();
 
  private:
   std::mutex mu_;
+  uint64_t pushed_ = 0;
   std::deque<Event> events_;
   std::function<void()> wake_;
 };
