@@ -45,13 +45,13 @@ Result<int64_t> ParseDurationMs(std::string_view text) {
       unit_ms = 1000;
       break;
     case 'm':
-      unit_ms = 60 * 1000;
+      unit_ms = int64_t{60} * 1000;
       break;
     case 'h':
-      unit_ms = 3600 * 1000;
+      unit_ms = int64_t{3600} * 1000;
       break;
     case 'd':
-      unit_ms = 24 * 3600 * 1000;
+      unit_ms = int64_t{24} * 3600 * 1000;
       break;
     default:
       return bad;
