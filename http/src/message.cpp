@@ -12,19 +12,10 @@ const std::string* Request::Header(std::string_view lower_name) const {
 }
 
 bool Request::QueryParam(std::string_view name, std::string* value) const {
-  std::string_view q = query;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    std::string_view pair = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    auto eq = pair.find('=');
-    std::string key = util::UrlDecode(pair.substr(0, eq));
-    if (key == name) {
-      *value = eq == std::string_view::npos ? "" : util::UrlDecode(pair.substr(eq + 1));
-      return true;
-    }
-  }
-  return false;
+  auto all = QueryParams(name);
+  if (all.empty()) return false;
+  *value = std::move(all.front());
+  return true;
 }
 
 std::vector<std::string> Request::QueryParams(std::string_view name) const {

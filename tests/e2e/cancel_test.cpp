@@ -30,21 +30,6 @@ long Ms(Clock::duration d) {
   return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
 }
 
-std::string IdOf(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.c_str());
-  if (!d.IsObject() || !d.HasMember("data")) return "";
-  return d["data"][0]["id"].GetString();
-}
-
-std::string Create(Stack& stack, const std::string& key, const std::string& name,
-                   const std::string& extra = "") {
-  auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
-                testing::CreateBody(name, extra));
-  EXPECT_EQ(r.status, 202) << r.body;
-  return IdOf(r.body);
-}
-
 testing::HttpResponse Action(Stack& stack, const std::string& key, const std::string& id,
                              const std::string& action) {
   return Http("POST", stack.url() + "/api/lambda-instances/" + id + "/",
@@ -74,7 +59,7 @@ TEST(Cancel, ASlowCreateEndsDestroyedWithEveryVmReleasedAndTheSlotFree) {
   int port = testing::FreePort();
   Stack stack(Stack::Options{1, {}, {"--worker-http-port", std::to_string(port)}});
   std::string key = stack.NewKey("tenant-c");
-  std::string id = Create(stack, key, "wrong-size", R"("simulate":{"step_ms":1000})");
+  std::string id = testing::CreateAs(stack, key, "wrong-size", R"("simulate":{"step_ms":1000})");
   // The VMs exist (CLUSTER_CREATED) and the INIT step waits its second.
   ASSERT_TRUE(stack.WaitStatus(id, "CLUSTER_CREATED", std::chrono::seconds(20)))
       << stack.StatusOf(id);
@@ -140,7 +125,7 @@ TEST(Cancel, ACreateInAHookEndsItsProcessGroupAndIsDestroyed) {
   Stack stack(
       Stack::Options{1, {}, {"--worker-http-port", std::to_string(port), "--hooks-dir", dir}});
   std::string key = stack.NewKey("tenant-c");
-  std::string id = Create(stack, key, "hooked");
+  std::string id = testing::CreateAs(stack, key, "hooked");
   auto pid_of = [&](const std::string& suffix) {
     std::ifstream in(dir + "/" + id + suffix);
     int pid = 0;
@@ -181,7 +166,7 @@ TEST(Cancel, ACreateInAHookEndsItsProcessGroupAndIsDestroyed) {
 TEST(Cancel, AStopGoesBackToStartedAndAStartToStopped) {
   Stack stack(Stack::Options{1, {}, {}});
   std::string key = stack.NewKey("tenant-c");
-  std::string id = Create(stack, key, "flip", R"("simulate":{"step_ms":400})");
+  std::string id = testing::CreateAs(stack, key, "flip", R"("simulate":{"step_ms":400})");
   ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(30))) << stack.StatusOf(id);
   // A stop: its services step waits 400 ms; cancelled, the instance starts again.
   ASSERT_EQ(Action(stack, key, id, "stop").status, 202);
@@ -215,7 +200,7 @@ TEST(Cancel, AStopGoesBackToStartedAndAStartToStopped) {
 TEST(Cancel, ASettledInstanceIsA409AndNothingChanges) {
   Stack stack(Stack::Options{1, {}, {}});
   std::string key = stack.NewKey("tenant-c");
-  std::string id = Create(stack, key, "settled");
+  std::string id = testing::CreateAs(stack, key, "settled");
   ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(20))) << stack.StatusOf(id);
   auto inst = redis::keys::Instance(stack.redis_prefix(), id);
   std::string gen = stack.redis().Cmd({"HGET", inst, "gen"});
@@ -244,9 +229,9 @@ TEST(Cancel, TheSlotFreesForTheTenantsNextCommand) {
   Stack stack(Stack::Options{
       1, {}, {"--worker-http-port", std::to_string(port), "--max-tenant-jobs", "1"}});
   std::string key = stack.NewKey("tenant-c");
-  std::string slow = Create(stack, key, "slow", R"("simulate":{"step_ms":60000})");
+  std::string slow = testing::CreateAs(stack, key, "slow", R"("simulate":{"step_ms":60000})");
   ASSERT_TRUE(stack.WaitFor([&] { return Metric(port, "lambda_worker_in_flight") == 1; }));
-  std::string next = Create(stack, key, "next");
+  std::string next = testing::CreateAs(stack, key, "next");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ASSERT_EQ(stack.StatusOf(next), "PENDING");  // it waits for the tenant's slot
   auto asked = Clock::now();

@@ -24,12 +24,6 @@ using testing::EnvOr;
 using testing::Http;
 using testing::Stack;
 
-std::string IdOf(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.c_str());
-  return d["data"][0]["id"].GetString();
-}
-
 int Shell(const std::string& script) {
   std::string cmd =
       "bash -c 'source \"" +
@@ -129,7 +123,7 @@ TEST(Failures, AStepLongerThanTheLeaseKeepsItsLease) {
   auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
                 CreateBody("long", R"("simulate":{"step_ms":1500})"));
   ASSERT_EQ(r.status, 202);
-  std::string id = IdOf(r.body);
+  std::string id = testing::CreatedId(r.body);
   ASSERT_TRUE(stack.WaitStatus(id, "STARTED", std::chrono::seconds(30))) << stack.StatusOf(id);
   std::string log = stack.worker(0).Log();
   EXPECT_EQ(log.find("status write fenced off"), std::string::npos);
@@ -146,7 +140,7 @@ TEST(Failures, KilledWorkerMidCreateIsFinishedByTheOtherAndNoStepRunsTwice) {
   auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
                 CreateBody("victim", R"("simulate":{"step_ms":250})"));
   ASSERT_EQ(r.status, 202);
-  std::string id = IdOf(r.body);
+  std::string id = testing::CreatedId(r.body);
   ASSERT_TRUE(stack.WaitStatus(id, "INIT_DONE", std::chrono::seconds(20)));
   std::string holder =
       stack.redis().Cmd({"HGET", redis::keys::Instance(stack.redis_prefix(), id), "claimed_by"});
@@ -188,7 +182,7 @@ TEST(Failures, TransientProviderErrorsAreRetriedThroughTheRetryQueueAndEveryActi
     auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
                   CreateBody("flaky" + std::to_string(i)));
     ASSERT_EQ(r.status, 202);
-    ids.push_back(IdOf(r.body));
+    ids.push_back(testing::CreatedId(r.body));
   }
   auto all_reach = [&](const std::string& status) {
     for (const auto& id : ids) {
@@ -238,7 +232,7 @@ TEST(Failures, PersistentTransientErrorsFailTheInstanceAfterTheLimitEvenAcrossAW
   auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
                 CreateBody("doomed"));
   ASSERT_EQ(r.status, 202);
-  std::string id = IdOf(r.body);
+  std::string id = testing::CreatedId(r.body);
   ASSERT_TRUE(
       stack.WaitFor([&] { return Metric(port1, "lambda_worker_transient_retries_total") == 1; }));
   // The first attempt failed and its command waits out its back-off in the retry queue, acked:
@@ -345,7 +339,7 @@ TEST(Failures, SigtermFinishesInFlightWorkAndExitsZero) {
   auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
                 CreateBody("graceful", R"("simulate":{"step_ms":100})"));
   ASSERT_EQ(r.status, 202);
-  std::string id = IdOf(r.body);
+  std::string id = testing::CreatedId(r.body);
   ASSERT_TRUE(stack.WaitStatus(id, "CLUSTER_CREATED", std::chrono::seconds(20)));
   stack.worker(0).Signal(SIGTERM);
   EXPECT_EQ(stack.worker(0).Wait(std::chrono::seconds(20)), 0);

@@ -25,21 +25,6 @@ using testing::Http;
 using testing::Stack;
 using Clock = std::chrono::steady_clock;
 
-std::string IdOf(const std::string& body) {
-  rapidjson::Document d;
-  d.Parse(body.c_str());
-  if (!d.IsObject() || !d.HasMember("data")) return "";
-  return d["data"][0]["id"].GetString();
-}
-
-std::string Create(Stack& stack, const std::string& key, const std::string& name,
-                   const std::string& extra = "") {
-  auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
-                testing::CreateBody(name, extra));
-  EXPECT_EQ(r.status, 202) << r.body;
-  return IdOf(r.body);
-}
-
 /// One sample of a worker's /metrics (its value, or -1 when the series is absent).
 double Metric(int port, const std::string& series) {
   auto r = Http("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics");
@@ -63,8 +48,8 @@ TEST(FairDispatch, ATenantsCreateStartsWhileAnotherHoldsEveryWorkerWithSlowCreat
   std::string key_a = stack.NewKey("tenant-a");
   std::vector<std::string> slow;
   for (int i = 0; i < 40; ++i) {
-    slow.push_back(
-        Create(stack, key_b, "slow-" + std::to_string(i), R"("simulate":{"step_ms":120000})"));
+    slow.push_back(testing::CreateAs(stack, key_b, "slow-" + std::to_string(i),
+                                     R"("simulate":{"step_ms":120000})"));
   }
   // B's creates hold every slot they can get before A asks.
   ASSERT_TRUE(stack.WaitFor([&] {
@@ -77,7 +62,7 @@ TEST(FairDispatch, ATenantsCreateStartsWhileAnotherHoldsEveryWorkerWithSlowCreat
     return claimed >= 4;
   }));
   auto asked = Clock::now();
-  std::string a = Create(stack, key_a, "a-create");
+  std::string a = testing::CreateAs(stack, key_a, "a-create");
   bool started = stack.WaitStatus(a, "STARTED", std::chrono::seconds(20));
   long ms = Ms(Clock::now() - asked);
   std::printf("tenant A: create to STARTED in %ld ms while tenant B holds %zu slow creates\n", ms,
@@ -92,8 +77,8 @@ TEST(FairDispatch, ASupersededCreateFreesItsSlotAtOnceItsSimWaitInterrupted) {
   std::string key = stack.NewKey("tenant-b");
   std::vector<std::string> ids;
   for (int i = 0; i < 2; ++i) {
-    ids.push_back(
-        Create(stack, key, "slow-" + std::to_string(i), R"("simulate":{"step_ms":120000})"));
+    ids.push_back(testing::CreateAs(stack, key, "slow-" + std::to_string(i),
+                                    R"("simulate":{"step_ms":120000})"));
   }
   ASSERT_TRUE(stack.WaitFor([&] { return Metric(port, "lambda_worker_in_flight") == 2; }));
   ASSERT_EQ(Metric(port, kSupersededCreates), 0);
@@ -127,7 +112,7 @@ TEST(FairDispatch, ASupersededCreateKillsItsHooksProcessGroup) {
   Stack stack(Stack::Options{
       1, {}, {"--prefetch", "4", "--worker-http-port", std::to_string(port), "--hooks-dir", dir}});
   std::string key = stack.NewKey("tenant-b");
-  std::string id = Create(stack, key, "hooked");
+  std::string id = testing::CreateAs(stack, key, "hooked");
   auto pid_of = [&](const std::string& suffix) {
     std::ifstream in(dir + "/" + id + suffix);
     int pid = 0;
@@ -177,7 +162,7 @@ TEST(FairDispatch, TheReconcilerCopiesNoCommandThatWaitsInABacklog) {
   std::string key = stack.NewKey("tenant-b");
   const int pending = 12;
   for (int i = 0; i < pending; ++i) {
-    Create(stack, key, "slow-" + std::to_string(i), R"("simulate":{"step_ms":120000})");
+    testing::CreateAs(stack, key, "slow-" + std::to_string(i), R"("simulate":{"step_ms":120000})");
   }
   ASSERT_TRUE(stack.WaitFor([&] { return Metric(port, "lambda_worker_in_flight") >= 1; }));
   std::this_thread::sleep_for(std::chrono::seconds(10));
@@ -215,12 +200,12 @@ TEST(FairDispatch, FiguresAtScale) {
   std::vector<std::string> slow;
   auto sent = Clock::now();
   for (int i = 0; i < 400; ++i) {
-    slow.push_back(
-        Create(stack, key_b, "slow-" + std::to_string(i), R"("simulate":{"step_ms":600000})"));
+    slow.push_back(testing::CreateAs(stack, key_b, "slow-" + std::to_string(i),
+                                     R"("simulate":{"step_ms":600000})"));
   }
   std::printf("figures: 400 creates of B admitted in %ld ms\n", Ms(Clock::now() - sent));
   auto asked = Clock::now();
-  std::string a = Create(stack, key_a, "a-create");
+  std::string a = testing::CreateAs(stack, key_a, "a-create");
   ASSERT_TRUE(stack.WaitStatus(a, "STARTED", std::chrono::seconds(60))) << stack.StatusOf(a);
   std::printf("figures: tenant A create to STARTED %ld ms; B running %.0f, held %.0f\n",
               Ms(Clock::now() - asked), sum("lambda_worker_in_flight"), sum("lambda_worker_held"));

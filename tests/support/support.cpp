@@ -564,6 +564,23 @@ std::string CreateBody(const std::string& name, const std::string& extra) {
   return body + "}";
 }
 
+std::string CreatedId(const std::string& body) {
+  rapidjson::Document d;
+  d.Parse(body.c_str());
+  if (!d.IsObject() || !d.HasMember("data") || !d["data"].IsArray() || d["data"].Empty() ||
+      !d["data"][0].IsObject() || !d["data"][0].HasMember("id") || !d["data"][0]["id"].IsString())
+    return "";
+  return d["data"][0]["id"].GetString();
+}
+
+std::string CreateAs(Stack& stack, const std::string& key, const std::string& name,
+                     const std::string& extra) {
+  auto r = Http("POST", stack.url() + "/api/lambda-instances/", {"X-API-Key: " + key},
+                CreateBody(name, extra));
+  EXPECT_EQ(r.status, 202) << r.body;
+  return CreatedId(r.body);
+}
+
 int PublishActions(const Stack& stack, const std::vector<std::string>& bodies,
                    const std::string& message_id) {
   auto cfg = amqp::ParseUrl(EnvOr("LAMBDA_TEST_AMQP_URL"));

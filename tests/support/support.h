@@ -183,4 +183,11 @@ rapidjson::Document Json(const std::string& body);
 /// A valid create body; `extra` is spliced in before the closing brace (e.g. a simulate block).
 std::string CreateBody(const std::string& name, const std::string& extra = "");
 
+/// The id in a service API 202 (`data[0].id`), or "" when the body has none.
+std::string CreatedId(const std::string& body);
+/// A create of CreateBody(name, extra) with `key` on the service API: its id (a test failure
+/// unless it was answered 202).
+std::string CreateAs(Stack& stack, const std::string& key, const std::string& name,
+                     const std::string& extra = "");
+
 }  // namespace lambda::testing
