@@ -24,12 +24,12 @@ struct Step {
   StepKind kind;
   std::string install_key;  ///< kInstall: INIT, COMMONS, HADOOP, KAFKA, FLINK
   std::optional<domain::InstanceStatus> on_success;  ///< a status written when the step is done
-  domain::InstanceStatus on_failure;                 ///< the final status when the step fails
+  domain::InstanceStatus on_failure{};               ///< the final status when the step fails
 };
 
 struct Plan {
   std::vector<Step> steps;
-  domain::InstanceStatus final_status;
+  domain::InstanceStatus final_status{};
   /// The Feldera run mode the final write records ("" = unchanged): a pause ends "paused", a
   /// resume "running" (a start's mode is recorded at its admission).
   std::string final_mode;
