@@ -147,7 +147,10 @@ wait_status STOPPED && step "STOPPED"
 
 step "docker-compose down -v"
 compose down -v --remove-orphans >"$work/down.log" 2>&1 || fail "down failed"
-[ -z "$(docker ps -aq)" ] || fail "containers left after down"
+# The engine may still be removing a container that was restarting (the killed worker) when
+# down returns: give it a few seconds, then name what is left.
+for _ in $(seq 1 20); do [ -z "$(docker ps -aq)" ] && break; sleep 0.5; done
+[ -z "$(docker ps -aq)" ] || { docker ps -a >&2; fail "containers left after down"; }
 # The same image, under deploy/kubernetes (its own test, given the image this run built).
 step "deploy/kubernetes under podman kube play"
 "$LAMBDA_ROOT/tests/kubernetes/kube_play_test.sh" lambda:latest || fail "deploy/kubernetes under podman kube play"
