@@ -81,6 +81,9 @@ if ! docker image inspect debian:bookworm-slim >/dev/null 2>&1; then
   docker import "$tar_file" debian:bookworm-slim >/dev/null || { fail "docker import failed"; exit 1; }
 fi
 
+# The engine's data persists between runs: a build that failed before left its stopped
+# container, which is not this run's and must not count as one down left behind.
+docker container prune -f >/dev/null 2>&1 || true
 step "docker-compose build"
 compose build >"$work/build.log" 2>&1 || { fail "build failed"; tail -40 "$work/build.log" >&2; exit 1; }
 step "docker-compose up --scale worker=3"
